@@ -1,0 +1,166 @@
+"""Event type name → model, and the two ways in: ``parse_event`` (one message), ``validate_many`` (a batch).
+
+Both check the size cap before parsing, inject the clock as validation context and refuse with ``EventError``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from schemas.correction import AmendedV1, RetractedV1
+from schemas.envelope import MAX_PAYLOAD_BYTES
+from schemas.errors import ErrorCode, EventError, from_validation_error
+from schemas.org import UnitChangedV1, UnitRegisteredV1
+from schemas.staffing import HiredV1, PaySetV1, TransferredV1
+from schemas.training import TrainingCompletedV1
+from schemas.turnover import SeparatedV1
+
+AnyEvent = (
+    UnitRegisteredV1
+    | UnitChangedV1
+    | HiredV1
+    | TransferredV1
+    | PaySetV1
+    | SeparatedV1
+    | TrainingCompletedV1
+    | RetractedV1
+    | AmendedV1
+)
+"""Every concrete event model (plain union, for annotations and ``isinstance``)."""
+
+Event = Annotated[AnyEvent, Field(discriminator="event_type")]
+"""The same union, discriminated by ``event_type`` for fast validation."""
+
+EVENT_ADAPTER: Final[TypeAdapter[AnyEvent]] = TypeAdapter(Event)
+
+_TYPE_NAME: Final = re.compile(r"^(?P<base>[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)\.(?P<version>v[1-9][0-9]*)$")
+
+
+def _type_name(model: type[BaseModel]) -> str:
+    (name,) = get_args(model.model_fields["event_type"].annotation)
+    return str(name)
+
+
+REGISTRY: Final[dict[str, type[BaseModel]]] = {_type_name(m): m for m in get_args(AnyEvent)}
+"""Type name (``staffing.hired.v1``) → event model."""
+
+
+class _Probe(BaseModel):
+    """Reads only the envelope keys needed to route a message and to label its refusal."""
+
+    model_config = ConfigDict(extra="ignore")
+    event_type: Any = None
+    event_id: Any = None
+
+
+def _resolve_now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now
+
+
+def _check_size(raw: bytes | str) -> None:
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise EventError("too_large", f"message is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes")
+
+
+def _undecodable(raw: bytes | str) -> EventError | None:
+    if isinstance(raw, str):
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return EventError("invalid_utf8", f"message is not valid UTF-8: {exc.reason} at byte {exc.start}")
+    return None
+
+
+def _probe(raw: bytes | str) -> _Probe:
+    try:
+        return _Probe.model_validate_json(raw)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        if error["type"] == "json_invalid":
+            raise _undecodable(raw) or EventError(
+                "malformed_json", f"message is not JSON: {error['msg']}"
+            ) from None
+        raise EventError("invalid", "message must be a JSON object") from None
+
+
+def _known_versions(base: str) -> list[str]:
+    return sorted(name.rsplit(".", 1)[1] for name in REGISTRY if name.rsplit(".", 1)[0] == base)
+
+
+def _lookup(event_type: Any, event_id: str | None) -> type[BaseModel]:
+    if event_type is None:
+        raise EventError(
+            "invalid", "event_type: required field is missing", field_path="event_type", event_id=event_id
+        )
+    if not isinstance(event_type, str):
+        raise EventError(
+            "invalid", "event_type: must be a string", field_path="event_type", event_id=event_id
+        )
+    model = REGISTRY.get(event_type)
+    if model is not None:
+        return model
+    raise _unknown(event_type, event_id)
+
+
+def _unknown(event_type: str, event_id: str | None) -> EventError:
+    match = _TYPE_NAME.match(event_type)
+    versions = _known_versions(match["base"]) if match else []
+    if match and versions:
+        message = f"unknown version {match['version']} of {match['base']} (known: {', '.join(versions)})"
+        code: ErrorCode = "unknown_version"
+    else:
+        form = "" if match else " (expected family.name.vN)"
+        message = f"unknown event type {event_type!r}{form} (known: {', '.join(sorted(REGISTRY))})"
+        code = "unknown_type"
+    return EventError(code, message, field_path="event_type", event_type=event_type, event_id=event_id)
+
+
+def parse_event(raw: bytes | str, *, now: datetime | None = None) -> Event:
+    """Validate one raw JSON message against its registered type.
+
+    Raises ``EventError`` (see ``schemas.errors`` for the codes). ``now`` is the injected clock for the
+    "not in the future" bounds (default: the real UTC clock); it must be timezone-aware.
+    """
+    context = {"now": _resolve_now(now)}
+    _check_size(raw)
+    probe = _probe(raw)
+    event_id = probe.event_id if isinstance(probe.event_id, str) else None
+    model = _lookup(probe.event_type, event_id)
+    try:
+        event: Event = model.model_validate_json(raw, context=context)  # type: ignore[assignment]
+    except ValidationError as exc:
+        raise from_validation_error(exc, event_type=probe.event_type, event_id=event_id) from None
+    return event
+
+
+def _validate_one(raw: bytes, now: datetime) -> Event | EventError:
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        return EventError("too_large", f"message is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes")
+    try:
+        return EVENT_ADAPTER.validate_json(raw, context={"now": now})
+    except ValidationError:
+        pass
+    # Slow path, failures only: re-run the single-message checks for a precise, identical error.
+    try:
+        return parse_event(raw, now=now)
+    except EventError as error:
+        return error
+
+
+def validate_many(raws: list[bytes], now: datetime | None = None) -> list[Event | EventError]:
+    """Validate a batch in one pass per message through the discriminated-union adapter.
+
+    Returns, in input order, the parsed event or the ``EventError`` refusing it; never raises for bad input.
+    """
+    clock = _resolve_now(now)
+    return [_validate_one(raw, clock) for raw in raws]
