@@ -1,0 +1,144 @@
+"""The ClickHouse port: the one way the services reach ClickHouse.
+
+`ClickHouse` is the interface the project owns; `ConnectClickHouse` implements it with clickhouse-connect
+and translates every driver error into `StoreUnavailable` (retry) or `StoreRejected` (do not).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from .errors import StoreRejected, StoreUnavailable
+
+SQL_DIR = Path(__file__).parent / "sql"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class ClickHouse(Protocol):
+    """What the services need from ClickHouse. Parameters are always bound, never formatted into SQL."""
+
+    def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None: ...
+
+    def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def insert_rows(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        columns: Sequence[str],
+        *,
+        dedup_token: str | None = None,
+    ) -> None: ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(f"ClickHouse unreachable during {what}: {exc}") from exc
+    except DatabaseError as exc:
+        text = str(exc)
+        if "Connection refused" in text or "timed out" in text or "Max retries" in text:
+            raise StoreUnavailable(f"ClickHouse unreachable during {what}: {text}") from exc
+        raise StoreRejected(f"ClickHouse refused {what}: {text}") from exc
+    except OSError as exc:
+        raise StoreUnavailable(f"ClickHouse unreachable during {what}: {exc}") from exc
+
+
+class ConnectClickHouse:
+    """`ClickHouse` over clickhouse-connect's HTTP client."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(cls, url: str, *, database: str, user: str, password: str) -> ConnectClickHouse:
+        """Connect to the server at `url` (http://host:port) and use `database`, creating it if missing."""
+        parts = urlsplit(url)
+        with _translated("connect"):
+            bootstrap = clickhouse_connect.get_client(
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 8123,
+                username=user,
+                password=password,
+                secure=parts.scheme == "https",
+            )
+            bootstrap.command(f"CREATE DATABASE IF NOT EXISTS {identifier(database)}")
+            bootstrap.close()
+            client = clickhouse_connect.get_client(
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 8123,
+                username=user,
+                password=password,
+                database=database,
+                secure=parts.scheme == "https",
+                autogenerate_session_id=False,
+            )
+        return cls(client)
+
+    def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
+        with _translated("command"):
+            self._client.command(sql, parameters=dict(parameters or {}))
+
+    def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with _translated("query"):
+            result = self._client.query(sql, parameters=dict(parameters or {}))
+            return [tuple(row) for row in result.result_rows]
+
+    def insert_rows(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        columns: Sequence[str],
+        *,
+        dedup_token: str | None = None,
+    ) -> None:
+        settings: dict[str, Any] = {}
+        if dedup_token is not None:
+            settings["insert_deduplication_token"] = dedup_token
+        with _translated(f"insert into {table}"):
+            self._client.insert(table, list(rows), column_names=list(columns), settings=settings)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except Exception:  # ping answers a yes/no question; any failure is a no
+            return False
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def identifier(name: str) -> str:
+    """Return `name` if it is a plain SQL identifier; refuse anything else (never quote user input)."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return name
+
+
+def apply_ddl(store: ClickHouse, names: Sequence[str], *, database: str) -> None:
+    """Run the DDL files `names` from `sql/` in order; each may hold several `;`-separated statements."""
+    for name in names:
+        text = (SQL_DIR / name).read_text(encoding="utf-8").replace("{database}", identifier(database))
+        for statement in split_statements(text):
+            store.command(statement)
+
+
+def split_statements(text: str) -> list[str]:
+    """Split a DDL file on `;` at line ends, dropping `--` comment lines and empty statements."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [part.strip() for part in body.split(";\n") if part.strip().rstrip(";").strip()]

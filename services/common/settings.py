@@ -1,0 +1,45 @@
+"""Settings shared by the services: each service declares one settings class deriving from these."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class ServiceSettings(BaseSettings):
+    """Connection settings every service needs, read from the environment (no prefix)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    clickhouse_url: str = Field("http://127.0.0.1:18123", description="ClickHouse HTTP endpoint")
+    clickhouse_database: str = Field("workforce", description="database holding every table")
+    clickhouse_user: str = Field("default", description="ClickHouse user")
+    clickhouse_password: SecretStr = Field(
+        SecretStr(""), description="ClickHouse password; empty only for the embedded local stack"
+    )
+    broker_url: str = Field("nats://127.0.0.1:4222", description="nats://, amqp://, redis:// or kafka://")
+    timezone: str = Field("Asia/Shanghai", description="the program's time zone for calendar dates")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    http_host: str = Field("127.0.0.1", description="address of the health/metrics HTTP server")
+
+    @field_validator("clickhouse_database")
+    @classmethod
+    def _database_is_identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError("must be a plain identifier (letters, digits, underscore)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,18 @@
+-- Every accepted event, once per event_id (ReplacingMergeTree collapses redeliveries; read with FINAL).
+-- non_replicated_deduplication_window makes a retried insert with the same deduplication token a no-op.
+CREATE TABLE IF NOT EXISTS {database}.events
+(
+    event_id      UUID,
+    event_type    LowCardinality(String),
+    occurred_at   DateTime64(3, 'UTC'),
+    emitted_at    DateTime64(3, 'UTC'),
+    received_at   DateTime64(3, 'UTC'),
+    source        LowCardinality(String),
+    worker_key    String,
+    event_date    Date,
+    data          String,
+    content_hash  String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY event_id
+SETTINGS non_replicated_deduplication_window = 1000;

@@ -1,0 +1,192 @@
+"""The only wiring module: settings → store, adapter, pipeline, consumer, HTTP routes; run until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.errors import StoreUnavailable
+from services.common.http import build_app, operator_routes
+
+from .brokers import Channels, make_adapter
+from .brokers.base import BrokerAdapter
+from .buffer import Buffer
+from .consumer import Consumer
+from .guard import RejectGuard, RejectLimit
+from .pipeline import Pipeline
+from .pseudonymise import Pseudonymiser
+from .settings import IngestSettings
+from .telemetry import IngestMetrics
+from .writer import EventWriter
+
+log = logging.getLogger("workforce.ingest")
+DDL = ("001_events.sql", "002_ingest_rejects.sql")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def channels_for(settings: IngestSettings) -> Channels:
+    nats = urlsplit(settings.broker_url).scheme in ("nats", "tls")
+    return Channels(
+        subject=settings.ingest_subject if nats else settings.ingest_topic,
+        dead_letter=f"{settings.ingest_dead_letter}.>" if nats else settings.ingest_dead_letter,
+        stream=settings.ingest_stream,
+        consumer=settings.ingest_consumer,
+        fetch_size=settings.ingest_fetch_size,
+    )
+
+
+def connect_store(settings: IngestSettings) -> ConnectClickHouse:
+    store = ConnectClickHouse.connect(
+        settings.clickhouse_url,
+        database=settings.clickhouse_database,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+    )
+    apply_ddl(store, DDL, database=settings.clickhouse_database)
+    return store
+
+
+async def connect_store_with_retry(settings: IngestSettings, stop: asyncio.Event) -> ConnectClickHouse | None:
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            return await asyncio.to_thread(connect_store, settings)
+        except StoreUnavailable as exc:
+            log.warning("ClickHouse not reachable yet (%s); retrying in %.1fs", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 15)
+    return None
+
+
+@dataclass
+class Ingest:
+    """A built ingest service; `serve` runs it."""
+
+    settings: IngestSettings
+    store: ConnectClickHouse
+    adapter: BrokerAdapter
+    consumer: Consumer
+    metrics: IngestMetrics
+
+
+def build(settings: IngestSettings, store: ConnectClickHouse, clock: Callable[[], datetime] = utc_now) -> Ingest:
+    metrics = IngestMetrics()
+    adapter = make_adapter(settings.broker_url, channels_for(settings), clock=clock)
+    pipeline = Pipeline(
+        EventWriter(store),
+        Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()),
+        zone=settings.zone,
+        broker=adapter.name,
+        clock=clock,
+    )
+    buffer = Buffer(
+        max_size=settings.ingest_batch_size,
+        max_wait=settings.ingest_batch_seconds,
+        capacity=2 * settings.ingest_batch_size,
+    )
+    guard = RejectGuard(
+        RejectLimit(settings.ingest_reject_max_share, settings.ingest_reject_window, settings.ingest_reject_min)
+    )
+    consumer = Consumer(adapter, pipeline, buffer, guard, metrics)
+    adapter.subscribe(consumer.accept)
+    return Ingest(settings, store, adapter, consumer, metrics)
+
+
+def http_app(ingest: Ingest) -> uvicorn.Server:
+    async def live() -> tuple[bool, str]:
+        why = ingest.consumer.stopped_because
+        return (why is None, why or "consuming")
+
+    async def ready() -> tuple[bool, str]:
+        store_ok = await asyncio.to_thread(ingest.store.ping)
+        broker_ok = await ingest.adapter.ping()
+        ok = store_ok and broker_ok and ingest.consumer.stopped_because is None
+        return ok, f"clickhouse={'up' if store_ok else 'down'} broker={'up' if broker_ok else 'down'}"
+
+    async def asyncapi(_: Request) -> Response:
+        return JSONResponse(asyncapi_document(ingest.adapter))
+
+    routes = operator_routes(live=live, ready=ready, registry=ingest.metrics.registry)
+    routes.append(Route("/asyncapi.json", asyncapi))
+    config = uvicorn.Config(
+        build_app(routes),
+        host=ingest.settings.http_host,
+        port=ingest.settings.ingest_http_port,
+        log_level="warning",
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
+
+
+def asyncapi_document(adapter: BrokerAdapter) -> dict[str, object]:
+    """FastStream's AsyncAPI 3.0 document of the consumed channels."""
+    from faststream.specification import AsyncAPI
+
+    broker = getattr(adapter, "broker")  # noqa: B009 - every adapter exposes its FastStream broker
+    spec = AsyncAPI(broker, title="workforce-metrics ingest", version="1", schema_version="3.0.0")
+    document: dict[str, object] = spec.to_specification().to_jsonable()
+    return document
+
+
+async def poll_pending(ingest: Ingest, every: float = 5.0) -> None:
+    while True:
+        with contextlib.suppress(Exception):  # pending is informational; the broker may be briefly away
+            count = await ingest.adapter.pending()
+            if count is not None:
+                ingest.metrics.pending.set(count)
+        await asyncio.sleep(every)
+
+
+async def serve(settings: IngestSettings) -> int:
+    """Run until SIGTERM/SIGINT; then stop consuming, flush, acknowledge, exit 0."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    store = await connect_store_with_retry(settings, stop)
+    if store is None:
+        return 0
+    ingest = build(settings, store)
+    server = http_app(ingest)
+    http = asyncio.create_task(server.serve())
+    await ingest.adapter.start()
+    ingest.metrics.consuming.set(1)
+    flusher = asyncio.create_task(ingest.consumer.run())
+    poller = asyncio.create_task(poll_pending(ingest))
+    log.info("ingest consuming from %s (%s)", redact(settings.broker_url), ingest.adapter.name)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopper, flusher}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("stopping: flushing %d buffered messages", ingest.consumer.buffered)
+    await ingest.consumer.stop()
+    await flusher
+    poller.cancel()
+    stopper.cancel()
+    await ingest.adapter.close()
+    server.should_exit = True
+    await http
+    store.close()
+    log.info("ingest stopped cleanly")
+    return 0
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(parts.password, "***")
+    return url

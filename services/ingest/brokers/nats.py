@@ -1,0 +1,156 @@
+"""NATS JetStream: a durable pull consumer (explicit acks), dead letters on a second stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import nats
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, StreamConfig
+from nats.js.errors import NotFoundError
+
+from ..deliveries import Delivery
+from ..writer import RejectRecord
+from .base import Channels, Sink, reject_headers
+
+
+async def _pass_through(_: Any) -> None:
+    """Keep FastStream from decoding bodies: bad JSON must reach the pipeline, not fail in the decoder."""
+    return None
+
+
+class NatsAdapter:
+    """JetStream stream `channels.stream` over `channels.subject`; durable consumer `channels.consumer`."""
+
+    name = "nats"
+
+    def __init__(self, url: str, channels: Channels, *, clock: Callable[[], datetime], ack_wait: float = 60.0) -> None:
+        self._url = url
+        self._ch = channels
+        self._clock = clock
+        self._ack_wait = ack_wait
+        self.broker = NatsBroker(url, logger=None, graceful_timeout=None)
+        self._stream = JStream(channels.stream, subjects=[channels.subject])
+        self._dlq_stream = f"{channels.stream}_DLQ"
+        self._nc: Client | None = None
+        self._subscriber: Any = None
+
+    def subscribe(self, sink: Sink) -> None:
+        clock = self._clock
+
+        async def handle(_: Any, message: NatsMessage) -> None:
+            now = clock()
+            raw: list[Msg] = message.raw_message  # type: ignore[assignment]
+            await sink([Delivery(m.data, m, m.subject, now) for m in raw])
+
+        self._subscriber = self.broker.subscriber(
+            self._ch.subject,
+            stream=self._stream,
+            durable=self._ch.consumer,
+            pull_sub=PullSub(batch_size=self._ch.fetch_size, timeout=0.5, batch=True),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_pass_through,
+            config=ConsumerConfig(
+                max_ack_pending=max(50_000, self._ch.fetch_size * 8),
+                ack_wait=self._ack_wait,
+                max_deliver=-1,
+            ),
+            title="workforce events",
+            description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
+        )(handle)
+
+    async def _client(self) -> Client:
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await nats.connect(self._url, name="workforce-ingest-admin")
+        return self._nc
+
+    async def declare(self) -> None:
+        js = (await self._client()).jetstream()
+        for name, subjects in (
+            (self._ch.stream, [self._ch.subject]),
+            (self._dlq_stream, [self._ch.dead_letter]),
+        ):
+            try:
+                await js.stream_info(name)
+            except NotFoundError:
+                await js.add_stream(StreamConfig(name=name, subjects=subjects))
+
+    async def start(self) -> None:
+        await self.declare()
+        await self.broker.start()
+
+    async def stop_consuming(self) -> None:
+        if self._subscriber is not None:
+            await self._subscriber.stop()
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            msg: Msg = delivery.handle  # type: ignore[assignment]
+            await msg.ack()
+        if deliveries and self._nc is not None:
+            await self._nc.flush()
+
+    async def nack(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            msg: Msg = delivery.handle  # type: ignore[assignment]
+            await msg.nak(delay=5)
+
+    async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
+        js = (await self._client()).jetstream()
+        subject = self._ch.dead_letter.rstrip(">").rstrip(".*") or self._ch.dead_letter
+        for record in records:
+            await js.publish(f"{subject}.{record.reject.code}", record.delivery.body, headers=reject_headers(record))
+
+    async def pending(self) -> int | None:
+        js = (await self._client()).jetstream()
+        try:
+            info = await js.consumer_info(self._ch.stream, self._ch.consumer)
+        except NotFoundError:
+            return None
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def ping(self) -> bool:
+        try:
+            client = await self._client()
+            await asyncio.wait_for(client.flush(), 2)
+            return client.is_connected
+        except Exception:  # a yes/no health answer: any failure is a no
+            return False
+
+    async def publish(self, bodies: Sequence[bytes], subject: str | None = None) -> None:
+        js = (await self._client()).jetstream()
+        target = subject or self._ch.subject.replace(">", "events").replace("*", "events")
+        pending = [await js.publish_async(target, body) for body in bodies]
+        await asyncio.gather(*pending)
+
+    async def replay_dead_letters(self, limit: int | None = None) -> int:
+        js = (await self._client()).jetstream()
+        sub = await js.pull_subscribe(
+            self._ch.dead_letter, durable=f"{self._ch.consumer}_replay", stream=self._dlq_stream
+        )
+        moved = 0
+        try:
+            while limit is None or moved < limit:
+                try:
+                    msgs = await sub.fetch(min(500, (limit or 500) - moved or 500), timeout=1)
+                except TimeoutError:
+                    break
+                for msg in msgs:
+                    original = (msg.headers or {}).get("x-original-subject") or self._ch.subject.replace(">", "events")
+                    await js.publish(original, msg.data)
+                    await msg.ack()
+                    moved += 1
+        finally:
+            await sub.unsubscribe()
+        return moved
+
+    async def close(self) -> None:
+        await self.broker.stop()
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.drain()

@@ -1,0 +1,155 @@
+"""The consumer loop: buffer → flush (in a worker thread) → dead-letter → acknowledge.
+
+Order per batch, never changed: store events and rejects in ClickHouse, publish dead letters, then
+acknowledge. A crash anywhere before the ack means redelivery, which the pipeline absorbs as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.common.errors import StoreRejected, StoreUnavailable
+
+from .brokers.base import BrokerAdapter
+from .buffer import Buffer
+from .deliveries import Delivery
+from .guard import RejectGuard
+from .pipeline import Outcome, Pipeline
+from .telemetry import IngestMetrics
+
+log = logging.getLogger("workforce.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Retry delays for a store that does not answer: first, factor, ceiling (seconds)."""
+
+    first: float = 0.5
+    factor: float = 2.0
+    ceiling: float = 15.0
+
+
+class Consumer:
+    """Runs one adapter's deliveries through the pipeline until stopped."""
+
+    def __init__(
+        self,
+        adapter: BrokerAdapter,
+        pipeline: Pipeline,
+        buffer: Buffer,
+        guard: RejectGuard,
+        metrics: IngestMetrics,
+        backoff: Backoff = Backoff(),
+    ) -> None:
+        self.adapter = adapter
+        self._pipeline = pipeline
+        self._buffer = buffer
+        self._guard = guard
+        self._metrics = metrics
+        self._backoff = backoff
+        self._stopping = asyncio.Event()
+        self.store_ready = True
+        self.stopped_because: str | None = None
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    async def accept(self, deliveries: list[Delivery]) -> None:
+        """The adapter's sink: waits while the buffer is full (backpressure)."""
+        self._metrics.consumed.inc(len(deliveries))
+        await self._buffer.put(deliveries)
+        self._metrics.buffered.set(len(self._buffer))
+
+    async def run(self) -> None:
+        """Flush batches until the buffer is closed and drained."""
+        while True:
+            batch = await self._buffer.take()
+            self._metrics.buffered.set(len(self._buffer))
+            if not batch:
+                if self._buffer.closed:
+                    return
+                continue
+            await self._flush(batch)
+
+    async def stop(self) -> None:
+        """Graceful stop: no new messages, then everything buffered is flushed and acknowledged."""
+        self._stopping.set()
+        await self.adapter.stop_consuming()
+        self._metrics.consuming.set(0)
+        await self._buffer.close()
+
+    async def _flush(self, batch: list[Delivery]) -> None:
+        started = time.perf_counter()
+        outcome = await self._store_with_retry(batch)
+        if outcome is None:
+            await self.adapter.nack(batch)
+            return
+        rejects = outcome.rejected
+        if rejects and self._guard.would_exceed(len(batch), len(rejects)):
+            await self._trip(batch, outcome)
+            return
+        self._guard.record(len(batch), len(rejects))
+        if rejects:
+            await self.adapter.dead_letter(rejects)
+        await self.adapter.ack(batch)
+        self._observe(batch, outcome, time.perf_counter() - started)
+
+    async def _store_with_retry(self, batch: Sequence[Delivery], *, write_rejects: bool = True) -> Outcome | None:
+        delay = self._backoff.first
+        while True:
+            try:
+                outcome = await asyncio.to_thread(self._pipeline.store, batch, write_rejects=write_rejects)
+            except StoreUnavailable as exc:
+                self._metrics.insert_errors.labels("unavailable").inc()
+                self._set_store_ready(False)
+                if self._stopping.is_set():
+                    log.error("ClickHouse unavailable while stopping; %d messages left for redelivery", len(batch))
+                    return None
+                log.warning("ClickHouse unavailable, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * self._backoff.factor, self._backoff.ceiling)
+                continue
+            except StoreRejected:
+                self._metrics.insert_errors.labels("rejected").inc()
+                raise
+            self._set_store_ready(True)
+            return outcome
+
+    async def _trip(self, batch: list[Delivery], outcome: Outcome) -> None:
+        reason = self._guard.explain(len(batch), len(outcome.rejected))
+        log.error("reject limit reached: %s", reason)
+        self.stopped_because = reason
+        bad = {id(record.delivery) for record in outcome.rejected}
+        await self.adapter.ack(outcome.settled)
+        await self.adapter.nack([d for d in batch if id(d) in bad])
+        await self.adapter.stop_consuming()
+        self._metrics.consuming.set(0)
+
+    def _set_store_ready(self, ready: bool) -> None:
+        self.store_ready = ready
+        self._metrics.store_ready.set(1 if ready else 0)
+
+    def _observe(self, batch: list[Delivery], outcome: Outcome, seconds: float) -> None:
+        m = self._metrics
+        m.batch_size.observe(len(batch))
+        m.insert_seconds.observe(seconds)
+        m.duplicates.inc(len(outcome.duplicates))
+        for event_type, count in Counter(row.event_type for row in outcome.stored).items():
+            m.stored.labels(event_type).inc(count)
+        for reason, count in Counter(r.reject.code for r in outcome.rejected).items():
+            m.rejected.labels(reason).inc(count)
+        if outcome.stored:
+            m.last_stored.set(time.time())
+        log.debug(
+            "batch stored=%d duplicates=%d rejected=%d in %.3fs",
+            len(outcome.stored),
+            len(outcome.duplicates),
+            len(outcome.rejected),
+            seconds,
+        )

@@ -1,0 +1,97 @@
+"""decode → validate → pseudonymise → rows → resolve → store: one call per flushed batch.
+
+`Pipeline.store` is synchronous and safe to retry: nothing is acknowledged here, and a repeated call with
+the same deliveries stores nothing twice (duplicates are found in the store, inserts carry a dedup token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+
+from schemas import REGISTRY, EventError, validate_many
+
+from .deliveries import Delivery, Reject
+from .pseudonymise import Pseudonymiser
+from .resolve import lookup_ids, resolve
+from .rows import EventRow, to_row
+from .writer import EventWriter, RejectRecord
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of each delivery of a batch."""
+
+    stored: list[EventRow] = field(default_factory=list)
+    duplicates: list[Delivery] = field(default_factory=list)
+    rejected: list[RejectRecord] = field(default_factory=list)
+    settled: list[Delivery] = field(default_factory=list)
+    """Deliveries that may be acknowledged (stored, duplicates); rejected ones are settled by the caller."""
+
+
+def reject_of(error: EventError) -> Reject:
+    return Reject(error.code, error.message, error.field_path, error.event_type or "", error.event_id)
+
+
+def check_amendment(event_type: str, merged: dict[str, object]) -> str | None:
+    """Validate a target's data with an amendment applied, against the target type's payload model."""
+    model: Any = REGISTRY[event_type].model_fields["data"].annotation
+    try:
+        model.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"data.{where}: {first['msg']}"
+    return None
+
+
+class Pipeline:
+    """The pure stages plus the writer, for one broker's deliveries."""
+
+    def __init__(
+        self,
+        writer: EventWriter,
+        pseudonymise: Pseudonymiser,
+        *,
+        zone: ZoneInfo,
+        broker: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._writer = writer
+        self._pseudonymise = pseudonymise
+        self._zone = zone
+        self._broker = broker
+        self._clock = clock
+
+    def validate(self, deliveries: Sequence[Delivery]) -> tuple[list[tuple[int, EventRow]], list[RejectRecord]]:
+        """Pure part: every delivery becomes a row or a reject, in order."""
+        results = validate_many([d.body for d in deliveries], now=self._clock())
+        rows: list[tuple[int, EventRow]] = []
+        rejects: list[RejectRecord] = []
+        for index, (delivery, result) in enumerate(zip(deliveries, results, strict=True)):
+            if isinstance(result, EventError):
+                rejects.append(RejectRecord(delivery, reject_of(result), self._broker))
+            else:
+                event: BaseModel = result
+                row = to_row(event, received_at=delivery.received_at, pseudonymise=self._pseudonymise, zone=self._zone)
+                rows.append((index, row))
+        return rows, rejects
+
+    def store(self, deliveries: Sequence[Delivery], *, write_rejects: bool = True) -> Outcome:
+        """Validate, resolve against the store, insert new rows (and rejects). Raises StoreUnavailable."""
+        rows, rejects = self.validate(deliveries)
+        resolution = resolve(rows, self._writer.known(lookup_ids(row for _, row in rows)), check_amendment)
+        outcome = Outcome()
+        outcome.stored = [row for _, row in resolution.new]
+        outcome.duplicates = [deliveries[i] for i in resolution.duplicates]
+        outcome.rejected = rejects + [RejectRecord(deliveries[i], r, self._broker) for i, r in resolution.rejects]
+        self._writer.write_events(outcome.stored)
+        if write_rejects:
+            self._writer.write_rejects(outcome.rejected)
+        outcome.settled = [deliveries[i] for i, _ in resolution.new] + outcome.duplicates
+        return outcome

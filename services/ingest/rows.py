@@ -1,0 +1,113 @@
+"""Validated event → `events` row. Pure: the same event, key and zone always give the same row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from .pseudonymise import Pseudonymiser
+
+EVENT_COLUMNS: Final = (
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "emitted_at",
+    "received_at",
+    "source",
+    "worker_key",
+    "event_date",
+    "data",
+    "content_hash",
+)
+
+# The payload field that dates each event type (docs/contract.md §2); corrections are dated by occurred_at.
+DATE_FIELD: Final[dict[str, str]] = {
+    "org.unit_registered.v1": "effective_date",
+    "org.unit_changed.v1": "effective_date",
+    "staffing.hired.v1": "hire_date",
+    "staffing.transferred.v1": "effective_date",
+    "staffing.pay_set.v1": "effective_date",
+    "turnover.separated.v1": "separation_date",
+    "training.completed.v1": "end_date",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One row of `events`, plus what the resolver needs to know about it."""
+
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    emitted_at: datetime
+    received_at: datetime
+    source: str
+    worker_key: str
+    event_date: date
+    data: str
+    content_hash: str
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.event_id,
+            self.event_type,
+            self.occurred_at,
+            self.emitted_at,
+            self.received_at,
+            self.source,
+            self.worker_key,
+            self.event_date,
+            self.data,
+            self.content_hash,
+        )
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace, non-ASCII kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def to_row(event: BaseModel, *, received_at: datetime, pseudonymise: Pseudonymiser, zone: ZoneInfo) -> EventRow:
+    """Build the stored row: the clear worker id is replaced by its pseudonym before anything else."""
+    envelope: Any = event
+    data = envelope.data.model_dump(mode="json")
+    worker_key = pseudonymise(envelope.worker_id)
+    event_type: str = envelope.event_type
+    field = DATE_FIELD.get(event_type)
+    event_date = date.fromisoformat(data[field]) if field else envelope.occurred_at.astimezone(zone).date()
+    data_json = canonical_json(data)
+    hashed = canonical_json(
+        {
+            "event_id": str(envelope.event_id),
+            "event_type": event_type,
+            "occurred_at": envelope.occurred_at.isoformat(),
+            "emitted_at": envelope.emitted_at.isoformat(),
+            "source": envelope.source,
+            "worker_key": worker_key,
+            "data": data,
+        }
+    )
+    return EventRow(
+        event_id=str(envelope.event_id),
+        event_type=event_type,
+        occurred_at=envelope.occurred_at,
+        emitted_at=envelope.emitted_at,
+        received_at=received_at,
+        source=envelope.source,
+        worker_key=worker_key,
+        event_date=event_date,
+        data=data_json,
+        content_hash=hashlib.sha256(hashed.encode("utf-8")).hexdigest(),
+    )
+
+
+def dedup_token(event_ids: list[str]) -> str:
+    """The insert deduplication token of a batch: the same set of events always gives the same token."""
+    digest = hashlib.sha256("\n".join(sorted(event_ids)).encode("ascii"))
+    return digest.hexdigest()

@@ -1,0 +1,98 @@
+"""The storage stage: ask what the store already holds, insert new rows and rejects. Synchronous I/O
+through the ClickHouse port; the consumer runs it in a worker thread."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from services.common.clickhouse import ClickHouse
+
+from .deliveries import Delivery, Reject
+from .resolve import Known
+from .rows import EVENT_COLUMNS, EventRow, dedup_token
+
+REJECT_COLUMNS: Final = (
+    "received_at",
+    "reason_code",
+    "reason",
+    "field_path",
+    "event_type",
+    "event_id",
+    "payload",
+    "broker",
+    "subject",
+    "reject_key",
+)
+_LOOKUP_CHUNK: Final = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRecord:
+    """A refused delivery as stored in `ingest_rejects` and sent to the dead-letter destination."""
+
+    delivery: Delivery
+    reject: Reject
+    broker: str
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256(self.delivery.body)
+        digest.update(self.reject.code.encode())
+        return digest.hexdigest()
+
+    def as_tuple(self) -> tuple[object, ...]:
+        return (
+            self.delivery.received_at,
+            self.reject.code,
+            self.reject.reason,
+            self.reject.field_path,
+            self.reject.event_type,
+            self.reject.event_id,
+            self.delivery.body.decode("utf-8", errors="replace"),
+            self.broker,
+            self.delivery.subject,
+            self.key,
+        )
+
+
+class EventWriter:
+    """Reads and writes the `events` and `ingest_rejects` tables."""
+
+    def __init__(self, store: ClickHouse) -> None:
+        self._store = store
+
+    def known(self, event_ids: set[str]) -> dict[str, Known]:
+        """What the store holds for these ids (one row per id; a conflicting second version is never stored)."""
+        found: dict[str, Known] = {}
+        ids = sorted(event_ids)
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            rows = self._store.query_rows(
+                "SELECT toString(event_id), content_hash, event_type, data FROM events "
+                "WHERE event_id IN %(ids)s LIMIT 1 BY event_id",
+                {"ids": chunk},
+            )
+            for event_id, content_hash, event_type, data in rows:
+                found[event_id] = Known(content_hash, event_type, data)
+        return found
+
+    def write_events(self, rows: Sequence[EventRow]) -> None:
+        """Insert rows once: a retry of the same set carries the same deduplication token."""
+        if rows:
+            token = dedup_token([row.event_id for row in rows])
+            self._store.insert_rows("events", [row.as_tuple() for row in rows], EVENT_COLUMNS, dedup_token=token)
+
+    def write_rejects(self, records: Sequence[RejectRecord]) -> None:
+        if records:
+            token = "rejects-" + dedup_token([record.key for record in records])
+            self._store.insert_rows(
+                "ingest_rejects", [record.as_tuple() for record in records], REJECT_COLUMNS, dedup_token=token
+            )
+
+    def last_stored(self) -> datetime | None:
+        rows = self._store.query_rows("SELECT max(received_at) FROM events")
+        return rows[0][0] if rows and rows[0][0] and rows[0][0].year > 1970 else None
