@@ -6,6 +6,7 @@ the same deliveries stores nothing twice (duplicates are found in the store, ins
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +43,7 @@ def check_amendment(event_type: str, merged: dict[str, object]) -> str | None:
     """Validate a target's data with an amendment applied, against the target type's payload model."""
     model: Any = REGISTRY[event_type].model_fields["data"].annotation
     try:
-        model.model_validate(merged)
+        model.model_validate_json(json.dumps(merged, ensure_ascii=False))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

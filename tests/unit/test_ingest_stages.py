@@ -1,0 +1,213 @@
+"""Ingest's pure stages: rows, resolve, guard, buffer, pseudonymise, settings. No server needed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from schemas import parse_event
+from services.ingest.deliveries import Delivery
+from services.ingest.guard import RejectGuard, RejectLimit
+from services.ingest.pipeline import check_amendment
+from services.ingest.pseudonymise import Pseudonymiser
+from services.ingest.resolve import Known, lookup_ids, resolve
+from services.ingest.rows import EventRow, to_row
+from services.ingest.settings import IngestSettings
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+RECEIVED = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+ZONE = ZoneInfo("Asia/Shanghai")
+KEY = b"k" * 40
+EXAMPLES = Path(__file__).parents[2] / "schemas" / "examples" / "valid"
+VALID = sorted(EXAMPLES.glob("*/*.json"))
+
+
+def example(event_type: str, **changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(next((EXAMPLES / event_type).glob("*.json")).read_text("utf-8"))
+    data = {**payload["data"], **changes.pop("data", {})}
+    return {**payload, **changes, "data": data}
+
+
+def row_of(payload: dict[str, Any]) -> EventRow:
+    event = parse_event(json.dumps(payload, ensure_ascii=False), now=NOW)
+    return to_row(event, received_at=RECEIVED, pseudonymise=Pseudonymiser(KEY), zone=ZONE)
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_valid_example_becomes_the_same_row_twice(path: Path) -> None:
+    payload = json.loads(path.read_text("utf-8"))
+    first, second = row_of(payload), row_of(payload)
+    assert first == second
+    assert first.event_id == payload["event_id"]
+    assert json.loads(first.data) == json.loads(second.data)
+    if payload.get("worker_id"):
+        assert first.worker_key != payload["worker_id"] and len(first.worker_key) == 64
+        assert payload["worker_id"] not in first.data
+    else:
+        assert first.worker_key == ""
+
+
+def test_event_date_is_the_payload_date_not_occurred_at() -> None:
+    row = row_of(example("staffing.hired.v1", data={"hire_date": "2024-02-29"}))
+    assert row.event_date == date(2024, 2, 29)
+
+
+def test_correction_is_dated_by_occurred_at_in_the_program_zone() -> None:
+    row = row_of(example("correction.retracted.v1", occurred_at="2026-03-01T17:30:00Z"))
+    assert row.event_date == date(2026, 3, 2)  # 17:30 UTC is 01:30 the next day in Shanghai
+
+
+def test_content_hash_changes_with_content_only() -> None:
+    base = example("turnover.separated.v1")
+    assert row_of(base).content_hash == row_of(dict(base)).content_hash
+    assert row_of(base).content_hash != row_of(example("turnover.separated.v1", data={"reason": "family"})).content_hash
+
+
+def _rows(*payloads: dict[str, Any]) -> list[tuple[int, EventRow]]:
+    return [(i, row_of(p)) for i, p in enumerate(payloads)]
+
+
+def test_resolve_absorbs_duplicates_and_rejects_conflicts() -> None:
+    hired = example("staffing.hired.v1")
+    changed = example("staffing.hired.v1", data={"gender": "male"})
+    out = resolve(_rows(hired, hired, changed), {}, check_amendment)
+    assert [i for i, _ in out.new] == [0]
+    assert out.duplicates == [1]
+    assert [(i, r.code) for i, r in out.rejects] == [(2, "conflict")]
+
+
+def test_resolve_compares_with_what_the_store_holds() -> None:
+    hired = example("staffing.hired.v1")
+    row = row_of(hired)
+    stored = {row.event_id: Known(row.content_hash, row.event_type, row.data)}
+    assert resolve(_rows(hired), stored, check_amendment).duplicates == [0]
+    stored = {row.event_id: Known("other", row.event_type, row.data)}
+    assert resolve(_rows(hired), stored, check_amendment).rejects[0][1].code == "conflict"
+
+
+def _correction(kind: str, target: str, **data: Any) -> dict[str, Any]:
+    return example(f"correction.{kind}.v1", event_id=str(uuid.uuid4()), data={"target_event_id": target, **data})
+
+
+def test_corrections_need_a_known_non_correction_target() -> None:
+    pay = example("staffing.pay_set.v1")
+    retract_unknown = _correction("retracted", str(uuid.uuid4()))
+    retract_pay = _correction("retracted", pay["event_id"])
+    retract_retraction = _correction("retracted", retract_pay["event_id"])
+    out = resolve(_rows(pay, retract_unknown, retract_pay, retract_retraction), {}, check_amendment)
+    assert [i for i, _ in out.new] == [0, 2]
+    reasons = {i: r.reason for i, r in out.rejects}
+    assert "unknown event" in reasons[1]
+    assert "correction of a correction" in reasons[3]
+
+
+def test_amendment_is_checked_against_the_target_type() -> None:
+    pay = example("staffing.pay_set.v1")
+    good = _correction("amended", pay["event_id"], changes={"monthly_base": "7100"})
+    bad = _correction("amended", pay["event_id"], changes={"monthly_base": "-5"})
+    unknown_field = _correction("amended", pay["event_id"], changes={"colour": "red"})
+    out = resolve(_rows(pay, good, bad, unknown_field), {}, check_amendment)
+    assert [i for i, _ in out.new] == [0, 1]
+    reasons = {i: r.reason for i, r in out.rejects}
+    assert "data.monthly_base" in reasons[2]
+    assert "data.colour" in reasons[3]
+
+
+def test_lookup_ids_include_correction_targets() -> None:
+    target = str(uuid.uuid4())
+    rows = [row for _, row in _rows(_correction("retracted", target))]
+    assert target in lookup_ids(rows)
+
+
+def test_guard_trips_only_past_share_and_minimum() -> None:
+    guard = RejectGuard(RejectLimit(max_share=0.5, window=1000, min_rejects=10))
+    assert not guard.would_exceed(messages=10, rejects=9)  # 90 % but fewer than 10 rejects
+    assert guard.would_exceed(messages=15, rejects=10)  # 10 of 15 = 67 % > 50 %
+    guard.record(messages=1000, rejects=0)
+    assert not guard.would_exceed(messages=100, rejects=100)  # 100 of 1100 = 9 %
+
+
+def test_guard_window_forgets_old_batches() -> None:
+    guard = RejectGuard(RejectLimit(max_share=0.5, window=100, min_rejects=1))
+    guard.record(messages=100, rejects=0)
+    guard.record(messages=100, rejects=0)
+    assert guard.would_exceed(messages=150, rejects=150)  # the window keeps only ~100 good messages
+
+
+def test_pseudonymiser_is_stable_keyed_and_hides_its_key() -> None:
+    one, other = Pseudonymiser(KEY), Pseudonymiser(b"x" * 40)
+    assert one("W-1") == one("W-1") == Pseudonymiser(KEY)("W-1")
+    assert one("W-1") != one("W-2") and one("W-1") != other("W-1")
+    assert "k" * 10 not in repr(one)
+    with pytest.raises(ValueError, match="32 bytes"):
+        Pseudonymiser(b"short")
+
+
+def test_settings_require_a_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PSEUDONYM_KEY", raising=False)
+    with pytest.raises(ValidationError, match="pseudonym_key"):
+        IngestSettings()  # type: ignore[call-arg]
+    monkeypatch.setenv("PSEUDONYM_KEY", "changeme-changeme-changeme-changeme")
+    with pytest.raises(ValidationError, match="placeholder"):
+        IngestSettings()  # type: ignore[call-arg]
+    monkeypatch.setenv("PSEUDONYM_KEY", "3f" * 20)
+    assert IngestSettings().ingest_batch_size == 10_000  # type: ignore[call-arg]
+
+
+def _delivery(n: int) -> Delivery:
+    return Delivery(str(n).encode(), n, "s", RECEIVED)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_buffer_releases_a_batch_by_size() -> None:
+    from services.ingest.buffer import Buffer
+
+    buffer = Buffer(max_size=3, max_wait=60, capacity=10)
+    await buffer.put([_delivery(i) for i in range(4)])
+    assert [d.handle for d in await buffer.take()] == [0, 1, 2]
+    assert len(buffer) == 1
+
+
+async def test_buffer_releases_a_partial_batch_by_age() -> None:
+    from services.ingest.buffer import Buffer
+
+    clock = FakeClock()
+    buffer = Buffer(max_size=100, max_wait=1.0, capacity=200, clock=clock)
+    await buffer.put([_delivery(1)])
+    taker = asyncio.create_task(buffer.take())
+    await asyncio.sleep(0)
+    assert not taker.done()
+    clock.now = 1.5
+    async with buffer._changed:  # wake the waiter so it re-reads the clock
+        buffer._changed.notify_all()
+    assert [d.handle for d in await asyncio.wait_for(taker, 2)] == [1]
+
+
+async def test_buffer_applies_backpressure_and_drains_on_close() -> None:
+    from services.ingest.buffer import Buffer
+
+    buffer = Buffer(max_size=2, max_wait=60, capacity=2)
+    await buffer.put([_delivery(1), _delivery(2)])
+    blocked = asyncio.create_task(buffer.put([_delivery(3)]))
+    await asyncio.sleep(0)
+    assert not blocked.done()
+    assert len(await buffer.take()) == 2
+    await asyncio.wait_for(blocked, 1)
+    await buffer.close()
+    assert [d.handle for d in await buffer.take()] == [3]
+    assert await buffer.take() == []
