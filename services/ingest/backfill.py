@@ -28,7 +28,7 @@ def read_lines(paths: Iterable[Path], clock: Callable[[], datetime]) -> Iterator
             for number, line in enumerate(handle, start=1):
                 body = line.rstrip(b"\r\n")
                 if body.strip():
-                    yield Delivery(body, None, f"file:{path.name}:{number}", clock())
+                    yield Delivery(body, None, f"file:{path.name}", clock(), str(number))
 
 
 def backfill(

@@ -14,6 +14,8 @@ class Delivery:
     handle: object
     subject: str
     received_at: datetime
+    message_id: str = ""
+    """The broker's stable id of the message (stream sequence, entry id, offset): the same on redelivery."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,8 +40,10 @@ class RejectRecord:
 
     @property
     def key(self) -> str:
-        digest = hashlib.sha256(self.delivery.body)
-        digest.update(self.reject.code.encode())
+        """Same for a redelivery of one message; distinct for two sends of the same bad bytes (when the
+        broker names its messages)."""
+        digest = hashlib.sha256(f"{self.delivery.subject}\n{self.delivery.message_id}\n".encode())
+        digest.update(self.delivery.body)
         return digest.hexdigest()
 
     def as_tuple(self) -> tuple[object, ...]:

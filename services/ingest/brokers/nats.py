@@ -25,6 +25,14 @@ async def _pass_through(_: Any) -> None:
     return None
 
 
+def _stream_sequence(msg: Msg) -> str:
+    try:
+        meta = msg.metadata
+    except Exception:  # a message that did not come from JetStream has no sequence
+        return ""
+    return f"{meta.stream}:{meta.sequence.stream}"
+
+
 class NatsAdapter:
     """JetStream stream `channels.stream` over `channels.subject`; durable consumer `channels.consumer`."""
 
@@ -47,9 +55,9 @@ class NatsAdapter:
         async def handle(_: Any, message: NatsMessage) -> None:
             now = clock()
             raw: list[Msg] = message.raw_message  # type: ignore[assignment]
-            await sink([Delivery(m.data, m, m.subject, now) for m in raw])
+            await sink([Delivery(m.data, m, m.subject, now, _stream_sequence(m)) for m in raw])
 
-        self._subscriber = self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             self._ch.subject,
             stream=self._stream,
             durable=self._ch.consumer,
@@ -63,7 +71,9 @@ class NatsAdapter:
             ),
             title="workforce events",
             description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
-        )(handle)
+        )
+        subscriber(handle)
+        self._subscriber = subscriber
 
     async def _client(self) -> Client:
         if self._nc is None or self._nc.is_closed:

@@ -1,0 +1,164 @@
+"""RabbitMQ: durable queue `channels.subject` (manual acks) dead-lettering into durable queue `channels.dead_letter`.
+
+The main queue carries ``x-dead-letter-exchange`` → the durable direct exchange ``<dead_letter>.dlx``, bound to the
+dead-letter queue with routing key `channels.dead_letter`, so messages the broker itself dead-letters (expiry,
+``reject(requeue=False)``) land there too. Rejected events are published there by the adapter with the reject
+headers. Prefetch is ``2 × fetch_size``: with acks deferred until storage it bounds the messages in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.exceptions import ChannelClosed
+from faststream import AckPolicy
+from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+
+from ..deliveries import Delivery
+from ..writer import RejectRecord
+from .base import Channels, Sink, reject_headers
+
+_CHUNK: Final = 500
+
+
+async def _pass_through(_: Any) -> None:
+    """Keep FastStream from decoding bodies: bad JSON must reach the pipeline, not fail in the decoder."""
+    return None
+
+
+class RabbitAdapter:
+    """Queue `channels.subject`; dead letters via exchange `<dead_letter>.dlx` into queue `channels.dead_letter`."""
+
+    name = "rabbit"
+
+    def __init__(self, url: str, channels: Channels, *, clock: Callable[[], datetime]) -> None:
+        self._url = url
+        self._ch = channels
+        self._clock = clock
+        self.broker = RabbitBroker(url, logger=None, graceful_timeout=None)
+        self.dlx = RabbitExchange(f"{channels.dead_letter}.dlx", type=ExchangeType.DIRECT, durable=True)
+        self.queue = RabbitQueue(
+            channels.subject,
+            durable=True,
+            arguments={"x-dead-letter-exchange": self.dlx.name, "x-dead-letter-routing-key": channels.dead_letter},
+        )
+        self.dlq = RabbitQueue(channels.dead_letter, durable=True, routing_key=channels.dead_letter)
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._subscriber: Any = None
+
+    def subscribe(self, sink: Sink) -> None:
+        clock = self._clock
+        subject = self._ch.subject
+
+        async def handle(_: Any, message: RabbitMessage) -> None:
+            raw = message.raw_message
+            await sink([Delivery(raw.body, raw, subject, clock())])
+
+        self._subscriber = subscriber = self.broker.subscriber(
+            self.queue,
+            channel=Channel(prefetch_count=self._ch.fetch_size * 2),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_pass_through,
+            title="workforce events",
+            description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
+        )
+        subscriber(handle)  # the decorator returns the handler wrapper; keep the subscriber to stop it
+
+    async def _admin(self) -> AbstractChannel:
+        if self._connection is None or self._connection.is_closed:
+            self._connection = await aio_pika.connect_robust(self._url, client_properties={"connection_name": "ingest"})
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await self._connection.channel(publisher_confirms=True)
+        return self._channel
+
+    async def declare(self) -> None:
+        channel = await self._admin()
+        dlx = await channel.declare_exchange(self.dlx.name, aio_pika.ExchangeType.DIRECT, durable=True)
+        dlq = await channel.declare_queue(self.dlq.name, durable=True)
+        await dlq.bind(dlx, routing_key=self._ch.dead_letter)
+        await channel.declare_queue(self.queue.name, durable=True, arguments=self.queue.arguments)
+
+    async def start(self) -> None:
+        await self.declare()
+        await self.broker.start()
+
+    async def stop_consuming(self) -> None:
+        if self._subscriber is not None:
+            await self._subscriber.stop()
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            message: AbstractIncomingMessage = delivery.handle  # type: ignore[assignment]
+            await message.ack()
+
+    async def nack(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            message: AbstractIncomingMessage = delivery.handle  # type: ignore[assignment]
+            await message.nack(requeue=True)
+
+    async def _publish(
+        self, exchange: AbstractExchange, routing_key: str, messages: Sequence[aio_pika.Message]
+    ) -> None:
+        for i in range(0, len(messages), _CHUNK):
+            await asyncio.gather(*(exchange.publish(m, routing_key) for m in messages[i : i + _CHUNK]))
+
+    async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
+        channel = await self._admin()
+        exchange = await channel.get_exchange(self.dlx.name, ensure=False)
+        messages = [
+            aio_pika.Message(
+                r.delivery.body, headers=dict(reject_headers(r)), delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+            )
+            for r in records
+        ]
+        await self._publish(exchange, self._ch.dead_letter, messages)
+
+    async def pending(self) -> int | None:
+        channel = await self._admin()
+        try:
+            queue = await channel.declare_queue(self.queue.name, passive=True)
+        except ChannelClosed:  # the queue does not exist (a failed passive declare closes the channel)
+            return None
+        count = queue.declaration_result.message_count
+        return None if count is None else int(count)
+
+    async def ping(self) -> bool:
+        try:
+            await asyncio.wait_for(self._admin(), 2)
+        except Exception:  # a yes/no health answer: any failure is a no
+            return False
+        return self._connection is not None and not self._connection.is_closed
+
+    async def publish(self, bodies: Sequence[bytes], subject: str | None = None) -> None:
+        channel = await self._admin()
+        persistent = aio_pika.DeliveryMode.PERSISTENT
+        messages = [aio_pika.Message(body, delivery_mode=persistent) for body in bodies]
+        await self._publish(channel.default_exchange, subject or self._ch.subject, messages)
+
+    async def replay_dead_letters(self, limit: int | None = None) -> int:
+        channel = await self._admin()
+        queue = await channel.declare_queue(self.dlq.name, durable=True)
+        moved = 0
+        while limit is None or moved < limit:
+            message = await queue.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            original = str((message.headers or {}).get("x-original-subject") or self._ch.subject)
+            out = aio_pika.Message(message.body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+            await channel.default_exchange.publish(out, original)
+            await message.ack()
+            moved += 1
+        return moved
+
+    async def close(self) -> None:
+        await self.broker.stop()
+        if self._connection is not None and not self._connection.is_closed:
+            await self._connection.close()
+        self._connection = self._channel = None

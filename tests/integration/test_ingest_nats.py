@@ -1,0 +1,56 @@
+"""Ingest over a real NATS JetStream into a real ClickHouse: exact-once storage, nothing lost."""
+
+from __future__ import annotations
+
+import nats
+import pytest
+
+from services.common.clickhouse import ConnectClickHouse
+
+from .events import mixed_stream
+from .harness import count, exact_once, ingest_settings, publish_nats, running, wait_for
+from .servers import Servers
+
+
+async def _dead_letters(url: str, stream: str) -> list[nats.aio.msg.Msg]:
+    client = await nats.connect(url)
+    try:
+        js = client.jetstream()
+        info = await js.stream_info(stream)
+        messages = []
+        for seq in range(1, info.state.last_seq + 1):
+            messages.append(await js.get_msg(stream, seq))
+        return messages
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("total", [5_000])
+async def test_good_events_stored_once_bad_ones_dead_lettered(
+    servers: Servers, store: ConnectClickHouse, database: str, total: int
+) -> None:
+    stream = mixed_stream(total, duplicate_share=0.05, bad_share=0.01)
+    settings = ingest_settings(servers.clickhouse_url, database, servers.nats_url)
+    async with running(settings, store):
+        await publish_nats(servers.nats_url, settings.ingest_subject.replace(">", "events"), stream.bodies)
+        await wait_for(
+            lambda: (
+                count(store, "SELECT uniqExact(event_id) FROM events") >= len(stream.good_ids)
+                and count(store, "SELECT count() FROM ingest_rejects FINAL") >= stream.bad
+            ),
+            timeout=60,
+            what="every good event stored and every bad one recorded",
+        )
+    final, distinct = exact_once(store)
+    assert final == distinct == len(stream.good_ids)
+    stored_ids = {row[0] for row in store.query_rows("SELECT toString(event_id) FROM events")}
+    assert stored_ids == stream.good_ids
+    assert count(store, "SELECT count() FROM ingest_rejects") == stream.bad
+    reasons = dict(store.query_rows("SELECT reason_code, count() FROM ingest_rejects GROUP BY reason_code"))
+    assert set(reasons) >= {"invalid_utf8", "malformed_json", "unknown_type", "unknown_version", "invalid"}
+    letters = await _dead_letters(servers.nats_url, f"{settings.ingest_stream}_DLQ")
+    assert len(letters) == stream.bad
+    assert all(m.headers and m.headers["x-reject-code"] and m.headers["x-reject-reason"] for m in letters)
+    sql_text = [m for m in letters if b"DROP TABLE" in m.data]
+    assert sql_text, "SQL-looking text must arrive in the dead letters as text"
+    assert count(store, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'events'") == 1
