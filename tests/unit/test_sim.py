@@ -1,0 +1,263 @@
+"""The simulator: determinism, contract validity, the seed scenario's published totals, employment logic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemas import EventError, parse_event, validate_many
+from services.sim.cli import main
+from services.sim.generate import SimConfig, generate
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+DATE_FIELD = {
+    "staffing.hired.v1": "hire_date",
+    "staffing.pay_set.v1": "effective_date",
+    "staffing.transferred.v1": "effective_date",
+    "turnover.separated.v1": "separation_date",
+    "training.completed.v1": "end_date",
+}
+Event = dict[str, Any]
+
+
+def _lines(events: Iterator[Event]) -> Iterator[bytes]:
+    for event in events:
+        yield json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@pytest.fixture(scope="module")
+def events() -> list[Event]:
+    return list(generate(SimConfig()))
+
+
+@pytest.fixture(scope="module")
+def retracted(events: list[Event]) -> set[str]:
+    return {e["data"]["target_event_id"] for e in events if e["event_type"] == "correction.retracted.v1"}
+
+
+@pytest.fixture(scope="module")
+def units(events: list[Event]) -> dict[str, dict[str, Any]]:
+    return {e["data"]["unit_id"]: e["data"] for e in events if e["event_type"] == "org.unit_registered.v1"}
+
+
+@pytest.fixture(scope="module")
+def by_worker(events: list[Event], retracted: set[str]) -> dict[str, list[Event]]:
+    workers: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        if event["worker_id"] is not None and event["event_id"] not in retracted:
+            workers[event["worker_id"]].append(event)
+    return workers
+
+
+def _district(units: dict[str, dict[str, Any]], unit_id: str) -> str:
+    parent: str | None = units[unit_id]["parent_id"]
+    while parent is not None:
+        unit_id, parent = parent, units[parent]["parent_id"]
+    return unit_id
+
+
+def _unit_on(worker_events: list[Event], day: str) -> str:
+    moves: list[tuple[str, str]] = [
+        (e["data"][DATE_FIELD[e["event_type"]]], e["data"].get("org_unit_id") or e["data"]["to_unit_id"])
+        for e in worker_events
+        if e["event_type"] in ("staffing.hired.v1", "staffing.transferred.v1")
+    ]
+    return [unit for when, unit in sorted(moves) if when <= day][-1]
+
+
+def _trainings(events: list[Event], retracted: set[str], kind: str) -> list[Event]:
+    return [
+        e
+        for e in events
+        if e["event_type"] == "training.completed.v1" and e["data"]["kind"] == kind and e["event_id"] not in retracted
+    ]
+
+
+def test_same_seed_same_output_and_other_seed_differs() -> None:
+    config = SimConfig(workers=120, start_year=2018, end=date(2021, 12, 31))
+    first = hashlib.sha256(b"\n".join(_lines(generate(config)))).hexdigest()
+    again = hashlib.sha256(b"\n".join(_lines(generate(config)))).hexdigest()
+    other = hashlib.sha256(b"\n".join(_lines(generate(SimConfig(120, 2018, date(2021, 12, 31), seed=2)))))
+    assert first == again
+    assert other.hexdigest() != first
+
+
+def test_generate_is_a_lazy_iterator() -> None:
+    stream = generate(SimConfig())
+    assert iter(stream) is stream
+    assert next(stream)["event_type"] == "org.unit_registered.v1"
+
+
+def test_every_event_is_valid_per_contract(events: list[Event]) -> None:
+    results = validate_many(list(_lines(iter(events))), now=NOW)
+    errors = [r for r in results if isinstance(r, EventError)]
+    assert errors == []
+    assert len({e["event_id"] for e in events}) == len(events)
+
+
+def test_org_tree(events: list[Event], units: dict[str, dict[str, Any]]) -> None:
+    first_other = next(i for i, e in enumerate(events) if e["event_type"] != "org.unit_registered.v1")
+    assert first_other == len(units)
+    levels = Counter(u["level"] for u in units.values())
+    assert levels["district"] == 16
+    assert 16 * 3 <= levels["street"] <= 16 * 15
+    assert levels["second_tier"] >= 1000
+    assert "浦东新区总工会" in {u["name_zh"] for u in units.values()}
+    tier = [u for u in units.values() if u["level"] == "second_tier"]
+    assert all(u["service_model"] in {"enterprise", "building", "park", "community"} for u in tier)
+    assert all(units[u["parent_id"]]["level"] == "street" for u in tier)
+
+
+def test_seed_scenario_training_totals(events: list[Event], retracted: set[str]) -> None:
+    def in_2019_2022(kind: str) -> list[Event]:
+        found = _trainings(events, retracted, kind)
+        return [e for e in found if "2019-01-01" <= e["data"]["end_date"] <= "2022-12-31"]
+
+    initial, rotation = in_2019_2022("initial"), in_2019_2022("rotation")
+    assert (len(initial), len({e["data"]["class_id"] for e in initial})) == (163, 4)
+    assert (len(rotation), len({e["data"]["class_id"] for e in rotation})) == (949, 14)
+
+
+def test_seed_scenario_baowu_transfer(events: list[Event], units: dict[str, dict[str, Any]]) -> None:
+    baowu = [
+        e
+        for e in events
+        if e["event_type"] == "staffing.hired.v1"
+        and e["data"]["source_channel"] == "enterprise_transfer"
+        and e["data"]["hire_date"].startswith("2019-03")
+    ]
+    assert len(baowu) == 26
+    assert {_district(units, e["data"]["org_unit_id"]) for e in baowu} <= {"D-BAOSHAN", "D-YANGPU"}
+
+
+def test_seed_scenario_skills_competition(
+    events: list[Event], retracted: set[str], units: dict[str, dict[str, Any]], by_worker: dict[str, list[Event]]
+) -> None:
+    contestants = _trainings(events, retracted, "skills_competition")
+    assert len(contestants) == 38
+    assert len({e["worker_id"] for e in contestants}) == 38
+    districts = {_district(units, _unit_on(by_worker[e["worker_id"]], e["data"]["end_date"])) for e in contestants}
+    assert len(districts) == 12
+
+
+def test_headcount_at_end_near_target(by_worker: dict[str, list[Event]]) -> None:
+    employed = 0
+    for worker_events in by_worker.values():
+        kinds = Counter(e["event_type"] for e in worker_events)
+        employed += kinds["staffing.hired.v1"] - kinds["turnover.separated.v1"]
+    assert 900 <= employed <= 1100
+
+
+def _spells(worker_events: list[Event]) -> list[tuple[str, str]]:
+    hires = sorted(e["data"]["hire_date"] for e in worker_events if e["event_type"] == "staffing.hired.v1")
+    ends = sorted(e["data"]["separation_date"] for e in worker_events if e["event_type"] == "turnover.separated.v1")
+    assert len(ends) in (len(hires), len(hires) - 1)
+    assert all(h <= e for h, e in zip(hires, ends, strict=False))
+    assert all(e < h for e, h in zip(ends, hires[1:], strict=False))
+    return list(zip(hires, [*ends, "9999-12-31"], strict=False))
+
+
+def test_worker_events_fall_inside_employment(by_worker: dict[str, list[Event]]) -> None:
+    for worker_id, worker_events in by_worker.items():
+        spells = _spells(worker_events)
+        for event in worker_events:
+            day = event["data"][DATE_FIELD[event["event_type"]]]
+            assert any(start <= day <= end for start, end in spells), (worker_id, event)
+
+
+def test_transfers_follow_the_same_day_rules(by_worker: dict[str, list[Event]]) -> None:
+    for worker_events in by_worker.values():
+        hire_dates = {e["data"]["hire_date"] for e in worker_events if e["event_type"] == "staffing.hired.v1"}
+        for event in worker_events:
+            if event["event_type"] == "staffing.transferred.v1":
+                data = event["data"]
+                assert data["effective_date"] not in hire_dates
+                assert _unit_on(worker_events, data["effective_date"]) == data["to_unit_id"]
+                assert data["from_unit_id"] != data["to_unit_id"]
+
+
+def test_corrections_target_earlier_events_and_still_validate(events: list[Event]) -> None:
+    seen: dict[str, Event] = {}
+    corrections = 0
+    for event in events:
+        if event["event_type"].startswith("correction."):
+            corrections += 1
+            target = seen[event["data"]["target_event_id"]]
+            assert not target["event_type"].startswith("correction.")
+            assert event["emitted_at"] > target["emitted_at"]
+            changes = event["data"].get("changes")
+            if changes is not None:
+                assert set(changes) <= set(target["data"])
+                amended = {**target, "data": {**target["data"], **changes}}
+                parse_event(json.dumps(amended, ensure_ascii=False), now=NOW)
+        seen[event["event_id"]] = event
+    assert 50 <= corrections <= 0.01 * len(events)
+
+
+def test_late_events_and_order(events: list[Event]) -> None:
+    late = sum(1 for e in events if e["emitted_at"][:10] > e["occurred_at"][:10])
+    assert 0.03 <= late / len(events) <= 0.1
+    occurred = [e["occurred_at"] for e in events]
+    assert occurred != sorted(occurred)
+    assert max(e["emitted_at"] for e in events) < "2026-11-01"
+
+
+def test_pay_range_and_raises(events: list[Event]) -> None:
+    totals = [
+        float(e["data"]["monthly_base"]) + float(e["data"]["allowances"])
+        for e in events
+        if e["event_type"] == "staffing.pay_set.v1"
+    ]
+    totals.sort()
+    assert totals[len(totals) // 100] >= 4000
+    assert totals[len(totals) * 99 // 100] <= 13000
+    assert {e["data"]["weekly_hours"] for e in events if e["event_type"] == "staffing.pay_set.v1"} == {40}
+
+
+def test_initial_training_mostly_within_first_month_outside_scenario_years(
+    by_worker: dict[str, list[Event]],
+) -> None:
+    hires = on_time = 0
+    for worker_events in by_worker.values():
+        first = min(e["data"]["hire_date"] for e in worker_events if e["event_type"] == "staffing.hired.v1")
+        if not ("2014-01-01" <= first <= "2018-06-30" or "2023-01-01" <= first <= "2026-06-30"):
+            continue
+        hires += 1
+        ends = [e["data"]["end_date"] for e in worker_events if e["data"].get("kind") == "initial"]
+        on_time += any((date.fromisoformat(end) - date.fromisoformat(first)).days <= 30 for end in ends)
+    assert on_time / hires > 0.7
+
+
+def test_cli_writes_jsonl_and_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "events.jsonl"
+    argv = [
+        "generate",
+        "--out",
+        str(out),
+        "--workers",
+        "60",
+        "--start-year",
+        "2020",
+        "--end",
+        "2021-06-30",
+        "--scenario",
+        "none",
+        "--stats",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    counts = Counter(json.loads(line)["event_type"] for line in lines)
+    stdout = capsys.readouterr().out
+    stats = {line.split()[0]: int(line.split()[1].replace(",", "")) for line in stdout.splitlines()}
+    assert stats["staffing.hired.v1"] == counts["staffing.hired.v1"] > 0
+    assert stats["total"] == len(lines)
+    assert "总工会" in lines[0]
+    assert all(not isinstance(r, EventError) for r in validate_many([line.encode() for line in lines], now=NOW))
