@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -72,7 +74,7 @@ async def publish_nats(url: str, subject: str, bodies: Sequence[bytes], *, windo
         await client.close()
 
 
-async def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+async def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:  # noqa: ASYNC109 - a deadline for polling, not a cancellation scope
     """Poll `check` (run in a thread) until true or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not await asyncio.to_thread(check):
@@ -90,3 +92,55 @@ def exact_once(store: ConnectClickHouse) -> tuple[int, int]:
     final = count(store, "SELECT count() FROM events FINAL")
     distinct = count(store, "SELECT uniqExact(event_id) FROM events")
     return final, distinct
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_ingest_process(settings: IngestSettings) -> subprocess.Popen[bytes]:
+    """`workforce-ingest run` as a real process with these settings in its environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.ingest.cli", "run"],
+        env=settings_env(settings),
+    )  # output is inherited: pytest captures it and shows it when a test fails
+
+
+async def nats_consumer_state(url: str, stream: str, consumer: str) -> tuple[int, int]:
+    """(pending, ack pending) of a durable consumer; (−1, −1) before it exists."""
+    client = await nats.connect(url)
+    try:
+        info = await client.jetstream().consumer_info(stream, consumer)
+        return int(info.num_pending or 0), int(info.num_ack_pending or 0)
+    except nats.js.errors.NotFoundError:
+        return -1, -1
+    finally:
+        await client.close()
+
+
+def http_status(port: int, path: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+async def wait_ready(port: int, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait for `/ready` to answer 200 (the process has declared its stream and reached ClickHouse)."""
+
+    def ready() -> bool:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"ingest exited with {process.returncode} (its output is above)")
+        return http_status(port, "/ready") == 200
+
+    await wait_for(ready, timeout=60, what=f"/ready on port {port}")

@@ -86,8 +86,9 @@ def reject(delivery: Delivery) -> RejectRecord:
 
 
 def channels(run: str) -> Channels:
+    """fetch_size N/2: RabbitMQ's prefetch (2 × fetch_size) then lets all N in flight unacked at once."""
     return Channels(
-        subject=f"wf.test.{run}", dead_letter=f"wf_dlq_{run}", stream="WF", consumer=f"ingest-{run}", fetch_size=200
+        subject=f"wf.test.{run}", dead_letter=f"wf_dlq_{run}", stream="WF", consumer=f"ingest-{run}", fetch_size=N // 2
     )
 
 
