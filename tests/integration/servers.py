@@ -73,16 +73,17 @@ def _containers() -> Iterator[Servers]:
 
 @contextlib.contextmanager
 def _local() -> Iterator[Servers]:
-    from services.stack.api import ensure_up
+    from services.stack.api import Origin, down, ensure_up, status
     from services.stack.settings import StackSettings
 
     settings = StackSettings()
+    was_running = {s.name for s in status(settings) if s.origin == Origin.STARTED}
     urls = ensure_up(settings)
-    yield Servers(
-        os.environ.get("CLICKHOUSE_URL", urls.clickhouse_url),
-        os.environ.get("NATS_URL", urls.broker_url),
-        "local stack",
-    )
+    try:
+        yield Servers(urls.clickhouse_url, urls.broker_url, "local stack")
+    finally:
+        if "clickhouse" not in was_running:
+            down(settings)  # this session started the stack's servers, so it stops them
 
 
 @contextlib.contextmanager
