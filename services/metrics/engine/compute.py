@@ -1,0 +1,162 @@
+"""The engine's entry point: events in, indicator rows and anomalies out. Pure and deterministic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from .accumulate import Groups, Monthly, Snapshot, group_snapshot, snapshots
+from .cells import Cells
+from .corrections import CORRECTION_TYPES, apply_corrections
+from .dates import month_index, month_start, year_ago
+from .headcount import flow_cells, rolling_cells
+from .model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
+from .orgs import ORG_TYPES, OrgTree, build_org_tree
+from .pay import pay_cells, reference_cell, turnover_by_quartile_cells
+from .periods import Period, month_periods, rolling_months, year_periods
+from .retention import cohort_cells, cohort_groups, cohorts, retention_cells, stability_cells, tenure_cells
+from .slices import ALL
+from .spells import Worker
+from .suppression import suppress
+from .timeline import WORKER_TYPES, build_timeline
+from .training import on_time_cells, training_cells
+
+# Indicators published with period_kind 'year' (contract section 4, "Year figures" and the indicator list).
+YEAR_INDICATORS = frozenset(
+    {
+        "headcount_avg",
+        "hires",
+        "separations",
+        "separations_voluntary",
+        "separations_involuntary",
+        "separations_other",
+        "separations_by_reason",
+        "transfers_in",
+        "transfers_out",
+        "trainee_times",
+        "separation_rate",
+        "voluntary_rate",
+        "involuntary_rate",
+        "hires_rate",
+        "retention_rate",
+        "turnover_by_pay_quartile",
+        "pay_vs_reference",
+    }
+)
+KNOWN_TYPES = WORKER_TYPES | ORG_TYPES | CORRECTION_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeResult:
+    """Rows ordered by (indicator, period_kind, period, category, dimension, slice); anomalies by event_id."""
+
+    rows: list[IndicatorRow] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+
+
+def compute(
+    events: Iterable[EventRecord],
+    *,
+    as_of: date,
+    k: int = 5,
+    reference_wages: Sequence[ReferenceWage] = (),
+) -> ComputeResult:
+    """Compute every indicator cell of every period up to ``as_of``, suppressed with threshold ``k``.
+
+    Months run from the month of the earliest worker event date through the as-of month (to date); years are
+    the complete calendar years; rolling windows end on month ends on or before ``as_of``; cohorts are hire
+    months. Deterministic: the same events in any order give the same result.
+    """
+    corrected, anomalies = apply_corrections(events)
+    known = []
+    for ev in corrected:
+        if ev.event_type in KNOWN_TYPES:
+            known.append(ev)
+        else:
+            anomalies.append(Anomaly(ev.event_id, ev.worker_key, "unknown_event_type"))
+    org = build_org_tree(known)
+    timeline = build_timeline(known)
+    anomalies.extend(timeline.anomalies)
+    anomalies.sort(key=lambda a: (a.event_id, a.reason))
+    if timeline.first_date is None or timeline.first_date > as_of:
+        return ComputeResult([], anomalies)
+    engine = _Engine(org, list(timeline.workers.values()), month_index(timeline.first_date), as_of, k)
+    cells = engine.run(reference_wages)
+    suppress(cells, org)
+    return ComputeResult(cells.rows(), anomalies)
+
+
+class _Engine:
+    """Wires the accumulators and snapshots to the indicator families for every period."""
+
+    def __init__(self, org: OrgTree, workers: list[Worker], first_mi: int, as_of: date, k: int) -> None:
+        self.org, self.workers, self.first_mi, self.as_of = org, workers, first_mi, as_of
+        self.cells = Cells(k)
+        self.monthly = Monthly(first_mi, month_index(as_of), as_of)
+        for worker in workers:
+            self.monthly.add_worker(org, worker)
+        self.monthly.finish()
+        self.months = month_periods(first_mi, as_of)
+        self.years = year_periods(first_mi, as_of)
+        days = {d for p in self.months + self.years for d in (p.first, p.last, year_ago(p.last), p.pay_prev)}
+        self.snaps = snapshots(workers, days)
+        self._grouped: dict[tuple[date, int], Groups] = {}
+
+    def groups(self, day: date, age_year: int) -> Groups:
+        key = (day, age_year)
+        if key not in self._grouped:
+            self._grouped[key] = group_snapshot(self.org, self.snaps[day], age_year)
+        return self._grouped[key]
+
+    def run(self, refs: Sequence[ReferenceWage]) -> Cells:
+        for period in self.months:
+            self._period(self.cells, period)
+            self._grouped = {k: v for k, v in self._grouped.items() if k[0] >= year_ago(period.last)}
+        for period in self.years:
+            self._year(period, refs)
+        for end, stats in self.monthly.rolling(rolling_months(self.first_mi, self.as_of)):
+            rolling_cells(self.cells, month_start(end), stats)
+        for month, members in sorted(cohorts(self.workers, self.as_of).items()):
+            by_slice = cohort_groups(self.org, members)
+            cohort_cells(self.cells, month, by_slice, self.as_of)
+            on_time_cells(self.cells, month, by_slice, self.as_of)
+        return self.cells
+
+    def _period(self, cells: Cells, period: Period) -> None:
+        """Every month-style figure of one period, computed on the period's dates."""
+        age = period.age_year
+        stats = self.monthly.banded(period.months, age)
+        end_groups = self.groups(period.last, age)
+        first: Snapshot = self.snaps[period.first]
+        last: Snapshot = self.snaps[period.last]
+        back = year_ago(period.last)
+        flow_cells(cells, period, stats, {key: len(v) for key, v in end_groups.items()})
+        retention_cells(cells, self.org, period, stats, (first, last), self.groups(period.first, age))
+        stability_cells(cells, self.org, period, stats, (self.snaps[back], last), self.groups(back, age))
+        tenure_cells(cells, period, stats, end_groups)
+        training_cells(cells, period, stats)
+        pay_cells(cells, period, stats, end_groups, self.snaps[period.pay_prev])
+
+    def _year(self, period: Period, refs: Sequence[ReferenceWage]) -> None:
+        scratch = Cells(self.cells.k)
+        self._period(scratch, period)
+        for fam, rows in scratch.families.items():
+            if fam[0] in YEAR_INDICATORS:
+                self.cells.families[fam] = rows
+        stats = self.monthly.banded(period.months, period.age_year)
+        jan1 = self.groups(period.first, period.age_year)
+        quits = {
+            w.key
+            for w in self.workers
+            for s in w.spells
+            if s.separation is not None
+            and s.separation.kind == "voluntary"
+            and period.first <= s.separation.date <= period.last
+        }
+        turnover_by_quartile_cells(self.cells, period, stats, jan1, quits)
+        for ref in refs:
+            key = ALL if ref.region == "all" else ("org", ref.region)
+            published = self.cells.family("pay_vs_reference", "year", period.label)
+            if ref.year == period.label.year and key not in published:  # the first loaded wage of a region-year wins
+                reference_cell(self.cells, period, key, self.groups(period.last, period.age_year), ref.annual_amount)

@@ -1,0 +1,46 @@
+"""Slice keys: the (dimension, slice) cells a worker counts in on a day.
+
+Age is resolved late: accumulators key it by birth year (pseudo-dimension ``birth_year``) and the period's
+last-day year turns it into an age band, so one monthly pass serves months, years and rolling windows.
+"""
+
+from __future__ import annotations
+
+from .orgs import OrgTree, SliceKey
+from .spells import Spell, Worker
+
+ALL: SliceKey = ("all", "all")
+BIRTH = "birth_year"
+AGE = "age_band"
+
+
+def age_band(age: int) -> str:
+    if age < 25:
+        return "<25"
+    if age < 35:
+        return "25-34"
+    if age < 45:
+        return "35-44"
+    if age < 55:
+        return "45-54"
+    return ">=55"
+
+
+def band_key(key: SliceKey, age_year: int) -> SliceKey:
+    """Map a ``birth_year`` pseudo-slice to its age band for a period ending in ``age_year``."""
+    if key[0] != BIRTH:
+        return key
+    return (AGE, age_band(age_year - int(key[1])))
+
+
+def worker_keys(org: OrgTree, worker: Worker, spell: Spell, unit: str, age_year: int | None) -> list[SliceKey]:
+    """All slices of ``worker`` in ``spell`` and ``unit``; age as birth year when ``age_year`` is None."""
+    keys = [ALL, *org.unit_keys(unit), ("source_channel", spell.channel)]
+    if worker.gender is not None:
+        keys.append(("gender", worker.gender))
+    if worker.birth_year is not None:
+        if age_year is None:
+            keys.append((BIRTH, str(worker.birth_year)))
+        else:
+            keys.append((AGE, age_band(age_year - worker.birth_year)))
+    return keys

@@ -1,0 +1,206 @@
+"""Per worker, replay hires, transfers and separations into spells; attach pay sets and trainings.
+
+Same-day order (contract section 4): a worker not employed at the start of the day has hires, then transfers,
+then separations processed; an employed worker transfers, then separations, then hires. Ties among events of
+one kind go by event_id. Events that break the state rules are dropped as anomalies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .dates import ONE_DAY, to_date
+from .model import Anomaly, EventRecord
+from .spells import PaySet, Separation, Spell, Training, Transfer, Worker
+
+HIRED = "staffing.hired.v1"
+TRANSFERRED = "staffing.transferred.v1"
+PAY_SET = "staffing.pay_set.v1"
+SEPARATED = "turnover.separated.v1"
+TRAINING = "training.completed.v1"
+WORKER_TYPES = frozenset({HIRED, TRANSFERRED, PAY_SET, SEPARATED, TRAINING})
+DATE_FIELD = {
+    HIRED: "hire_date",
+    TRANSFERRED: "effective_date",
+    PAY_SET: "effective_date",
+    SEPARATED: "separation_date",
+    TRAINING: "end_date",
+}
+# Processing rank of state events by employment at the start of the day.
+_RANK_NOT_EMPLOYED = {HIRED: 0, TRANSFERRED: 1, SEPARATED: 2}
+_RANK_EMPLOYED = {TRANSFERRED: 0, SEPARATED: 1, HIRED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Dated:
+    day: date
+    event: EventRecord
+
+
+@dataclass(slots=True)
+class Timeline:
+    workers: dict[str, Worker]
+    anomalies: list[Anomaly]
+    first_date: date | None
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def event_date(ev: EventRecord) -> date:
+    return to_date(ev.data[DATE_FIELD[ev.event_type]])
+
+
+def build_timeline(events: Iterable[EventRecord]) -> Timeline:
+    """Group worker events by worker and replay them; ``first_date`` is the earliest worker event date."""
+    anomalies: list[Anomaly] = []
+    per_worker: dict[str, list[Dated]] = {}
+    first: date | None = None
+    for ev in events:
+        if ev.event_type not in WORKER_TYPES:
+            continue
+        if not ev.worker_key:
+            anomalies.append(Anomaly(ev.event_id, ev.worker_key, "missing_worker_key"))
+            continue
+        try:
+            day = event_date(ev)
+        except (KeyError, ValueError, TypeError):
+            anomalies.append(Anomaly(ev.event_id, ev.worker_key, "invalid_payload"))
+            continue
+        first = day if first is None or day < first else first
+        per_worker.setdefault(ev.worker_key, []).append(Dated(day, ev))
+    workers = {key: _replay(key, dated, anomalies) for key, dated in sorted(per_worker.items())}
+    return Timeline(workers, anomalies, first)
+
+
+def _replay(key: str, dated: list[Dated], anomalies: list[Anomaly]) -> Worker:
+    worker = Worker(key)
+    state = [d for d in dated if d.event.event_type in (HIRED, TRANSFERRED, SEPARATED)]
+    by_day: dict[date, list[EventRecord]] = {}
+    for d in state:
+        by_day.setdefault(d.day, []).append(d.event)
+    valid_hires: list[EventRecord] = []
+    for day in sorted(by_day):
+        _replay_day(worker, day, by_day[day], valid_hires, anomalies)
+    _finish_spells(worker)
+    if valid_hires:
+        latest = max(valid_hires, key=lambda e: (to_date(e.data["hire_date"]), e.emitted_at, e.event_id))
+        gender = latest.data.get("gender")
+        birth = latest.data.get("birth_year")
+        worker.gender = str(gender) if gender else None
+        worker.birth_year = int(birth) if birth is not None else None
+    _attach_pays(worker, [d for d in dated if d.event.event_type == PAY_SET], anomalies)
+    _attach_trainings(worker, [d for d in dated if d.event.event_type == TRAINING], anomalies)
+    return worker
+
+
+def _open_spell(worker: Worker) -> Spell | None:
+    if worker.spells and worker.spells[-1].end is None:
+        return worker.spells[-1]
+    return None
+
+
+def _replay_day(
+    worker: Worker, day: date, events: list[EventRecord], valid_hires: list[EventRecord], out: list[Anomaly]
+) -> None:
+    rank = _RANK_NOT_EMPLOYED if _open_spell(worker) is None else _RANK_EMPLOYED
+    hires_today = 0
+    for ev in sorted(events, key=lambda e: (rank[e.event_type], e.event_id)):
+        spell = _open_spell(worker)
+        reason: str | None = None
+        if ev.event_type == HIRED:
+            if hires_today:
+                reason = "second_hire_same_day"
+            elif spell is not None:
+                reason = "hire_while_employed"
+            else:
+                hires_today += 1
+                valid_hires.append(ev)
+                unit = str(ev.data["org_unit_id"])
+                worker.spells.append(Spell(worker.key, day, unit, str(ev.data["source_channel"])))
+                worker.spells[-1].segments.append((unit, day, None))
+        elif ev.event_type == TRANSFERRED:
+            to_unit = str(ev.data["to_unit_id"])
+            if spell is None:
+                reason = "transfer_not_employed"
+            elif spell.start == day:
+                reason = "transfer_on_hire_date"
+            elif to_unit == spell.segments[-1][0]:
+                reason = "transfer_to_current_unit"
+            else:
+                spell.transfers.append(Transfer(day, spell.segments[-1][0], to_unit))
+                spell.segments.append((to_unit, day, None))
+        elif spell is None:
+            reason = "separation_not_employed"
+        else:
+            spell.end = day
+            spell.separation = Separation(
+                day, str(ev.data["kind"]), str(ev.data.get("reason") or "other"), spell.segments[-1][0]
+            )
+        if reason is not None:
+            out.append(Anomaly(ev.event_id, ev.worker_key, reason))
+
+
+def _finish_spells(worker: Worker) -> None:
+    """Set counted ends (a same-day rehire takes the day) and close the unit segments inside them."""
+    spells = worker.spells
+    for i, spell in enumerate(spells):
+        spell.counted_end = spell.end
+        if spell.end is not None and i + 1 < len(spells) and spells[i + 1].start == spell.end:
+            spell.counted_end = spell.end - ONE_DAY
+        segments: list[tuple[str, date, date | None]] = []
+        raw = spell.segments
+        for j, (unit, first, _) in enumerate(raw):
+            last = raw[j + 1][1] - ONE_DAY if j + 1 < len(raw) else spell.counted_end
+            if spell.counted_end is not None and (last is None or last > spell.counted_end):
+                last = spell.counted_end
+            if last is None or first <= last:
+                segments.append((unit, first, last))
+        spell.segments = segments
+
+
+def _owning_spell(worker: Worker, day: date) -> Spell | None:
+    """The spell the worker is in at the end of ``day``, else the next spell starting after it."""
+    spell = worker.spell_on(day)
+    if spell is not None:
+        return spell
+    return next((s for s in worker.spells if s.start > day), None)
+
+
+def _attach_pays(worker: Worker, pays: list[Dated], out: list[Anomaly]) -> None:
+    for d in pays:
+        ev = d.event
+        spell = _owning_spell(worker, d.day)
+        if spell is None:
+            out.append(Anomaly(ev.event_id, ev.worker_key, "pay_without_spell"))
+            continue
+        base = _decimal(ev.data["monthly_base"])
+        allowances = _decimal(ev.data["allowances"])
+        spell.add_pay(
+            PaySet(
+                effective=d.day,
+                emitted_at=ev.emitted_at,
+                event_id=ev.event_id,
+                base=float(base),
+                allowances=float(allowances),
+                total=float(base + allowances),
+                weekly_hours=float(_decimal(ev.data["weekly_hours"])),
+            )
+        )
+
+
+def _attach_trainings(worker: Worker, trainings: list[Dated], out: list[Anomaly]) -> None:
+    for d in trainings:
+        ev = d.event
+        spell = worker.spell_on(d.day)
+        if spell is None:
+            out.append(Anomaly(ev.event_id, ev.worker_key, "training_not_employed"))
+            continue
+        spell.trainings.append(
+            Training(d.day, str(ev.data["kind"]), float(_decimal(ev.data["hours"])), spell.unit_on(d.day))
+        )
