@@ -7,7 +7,7 @@ import time
 
 
 class _UtcFormatter(logging.Formatter):
-    converter = staticmethod(time.gmtime)  # type: ignore[assignment]
+    converter = staticmethod(time.gmtime)
 
 
 def configure(level: str) -> None:

@@ -1,4 +1,5 @@
 -- Every accepted event, once per event_id (ReplacingMergeTree collapses redeliveries; read with FINAL).
+-- stored_at is set by the server at insert: the metrics service reads new rows by it.
 -- non_replicated_deduplication_window makes a retried insert with the same deduplication token a no-op.
 CREATE TABLE IF NOT EXISTS {database}.events
 (
@@ -11,7 +12,8 @@ CREATE TABLE IF NOT EXISTS {database}.events
     worker_key    String,
     event_date    Date,
     data          String,
-    content_hash  String
+    content_hash  String,
+    stored_at     DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplacingMergeTree
 ORDER BY event_id

@@ -1,0 +1,114 @@
+"""The only wiring module of the metrics service: settings → store, refresher, HTTP; run until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from datetime import UTC, date, datetime
+
+import uvicorn
+
+from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.errors import StoreError
+from services.common.http import build_app, operator_routes
+
+from .api import routes
+from .refresh import Refresher, RefreshReport
+
+__all__ = ["Refresher", "as_of_of", "connect_store", "serve", "utc_now"]
+from .settings import MetricsSettings
+from .telemetry import MetricsTelemetry
+
+log = logging.getLogger("workforce.metrics")
+DDL = ("001_events.sql", "002_ingest_rejects.sql", "010_indicators.sql")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def connect_store(settings: MetricsSettings) -> ConnectClickHouse:
+    store = ConnectClickHouse.connect(
+        settings.clickhouse_url,
+        database=settings.clickhouse_database,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+    )
+    apply_ddl(store, DDL, database=settings.clickhouse_database)
+    return store
+
+
+def as_of_of(settings: MetricsSettings) -> date:
+    return settings.metrics_as_of or datetime.now(settings.zone).date()
+
+
+def build_refresher(settings: MetricsSettings, store: ConnectClickHouse) -> Refresher:
+    return Refresher(store, k=settings.metrics_k, as_of=lambda: as_of_of(settings), clock=utc_now)
+
+
+def observe(telemetry: MetricsTelemetry, report: RefreshReport) -> None:
+    telemetry.refresh_seconds.observe(report.seconds)
+    telemetry.rows_written.inc(report.rows_written)
+    telemetry.last_refresh.set(time.time())
+    telemetry.events_cached.set(report.events)
+    telemetry.anomalies.set(report.anomalies)
+    if report.newest_stored is not None:
+        telemetry.refresh_lag.set(max(0.0, time.time() - report.newest_stored.timestamp()))
+    for name, value in report.headlines.items():
+        if value is not None:
+            telemetry.headline.labels(name).set(value)
+
+
+async def refresh_loop(refresher: Refresher, telemetry: MetricsTelemetry, every: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            report = await asyncio.to_thread(refresher.refresh)
+        except StoreError as exc:
+            telemetry.errors.inc()
+            log.warning("refresh failed, will retry: %s", exc)
+        else:
+            if report is not None:
+                observe(telemetry, report)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+async def serve(settings: MetricsSettings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    store = await asyncio.to_thread(connect_store, settings)
+    telemetry = MetricsTelemetry()
+    refresher = build_refresher(settings, store)
+    refreshed = asyncio.Event()
+
+    async def live() -> tuple[bool, str]:
+        return True, "running"
+
+    async def ready() -> tuple[bool, str]:
+        store_ok = await asyncio.to_thread(store.ping)
+        if not store_ok:
+            return False, "clickhouse=down"
+        return (refreshed.is_set(), "indicators published" if refreshed.is_set() else "first refresh running")
+
+    app = build_app([*operator_routes(live=live, ready=ready, registry=telemetry.registry), *routes(store)])
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=settings.http_host, port=settings.metrics_http_port, log_level="warning", lifespan="off"
+        )
+    )
+    http = asyncio.create_task(server.serve())
+    first = await asyncio.to_thread(refresher.refresh, force=True)
+    if first is not None:
+        observe(telemetry, first)
+    refreshed.set()
+    log.info("metrics serving on %s:%d", settings.http_host, settings.metrics_http_port)
+    await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop)
+    server.should_exit = True
+    await http
+    store.close()
+    return 0

@@ -1,0 +1,94 @@
+"""Write indicator rows: only the year partitions whose content changed, each swapped in atomically."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Final
+
+from services.common.clickhouse import ClickHouse
+
+from .catalog import CATALOG
+from .engine import IndicatorRow
+
+COLUMNS: Final = (
+    "indicator",
+    "period_kind",
+    "period",
+    "dimension",
+    "slice",
+    "category",
+    "value",
+    "numerator",
+    "denominator",
+    "workers",
+    "suppressed",
+    "computed_at",
+)
+
+
+def by_year(rows: Iterable[IndicatorRow]) -> dict[int, list[IndicatorRow]]:
+    groups: dict[int, list[IndicatorRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.period.year].append(row)
+    return dict(groups)
+
+
+def fingerprint(rows: Sequence[IndicatorRow]) -> str:
+    """Same rows (in any order) → same fingerprint; values are compared exactly, as stored."""
+    digest = hashlib.sha256()
+    for line in sorted(repr(row) for row in rows):
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+class IndicatorPublisher:
+    """Owns the `indicators` table; one metrics process publishes at a time (it uses a staging table)."""
+
+    def __init__(self, store: ClickHouse) -> None:
+        self._store = store
+
+    def stored_years(self) -> set[int]:
+        rows = self._store.query_rows("SELECT DISTINCT toYear(period) FROM indicators")
+        return {int(r[0]) for r in rows}
+
+    def replace_years(self, groups: dict[int, list[IndicatorRow]], drop: Iterable[int], at: datetime) -> int:
+        """Swap in the given years' rows and drop `drop` years; returns rows written."""
+        self._store.command("TRUNCATE TABLE indicators_staging")
+        written = 0
+        for _year, rows in sorted(groups.items()):
+            tuples = [_tuple(row, at) for row in rows]
+            for start in range(0, len(tuples), 100_000):
+                self._store.insert_rows("indicators_staging", tuples[start : start + 100_000], COLUMNS)
+            written += len(tuples)
+        for year in sorted(groups):
+            self._store.command(f"ALTER TABLE indicators REPLACE PARTITION {int(year)} FROM indicators_staging")
+        for year in sorted(drop):
+            self._store.command(f"ALTER TABLE indicators DROP PARTITION {int(year)}")
+        self._store.command("TRUNCATE TABLE indicators_staging")
+        return written
+
+    def write_catalog(self, at: datetime) -> None:
+        rows = [(i.name, i.name_zh, i.name_en, i.unit, i.formula, i.standard, at) for i in CATALOG]
+        self._store.insert_rows(
+            "indicator_catalog", rows, ("indicator", "name_zh", "name_en", "unit", "formula", "standard", "computed_at")
+        )
+
+
+def _tuple(row: IndicatorRow, at: datetime) -> tuple[object, ...]:
+    return (
+        row.indicator,
+        row.period_kind,
+        row.period,
+        row.dimension,
+        row.slice,
+        row.category,
+        row.value,
+        row.numerator,
+        row.denominator,
+        row.workers,
+        1 if row.suppressed else 0,
+        at,
+    )

@@ -1,0 +1,184 @@
+"""What changed → recompute → publish the years whose indicators changed.
+
+The engine recomputes everything from the cached event log (a late separation changes an old cohort's
+retention; a rehire changes a worker's gender and age slices in every period), then only year partitions
+whose content differs from what is published are written, each swapped in atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from services.common.clickhouse import ClickHouse
+
+from .engine import EventRecord, IndicatorRow, compute
+from .loader import load_events, load_reference_wages
+from .orgunits import labels, latest_units
+from .publish import IndicatorPublisher, by_year, fingerprint
+
+log = logging.getLogger("workforce.metrics")
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    as_of: date
+    events: int
+    new_events: int
+    years_written: tuple[int, ...]
+    rows_written: int
+    anomalies: int
+    seconds: float
+    newest_stored: datetime | None
+    headlines: dict[str, float | None]
+
+
+class Refresher:
+    """Holds the deduplicated event log in memory and the fingerprint of each published year."""
+
+    def __init__(
+        self,
+        store: ClickHouse,
+        *,
+        k: int,
+        as_of: Callable[[], date],
+        clock: Callable[[], datetime],
+        progress: Callable[[str], None] = log.info,
+    ) -> None:
+        self._store = store
+        self._publisher = IndicatorPublisher(store)
+        self._k = k
+        self._as_of = as_of
+        self._clock = clock
+        self._progress = progress
+        self._events: dict[str, EventRecord] = {}
+        self._newest: datetime | None = None
+        self._published: dict[int, str] = {}
+        self._last_as_of: date | None = None
+        self._wages_key: tuple[object, ...] = ()
+
+    @property
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def refresh(self, *, force: bool = False) -> RefreshReport | None:
+        """Recompute if events arrived, the date moved or reference wages changed; None if nothing did."""
+        started = time.perf_counter()
+        new = self._load_new()
+        as_of = self._as_of()
+        wages = load_reference_wages(self._store)
+        wages_key = tuple(wages)
+        if not (force or new or as_of != self._last_as_of or wages_key != self._wages_key):
+            return None
+        self._progress(f"recomputing {len(self._events)} events as of {as_of}")
+        result = compute(self._events.values(), as_of=as_of, k=self._k, reference_wages=wages)
+        years, written = self._publish(result.rows, force=force)
+        self._write_units()
+        self._last_as_of, self._wages_key = as_of, wages_key
+        seconds = time.perf_counter() - started
+        report = RefreshReport(
+            as_of,
+            len(self._events),
+            new,
+            years,
+            written,
+            len(result.anomalies),
+            seconds,
+            self._newest,
+            headlines(result.rows),
+        )
+        self._log(report)
+        return report
+
+    def _load_new(self) -> int:
+        new = 0
+        newest = self._newest
+        for stored_at, event in load_events(self._store, stored_after=self._newest):
+            if event.event_id not in self._events:
+                self._events[event.event_id] = event
+                new += 1
+            if newest is None or stored_at > newest:
+                newest = stored_at
+        self._newest = newest
+        return new
+
+    def _publish(self, rows: list[IndicatorRow], *, force: bool) -> tuple[tuple[int, ...], int]:
+        groups = by_year(rows)
+        prints = {year: fingerprint(group) for year, group in groups.items()}
+        if force or not self._published:
+            stale = self._publisher.stored_years() - set(groups)
+            changed = dict(groups)
+        else:
+            stale = set(self._published) - set(groups)
+            changed = {y: g for y, g in groups.items() if self._published.get(y) != prints[y]}
+        written = self._publisher.replace_years(changed, stale, self._clock())
+        if force or not self._published:
+            self._publisher.write_catalog(self._clock())
+        self._published = prints
+        return tuple(sorted(changed)), written
+
+    def _write_units(self) -> None:
+        units = labels(latest_units(self._events.values()))
+        at = self._clock()
+        rows = [
+            (u.unit_id, u.parent_id, u.level, u.name_zh, u.name_en, u.service_model, u.district_id, u.street_id, at)
+            for u in units
+        ]
+        if rows:
+            self._store.insert_rows(
+                "org_units",
+                rows,
+                (
+                    "unit_id",
+                    "parent_id",
+                    "level",
+                    "name_zh",
+                    "name_en",
+                    "service_model",
+                    "district_id",
+                    "street_id",
+                    "computed_at",
+                ),
+            )
+
+    def _log(self, report: RefreshReport) -> None:
+        self._store.insert_rows(
+            "refresh_log",
+            [
+                (
+                    self._clock(),
+                    report.as_of,
+                    min(report.years_written or (1970,)),
+                    report.newest_stored or datetime.fromtimestamp(0, tz=self._clock().tzinfo),
+                    report.rows_written,
+                    report.anomalies,
+                    report.seconds,
+                )
+            ],
+            ("refreshed_at", "as_of", "from_year", "events_seen_to", "rows_written", "anomalies", "seconds"),
+        )
+
+
+def headlines(rows: list[IndicatorRow]) -> dict[str, float | None]:
+    """Program-wide figures operators alert on: latest annual turnover, latest stability, latest median pay."""
+
+    def latest(indicator: str, kind: str, category: str = "") -> float | None:
+        cells = [
+            r
+            for r in rows
+            if r.indicator == indicator
+            and r.period_kind == kind
+            and r.dimension == "all"
+            and r.category == category
+            and r.value is not None
+        ]
+        return max(cells, key=lambda r: r.period).value if cells else None
+
+    return {
+        "separation_rate_annual": latest("separation_rate", "rolling12"),
+        "stability_index": latest("stability_index", "month"),
+        "pay_median": latest("pay_median", "month", "total"),
+    }
