@@ -1,0 +1,91 @@
+"""Suppression: primary k, secondary by sibling (rounds), month-in-year for flow counts, rates follow counts."""
+
+from __future__ import annotations
+
+from tests.unit.test_engine_support import Log
+
+
+def test_primary_hides_value_but_keeps_population() -> None:
+    """k = 2: a unit with one worker is suppressed: workers 1, no value; the all cell (2 workers) is shown."""
+    log = Log()
+    log.unit("U1")
+    log.unit("U2")
+    log.hire("a", "2024-01-01", "U1")
+    log.hire("b", "2024-01-01", "U2")
+    r = log.run("2024-01-31", k=2)
+    row = r.row("headcount_avg", "2024-01-01", dim="org", sl="U1")
+    assert row.suppressed and row.workers == 1
+    assert (row.value, row.numerator, row.denominator) == (None, None, None)
+    assert not r.row("headcount_avg", "2024-01-01").suppressed
+
+
+def test_secondary_hides_the_smallest_sibling_ties_by_slice() -> None:
+    """k = 2, roots U1 (1 worker), U2 (3), U3 (3) under all: U1 primary; then U2 (tie with U3, 'U2' < 'U3')."""
+    log = Log()
+    for unit in ("U1", "U2", "U3"):
+        log.unit(unit)
+    log.hire("a1", "2024-01-01", "U1")
+    for i in range(3):
+        log.hire(f"b{i}", "2024-01-01", "U2")
+        log.hire(f"c{i}", "2024-01-01", "U3")
+    r = log.run("2024-01-31", k=2)
+    flags = {u: r.row("headcount_avg", "2024-01-01", dim="org", sl=u).suppressed for u in ("U1", "U2", "U3")}
+    assert flags == {"U1": True, "U2": True, "U3": False}
+
+
+def test_child_units_nest_under_their_parent_unit() -> None:
+    """k = 2, D has S1 (1 worker) and S2 (2): S1 primary, S2 secondary; D (3) stays published."""
+    log = Log()
+    log.unit("D", level="district")
+    log.unit("S1", "D")
+    log.unit("S2", "D")
+    log.hire("a", "2024-01-01", "S1")
+    log.hire("b", "2024-01-01", "S2")
+    log.hire("c", "2024-01-01", "S2")
+    r = log.run("2024-01-31", k=2)
+    assert r.row("hires", "2024-01-01", dim="org", sl="S2").suppressed
+    assert not r.row("hires", "2024-01-01", dim="org", sl="D").suppressed
+
+
+def test_month_in_year_rule_needs_a_second_round() -> None:
+    """k = 2. 2023: m1 (male) and f1, f2 (female) hired 10 Jan; m2 (male) hired 10 Feb.
+
+    Round 1: Jan male hires (1 worker) primary -> Jan female hires hidden (sibling rule); in the male year
+      cell's months only Jan is suppressed -> male Feb hidden (smallest month, ties by month).
+    Round 2 (judged on round-1 flags): the female year cell now has exactly one hidden month (Jan) -> Feb
+      female hires hidden. hires_rate follows its hidden hires count (female Feb, population 2 >= k).
+    Round 3: nothing changes. Non-flow indicators (headcount_avg) are not touched by the month rule.
+    """
+    log = Log()
+    for w, gender in (("m1", "male"), ("f1", "female"), ("f2", "female")):
+        log.hire(w, "2023-01-10", gender=gender)
+    log.hire("m2", "2023-02-10", gender="male")
+    r = log.run("2024-01-15", k=2)
+
+    def hidden(indicator: str, month: str, gender: str) -> bool:
+        return r.row(indicator, month, dim="gender", sl=gender).suppressed
+
+    assert hidden("hires", "2023-01-01", "male")  # primary
+    assert hidden("hires", "2023-01-01", "female")  # round 1, sibling
+    assert hidden("hires", "2023-02-01", "male")  # round 1, month in year
+    assert hidden("hires", "2023-02-01", "female")  # round 2
+    assert not hidden("hires", "2023-03-01", "female")
+    assert not r.row("hires", "2023-01-01", kind="year", dim="gender", sl="female").suppressed
+    assert hidden("hires_rate", "2023-02-01", "female")
+    assert r.row("hires_rate", "2023-02-01", dim="gender", sl="female").workers == 2
+    assert not hidden("headcount_avg", "2023-02-01", "female")
+    assert not hidden("hires_rate", "2023-03-01", "female")
+
+
+def test_rate_is_suppressed_with_its_headcount_denominator() -> None:
+    """k = 2, gender: one man, three women -> male headcount_avg primary, female secondary; separation_rate
+    of both follows (its denominator cell is hidden)."""
+    log = Log()
+    log.hire("m", "2024-01-01", gender="male")
+    for w in ("f1", "f2", "f3"):
+        log.hire(w, "2024-01-01", gender="female")
+    log.separate("f1", "2024-01-20")
+    r = log.run("2024-01-31", k=2)
+    assert r.row("headcount_avg", "2024-01-01", dim="gender", sl="female").suppressed
+    assert r.row("separation_rate", "2024-01-01", dim="gender", sl="female").suppressed
+    assert not r.row("separation_rate", "2024-01-01").suppressed
