@@ -1,0 +1,232 @@
+"""The Grafana dashboards: committed JSON equals the generator's output, and every ClickHouse panel's SQL,
+expanded as the grafana-clickhouse-datasource plugin would, runs against real indicators computed from a small
+simulated program and returns the columns its panel reads and some rows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from deploy.grafana import generate
+from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.metrics.engine import EventRecord, IndicatorRow, ReferenceWage, compute
+from services.sim import SimConfig
+from services.sim import generate as simulate
+
+from .servers import Servers
+
+FROM, TO = date(2019, 1, 1), date(2024, 6, 30)
+CONFIG = SimConfig(workers=150, start_year=2019, end=TO, seed=7, scenario=False)
+INDICATOR_COLUMNS = (
+    "indicator",
+    "period_kind",
+    "period",
+    "dimension",
+    "slice",
+    "category",
+    "value",
+    "numerator",
+    "denominator",
+    "workers",
+    "suppressed",
+    "computed_at",
+)
+ORG_COLUMNS = ("unit_id", "parent_id", "level", "name_zh", "name_en", "service_model", "district_id", "street_id")
+ALL_VALUES = {
+    "district": generate.ALL,
+    "street": generate.ALL,
+    "service_model": generate.ALL,
+    "source_channel": generate.ALL,
+}
+
+
+def test_committed_dashboards_are_the_generated_ones() -> None:
+    committed = {p.relative_to(generate.OUT): p.read_text(encoding="utf-8") for p in generate.OUT.rglob("*.json")}
+    expected = generate.rendered()
+    assert sorted(committed) == sorted(expected), "run `python -m deploy.grafana.generate`"
+    for path, text in expected.items():
+        assert committed[path] == text, f"{path} is stale: run `python -m deploy.grafana.generate`"
+
+
+def test_both_languages_have_the_same_panels() -> None:
+    files = generate.rendered()
+    for dashboard in generate.DASHBOARDS:
+        zh, en = (files[Path(lang) / f"{dashboard.key}.json"] for lang in generate.LANGS)
+        assert zh != en
+        assert zh.count('"type": "timeseries"') == en.count('"type": "timeseries"')
+
+
+@dataclass(frozen=True)
+class Loaded:
+    client: Client
+    choices: Mapping[str, str]  # one real value per variable
+
+
+def sim_records() -> tuple[list[EventRecord], list[dict[str, Any]]]:
+    events = list(simulate(CONFIG))
+    records = [
+        EventRecord(
+            e["event_id"],
+            e["event_type"],
+            datetime.fromisoformat(e["occurred_at"]),
+            datetime.fromisoformat(e["emitted_at"]),
+            e["worker_id"] or "",
+            e["data"],
+        )
+        for e in events
+    ]
+    units = [e["data"] for e in events if e["event_type"].startswith("org.")]
+    return records, units
+
+
+def org_rows(units: list[dict[str, Any]], now: datetime) -> list[tuple[Any, ...]]:
+    latest = {u["unit_id"]: u for u in sorted(units, key=lambda u: u["effective_date"])}
+
+    def ancestor(unit_id: str, level: str) -> str:
+        seen: set[str] = set()
+        current: str = unit_id
+        while current in latest and current not in seen:
+            seen.add(current)
+            if latest[current]["level"] == level:
+                return current
+            current = latest[current]["parent_id"] or ""
+        return ""
+
+    return [
+        (
+            u["unit_id"],
+            u["parent_id"] or "",
+            u["level"],
+            u["name_zh"],
+            u["name_en"],
+            u["service_model"] or "none",
+            ancestor(u["unit_id"], "district"),
+            ancestor(u["unit_id"], "street"),
+            now,
+        )
+        for u in latest.values()
+    ]
+
+
+def busiest(rows: list[tuple[Any, ...]], dimension: str, units: set[str] | None = None) -> str:
+    """The slice of `dimension` with the most workers in the as-of month's headcount cell."""
+    candidates = [
+        (r[9], r[4])
+        for r in rows
+        if r[0] == "headcount_end" and r[1] == "month" and r[3] == dimension and (units is None or r[4] in units)
+    ]
+    return str(max(candidates)[1])
+
+
+def astuple_row(r: IndicatorRow) -> tuple[Any, ...]:
+    return (
+        r.indicator,
+        r.period_kind,
+        r.period,
+        r.dimension,
+        r.slice,
+        r.category,
+        r.value,
+        r.numerator,
+        r.denominator,
+        r.workers,
+        int(r.suppressed),
+    )
+
+
+@pytest.fixture(scope="module")
+def loaded(servers: Servers, database: str) -> Iterator[Loaded]:
+    name = f"{database}_dash"
+    store = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
+    apply_ddl(store, ["010_indicators.sql"], database=name)
+    records, units = sim_records()
+    districts = sorted({u["unit_id"] for u in units if u["level"] == "district"})
+    wages = [
+        ReferenceWage(region, year, 120_000.0, "test") for region in ["all", *districts] for year in range(2019, 2024)
+    ]
+    result = compute(records, as_of=TO, k=5, reference_wages=wages)
+    now = datetime(2024, 7, 1, tzinfo=UTC)
+    used = {"all", "org", "service_model", "source_channel"}
+    rows = [
+        (*astuple_row(r), now) for r in result.rows if r.dimension in used and (r.dimension != "org" or r.workers > 0)
+    ]
+    for start in range(0, len(rows), 200_000):
+        store.insert_rows("indicators", rows[start : start + 200_000], INDICATOR_COLUMNS)
+    orgs = org_rows(units, now)
+    store.insert_rows("org_units", orgs, (*ORG_COLUMNS, "computed_at"))
+    streets = {o[0] for o in orgs if o[2] == "street"}
+    choices = {
+        "district": busiest(rows, "org", set(districts)),
+        "street": busiest(rows, "org", streets),
+        "service_model": busiest(rows, "service_model"),
+        "source_channel": busiest(rows, "source_channel"),
+    }
+    client = clickhouse_connect.get_client(
+        dsn=servers.clickhouse_url.replace("http://", "clickhouse://", 1) + f"/{name}",
+        autogenerate_session_id=False,
+    )
+    yield Loaded(client, choices)
+    client.close()
+    store.command(f"DROP DATABASE IF EXISTS {name}")
+    store.close()
+
+
+def expand(sql: str, values: Mapping[str, str]) -> str:
+    """What the plugin and Grafana send for the range FROM..TO with these variable values."""
+    start = int(datetime(FROM.year, FROM.month, FROM.day, tzinfo=UTC).timestamp())
+    end = int(datetime(TO.year, TO.month, TO.day, 23, 59, 59, tzinfo=UTC).timestamp())
+    sql = re.sub(
+        r"\$__dateFilter\(([^)]+)\)", rf"\1 >= toDate('{FROM.isoformat()}') AND \1 <= toDate('{TO.isoformat()}')", sql
+    )
+    sql = re.sub(r"\$__timeFilter\(([^)]+)\)", rf"\1 >= toDateTime({start}) AND \1 <= toDateTime({end})", sql)
+    sql = sql.replace("$__fromTime", f"toDateTime({start})").replace("$__toTime", f"toDateTime({end})")
+    for name, value in values.items():
+        sql = sql.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    assert "$" not in sql, f"unexpanded macro or variable in:\n{sql}"
+    return sql
+
+
+def settings_to_try(choices: Mapping[str, str]) -> list[dict[str, str]]:
+    """Every variable at "All", then each variable alone at one real value."""
+    return [dict(ALL_VALUES), *({**ALL_VALUES, name: value} for name, value in choices.items())]
+
+
+QUERIES = generate.clickhouse_queries()
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[f"{q.dashboard}-{q.lang}-{q.title}" for q in QUERIES])
+def test_panel_sql_runs_and_returns_rows(loaded: Loaded, query: generate.Query) -> None:
+    for values in settings_to_try(loaded.choices):
+        result = loaded.client.query(expand(query.sql, values))
+        assert tuple(result.column_names) == query.columns, values
+        assert result.result_rows, f"no rows with {values}"
+        if "suppressed" in query.columns:
+            value_at, flag_at = query.columns.index("value"), query.columns.index("suppressed")
+            assert all(row[value_at] is None for row in result.result_rows if row[flag_at] == 1)
+
+
+def test_suppressed_cells_reach_the_panels_as_null(loaded: Loaded) -> None:
+    query = next(q for q in QUERIES if q.dashboard == "retention" and q.title == "Hires vs separations")
+    rows = loaded.client.query(expand(query.sql, {**ALL_VALUES, "street": loaded.choices["street"]})).result_rows
+    flagged = [row for row in rows if row[3] == 1]
+    assert flagged, "a street union of a 150-worker program should have suppressed flow cells"
+    assert all(row[2] is None for row in flagged)
+
+
+VARIABLES = generate.variable_queries()
+
+
+@pytest.mark.parametrize("query", VARIABLES, ids=[f"{q.lang}-{q.title}" for q in VARIABLES])
+def test_variable_queries_list_values(loaded: Loaded, query: generate.Query) -> None:
+    for values in (ALL_VALUES, {**ALL_VALUES, "district": loaded.choices["district"]}):
+        result = loaded.client.query(expand(query.sql, values))
+        assert tuple(result.column_names) == query.columns
+        assert result.result_rows
