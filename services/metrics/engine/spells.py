@@ -16,11 +16,7 @@ class PaySet:
     allowances: float
     total: float
     weekly_hours: float
-
-    @property
-    def hourly(self) -> float:
-        """Monthly pay over contractual monthly hours (weekly hours x 52 / 12)."""
-        return self.total / (self.weekly_hours * 52 / 12)
+    hourly: float  # total / (weekly_hours x 52 / 12)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,17 +181,10 @@ def _attach_pays(worker: Worker, pays: list[Dated], out: list[Anomaly]) -> None:
             continue
         base = _decimal(ev.data["monthly_base"])
         allowances = _decimal(ev.data["allowances"])
-        spell.add_pay(
-            PaySet(
-                effective=d.day,
-                emitted_at=ev.emitted_at,
-                event_id=ev.event_id,
-                base=float(base),
-                allowances=float(allowances),
-                total=float(base + allowances),
-                weekly_hours=float(_decimal(ev.data["weekly_hours"])),
-            )
-        )
+        total = float(base + allowances)
+        weekly = float(_decimal(ev.data["weekly_hours"]))
+        hourly = total / (weekly * 52 / 12) if weekly else 0.0
+        spell.add_pay(PaySet(d.day, ev.emitted_at, ev.event_id, float(base), float(allowances), total, weekly, hourly))
 
 
 def _attach_trainings(worker: Worker, trainings: list[Dated], out: list[Anomaly]) -> None:
