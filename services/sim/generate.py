@@ -134,7 +134,8 @@ class Emitter:
 
     def org_events(self) -> Iterator[Event]:
         for unit in self.org.units.values():
-            yield self._event("org.unit_registered.v1", unit.effective_date, ORG_SOURCE, None, _unit_data(unit))
+            if unit.effective_date <= self.end:  # a union that opens after the simulated end does not exist yet
+                yield self._event("org.unit_registered.v1", unit.effective_date, ORG_SOURCE, None, _unit_data(unit))
         for unit in self.org.changes:
             if unit.effective_date <= self.end:
                 yield self._event("org.unit_changed.v1", unit.effective_date, ORG_SOURCE, None, _unit_data(unit))

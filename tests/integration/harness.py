@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, date, datetime, timedelta
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -51,8 +52,10 @@ def settings_env(settings: IngestSettings) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: IngestSettings, store: ConnectClickHouse) -> AsyncIterator[Ingest]:
-    ingest = build(settings, store)
+async def running(
+    settings: IngestSettings, store: ConnectClickHouse, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Ingest]:
+    ingest = build(settings, store, clock) if clock else build(settings, store)
     await ingest.adapter.start()
     task = asyncio.create_task(ingest.consumer.run())
     try:
@@ -144,3 +147,8 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes] | None = None) 
         return http_status(port, "/ready") == 200
 
     await wait_for(ready, timeout=60, what=f"/ready on port {port}")
+
+
+def utc_now_fixed(day: date) -> datetime:
+    """Noon UTC the day after `day`: a fixed clock for events dated up to `day`."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC).replace(hour=12)

@@ -261,3 +261,22 @@ def test_cli_writes_jsonl_and_stats(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert stats["total"] == len(lines)
     assert "总工会" in lines[0]
     assert all(not isinstance(r, EventError) for r in validate_many([line.encode() for line in lines], now=NOW))
+
+
+def test_a_short_run_emits_nothing_dated_after_its_end() -> None:
+    """Org units that open after the simulated end are not registered (they would be future-dated)."""
+    import json as _json
+    from datetime import UTC as _UTC
+    from datetime import date as _date
+    from datetime import datetime as _datetime
+
+    from schemas import EventError as _EventError
+    from schemas import validate_many as _validate_many
+    from services.sim import SimConfig as _SimConfig
+    from services.sim import generate as _generate
+
+    end = _date(2024, 6, 30)
+    bodies = [_json.dumps(e).encode() for e in _generate(_SimConfig(workers=40, start_year=2022, end=end, seed=3))]
+    now = _datetime(2024, 7, 1, 12, tzinfo=_UTC)
+    errors = [r for r in _validate_many(bodies, now=now) if isinstance(r, _EventError)]
+    assert errors == []
