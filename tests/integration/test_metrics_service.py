@@ -67,7 +67,7 @@ async def test_api_serves_indicators_and_reflects_a_new_event_within_10_seconds(
         "METRICS_K": "1",
         "METRICS_REFRESH_SECONDS": "0.5",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "services.metrics.cli", "run"], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "services.metrics.cli", "run"], env=env)  # noqa: ASYNC220 - started once, not awaited
     try:
         await wait_for(lambda: http_status(port, "/ready") == 200, timeout=120, what="metrics /ready")
         catalog = _get(port, "/indicators/catalog")
