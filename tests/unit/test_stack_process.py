@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.stack.ports import wait_until
-from services.stack.process import is_alive, owned_pid, read_pid, spawn, stop, write_pid
+from services.stack.process import command_line, is_alive, owned_pid, read_pid, spawn, stop, write_pid
 
 SLEEPER = "import time; time.sleep(120)"
 STUBBORN = (
@@ -49,6 +49,8 @@ def test_owned_pid_needs_every_marker_in_the_command_line(tmp_path: Path, spawne
     pid = spawn([sys.executable, "-c", SLEEPER, "--marker", str(tmp_path)], tmp_path / "x.log")
     spawned.append(pid)
     write_pid(pid_path, pid)
+    # under load /proc/<pid>/cmdline can still show the spawning interpreter for a moment
+    assert wait_until(lambda: "--marker" in command_line(pid), timeout_s=10)
 
     assert owned_pid(pid_path, ["--marker", str(tmp_path)]) == pid
     assert owned_pid(pid_path, ["--marker", "/elsewhere"]) is None
