@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian tools some tests use: promtool and prometheus (package `prometheus`). Installed when missing and we
+# Debian tools some tests use: promtool and prometheus (package `prometheus`), docker-compose (`config` check). Installed when missing and we
 # are root with apt-get; otherwise the tests that need them skip and say why.
 set -u
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: missing ${need[*]} (not root or no apt-get); tests needing them will skip" >&2
