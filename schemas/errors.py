@@ -16,9 +16,7 @@ from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
-ErrorCode = Literal[
-    "malformed_json", "invalid_utf8", "unknown_type", "unknown_version", "invalid", "too_large"
-]
+ErrorCode = Literal["malformed_json", "invalid_utf8", "unknown_type", "unknown_version", "invalid", "too_large"]
 
 ERROR_CODES: Final[tuple[ErrorCode, ...]] = (
     "malformed_json",
@@ -91,9 +89,7 @@ def _reason(error: Any) -> str:
     return f"{path}: {_MESSAGES.get(error['type'], error['msg'])}"
 
 
-def from_validation_error(
-    exc: ValidationError, *, event_type: str | None, event_id: str | None
-) -> EventError:
+def from_validation_error(exc: ValidationError, *, event_type: str | None, event_id: str | None) -> EventError:
     """Turn a pydantic ``ValidationError`` into one ``invalid`` EventError naming every failing field."""
     errors = exc.errors(include_url=False, include_input=False)
     reasons = [_reason(e) for e in errors[:_MAX_REASONS]]

@@ -87,9 +87,7 @@ def _probe(raw: bytes | str) -> _Probe:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         if error["type"] == "json_invalid":
-            raise _undecodable(raw) or EventError(
-                "malformed_json", f"message is not JSON: {error['msg']}"
-            ) from None
+            raise _undecodable(raw) or EventError("malformed_json", f"message is not JSON: {error['msg']}") from None
         raise EventError("invalid", "message must be a JSON object") from None
 
 
@@ -99,13 +97,9 @@ def _known_versions(base: str) -> list[str]:
 
 def _lookup(event_type: Any, event_id: str | None) -> type[BaseModel]:
     if event_type is None:
-        raise EventError(
-            "invalid", "event_type: required field is missing", field_path="event_type", event_id=event_id
-        )
+        raise EventError("invalid", "event_type: required field is missing", field_path="event_type", event_id=event_id)
     if not isinstance(event_type, str):
-        raise EventError(
-            "invalid", "event_type: must be a string", field_path="event_type", event_id=event_id
-        )
+        raise EventError("invalid", "event_type: must be a string", field_path="event_type", event_id=event_id)
     model = REGISTRY.get(event_type)
     if model is not None:
         return model

@@ -10,9 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.envelope import EventDate, Frozen, Identifier, Money, WorkerEnvelope, program_today
 
-SourceChannel = Literal[
-    "graduate", "retrained_union_staff", "purchased_service", "enterprise_transfer", "other"
-]
+SourceChannel = Literal["graduate", "retrained_union_staff", "purchased_service", "enterprise_transfer", "other"]
 ContractType = Literal["fixed_term", "open_ended", "service_purchase", "other"]
 Gender = Literal["male", "female", "undisclosed"]
 
@@ -57,9 +55,7 @@ class TransferredData(Frozen):
     @classmethod
     def _differs_from_origin(cls, value: str, info: ValidationInfo) -> str:
         if value == info.data.get("from_unit_id"):
-            raise PydanticCustomError(
-                "same_unit", "must differ from from_unit_id (both are {value})", {"value": value}
-            )
+            raise PydanticCustomError("same_unit", "must differ from from_unit_id (both are {value})", {"value": value})
         return value
 
 

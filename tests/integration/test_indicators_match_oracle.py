@@ -34,9 +34,16 @@ def _records(bodies: list[bytes]) -> list[EventRecord]:
         event = parse_event(body, now=NOW)
         env: object = event
         e = SimpleNamespace(**{k: getattr(env, k) for k in ("event_id", "event_type", "occurred_at", "emitted_at")})
-        out.append(EventRecord(str(e.event_id), e.event_type, e.occurred_at, e.emitted_at,
-                               pseudonymise(getattr(env, "worker_id", None)),
-                               getattr(env, "data").model_dump(mode="json")))
+        out.append(
+            EventRecord(
+                str(e.event_id),
+                e.event_type,
+                e.occurred_at,
+                e.emitted_at,
+                pseudonymise(getattr(env, "worker_id", None)),
+                env.data.model_dump(mode="json"),
+            )
+        )
     return out
 
 
@@ -47,8 +54,11 @@ async def test_every_indicator_matches_the_oracle(servers: Servers, store: Conne
     settings = ingest_settings(servers.clickhouse_url, database, servers.nats_url)
     async with running(settings, store, clock=lambda: NOW):
         await publish_nats(servers.nats_url, settings.ingest_subject.replace(">", "events"), bodies)
-        await wait_for(lambda: count(store, "SELECT uniqExact(event_id) FROM events") == len(bodies),
-                       timeout=120, what="the whole log stored")
+        await wait_for(
+            lambda: count(store, "SELECT uniqExact(event_id) FROM events") == len(bodies),
+            timeout=120,
+            what="the whole log stored",
+        )
     apply_ddl(store, METRICS_DDL, database=database)
     store.command("TRUNCATE TABLE indicators")
     refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW)

@@ -27,7 +27,7 @@ from .servers import Servers
 pytestmark = pytest.mark.slow
 
 
-async def _wait_exit(process: object, timeout: float) -> int:
+async def _wait_exit(process: object, timeout: float) -> int:  # noqa: ASYNC109 - a deadline for polling
     import subprocess
 
     proc: subprocess.Popen[bytes] = process  # type: ignore[assignment]

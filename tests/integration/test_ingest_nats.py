@@ -25,7 +25,7 @@ async def _dead_letters(url: str, stream: str) -> list[nats.aio.msg.Msg]:
         await client.close()
 
 
-@pytest.mark.parametrize("total", [5_000])
+@pytest.mark.parametrize("total", [5_000, pytest.param(100_000, marks=pytest.mark.slow)])
 async def test_good_events_stored_once_bad_ones_dead_lettered(
     servers: Servers, store: ConnectClickHouse, database: str, total: int
 ) -> None:
@@ -38,7 +38,7 @@ async def test_good_events_stored_once_bad_ones_dead_lettered(
                 count(store, "SELECT uniqExact(event_id) FROM events") >= len(stream.good_ids)
                 and count(store, "SELECT count() FROM ingest_rejects FINAL") >= stream.bad
             ),
-            timeout=60,
+            timeout=60 + total / 500,
             what="every good event stored and every bad one recorded",
         )
     final, distinct = exact_once(store)

@@ -11,7 +11,7 @@ Cell = tuple[float | None, float | None, float | None, int, bool]
 
 
 def cells(rows: Iterable[Any]) -> dict[Key, Cell]:
-    """IndicatorRow-like objects (or tuples in FIELDS order) → {key: (value, numerator, denominator, workers, suppressed)}."""
+    """IndicatorRow-like objects → {key: (value, numerator, denominator, workers, suppressed)}."""
     out: dict[Key, Cell] = {}
     for r in rows:
         key = (r.indicator, r.period_kind, str(r.period), r.dimension, r.slice, r.category)
@@ -31,14 +31,19 @@ def differences(expected: dict[Key, Cell], actual: dict[Key, Cell], *, limit: in
     missing = sorted(set(expected) - set(actual))
     extra = sorted(set(actual) - set(expected))
     differing = [
-        k for k in sorted(set(expected) & set(actual))
-        if not (all(_same(x, y) for x, y in zip(expected[k][:3], actual[k][:3], strict=True))
-                and expected[k][3:] == actual[k][3:])
+        k
+        for k in sorted(set(expected) & set(actual))
+        if not (
+            all(_same(x, y) for x, y in zip(expected[k][:3], actual[k][:3], strict=True))
+            and expected[k][3:] == actual[k][3:]
+        )
     ]
     lines += [f"missing {k}: expected {expected[k]}" for k in missing]
     lines += [f"extra {k}: got {actual[k]}" for k in extra]
     lines += [f"differs {k}: expected {expected[k]} got {actual[k]}" for k in differing]
     if len(lines) > limit:
-        return [*lines[:limit], f"... {len(lines) - limit} more ({len(missing)} missing, {len(extra)} extra, "
-                f"{len(differing)} differing)"]
+        return [
+            *lines[:limit],
+            f"... {len(lines) - limit} more ({len(missing)} missing, {len(extra)} extra, {len(differing)} differing)",
+        ]
     return lines
