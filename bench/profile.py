@@ -1,0 +1,135 @@
+"""Where ingest spends its time: py-spy's raw (collapsed) stacks of one ingest run, summarised.
+
+Shares are of the samples py-spy took while a thread was active (idle waits are not sampled).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import RESULTS
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A part of ingest, found by a regex over py-spy frames (`leaf`: only the innermost frame)."""
+
+    name: str
+    pattern: str
+    advice: str
+    leaf: bool = False
+
+    def matches(self, frames: list[str]) -> bool:
+        return any(re.search(self.pattern, frame) for frame in (frames[-1:] if self.leaf else frames))
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "schemas.validate_many (pydantic validate_json)",
+        r"(^|\.)validate_many \(",
+        "per-field Python AfterValidators run for every event: `_check_instant` and `program_today`"
+        ' (schemas/envelope.py) recompute the clock and the program\'s "today" per field; put both in the'
+        " validation context once per batch. This cost is shared with the raw baseline",
+    ),
+    Stage(
+        "rows.to_row (model_dump, canonical JSON ×2, sha256, HMAC)",
+        r"(^|\.)to_row \(",
+        "`model_dump` then two `json.dumps(sort_keys=True)` per event: hash the raw `data` bytes (or dump once"
+        " and reuse the string inside the hashed document) and build the tuple directly instead of an EventRow",
+    ),
+    Stage(
+        "resolve + EventWriter.known (lookup of existing ids)",
+        r"(^|\.)(known|resolve|lookup_ids) \(",
+        "one `IN (…10,000 ids)` query per batch, its ids escaped into the SQL text by clickhouse-connect"
+        " (`escape_str`): send the ids as an external table or skip ids a recent-id cache has not seen",
+    ),
+    Stage(
+        "EventWriter.write_events (clickhouse-connect insert)",
+        r"(^|\.)write_events \(",
+        "column-oriented insert (`column_oriented=True` with per-column lists) avoids the row→column transpose;"
+        " JSONEachRow raw insert measured slower here (see the insert table)",
+    ),
+    Stage(
+        "adapter.ack (per-message acks)",
+        r"Adapter\.ack \(",
+        "one `await msg.ack()` per message: NATS `AckPolicy.ALL` and one ack per batch (RabbitMQ"
+        " `ack(multiple=True)`), or publish the acks without awaiting each",
+    ),
+    Stage(
+        "FastStream receive path (parser, middlewares, handler)",
+        r"faststream/",
+        "per message: FastStream's parser (a uuid4 correlation id each), `Msg.metadata` parsing for the"
+        " stream sequence, a Delivery object; a raw pull subscription (as in the baseline) avoids the first",
+    ),
+    Stage(
+        "waiting (event loop select, worker-thread handoff)",
+        r"^(EpollSelector\.select|Condition\.wait|Event\.wait) \(",
+        "time no thread did work: the flush runs in one worker thread while the loop waits; overlapping"
+        " the next batch's validation with the current insert (two stages, bounded queue) would use it",
+        leaf=True,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    samples: int
+    stages: list[tuple[str, float, str]]
+    leaves: list[tuple[str, float]]
+
+
+def available() -> bool:
+    return Path(sys.executable).with_name("py-spy").exists() or shutil.which("py-spy") is not None
+
+
+def read(path: Path, top: int = 15) -> Profile:
+    """Inclusive share per stage (a stack counts once per stage) and the top self-time frames."""
+    stacks: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if stack and samples.isdigit():
+            stacks[stack] += int(samples)
+    total = sum(stacks.values()) or 1
+    stage_samples: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    for stack, count in stacks.items():
+        frames = stack.split(";")
+        leaves[_short(frames[-1])] += count
+        for stage in STAGES:
+            if stage.matches(frames):
+                stage_samples[stage.name] += count
+    stages = [(stage.name, stage_samples[stage.name] / total, stage.advice) for stage in STAGES]
+    stages.sort(key=lambda s: -s[1])
+    return Profile(total, stages, [(leaf, n / total) for leaf, n in leaves.most_common(top)])
+
+
+def _short(frame: str) -> str:
+    """`fn (path/to/site-packages/pkg/mod.py:12)` → `fn (pkg/mod.py:12)`."""
+    return re.sub(r"\((?:.*/site-packages/|.*/main/)?", "(", frame)
+
+
+def write_markdown(profile: Profile, *, rate: float, events: int, out: Path = RESULTS / "PROFILE.md") -> Path:
+    lines = [
+        "# Where NATS ingest spends its time",
+        "",
+        f"py-spy (200 Hz, non-blocking) on `python -m services.ingest.cli run` storing {events:,} events at"
+        f" {rate:,.0f} events/s under the profiler; {profile.samples:,} active samples. Shares are inclusive"
+        " (a stage's callees count) and can overlap, e.g. FastStream frames sit above the handler.",
+        "",
+        "| stage | share of active samples | what would make it cheaper |",
+        "| --- | ---: | --- |",
+        *[f"| {name} | {share:.0%} | {advice} |" for name, share, advice in profile.stages],
+        "",
+        "Top self-time frames:",
+        "",
+        "| frame | self share |",
+        "| --- | ---: |",
+        *[f"| `{leaf}` | {share:.1%} |" for leaf, share in profile.leaves],
+    ]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
