@@ -92,7 +92,9 @@ def _correction_problem(row: EventRow, seen: Mapping[str, Known], check: Amendme
     target_id = data["target_event_id"]
     target = seen.get(target_id)
     if target is None:
-        return f"correction of unknown event {target_id} (not stored yet: replay it after the target)"
+        # Out of order: the target may still arrive. Stored as is; the metrics engine applies it once the
+        # target exists and reports it as an anomaly while it does not (docs/contract.md §2).
+        return None
     if target.event_type.startswith(CORRECTION_PREFIX):
         return f"correction of a correction ({target_id}) is not allowed"
     if row.event_type.startswith("correction.amended"):

@@ -97,16 +97,15 @@ def _correction(kind: str, target: str, **data: Any) -> dict[str, Any]:
     return example(f"correction.{kind}.v1", event_id=str(uuid.uuid4()), data={"target_event_id": target, **data})
 
 
-def test_corrections_need_a_known_non_correction_target() -> None:
+def test_corrections_of_known_corrections_are_refused_and_early_ones_kept() -> None:
     pay = example("staffing.pay_set.v1")
-    retract_unknown = _correction("retracted", str(uuid.uuid4()))
+    retract_not_yet_seen = _correction("retracted", str(uuid.uuid4()))  # out of order: its target comes later
     retract_pay = _correction("retracted", pay["event_id"])
     retract_retraction = _correction("retracted", retract_pay["event_id"])
-    out = resolve(_rows(pay, retract_unknown, retract_pay, retract_retraction), {}, check_amendment)
-    assert [i for i, _ in out.new] == [0, 2]
+    out = resolve(_rows(pay, retract_not_yet_seen, retract_pay, retract_retraction), {}, check_amendment)
+    assert [i for i, _ in out.new] == [0, 1, 2]
     reasons = {i: r.reason for i, r in out.rejects}
-    assert "unknown event" in reasons[1]
-    assert "correction of a correction" in reasons[3]
+    assert list(reasons) == [3] and "correction of a correction" in reasons[3]
 
 
 def test_amendment_is_checked_against_the_target_type() -> None:
