@@ -22,24 +22,35 @@ from .suppression import suppress
 from .timeline import WORKER_TYPES, build_timeline
 from .training import on_time_cells, training_cells
 
-# Indicators published with period_kind 'year' (contract section 4, "Year figures" and the indicator list).
+# Indicators published with period_kind 'year' (contract section 4, "Year figures" and "Decisions"): every
+# month figure computed on the year's dates, except stability_index (D = a month's last day), the month pay
+# figures and pay_growth; plus the two year-only pay figures.
 YEAR_INDICATORS = frozenset(
     {
         "headcount_avg",
+        "headcount_end",
         "hires",
         "separations",
         "separations_voluntary",
         "separations_involuntary",
         "separations_other",
         "separations_by_reason",
+        "net_change",
+        "replacement_ratio",
         "transfers_in",
         "transfers_out",
-        "trainee_times",
         "separation_rate",
         "voluntary_rate",
         "involuntary_rate",
         "hires_rate",
         "retention_rate",
+        "median_tenure_current",
+        "median_tenure_leavers",
+        "trainee_times",
+        "trainees",
+        "training_hours",
+        "training_hours_per_worker",
+        "share_trained",
         "turnover_by_pay_quartile",
         "pay_vs_reference",
     }
@@ -155,8 +166,9 @@ class _Engine:
             and period.first <= s.separation.date <= period.last
         }
         turnover_by_quartile_cells(self.cells, period, stats, jan1, quits)
-        for ref in refs:
-            key = ALL if ref.region == "all" else ("org", ref.region)
-            published = self.cells.family("pay_vs_reference", "year", period.label)
-            if ref.year == period.label.year and key not in published:  # the first loaded wage of a region-year wins
-                reference_cell(self.cells, period, key, self.groups(period.last, period.age_year), ref.annual_amount)
+        # One cell per region of the year; a later wage of the same region-year replaces an earlier one (as the
+        # reference_wages table's ReplacingMergeTree keeps the latest load).
+        wages = {ref.region: ref.annual_amount for ref in refs if ref.year == period.label.year}
+        for region, amount in wages.items():
+            key = ALL if region == "all" else ("org", region)
+            reference_cell(self.cells, period, key, self.groups(period.last, period.age_year), amount)

@@ -55,9 +55,12 @@ def stability_cells(
     snaps: tuple[Snapshot, Snapshot],
     year_ago_groups: Groups,
 ) -> None:
-    """stability_index at D = last day: employed at D-1y and D in one spell and one slice / employed at D-1y."""
+    """stability_index at D = last day: employed at D-1y and D in one spell and one slice / employed at D-1y.
+
+    Rows also for slices that had workers on D-1y but none in the period (all of them left: index 0).
+    """
     kept = _kept(org, snaps[0], snaps[1], period.age_year)
-    for key in stats:
+    for key in stats.keys() | year_ago_groups.keys():
         base = len(year_ago_groups.get(key, ()))
         cells.rate("stability_index", period.kind, period.label, key, kept.get(key, 0), base, base)
 

@@ -3,6 +3,9 @@
 Same-day order (contract section 4): a worker not employed at the start of the day has hires, then transfers,
 then separations processed; an employed worker transfers, then separations, then hires. Ties among events of
 one kind go by event_id. Events that break the state rules are dropped as anomalies.
+
+A separation keeps the unit the worker is in that day inside the spell it ends (contract section 4, Decisions 2),
+also when a rehire the same day makes the day count in the new spell.
 """
 
 from __future__ import annotations
