@@ -7,14 +7,18 @@ calendar day the state "employed in which spell, in which unit", and then counts
 Decisions (where the texts leave a choice open):
 
 1. Rows exist for every slice that has at least one worker employed on some day of the period, plus org
-   units that only appear as the source of a transfer-out in the period, plus the ``all`` cell (always).
+   units that only appear as the source of a transfer-out in the period, plus the slices of the period's
+   separations (after a same-day separation and rehire the old slice may have nobody employed in the
+   period: population 0), plus the ``all`` cell (always). ``rolling12``: the same without transfer-only units.
    ``stability_index`` also gets rows for slices that had workers on D - 1 year. Cohort rows exist for
    the slices of the cohort members' hire days. Every such slice gets every indicator of its period kind.
 2. Fixed categories are always emitted: ``separations_by_reason`` all 11 reasons, ``training_hours``
    the 5 kinds + ``all``, ``q1``..``q4``, cohort marks ``30``..``730`` (zero counts are rows, not gaps).
-3. "The slice where the worker is on that day" (M:137) is the end-of-day state: after a same-day
-   separation and rehire, that day's separation (and the leaver's tenure) falls in the slice of the new
-   spell, exactly as the day's headcount does. A separation after a same-day transfer falls in the new unit.
+3. "The slice where the worker is on that day" (M:137) is read inside the spell the flow belongs to: a
+   separation (and the leaver's tenure) falls in the slice the worker has on that day in the spell it ends,
+   also after a same-day separation and rehire (the rehire falls in the new spell's slice, as does the
+   day's headcount). So unit and channel flows explain their headcount changes. A separation after a
+   same-day transfer falls in the new unit. (contract §4 "Decisions")
 4. Periods start at the month of the earliest date of any worker event (staffing/turnover/training) that
    survives corrections (amended dates used), whether or not the replay later drops it as an anomaly.
    Years start at that event's year. Events dated after ``as_of`` change no figure.
@@ -28,18 +32,20 @@ Decisions (where the texts leave a choice open):
    training on time).
 7. Ties among pay sets with the same effective date: later (emitted_at, event_id) wins.
 8. ``net_change`` and ``replacement_ratio`` reference the ``hires`` and ``separations`` cells,
-   ``share_trained`` references ``trainees`` (suppressed if any of them is).
+   ``share_trained`` references ``trainees``, ``training_hours_per_worker`` references ``training_hours``
+   (category ``all``) and ``headcount_avg`` (suppressed if any of them is).
 9. Suppression schedule: primary (population < k) first; then rounds until nothing changes. Each round is
    judged entirely on the flags at its start and applies, simultaneously, (a) parent/child across the
    values of one dimension, for every indicator, period and category, (b) year → 12 months for the flow
    counts of the contract list, (c) a cell referencing a suppressed count cell is suppressed.
    Ties for "next smallest child" by slice value (across slices) or by month (month-in-year).
-10. Population (``workers``) of a group-comparing pay cell is the smaller compared group
-    (min(men, women) for the gaps, the band size for band shares and turnover by pay quartile).
+10. Population (``workers``) of a pay gap is the men and women whose pay it uses (M:69); the cell is also
+    suppressed when either group has fewer than k (M:70). Band shares and turnover by pay quartile: the band.
 11. pay_gap_mean/median carry ``value`` only; pay_quartile_*_share, turnover_by_pay_quartile and
     pay_vs_reference carry all three (numerator, denominator, value). Shares are × 100.
 12. pay_growth: worker must be employed with a pay at the end of both last days (any spell); slice and
-    age band taken at month m. Rows for every month (a month with no such worker: NULL, population 0).
+    age band taken at month m. No row for a slice with no such worker, and no quartile-band rows (month
+    shares, turnover by pay quartile) for a slice with nobody paid (contract §4 "need >= 1 worker").
 13. pay_vs_reference: one row per loaded reference wage whose year is a complete year of the output;
     region ``all`` → all/all, any other region → org/<region> (no check of the unit's level); later
     duplicates of (region, year) win.
@@ -55,6 +61,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from services.metrics.engine.model import EventRecord, IndicatorRow, ReferenceWage
@@ -118,16 +125,16 @@ FLOW_COUNTS = {
     "transfers_in",
     "transfers_out",
 }
-# contract §4 "Rates reference their count cells" (+ decision 8)
+# contract §4 "Rates reference their count cells" (+ decision 8): rate -> (count indicator, category) cells
 REFERENCES = {
-    "separation_rate": ("separations", "headcount_avg"),
-    "voluntary_rate": ("separations_voluntary", "headcount_avg"),
-    "involuntary_rate": ("separations_involuntary", "headcount_avg"),
-    "hires_rate": ("hires", "headcount_avg"),
-    "training_hours_per_worker": ("headcount_avg",),
-    "replacement_ratio": ("hires", "separations"),
-    "net_change": ("hires", "separations"),
-    "share_trained": ("trainees",),
+    "separation_rate": (("separations", ""), ("headcount_avg", "")),
+    "voluntary_rate": (("separations_voluntary", ""), ("headcount_avg", "")),
+    "involuntary_rate": (("separations_involuntary", ""), ("headcount_avg", "")),
+    "hires_rate": (("hires", ""), ("headcount_avg", "")),
+    "training_hours_per_worker": (("training_hours", "all"), ("headcount_avg", "")),
+    "replacement_ratio": (("hires", ""), ("separations", "")),
+    "net_change": (("hires", ""), ("separations", "")),
+    "share_trained": (("trainees", ""),),
 }
 
 Key = tuple[str, str]  # (dimension, slice)
@@ -340,6 +347,11 @@ class Pay:
     allowances: float
     weekly_hours: float
 
+    @property
+    def total(self) -> float:
+        # M:109 base + allowances, summed exactly (decimal strings) so that equal pay compares equal (M:117)
+        return float(Decimal(repr(self.base)) + Decimal(repr(self.allowances)))
+
 
 @dataclass
 class Worker:
@@ -500,7 +512,11 @@ class Oracle:
 
     def slices(self, worker: Worker, d: date, period: Period) -> list[Key]:
         """contract §4 "A worker's slice on a day"; the age band is fixed by the period's last day (M:127)."""
-        spell = worker.spells[worker.day_spell[d]]
+        return self.slices_in_spell(worker, worker.day_spell[d], d, period)
+
+    def slices_in_spell(self, worker: Worker, spell_index: int, d: date, period: Period) -> list[Key]:
+        """The slices of the worker on day d inside the given spell (decision 3: a separation's own spell)."""
+        spell = worker.spells[spell_index]
         unit = spell.unit_on(d)
         keys: list[Key] = [("all", "all")]
         keys += [("org", u) for u in self.org.ancestors(unit)]
@@ -566,6 +582,7 @@ class Cell:
     denominator: float | None = None
     workers: int = 0
     suppressed: bool = False
+    smallest_group: int | None = None  # a pay figure comparing groups: size of the smallest compared group
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -603,7 +620,7 @@ def flows_and_headcount(o: Oracle, period: Period, population: dict[Key, set[str
         for d, kind, reason, spell in worker.separations:
             if d.toordinal() in in_period:
                 tenure = (d - worker.spells[spell].start).days + 1  # contract §4 median_tenure_leavers
-                for key in o.slices(worker, d, period):
+                for key in o.slices_in_spell(worker, spell, d, period):  # decision 3
                     counts[("separations", key, "")] += 1
                     counts[(f"separations_{kind}", key, "")] += 1
                     counts[("separations_by_reason", key, reason)] += 1
@@ -734,7 +751,7 @@ def paid_workers(o: Oracle, d: date, period: Period) -> dict[Key, list[tuple[Wor
 
 def hourly(pay: Pay) -> float:
     # M:114 monthly pay ÷ (weekly hours × 52 ÷ 12)
-    return (pay.base + pay.allowances) / (pay.weekly_hours * 52 / 12)
+    return pay.total / (pay.weekly_hours * 52 / 12)
 
 
 def month_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
@@ -746,7 +763,7 @@ def month_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
         n = len(group)
         # M:53 mean, median and percentiles; base and allowances apart
         for category, amounts in (
-            ("total", [p.base + p.allowances for _, p in group]),
+            ("total", [p.total for _, p in group]),
             ("base", [p.base for _, p in group]),
             ("allowances", [p.allowances for _, p in group]),
         ):
@@ -754,16 +771,18 @@ def month_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
             for name, p in PERCENTILES:
                 put(o, name, period, key, category, Cell(percentile_inclusive(amounts, p), workers=n))
         # M:57-58 gender pay gap on hourly pay; A = men, B = women; population = the smaller group (M:70)
+        # population = the men and women whose pay it uses (M:69); suppressed if either group < k (M:70)
         men = [hourly(p) for w, p in group if w.gender == "male"]
         women = [hourly(p) for w, p in group if w.gender == "female"]
         smaller = min(len(men), len(women))
         for name, stat in (("pay_gap_mean", mean), ("pay_gap_median", median)):
             a, b = stat(men), stat(women)
             gap = None if a is None or b is None or a == 0 else (a - b) / a * 100
-            put(o, name, period, key, "", Cell(gap, workers=smaller))
-        # M:117-118 quartile bands of hourly pay; share of each gender per band; population = the band
+            put(o, name, period, key, "", Cell(gap, workers=len(men) + len(women), smallest_group=smaller))
+        # M:117-118 quartile bands of hourly pay; share of each gender per band; population = the band.
+        # contract §4: quartile bands need >= 1 worker (no rows for a slice with nobody paid)
         bands = quartile_bands([(hourly(p), w.key, w) for w, p in group])
-        for quartile, band in zip(QUARTILES, bands, strict=True):
+        for quartile, band in zip(QUARTILES, bands, strict=True) if group else ():
             size = len(band)
             for name, gender in (
                 ("pay_quartile_female_share", "female"),
@@ -776,8 +795,10 @@ def month_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
         for worker, pay in group:
             earlier = worker.pay_on(year_ago)
             if earlier is not None:
-                now.append(pay.base + pay.allowances)
-                before.append(earlier.base + earlier.allowances)
+                now.append(pay.total)
+                before.append(earlier.total)
+        if not now:  # contract §4: pay growth needs >= 1 worker
+            continue
         m_now, m_before = median(now), median(before)
         growth = None if m_now is None or m_before is None or m_before == 0 else (m_now / m_before - 1) * 100
         put(o, "pay_growth", period, key, "", Cell(growth, workers=len(now)))
@@ -817,7 +838,9 @@ def year_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
     jan1 = date(year, 1, 1)
     paid = paid_workers(o, jan1, period)
     for key in universe:
-        bands = quartile_bands([(hourly(p), w.key, w) for w, p in paid.get(key, [])])
+        if not paid.get(key):  # contract §4: pay quartile bands need >= 1 worker
+            continue
+        bands = quartile_bands([(hourly(p), w.key, w) for w, p in paid[key]])
         for quartile, band in zip(QUARTILES, bands, strict=True):
             leavers = float(
                 sum(1 for w in band if any(kind == "voluntary" and d.year == year for d, kind, _r, _s in w.separations))
@@ -835,12 +858,22 @@ def year_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
     for region, amount in wages.items():
         key: Key = ("all", "all") if region == "all" else ("org", region)
         group = paid_end.get(key, [])
-        med = median([p.base + p.allowances for _, p in group])
+        med = median([p.total for _, p in group])
         if med is None:
             cell = Cell(None, None, amount, len(group))
         else:
             cell = Cell(ratio(med * 12, amount, 1.0), med * 12, amount, len(group))
         put(o, "pay_vs_reference", period, key, "", cell)
+
+
+def separation_slices(o: Oracle, period: Period) -> set[Key]:
+    """Slices of the period's separations (decision 1: a same-day rehire can leave the old slice empty)."""
+    keys: set[Key] = set()
+    for worker in o.workers:
+        for d, _kind, _reason, spell in worker.separations:
+            if period.first <= d <= period.last:
+                keys |= set(o.slices_in_spell(worker, spell, d, period))
+    return keys
 
 
 def rolling12(o: Oracle, period: Period) -> None:
@@ -852,11 +885,11 @@ def rolling12(o: Oracle, period: Period) -> None:
             sums[key] += avg
     separations: dict[Key, int] = defaultdict(int)
     for worker in o.workers:
-        for d, _kind, _reason, _spell in worker.separations:
+        for d, _kind, _reason, spell in worker.separations:
             if period.first <= d <= period.last:
-                for key in o.slices(worker, d, period):
+                for key in o.slices_in_spell(worker, spell, d, period):  # decision 3
                     separations[key] += 1
-    for key in sorted(population):
+    for key in sorted(set(population) | separation_slices(o, period) | {("all", "all")}):
         num = float(separations[key])
         den = sums[key] / 12
         put(o, "separation_rate", period, key, "", Cell(ratio(num, den), num, den, len(population[key])))
@@ -933,7 +966,7 @@ def suppress(o: Oracle) -> None:
     cells = o.cells
     # M:66-71 primary: population smaller than k
     for cell in cells.values():
-        cell.suppressed = cell.workers < o.k
+        cell.suppressed = cell.workers < o.k or (cell.smallest_group is not None and cell.smallest_group < o.k)
 
     # the parent → children families, each child with its tie-break value
     families: dict[CellKey, list[tuple[CellKey, Any]]] = defaultdict(list)
@@ -959,7 +992,7 @@ def suppress(o: Oracle) -> None:
     references: dict[CellKey, list[CellKey]] = {}
     for key in cells:
         indicator, kind, period, dimension, slice_value, _category = key
-        targets = [(r, kind, period, dimension, slice_value, "") for r in REFERENCES.get(indicator, ())]
+        targets = [(r, kind, period, dimension, slice_value, c) for r, c in REFERENCES.get(indicator, ())]
         references[key] = [t for t in targets if t in cells]
 
     # M:78-79 rounds until nothing changes, each judged on the flags at its start
@@ -1001,7 +1034,7 @@ def oracle_compute(
     months = o.months()
 
     def universe(period: Period, population: dict[Key, set[str]]) -> list[Key]:
-        keys = set(population) | {("all", "all")}
+        keys = set(population) | {("all", "all")} | separation_slices(o, period)
         for worker in o.workers:  # units that only lose a worker by transfer in the period
             for d, from_unit, _to in worker.transfers:
                 if period.first <= d <= period.last:
