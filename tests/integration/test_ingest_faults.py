@@ -15,6 +15,7 @@ from .harness import (
     count,
     exact_once,
     free_port,
+    http_status,
     ingest_settings,
     nats_consumer_state,
     publish_nats,
@@ -144,9 +145,13 @@ async def test_clickhouse_down_for_20_seconds_mid_stream(
         await wait_for(lambda: count(store, "SELECT count() FROM events") > 0, timeout=30, what="a first batch")
         await asyncio.to_thread(api.down, stack)
         await publish_nats(servers.nats_url, subject, stream.bodies[half:])
+        port = settings.ingest_http_port
+        await wait_for(lambda: http_status(port, "/ready") == 503, timeout=15, what="/ready saying not ready")
         await asyncio.sleep(20)  # the outage itself is the subject: ClickHouse stays away for 20 s
         assert proc.poll() is None, "ingest must keep running (and retrying) while ClickHouse is away"
+        assert http_status(port, "/health") == 200, "an unreachable store is not a reason to be restarted"
         await asyncio.to_thread(api.ensure_up, stack)
+        await wait_for(lambda: http_status(port, "/ready") == 200, timeout=60, what="/ready again")
         await wait_for(
             lambda: count(store, "SELECT uniqExact(event_id) FROM events") == len(stream.good_ids),
             timeout=120,
