@@ -10,8 +10,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from services.common.errors import StoreRejected, StoreUnavailable
 
@@ -23,6 +24,7 @@ from .pipeline import Outcome, Pipeline
 from .telemetry import IngestMetrics
 
 log = logging.getLogger("workforce.ingest")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ class Consumer:
                 if self._buffer.closed:
                     return
                 continue
+            if self.stopped_because is not None:
+                await self.adapter.nack(batch)  # consumption stopped: what was buffered goes back untouched
+                continue
             await self._flush(batch)
 
     async def stop(self) -> None:
@@ -96,20 +101,25 @@ class Consumer:
             return
         self._guard.record(len(batch), len(rejects))
         if rejects:
+            await self._with_retry(lambda: self._pipeline.write_rejects(rejects))
             await self.adapter.dead_letter(rejects)
         await self.adapter.ack(batch)
         self._observe(batch, outcome, time.perf_counter() - started)
 
-    async def _store_with_retry(self, batch: Sequence[Delivery], *, write_rejects: bool = True) -> Outcome | None:
+    async def _store_with_retry(self, batch: Sequence[Delivery]) -> Outcome | None:
+        return await self._with_retry(lambda: self._pipeline.store(batch, write_rejects=False), len(batch))
+
+    async def _with_retry(self, call: Callable[[], T], size: int = 0) -> T | None:
+        """Run a store call in a worker thread until it succeeds; None if the store is away while stopping."""
         delay = self._backoff.first
         while True:
             try:
-                outcome = await asyncio.to_thread(self._pipeline.store, batch, write_rejects=write_rejects)
+                outcome = await asyncio.to_thread(call)
             except StoreUnavailable as exc:
                 self._metrics.insert_errors.labels("unavailable").inc()
                 self._set_store_ready(False)
                 if self._stopping.is_set():
-                    log.error("ClickHouse unavailable while stopping; %d messages left for redelivery", len(batch))
+                    log.error("ClickHouse unavailable while stopping; %d messages left for redelivery", size)
                     return None
                 log.warning("ClickHouse unavailable, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)

@@ -83,8 +83,13 @@ class Pipeline:
                 rows.append((index, row))
         return rows, rejects
 
+    def write_rejects(self, records: Sequence[RejectRecord]) -> None:
+        """Record refused deliveries in `ingest_rejects` (once: redeliveries share their key)."""
+        self._writer.write_rejects(records)
+
     def store(self, deliveries: Sequence[Delivery], *, write_rejects: bool = True) -> Outcome:
-        """Validate, resolve against the store, insert new rows (and rejects). Raises StoreUnavailable."""
+        """Validate, resolve against the store, insert new rows (and, unless told not to, the rejects).
+        Raises StoreUnavailable."""
         rows, rejects = self.validate(deliveries)
         resolution = resolve(rows, self._writer.known(lookup_ids(row for _, row in rows)), check_amendment)
         outcome = Outcome()

@@ -8,7 +8,7 @@ import pytest
 from services.common.clickhouse import ConnectClickHouse
 
 from .events import mixed_stream
-from .harness import count, exact_once, ingest_settings, publish_nats, running, wait_for
+from .harness import count, exact_once, ingest_settings, nats_consumer_state, publish_nats, running, wait_for
 from .servers import Servers
 
 
@@ -54,3 +54,27 @@ async def test_good_events_stored_once_bad_ones_dead_lettered(
     sql_text = [m for m in letters if b"DROP TABLE" in m.data]
     assert sql_text, "SQL-looking text must arrive in the dead letters as text"
     assert count(store, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'events'") == 1
+
+
+async def test_a_bad_deploy_upstream_stops_consumption_instead_of_dead_lettering_the_stream(
+    servers: Servers, store: ConnectClickHouse, database: str
+) -> None:
+    bad = [b'{"event_type": "staffing.hired.v1", "broken": true}'] * 2_000
+    settings = ingest_settings(
+        servers.clickhouse_url,
+        database,
+        servers.nats_url,
+        ingest_batch_size=200,
+        ingest_reject_window=400,
+        ingest_reject_min=50,
+        ingest_reject_max_share=0.5,
+    )
+    async with running(settings, store) as ingest:
+        await publish_nats(servers.nats_url, settings.ingest_subject.replace(">", "events"), bad)
+        await wait_for(lambda: ingest.consumer.stopped_because is not None, timeout=30, what="the reject limit")
+        reason = ingest.consumer.stopped_because or ""
+    assert "rejected" in reason and "consumption stopped" in reason
+    dead = count(store, "SELECT count() FROM ingest_rejects FINAL")
+    assert dead < len(bad) // 2, f"{dead} of {len(bad)} were dead-lettered; the cap must stop well before that"
+    pending, ack_pending = await nats_consumer_state(servers.nats_url, settings.ingest_stream, settings.ingest_consumer)
+    assert pending + ack_pending > 0, "the refused messages must stay in the broker for after the fix"
