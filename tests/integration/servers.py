@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 CLICKHOUSE_IMAGE = "clickhouse/clickhouse-server:26.9"
 NATS_IMAGE = "nats:2.11"
@@ -23,7 +25,8 @@ class Servers:
     clickhouse_url: str
     nats_url: str
     how: str
-    stack_started: bool = False
+    stack: Any = None
+    """The StackSettings of the session's own local stack, when that is where the servers came from."""
 
 
 def docker_answers() -> bool:
@@ -71,19 +74,32 @@ def _containers() -> Iterator[Servers]:
         yield Servers(url, nats.nats_uri(), "testcontainers")
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextlib.contextmanager
 def _local() -> Iterator[Servers]:
-    from services.stack.api import Origin, down, ensure_up, status
-    from services.stack.settings import StackSettings
+    """The project's stack in a folder and on ports of the test session's own, so that a developer's running
+    stack (or another checkout's) is never touched, and stopped at the end."""
+    from services.stack.api import down, ensure_up
+    from services.stack.settings import StackSettings, default_stack_dir
 
-    settings = StackSettings()
-    was_running = {s.name for s in status(settings) if s.origin == Origin.STARTED}
+    settings = StackSettings(
+        dir=default_stack_dir() / f"test-{os.getpid()}",
+        clickhouse_http_port=_free_port(),
+        clickhouse_tcp_port=_free_port(),
+    )
     urls = ensure_up(settings)
     try:
-        yield Servers(urls.clickhouse_url, urls.broker_url, "local stack")
+        yield Servers(urls.clickhouse_url, urls.broker_url, "local stack", stack=settings)
     finally:
-        if "clickhouse" not in was_running:
-            down(settings)  # this session started the stack's servers, so it stops them
+        down(settings)
+        shutil.rmtree(settings.dir, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -120,11 +120,10 @@ async def test_clickhouse_down_for_20_seconds_mid_stream(
     servers: Servers, store: ConnectClickHouse, database: str
 ) -> None:
     from services.stack import api
-    from services.stack.settings import StackSettings
 
-    if servers.how != "local stack":
+    if servers.stack is None:
         pytest.skip(f"stopping ClickHouse needs the project's local stack; servers came from {servers.how}")
-    stack = StackSettings()
+    stack = servers.stack
     if any(s.name == "nats" and s.origin == api.Origin.STARTED for s in api.status(stack)):
         pytest.skip("the local stack started NATS too; stopping the stack would stop the broker as well")
     stream = mixed_stream(20_000, duplicate_share=0.05, bad_share=0.01)
