@@ -56,7 +56,7 @@ class Refresher:
         self._progress = progress
         self._events: dict[str, EventRecord] = {}
         self._newest: datetime | None = None
-        self._published: dict[int, str] = {}
+        self._published: dict[int, tuple[int, int]] = {}
         self._last_as_of: date | None = None
         self._wages_key: tuple[object, ...] = ()
 
