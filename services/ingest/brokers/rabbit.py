@@ -52,6 +52,7 @@ class RabbitAdapter:
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._subscriber: Any = None
+        self._declared = False
 
     def subscribe(self, sink: Sink) -> None:
         clock = self._clock
@@ -78,12 +79,19 @@ class RabbitAdapter:
             self._channel = await self._connection.channel(publisher_confirms=True)
         return self._channel
 
+    async def _declared_channel(self) -> AbstractChannel:
+        """The admin channel, after declaring: publishing to a queue not yet declared would drop the messages."""
+        if not self._declared:
+            await self.declare()
+        return await self._admin()
+
     async def declare(self) -> None:
         channel = await self._admin()
         dlx = await channel.declare_exchange(self.dlx.name, aio_pika.ExchangeType.DIRECT, durable=True)
         dlq = await channel.declare_queue(self.dlq.name, durable=True)
         await dlq.bind(dlx, routing_key=self._ch.dead_letter)
         await channel.declare_queue(self.queue.name, durable=True, arguments=self.queue.arguments)
+        self._declared = True
 
     async def start(self) -> None:
         await self.declare()
@@ -110,7 +118,7 @@ class RabbitAdapter:
             await asyncio.gather(*(exchange.publish(m, routing_key) for m in messages[i : i + _CHUNK]))
 
     async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
-        channel = await self._admin()
+        channel = await self._declared_channel()
         exchange = await channel.get_exchange(self.dlx.name, ensure=False)
         messages = [
             aio_pika.Message(
@@ -122,12 +130,13 @@ class RabbitAdapter:
 
     async def pending(self) -> int | None:
         channel = await self._admin()
+        # aio-pika's robust channel hands back its cached queue (with a stale count): ask the underlying channel
+        raw = await channel.get_underlay_channel()
         try:
-            queue = await channel.declare_queue(self.queue.name, passive=True)
+            declared = await raw.queue_declare(self.queue.name, passive=True)
         except ChannelClosed:  # the queue does not exist (a failed passive declare closes the channel)
             return None
-        count = queue.declaration_result.message_count
-        return None if count is None else int(count)
+        return None if declared.message_count is None else int(declared.message_count)
 
     async def ping(self) -> bool:
         try:
@@ -137,13 +146,13 @@ class RabbitAdapter:
         return self._connection is not None and not self._connection.is_closed
 
     async def publish(self, bodies: Sequence[bytes], subject: str | None = None) -> None:
-        channel = await self._admin()
+        channel = await self._declared_channel()
         persistent = aio_pika.DeliveryMode.PERSISTENT
         messages = [aio_pika.Message(body, delivery_mode=persistent) for body in bodies]
         await self._publish(channel.default_exchange, subject or self._ch.subject, messages)
 
     async def replay_dead_letters(self, limit: int | None = None) -> int:
-        channel = await self._admin()
+        channel = await self._declared_channel()
         queue = await channel.declare_queue(self.dlq.name, durable=True)
         moved = 0
         while limit is None or moved < limit:
