@@ -46,7 +46,13 @@ def as_of_of(settings: MetricsSettings) -> date:
 
 
 def build_refresher(settings: MetricsSettings, store: ConnectClickHouse) -> Refresher:
-    return Refresher(store, k=settings.metrics_k, as_of=lambda: as_of_of(settings), clock=utc_now)
+    return Refresher(
+        store,
+        k=settings.metrics_k,
+        as_of=lambda: as_of_of(settings),
+        clock=utc_now,
+        org_levels=settings.org_levels,
+    )
 
 
 def observe(telemetry: MetricsTelemetry, report: RefreshReport) -> None:

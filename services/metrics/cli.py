@@ -45,6 +45,7 @@ def _rebuild(_: argparse.Namespace) -> int:
         as_of=lambda: app.as_of_of(settings),
         clock=app.utc_now,
         progress=lambda line: print(line, file=sys.stderr),
+        org_levels=settings.org_levels,
     )
     report = refresher.refresh(force=True)
     store.close()

@@ -47,10 +47,13 @@ class Refresher:
         as_of: Callable[[], date],
         clock: Callable[[], datetime],
         progress: Callable[[str], None] = log.info,
+        org_levels: frozenset[str] | None = None,
     ) -> None:
+        """``org_levels``: the org levels that get ``org`` slices (None: every level)."""
         self._store = store
         self._publisher = IndicatorPublisher(store)
         self._k = k
+        self._org_levels = org_levels
         self._as_of = as_of
         self._clock = clock
         self._progress = progress
@@ -74,7 +77,9 @@ class Refresher:
         if not (force or new or as_of != self._last_as_of or wages_key != self._wages_key):
             return None
         self._progress(f"recomputing {len(self._events)} events as of {as_of}")
-        result = compute(self._events.values(), as_of=as_of, k=self._k, reference_wages=wages)
+        result = compute(
+            self._events.values(), as_of=as_of, k=self._k, reference_wages=wages, org_levels=self._org_levels
+        )
         years, written = self._publish(result.rows, force=force)
         self._write_units()
         self._last_as_of, self._wages_key = as_of, wages_key

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from schemas.org import UnitLevel
 from services.common.settings import ServiceSettings
+
+LEVELS = frozenset(get_args(UnitLevel))
 
 
 class MetricsSettings(ServiceSettings):
@@ -16,3 +20,22 @@ class MetricsSettings(ServiceSettings):
     metrics_k: int = Field(5, ge=1, le=100, description="suppress cells with fewer workers than this")
     metrics_as_of: date | None = Field(None, description="compute as of this date (default: today in TIMEZONE)")
     metrics_refresh_seconds: float = Field(2.0, gt=0, le=3600, description="how often to look for new events")
+    metrics_org_levels: str = Field(
+        "district,street",
+        description="comma-separated org levels that get `org` slices (district, street, second_tier); workers "
+        "still count in the published units above them. Second-tier unions hold one or two workers each, so with "
+        "k = 5 every one of their cells would be suppressed; add second_tier to publish them",
+    )
+
+    @field_validator("metrics_org_levels")
+    @classmethod
+    def _known_levels(cls, value: str) -> str:
+        levels = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = set(levels) - LEVELS
+        if not levels or unknown:
+            raise ValueError(f"must name levels among {sorted(LEVELS)}, comma-separated; unknown: {sorted(unknown)}")
+        return ",".join(levels)
+
+    @property
+    def org_levels(self) -> frozenset[str]:
+        return frozenset(self.metrics_org_levels.split(","))

@@ -52,6 +52,10 @@ Decisions (where the texts leave a choice open):
 14. A parent_id naming a unit never registered is itself an ancestor (a root of its own).
 15. Pay sets dated after ``as_of`` are ignored; a pay set before any spell and after the last spell
     counts nowhere.
+16. ``org_levels``: every cell is computed as if all levels were published, then the ``org`` cells of units
+    whose (known) level is not in the set are dropped, before suppression; a unit never registered, or
+    registered without a level, keeps its cells. The suppression parent of an org unit is its nearest
+    ancestor that kept its cells (none: the ``all`` cell).
 """
 
 from __future__ import annotations
@@ -282,6 +286,7 @@ def apply_corrections(events: Iterable[EventRecord]) -> list[Event]:
 class Org:
     parent: dict[str, str | None]
     service_model: dict[str, str | None]
+    level: dict[str, str | None] = field(default_factory=dict)
 
     def ancestors(self, unit: str) -> list[str]:
         # contract §4: a unit's cells include its descendants' workers; an unregistered unit is its own root
@@ -313,6 +318,7 @@ def build_org(events: list[Event]) -> Org:
     return Org(
         parent={u: e.data.get("parent_id") for u, e in latest.items()},
         service_model={u: e.data.get("service_model") for u, e in latest.items()},
+        level={u: e.data.get("level") for u, e in latest.items()},
     )
 
 
@@ -492,9 +498,17 @@ class Period:
 
 
 class Oracle:
-    def __init__(self, events: Iterable[EventRecord], as_of: date, k: int, reference_wages: Iterable[Any]):
+    def __init__(
+        self,
+        events: Iterable[EventRecord],
+        as_of: date,
+        k: int,
+        reference_wages: Iterable[Any],
+        org_levels: frozenset[str] | None = None,
+    ):
         self.as_of = as_of
         self.k = k
+        self.org_levels = org_levels
         self.reference_wages = list(reference_wages)
         effective = apply_corrections(events)
         self.org = build_org(effective)
@@ -956,10 +970,20 @@ def parent_of(o: Oracle, key: CellKey) -> CellKey | None:
     if dimension == "all":
         return None
     if dimension == "org":
-        chain = o.org.ancestors(slice_value)
-        if len(chain) > 1:
-            return (indicator, kind, period, "org", chain[1], category)
+        for ancestor in o.org.ancestors(slice_value)[1:]:
+            if published(o, ancestor):
+                return (indicator, kind, period, "org", ancestor, category)
     return (indicator, kind, period, "all", "all", category)
+
+
+def published(o: Oracle, unit: str) -> bool:
+    # decision 16: a unit keeps its cells when its level is published or unknown
+    level = o.org.level.get(unit)
+    return o.org_levels is None or level is None or level in o.org_levels
+
+
+def drop_unpublished(o: Oracle) -> None:
+    o.cells = {key: cell for key, cell in o.cells.items() if key[3] != "org" or published(o, key[4])}
 
 
 def suppress(o: Oracle) -> None:
@@ -1026,9 +1050,10 @@ def oracle_compute(
     as_of: date,
     k: int = 5,
     reference_wages: Iterable[ReferenceWage] = (),
+    org_levels: frozenset[str] | None = None,
 ) -> list[IndicatorRow]:
     """Every indicator of contract §4 for every period, dimension, slice and category."""
-    o = Oracle(events, as_of, k, reference_wages)
+    o = Oracle(events, as_of, k, reference_wages, org_levels)
     if o.first_day is None or o.first_day > as_of:
         return []
     months = o.months()
@@ -1073,6 +1098,7 @@ def oracle_compute(
         window = tuple(months[index - 11 : index + 1])
         rolling12(o, Period("rolling12", m, window[0], month_end(m), window))
 
+    drop_unpublished(o)
     suppress(o)
     rows = []
     for key, cell in sorted(o.cells.items(), key=lambda item: tuple(str(part) for part in item[0])):

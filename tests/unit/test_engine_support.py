@@ -61,8 +61,11 @@ class Log:
     def amend(self, target: str, **changes: Any) -> str:
         return self.add("correction.amended.v1", "", {"target_event_id": target, "changes": changes, "reason": None})
 
-    def run(self, as_of: str, k: int = 1, refs: tuple[ReferenceWage, ...] = ()) -> Result:
-        return Result(compute(self.events, as_of=date.fromisoformat(as_of), k=k, reference_wages=refs))
+    def run(
+        self, as_of: str, k: int = 1, refs: tuple[ReferenceWage, ...] = (), levels: frozenset[str] | None = None
+    ) -> Result:
+        day = date.fromisoformat(as_of)
+        return Result(compute(self.events, as_of=day, k=k, reference_wages=refs, org_levels=levels))
 
 
 class Result:

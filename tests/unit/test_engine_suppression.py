@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.unit.test_engine_support import Log
 
 
@@ -89,3 +91,35 @@ def test_rate_is_suppressed_with_its_headcount_denominator() -> None:
     assert r.row("headcount_avg", "2024-01-01", dim="gender", sl="female").suppressed
     assert r.row("separation_rate", "2024-01-01", dim="gender", sl="female").suppressed
     assert not r.row("separation_rate", "2024-01-01").suppressed
+
+
+def _two_streets() -> Log:
+    """D (district) has streets S1 and S2; second-tier T1 under S1 (a), T2 under S2 (b, c); X never registered (d)."""
+    log = Log()
+    log.unit("D", level="district")
+    log.unit("S1", "D")
+    log.unit("S2", "D")
+    log.unit("T1", "S1", level="second_tier")
+    log.unit("T2", "S2", level="second_tier")
+    for worker, unit in (("a", "T1"), ("b", "T2"), ("c", "T2"), ("d", "X")):
+        log.hire(worker, "2024-01-01", unit)
+    return log
+
+
+def test_unpublished_levels_get_no_cells_but_their_workers_count_above() -> None:
+    r = _two_streets().run("2024-01-31", levels=frozenset({"district", "street"}))
+    org = {row.slice: row.value for row in r.result.rows if row.indicator == "hires" and row.dimension == "org"}
+    assert org == {"D": 3.0, "S1": 1.0, "S2": 2.0, "X": 1.0}  # X: level unknown, keeps its slice
+
+
+def test_suppression_parent_skips_an_unpublished_level() -> None:
+    """k = 2, streets not published: T1 (1 worker) and T2 (2) are siblings under D; T1 primary, T2 secondary.
+
+    With every level published T2 stays shown: its parent S2 is hidden (beside S1), so its group cannot act.
+    """
+    r = _two_streets().run("2024-01-31", k=2, levels=frozenset({"district", "second_tier"}))
+    assert ("hires", "month", date(2024, 1, 1), "org", "S1", "") not in r.rows
+    assert r.row("hires", "2024-01-01", dim="org", sl="T1").suppressed
+    assert r.row("hires", "2024-01-01", dim="org", sl="T2").suppressed
+    every = _two_streets().run("2024-01-31", k=2)
+    assert not every.row("hires", "2024-01-01", dim="org", sl="T2").suppressed

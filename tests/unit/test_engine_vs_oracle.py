@@ -28,6 +28,7 @@ REFS = (
     ReferenceWage("all", 2022, 95000.0, "test"),
     ReferenceWage("D0", 2021, 80000.0, "test"),
 )
+PUBLISHED = frozenset({"district", "street"})  # the service's default: no second-tier slices
 
 
 @cache
@@ -57,9 +58,15 @@ def _sim(seed: int) -> tuple[EventRecord, ...]:
     return tuple(out)
 
 
-def _assert_agree(events: tuple[EventRecord, ...], as_of: date, k: int, refs: tuple[ReferenceWage, ...]) -> None:
-    expected = cells(oracle_compute(events, as_of=as_of, k=k, reference_wages=refs))
-    actual = cells(compute(events, as_of=as_of, k=k, reference_wages=refs).rows)
+def _assert_agree(
+    events: tuple[EventRecord, ...],
+    as_of: date,
+    k: int,
+    refs: tuple[ReferenceWage, ...],
+    levels: frozenset[str] | None = None,
+) -> None:
+    expected = cells(oracle_compute(events, as_of=as_of, k=k, reference_wages=refs, org_levels=levels))
+    actual = cells(compute(events, as_of=as_of, k=k, reference_wages=refs, org_levels=levels).rows)
     assert expected, "the oracle produced no rows"
     problems = differences(expected, actual, limit=40)
     assert not problems, "\n".join(problems)
@@ -75,6 +82,17 @@ def test_synthetic_log_matches_oracle(seed: int, k: int) -> None:
 @pytest.mark.parametrize("seed", [11, 4])
 def test_simulated_log_matches_oracle(seed: int, k: int) -> None:
     _assert_agree(_sim(seed), SIM_AS_OF, k, ())
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("seed", [1, 7, 23])
+def test_synthetic_log_with_published_levels_matches_oracle(seed: int, k: int) -> None:
+    _assert_agree(_synth(seed), SYNTH_AS_OF, k, REFS, PUBLISHED)
+
+
+@pytest.mark.parametrize("seed", [11, 4])
+def test_simulated_log_with_published_levels_matches_oracle(seed: int) -> None:
+    _assert_agree(_sim(seed), SIM_AS_OF, 5, (), PUBLISHED)
 
 
 def _edge_log() -> tuple[EventRecord, ...]:
@@ -164,3 +182,9 @@ EDGE_REFS = (
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_edge_cases_match_oracle(k: int) -> None:
     _assert_agree(_edge_log(), date(2022, 12, 20), k, EDGE_REFS)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("levels", [PUBLISHED, frozenset({"district"}), frozenset({"second_tier"})])
+def test_edge_cases_with_published_levels_match_oracle(k: int, levels: frozenset[str]) -> None:
+    _assert_agree(_edge_log(), date(2022, 12, 20), k, EDGE_REFS, levels)

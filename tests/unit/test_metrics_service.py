@@ -6,14 +6,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from starlette.datastructures import QueryParams
 
 from services.metrics.api import BadRequest, as_csv, as_records, build_query
+from services.metrics.app import build_refresher
 from services.metrics.catalog import BY_NAME, CATALOG
 from services.metrics.cli import parse_reference_wages
 from services.metrics.engine import EventRecord, IndicatorRow
 from services.metrics.orgunits import labels, latest_units
 from services.metrics.publish import by_year, fingerprint
+from services.metrics.settings import MetricsSettings
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -107,3 +110,20 @@ def test_org_labels_use_the_latest_version_and_find_district_and_street() -> Non
     assert by_id["T"].name_zh == "园区联合工会"
     assert (by_id["T"].district_id, by_id["T"].street_id, by_id["T"].service_model) == ("D", "S", "park")
     assert by_id["D"].service_model == "none"
+
+
+def test_org_levels_default_to_district_and_street_and_reach_the_refresher(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("METRICS_ORG_LEVELS", raising=False)
+    assert MetricsSettings().org_levels == frozenset({"district", "street"})
+    monkeypatch.setenv("METRICS_ORG_LEVELS", " district , street,second_tier ")
+    settings = MetricsSettings()
+    assert settings.org_levels == frozenset({"district", "street", "second_tier"})
+    refresher = build_refresher(settings, None)  # type: ignore[arg-type]  # the refresher only stores it
+    assert refresher._org_levels == settings.org_levels
+
+
+@pytest.mark.parametrize("value", ["", "district,stret"])
+def test_org_levels_must_be_known_levels(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("METRICS_ORG_LEVELS", value)
+    with pytest.raises(ValidationError, match="metrics_org_levels"):
+        MetricsSettings()

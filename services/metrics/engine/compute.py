@@ -72,12 +72,17 @@ def compute(
     as_of: date,
     k: int = 5,
     reference_wages: Sequence[ReferenceWage] = (),
+    org_levels: frozenset[str] | None = None,
 ) -> ComputeResult:
     """Compute every indicator cell of every period up to ``as_of``, suppressed with threshold ``k``.
 
     Months run from the month of the earliest worker event date through the as-of month (to date); years are
     the complete calendar years; rolling windows end on month ends on or before ``as_of``; cohorts are hire
     months. Deterministic: the same events in any order give the same result.
+
+    ``org_levels`` limits the org units that get ``org`` slices to those levels (None: every level); workers
+    still count in every published ancestor, units of unknown level keep their slice, and suppression parents
+    follow the published hierarchy.
     """
     corrected, anomalies = apply_corrections(events)
     known = []
@@ -86,7 +91,7 @@ def compute(
             known.append(ev)
         else:
             anomalies.append(Anomaly(ev.event_id, ev.worker_key, "unknown_event_type"))
-    org = build_org_tree(known)
+    org = build_org_tree(known, org_levels)
     timeline = build_timeline(known)
     anomalies.extend(timeline.anomalies)
     anomalies.sort(key=lambda a: (a.event_id, a.reason))
@@ -170,5 +175,7 @@ class _Engine:
         # reference_wages table's ReplacingMergeTree keeps the latest load).
         wages = {ref.region: ref.annual_amount for ref in refs if ref.year == period.label.year}
         for region, amount in wages.items():
+            if region != "all" and not self.org.published(region):
+                continue
             key = ALL if region == "all" else ("org", region)
             reference_cell(self.cells, period, key, self.groups(period.last, period.age_year), amount)

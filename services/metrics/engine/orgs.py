@@ -22,10 +22,15 @@ class OrgUnit:
 
 
 class OrgTree:
-    """Ancestors and service model per unit; a unit never registered is its own root with model ``none``."""
+    """Ancestors and service model per unit; a unit never registered is its own root with model ``none``.
 
-    def __init__(self, units: dict[str, OrgUnit]) -> None:
+    ``levels`` limits which units get ``org`` slices (None: every level). A unit whose level is unknown (never
+    registered, or registered without one) keeps its slice; workers still count in every published ancestor.
+    """
+
+    def __init__(self, units: dict[str, OrgUnit], levels: frozenset[str] | None = None) -> None:
         self.units = units
+        self.levels = levels
         self._chains: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, tuple[SliceKey, ...]] = {}
 
@@ -36,8 +41,18 @@ class OrgTree:
             return None
         return unit.parent_id
 
+    def published(self, unit_id: str) -> bool:
+        """Whether the unit gets ``org`` cells: its level is published or unknown."""
+        if self.levels is None:
+            return True
+        unit = self.units.get(unit_id)
+        return unit is None or unit.level is None or unit.level in self.levels
+
     def chain(self, unit_id: str) -> tuple[str, ...]:
-        """The unit followed by its ancestors, nearest first; a cycle stops at the first repeat."""
+        """The published units among the unit and its ancestors, nearest first; a cycle stops at the first repeat.
+
+        The suppression parent of a published unit is the next unit of its chain (none: the ``all`` cell).
+        """
         cached = self._chains.get(unit_id)
         if cached is None:
             seen = [unit_id]
@@ -45,8 +60,13 @@ class OrgTree:
             while parent is not None and parent not in seen:
                 seen.append(parent)
                 parent = self.parent(parent)
-            cached = self._chains[unit_id] = tuple(seen)
+            cached = self._chains[unit_id] = tuple(u for u in seen if self.published(u))
         return cached
+
+    def published_parent(self, unit_id: str) -> str | None:
+        """The nearest published ancestor of a published unit, None when it has none (parent: ``all``)."""
+        chain = self.chain(unit_id)
+        return chain[1] if len(chain) > 1 else None
 
     def service_model(self, unit_id: str) -> str:
         unit = self.units.get(unit_id)
@@ -62,7 +82,7 @@ class OrgTree:
         return cached
 
 
-def build_org_tree(events: Iterable[EventRecord]) -> OrgTree:
+def build_org_tree(events: Iterable[EventRecord], levels: frozenset[str] | None = None) -> OrgTree:
     """Latest event per ``unit_id`` by (effective_date, emitted_at, event_id) gives the unit for all periods."""
     latest: dict[str, tuple[tuple[date, datetime, str], OrgUnit]] = {}
     for ev in events:
@@ -81,4 +101,4 @@ def build_org_tree(events: Iterable[EventRecord]) -> OrgTree:
         current = latest.get(unit_id)
         if current is None or order > current[0]:
             latest[unit_id] = (order, unit)
-    return OrgTree({uid: unit for uid, (_, unit) in latest.items()})
+    return OrgTree({uid: unit for uid, (_, unit) in latest.items()}, levels)

@@ -4,7 +4,7 @@ Primary suppression happens when a cell is stored (``Cells.put``). Then rounds, 
 they stood at its start, until nothing changes:
   * sibling rule - a published parent with exactly one suppressed child gets its smallest published child
     (by population, ties by slice) suppressed; per indicator, period kind, period and category; the parent of
-    an org unit is its parent unit (a root's is ``all``), of any other dimension's value the ``all`` cell;
+    an org unit is its nearest published ancestor (none: ``all``), of any other dimension's value the ``all`` cell;
   * month-in-year rule - for flow counts, a published year cell with exactly one suppressed month gets its
     smallest published month (by population, ties by month) suppressed;
   * reference rule - a rate, ratio or derived count is suppressed when a cell it is computed from is.
@@ -93,7 +93,7 @@ class _Rules:
             return self._parents[key]
         parent: SliceKey | None = None
         if key[0] == "org":
-            up = self.org.parent(key[1])
+            up = self.org.published_parent(key[1])
             parent = ("org", up) if up is not None else ALL
         elif key != ALL:
             parent = ALL
