@@ -5,12 +5,14 @@ Time bounds depend on "now", which is injected through pydantic's validation con
     Model.model_validate_json(raw, context={"now": datetime(2026, 11, 1, tzinfo=UTC)})
 
 Without it the validators fall back to ``datetime.now(UTC)``. Calendar dates are compared with "today"
-in the program time zone (``context["tz"]``, default ``PROGRAM_TZ``).
+in the program time zone (``context["tz"]``, default ``PROGRAM_TZ``). A batch passes
+``validation_context(now)``, which also carries the derived ``Bounds`` so no field recomputes them.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, Final
@@ -43,6 +45,26 @@ _FREE_TEXT_BAD: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _IDENTIFIER_BAD: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """One reading of the clock and the latest instant, date and "today" it allows."""
+
+    now: datetime
+    today: date
+    latest_instant: datetime
+    latest_date: date
+
+    @classmethod
+    def at(cls, now: datetime, zone: tzinfo = PROGRAM_TZ) -> Bounds:
+        today = now.astimezone(zone).date()
+        return cls(now, today, now + FUTURE_SLACK, today + FUTURE_SLACK)
+
+
+def validation_context(now: datetime, zone: tzinfo = PROGRAM_TZ) -> dict[str, Any]:
+    """The context of one validation call (a whole batch): the clock is read and its bounds derived once."""
+    return {"now": now, "tz": zone, "bounds": Bounds.at(now, zone)}
+
+
 def _context(info: ValidationInfo) -> dict[str, Any]:
     return info.context if isinstance(info.context, dict) else {}
 
@@ -55,10 +77,19 @@ def clock_now(info: ValidationInfo) -> datetime:
     return datetime.now(UTC)
 
 
+def bounds(info: ValidationInfo) -> Bounds:
+    """The bounds of ``validation_context``, else derived from ``context["now"]`` and ``context["tz"]``."""
+    context = _context(info)
+    found = context.get("bounds")
+    if isinstance(found, Bounds):
+        return found
+    zone = context.get("tz")
+    return Bounds.at(clock_now(info), zone if isinstance(zone, tzinfo) else PROGRAM_TZ)
+
+
 def program_today(info: ValidationInfo) -> date:
     """Today's calendar date in the program time zone, by the injected clock."""
-    zone = _context(info).get("tz")
-    return clock_now(info).astimezone(zone if isinstance(zone, tzinfo) else PROGRAM_TZ).date()
+    return bounds(info).today
 
 
 def _reject_controls(value: str, bad: re.Pattern[str], allowed: str) -> str:
@@ -87,7 +118,7 @@ def _check_instant(value: datetime, info: ValidationInfo) -> datetime:
             "must be on or after 1990-01-01T00:00:00Z (got {value})",
             {"value": value.isoformat()},
         )
-    limit = clock_now(info) + FUTURE_SLACK
+    limit = bounds(info).latest_instant
     if value > limit:
         raise PydanticCustomError(
             "datetime_in_future",
@@ -102,7 +133,7 @@ def _check_date(value: date, info: ValidationInfo) -> date:
         raise PydanticCustomError(
             "date_too_early", "must be on or after 1990-01-01 (got {value})", {"value": value.isoformat()}
         )
-    limit = program_today(info) + FUTURE_SLACK
+    limit = bounds(info).latest_date
     if value > limit:
         raise PydanticCustomError(
             "date_in_future",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from schemas.correction import AmendedV1, RetractedV1
-from schemas.envelope import MAX_PAYLOAD_BYTES
+from schemas.envelope import MAX_PAYLOAD_BYTES, validation_context
 from schemas.errors import ErrorCode, EventError, from_validation_error
 from schemas.org import UnitChangedV1, UnitRegisteredV1
 from schemas.staffing import HiredV1, PaySetV1, TransferredV1
@@ -125,7 +125,10 @@ def parse_event(raw: bytes | str, *, now: datetime | None = None) -> Event:
     Raises ``EventError`` (see ``schemas.errors`` for the codes). ``now`` is the injected clock for the
     "not in the future" bounds (default: the real UTC clock); it must be timezone-aware.
     """
-    context = {"now": _resolve_now(now)}
+    return _parse(raw, validation_context(_resolve_now(now)))
+
+
+def _parse(raw: bytes | str, context: dict[str, Any]) -> Event:
     _check_size(raw)
     probe = _probe(raw)
     event_id = probe.event_id if isinstance(probe.event_id, str) else None
@@ -137,16 +140,16 @@ def parse_event(raw: bytes | str, *, now: datetime | None = None) -> Event:
     return event
 
 
-def _validate_one(raw: bytes, now: datetime) -> Event | EventError:
+def _validate_one(raw: bytes, context: dict[str, Any]) -> Event | EventError:
     if len(raw) > MAX_PAYLOAD_BYTES:
         return EventError("too_large", f"message is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes")
     try:
-        return EVENT_ADAPTER.validate_json(raw, context={"now": now})
+        return EVENT_ADAPTER.validate_json(raw, context=context)
     except ValidationError:
         pass
     # Slow path, failures only: re-run the single-message checks for a precise, identical error.
     try:
-        return parse_event(raw, now=now)
+        return _parse(raw, context)
     except EventError as error:
         return error
 
@@ -156,5 +159,5 @@ def validate_many(raws: list[bytes], now: datetime | None = None) -> list[Event 
 
     Returns, in input order, the parsed event or the ``EventError`` refusing it; never raises for bad input.
     """
-    clock = _resolve_now(now)
-    return [_validate_one(raw, clock) for raw in raws]
+    context = validation_context(_resolve_now(now))
+    return [_validate_one(raw, context) for raw in raws]
