@@ -68,9 +68,28 @@ class EventRow:
         )
 
 
+_CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace, non-ASCII kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
+
+
+def hashed_document(
+    event_id: str, event_type: str, occurred_at: str, emitted_at: str, source: str, worker_key: str, data_json: str
+) -> str:
+    """`canonical_json` of the hashed fields, assembled around the already canonical `data_json`.
+
+    Keys in sorted order; byte for byte what `canonical_json({..., "data": data})` gives, so content
+    hashes of stored rows stay valid.
+    """
+    text = _CANONICAL.encode
+    return (
+        f'{{"data":{data_json},"emitted_at":{text(emitted_at)},"event_id":{text(event_id)},'
+        f'"event_type":{text(event_type)},"occurred_at":{text(occurred_at)},"source":{text(source)},'
+        f'"worker_key":{text(worker_key)}}}'
+    )
 
 
 def to_row(event: BaseModel, *, received_at: datetime, pseudonymise: Pseudonymiser, zone: ZoneInfo) -> EventRow:
@@ -79,31 +98,26 @@ def to_row(event: BaseModel, *, received_at: datetime, pseudonymise: Pseudonymis
     data = envelope.data.model_dump(mode="json")
     worker_key = pseudonymise(envelope.worker_id)
     event_type: str = envelope.event_type
+    event_id = str(envelope.event_id)
+    occurred_at: datetime = envelope.occurred_at
+    emitted_at: datetime = envelope.emitted_at
     field = DATE_FIELD.get(event_type)
-    event_date = date.fromisoformat(data[field]) if field else envelope.occurred_at.astimezone(zone).date()
-    data_json = canonical_json(data)
-    hashed = canonical_json(
-        {
-            "event_id": str(envelope.event_id),
-            "event_type": event_type,
-            "occurred_at": envelope.occurred_at.isoformat(),
-            "emitted_at": envelope.emitted_at.isoformat(),
-            "source": envelope.source,
-            "worker_key": worker_key,
-            "data": data,
-        }
+    event_date = date.fromisoformat(data[field]) if field else occurred_at.astimezone(zone).date()
+    data_json = _CANONICAL.encode(data)
+    hashed = hashed_document(
+        event_id, event_type, occurred_at.isoformat(), emitted_at.isoformat(), envelope.source, worker_key, data_json
     )
     return EventRow(
-        event_id=str(envelope.event_id),
-        event_type=event_type,
-        occurred_at=envelope.occurred_at,
-        emitted_at=envelope.emitted_at,
-        received_at=received_at,
-        source=envelope.source,
-        worker_key=worker_key,
-        event_date=event_date,
-        data=data_json,
-        content_hash=hashlib.sha256(hashed.encode("utf-8")).hexdigest(),
+        event_id,
+        event_type,
+        occurred_at,
+        emitted_at,
+        received_at,
+        envelope.source,
+        worker_key,
+        event_date,
+        data_json,
+        hashlib.sha256(hashed.encode("utf-8")).hexdigest(),
     )
 
 

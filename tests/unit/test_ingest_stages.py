@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from datetime import UTC, date, datetime
@@ -19,8 +20,9 @@ from services.ingest.guard import RejectGuard, RejectLimit
 from services.ingest.pipeline import check_amendment
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.resolve import Known, lookup_ids, resolve
-from services.ingest.rows import EventRow, to_row
+from services.ingest.rows import EventRow, canonical_json, to_row
 from services.ingest.settings import IngestSettings
+from services.ingest.writer import id_list
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 RECEIVED = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -53,6 +55,38 @@ def test_every_valid_example_becomes_the_same_row_twice(path: Path) -> None:
         assert payload["worker_id"] not in first.data
     else:
         assert first.worker_key == ""
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_content_hash_is_the_sha256_of_the_canonical_document(path: Path) -> None:
+    """The hash stored rows carry: rows stored by earlier versions must still match their redeliveries."""
+    row = row_of(json.loads(path.read_text("utf-8")))
+    document = {
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "occurred_at": row.occurred_at.isoformat(),
+        "emitted_at": row.emitted_at.isoformat(),
+        "source": row.source,
+        "worker_key": row.worker_key,
+        "data": json.loads(row.data),
+    }
+    assert row.data == canonical_json(json.loads(row.data))
+    assert row.content_hash == hashlib.sha256(canonical_json(document).encode()).hexdigest()
+
+
+def test_content_hash_document_escapes_text_like_json() -> None:
+    payload = example("org.unit_registered.v1", source='sys"\\tem\u2028', data={"name_zh": '工会 "\n'})
+    row = row_of(payload)
+    document = {
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "occurred_at": row.occurred_at.isoformat(),
+        "emitted_at": row.emitted_at.isoformat(),
+        "source": row.source,
+        "worker_key": row.worker_key,
+        "data": json.loads(row.data),
+    }
+    assert row.content_hash == hashlib.sha256(canonical_json(document).encode()).hexdigest()
 
 
 def test_event_date_is_the_payload_date_not_occurred_at() -> None:
@@ -210,3 +244,11 @@ async def test_buffer_applies_backpressure_and_drains_on_close() -> None:
     await buffer.close()
     assert [d.handle for d in await buffer.take()] == [3]
     assert await buffer.take() == []
+
+
+def test_id_list_binds_only_canonical_uuids() -> None:
+    first, second = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
+    assert id_list([first, second]) == f"{first},{second}".encode()
+    for bad in ("$ids$", str(uuid.UUID(int=2**128 - 1)).upper(), f"{first},", "x"):
+        with pytest.raises(ValueError, match="canonical"):
+            id_list([first, bad])
