@@ -1,7 +1,9 @@
-"""The consumer loop: buffer → flush (in a worker thread) → dead-letter → acknowledge.
+"""The consumer loop: buffer → validate → store → dead-letter → acknowledge, two batches in flight.
 
-Order per batch, never changed: store events and rejects in ClickHouse, publish dead letters, then
-acknowledge. A crash anywhere before the ack means redelivery, which the pipeline absorbs as duplicates.
+Batch N+1 is validated (in a worker thread) while batch N is stored; batches are stored and settled one at
+a time, in order, so each lookup of duplicates sees every earlier batch in the store. Order per batch, never
+changed: store events and rejects in ClickHouse, publish dead letters, then acknowledge. A crash anywhere
+before the ack means redelivery, which the pipeline absorbs as duplicates.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .brokers.base import BrokerAdapter
 from .buffer import Buffer
 from .deliveries import Delivery
 from .guard import RejectGuard
-from .pipeline import Outcome, Pipeline
+from .pipeline import Outcome, Pipeline, Prepared
 from .telemetry import IngestMetrics
 
 log = logging.getLogger("workforce.ingest")
@@ -70,17 +72,39 @@ class Consumer:
 
     async def run(self) -> None:
         """Flush batches until the buffer is closed and drained."""
+        storing: asyncio.Task[None] | None = None
         while True:
-            batch = await self._buffer.take()
+            batch = await self._next_batch(storing)
             self._metrics.buffered.set(len(self._buffer))
             if not batch:
                 if self._buffer.closed:
-                    return
+                    break
                 continue
-            if self.stopped_because is not None:
-                await self.adapter.nack(batch)  # consumption stopped: what was buffered goes back untouched
-                continue
-            await self._flush(batch)
+            prepared = await asyncio.to_thread(self._pipeline.validate, batch)
+            if storing is not None:
+                await storing
+            storing = asyncio.create_task(self._settle(batch, prepared))
+        if storing is not None:
+            await storing
+
+    async def _next_batch(self, storing: asyncio.Task[None] | None) -> list[Delivery]:
+        """The buffer's next batch; raises as soon as the batch being stored fails."""
+        if storing is None or storing.done():
+            if storing is not None:
+                storing.result()
+            return await self._buffer.take()
+        taking = asyncio.create_task(self._buffer.take())
+        await asyncio.wait({taking, storing}, return_when=asyncio.FIRST_COMPLETED)
+        if storing.done() and storing.exception() is not None:
+            taking.cancel()  # a batch already taken stays unacknowledged: the broker redelivers it
+            storing.result()
+        return await taking
+
+    async def _settle(self, batch: list[Delivery], prepared: Prepared) -> None:
+        if self.stopped_because is not None:
+            await self.adapter.nack(batch)  # consumption stopped: what was buffered goes back untouched
+            return
+        await self._flush(batch, prepared)
 
     async def stop(self) -> None:
         """Graceful stop: no new messages, then everything buffered is flushed and acknowledged."""
@@ -89,9 +113,9 @@ class Consumer:
         self._metrics.consuming.set(0)
         await self._buffer.close()
 
-    async def _flush(self, batch: list[Delivery]) -> None:
+    async def _flush(self, batch: list[Delivery], prepared: Prepared) -> None:
         started = time.perf_counter()
-        outcome = await self._store_with_retry(batch)
+        outcome = await self._store_with_retry(batch, prepared)
         if outcome is None:
             await self.adapter.nack(batch)
             return
@@ -106,8 +130,8 @@ class Consumer:
         await self.adapter.ack(batch)
         self._observe(batch, outcome, time.perf_counter() - started)
 
-    async def _store_with_retry(self, batch: Sequence[Delivery]) -> Outcome | None:
-        return await self._with_retry(lambda: self._pipeline.store(batch, write_rejects=False), len(batch))
+    async def _store_with_retry(self, batch: Sequence[Delivery], prepared: Prepared) -> Outcome | None:
+        return await self._with_retry(lambda: self._pipeline.commit(batch, prepared, write_rejects=False), len(batch))
 
     async def _with_retry(self, call: Callable[[], T], size: int = 0) -> T | None:
         """Run a store call in a worker thread until it succeeds; None if the store is away while stopping."""

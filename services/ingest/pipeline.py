@@ -35,6 +35,10 @@ class Outcome:
     """Deliveries that may be acknowledged (stored, duplicates); rejected ones are settled by the caller."""
 
 
+Prepared = tuple[list[tuple[int, EventRow]], list[RejectRecord]]
+"""What `Pipeline.validate` makes of a batch: (delivery index, row) of the valid ones, and the rejects."""
+
+
 def reject_of(error: EventError) -> Reject:
     return Reject(error.code, error.message, error.field_path, error.event_type or "", error.event_id)
 
@@ -69,7 +73,7 @@ class Pipeline:
         self._broker = broker
         self._clock = clock
 
-    def validate(self, deliveries: Sequence[Delivery]) -> tuple[list[tuple[int, EventRow]], list[RejectRecord]]:
+    def validate(self, deliveries: Sequence[Delivery]) -> Prepared:
         """Pure part: every delivery becomes a row or a reject, in order."""
         results = validate_many([d.body for d in deliveries], now=self._clock())
         rows: list[tuple[int, EventRow]] = []
@@ -90,7 +94,11 @@ class Pipeline:
     def store(self, deliveries: Sequence[Delivery], *, write_rejects: bool = True) -> Outcome:
         """Validate, resolve against the store, insert new rows (and, unless told not to, the rejects).
         Raises StoreUnavailable."""
-        rows, rejects = self.validate(deliveries)
+        return self.commit(deliveries, self.validate(deliveries), write_rejects=write_rejects)
+
+    def commit(self, deliveries: Sequence[Delivery], prepared: Prepared, *, write_rejects: bool = True) -> Outcome:
+        """The I/O part of `store` for rows `validate` already made; batches must be committed one at a time."""
+        rows, rejects = prepared
         resolution = resolve(rows, self._writer.known(lookup_ids(row for _, row in rows)), check_amendment)
         outcome = Outcome()
         outcome.stored = [row for _, row in resolution.new]
