@@ -1,4 +1,8 @@
-"""NATS JetStream: a durable pull consumer (explicit acks), dead letters on a second stream."""
+"""NATS JetStream: a durable pull consumer (explicit acks), dead letters on a second stream.
+
+FastStream owns the connection and documents the subscriber (AsyncAPI); the messages themselves are pulled
+by `Puller`, which keeps several pull requests open (FastStream's batch subscriber fetches one at a time).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,14 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import NotFoundError
 
 from ..deliveries import Delivery
 from ..writer import RejectRecord
 from .base import Channels, Sink, reject_headers
+from .nats_pull import Puller, PullSettings
 
 
 async def _pass_through(_: Any) -> None:
@@ -25,12 +31,15 @@ async def _pass_through(_: Any) -> None:
     return None
 
 
-def _stream_sequence(msg: Msg) -> str:
-    try:
-        meta = msg.metadata
-    except Exception:  # a message that did not come from JetStream has no sequence
-        return ""
-    return f"{meta.stream}:{meta.sequence.stream}"
+def stream_sequence(reply: str) -> str:
+    """`stream:sequence` from a JetStream ack subject (`$JS.ACK.<stream>.<consumer>.<delivered>.<seq>…`,
+    or with `<domain>.<account hash>` before the stream); "" for anything else."""
+    tokens = reply.split(".")
+    if len(tokens) == 9 and tokens[0] == "$JS":
+        return f"{tokens[2]}:{tokens[5]}"
+    if len(tokens) >= 11 and tokens[0] == "$JS":
+        return f"{tokens[4]}:{tokens[7]}"
+    return ""
 
 
 class NatsAdapter:
@@ -47,15 +56,22 @@ class NatsAdapter:
         self._stream = JStream(channels.stream, subjects=[channels.subject])
         self._dlq_stream = f"{channels.stream}_DLQ"
         self._nc: Client | None = None
-        self._subscriber: Any = None
+        self._sink: Sink | None = None
+        self._puller: Puller | None = None
+
+    def _consumer_config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            max_ack_pending=max(50_000, self._ch.fetch_size * 8),
+            ack_wait=self._ack_wait,
+            max_deliver=-1,
+        )
 
     def subscribe(self, sink: Sink) -> None:
-        clock = self._clock
+        self._sink = sink
 
-        async def handle(_: Any, message: NatsMessage) -> None:
-            now = clock()
+        async def handle(_: Any, message: NatsMessage) -> None:  # documents the channel; `Puller` consumes it
             raw: list[Msg] = message.raw_message  # type: ignore[assignment]
-            await sink([Delivery(m.data, m, m.subject, now, _stream_sequence(m)) for m in raw])
+            await self._deliver(raw)
 
         subscriber = self.broker.subscriber(
             self._ch.subject,
@@ -64,16 +80,16 @@ class NatsAdapter:
             pull_sub=PullSub(batch_size=self._ch.fetch_size, timeout=0.5, batch=True),
             ack_policy=AckPolicy.MANUAL,
             decoder=_pass_through,
-            config=ConsumerConfig(
-                max_ack_pending=max(50_000, self._ch.fetch_size * 8),
-                ack_wait=self._ack_wait,
-                max_deliver=-1,
-            ),
+            config=self._consumer_config(),
             title="workforce events",
             description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
         )
         subscriber(handle)
-        self._subscriber = subscriber
+
+    async def _deliver(self, msgs: list[Msg]) -> None:
+        assert self._sink is not None, "subscribe() comes before start()"
+        now = self._clock()
+        await self._sink([Delivery(m.data, m, m.subject, now, stream_sequence(m.reply)) for m in msgs])
 
     async def _client(self) -> Client:
         if self._nc is None or self._nc.is_closed:
@@ -91,13 +107,29 @@ class NatsAdapter:
             except NotFoundError:
                 await js.add_stream(StreamConfig(name=name, subjects=subjects))
 
+    async def _ensure_consumer(self, client: Client) -> None:
+        js = client.jetstream()
+        try:
+            await js.consumer_info(self._ch.stream, self._ch.consumer)
+        except NotFoundError:
+            config = self._consumer_config()
+            config.durable_name = self._ch.consumer
+            config.filter_subject = self._ch.subject
+            config.ack_policy = JsAckPolicy.EXPLICIT
+            await js.add_consumer(self._ch.stream, config)
+
     async def start(self) -> None:
         await self.declare()
-        await self.broker.start()
+        client = await self.broker.connect()
+        await self._ensure_consumer(client)
+        settings = PullSettings(batch=self._ch.fetch_size)
+        self._puller = Puller(client, self._ch.stream, self._ch.consumer, self._deliver, settings)
+        await self._puller.start()
 
     async def stop_consuming(self) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.stop()
+        if self._puller is not None:
+            await self._puller.stop()
+            self._puller = None
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         for delivery in deliveries:

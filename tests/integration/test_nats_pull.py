@@ -1,0 +1,55 @@
+"""The NATS pull loop against a real JetStream: every message once, open requests topped up and settled."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import nats
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+
+from services.ingest.brokers.nats import stream_sequence
+from services.ingest.brokers.nats_pull import Puller, PullSettings
+
+from .harness import publish_nats, wait_for
+from .servers import Servers
+
+
+async def test_puller_receives_each_message_once_and_keeps_pulling_after_requests_expire(servers: Servers) -> None:
+    tag = uuid.uuid4().hex[:8]
+    stream, subject = f"P{tag}", f"p{tag}.events"
+    client = await nats.connect(servers.nats_url)
+    js = client.jetstream()
+    await js.add_stream(StreamConfig(name=stream, subjects=[subject]))
+    await js.add_consumer(stream, ConsumerConfig(durable_name="c", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=-1))
+    received: list[Msg] = []
+
+    async def sink(msgs: list[Msg]) -> None:
+        received.extend(msgs)
+        for msg in msgs:
+            await msg.ack()
+
+    settings = PullSettings(batch=100, in_flight=3, expires=1.0, heartbeat=0.5, chunk=50)
+    puller = Puller(client, stream, "c", sink, settings)
+    try:
+        await puller.start()
+        await publish_nats(servers.nats_url, subject, [b"%d" % i for i in range(2_000)])
+        await wait_for(lambda: len(received) >= 2_000, timeout=30, what="the first 2,000 messages")
+        assert puller.owed <= settings.in_flight * settings.batch
+        await asyncio.sleep(2.5)  # every open request expires (408) and is replaced
+        await publish_nats(servers.nats_url, subject, [b"%d" % i for i in range(2_000, 2_500)])
+        await wait_for(lambda: len(received) >= 2_500, timeout=30, what="messages published after the requests expired")
+    finally:
+        await puller.stop()
+        await js.delete_stream(stream)
+        await client.close()
+    bodies = [int(m.data) for m in received]
+    assert sorted(bodies) == list(range(2_500))
+    assert {stream_sequence(m.reply) for m in received} == {f"{stream}:{n}" for n in range(1, 2_501)}
+
+
+def test_stream_sequence_reads_both_ack_subject_forms() -> None:
+    assert stream_sequence("$JS.ACK.S.c.1.42.7.1700000000.0") == "S:42"
+    assert stream_sequence("$JS.ACK.dom.acchash.S.c.1.42.7.1700000000.0.rnd") == "S:42"
+    assert stream_sequence("_INBOX.x") == ""
