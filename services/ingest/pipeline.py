@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
-from schemas import REGISTRY, EventError, validate_many
+from schemas import REGISTRY, Event, EventError, validate_many
 
 from .deliveries import Delivery, Reject
 from .pseudonymise import Pseudonymiser
@@ -35,6 +35,7 @@ class Outcome:
     """Deliveries that may be acknowledged (stored, duplicates); rejected ones are settled by the caller."""
 
 
+_MODELS_AT_ONCE = 1_000  # validated models live only until their rows are made: bounds a batch's peak memory
 Prepared = tuple[list[tuple[int, EventRow]], list[RejectRecord]]
 """What `Pipeline.validate` makes of a batch: (delivery index, row) of the valid ones, and the rejects."""
 
@@ -75,17 +76,29 @@ class Pipeline:
 
     def validate(self, deliveries: Sequence[Delivery]) -> Prepared:
         """Pure part: every delivery becomes a row or a reject, in order."""
-        results = validate_many([d.body for d in deliveries], now=self._clock())
+        now = self._clock()
         rows: list[tuple[int, EventRow]] = []
         rejects: list[RejectRecord] = []
-        for index, (delivery, result) in enumerate(zip(deliveries, results, strict=True)):
+        for start in range(0, len(deliveries), _MODELS_AT_ONCE):
+            chunk = deliveries[start : start + _MODELS_AT_ONCE]
+            self._to_rows(start, chunk, validate_many([d.body for d in chunk], now=now), rows, rejects)
+        return rows, rejects
+
+    def _to_rows(
+        self,
+        start: int,
+        deliveries: Sequence[Delivery],
+        results: list[Event | EventError],
+        rows: list[tuple[int, EventRow]],
+        rejects: list[RejectRecord],
+    ) -> None:
+        for index, (delivery, result) in enumerate(zip(deliveries, results, strict=True), start):
             if isinstance(result, EventError):
                 rejects.append(RejectRecord(delivery, reject_of(result), self._broker))
             else:
                 event: BaseModel = result
                 row = to_row(event, received_at=delivery.received_at, pseudonymise=self._pseudonymise, zone=self._zone)
                 rows.append((index, row))
-        return rows, rejects
 
     def write_rejects(self, records: Sequence[RejectRecord]) -> None:
         """Record refused deliveries in `ingest_rejects` (once: redeliveries share their key)."""
