@@ -36,16 +36,12 @@ def mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _f(value: float | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def hidden(row: IndicatorRow) -> IndicatorRow:
     """The suppressed form of a row: population kept, value, numerator and denominator dropped."""
-    return IndicatorRow(
-        row.indicator, row.period_kind, row.period, row.dimension, row.slice, row.category, None, None, None,
-        row.workers, True,
-    )  # fmt: skip
+    return IndicatorRow(*row[:6], None, None, None, row.workers, True)
+
+
+_row = tuple.__new__  # IndicatorRow from a plain tuple, without the named constructor's argument handling
 
 
 class Cells:
@@ -54,13 +50,6 @@ class Cells:
     def __init__(self, k: int) -> None:
         self.k = k
         self.families: dict[Family, dict[SliceKey, IndicatorRow]] = {}
-
-    def family(self, indicator: str, kind: str, period: date, category: str = "") -> dict[SliceKey, IndicatorRow]:
-        fam = (indicator, kind, period, category)
-        rows = self.families.get(fam)
-        if rows is None:
-            rows = self.families[fam] = {}
-        return rows
 
     def put(
         self,
@@ -76,18 +65,22 @@ class Cells:
         group_min: int | None = None,
     ) -> None:
         """Store one cell; primary suppression: population (or smallest compared group) below k."""
-        if workers < self.k or (group_min is not None and group_min < self.k):
-            row = IndicatorRow(indicator, kind, period, key[0], key[1], category, None, None, None, workers, True)
-        else:
-            row = IndicatorRow(
-                indicator, kind, period, key[0], key[1], category, _f(value), _f(numerator), _f(denominator),
-                workers, False,
-            )  # fmt: skip
         fam = (indicator, kind, period, category)
         rows = self.families.get(fam)
         if rows is None:
             rows = self.families[fam] = {}
-        rows[key] = row
+        row: tuple[object, ...]
+        if workers < self.k or (group_min is not None and group_min < self.k):
+            row = (indicator, kind, period, key[0], key[1], category, None, None, None, workers, True)
+        else:
+            row = (
+                indicator, kind, period, key[0], key[1], category,
+                None if value is None else float(value),
+                None if numerator is None else float(numerator),
+                None if denominator is None else float(denominator),
+                workers, False,
+            )  # fmt: skip
+        rows[key] = _row(IndicatorRow, row)
 
     def value(self, indicator: str, kind: str, period: date, key: SliceKey, value: float | None, workers: int) -> None:
         """A count, sum, mean or percentile: value only."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +28,12 @@ class EventRecord:
     data: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class IndicatorRow:
+class IndicatorRow(NamedTuple):
     """One cell of the long ``indicators`` table (contract section 4).
 
     Suppressed rows keep ``workers`` (the suppression population) and carry no value, numerator or denominator.
+    A named tuple, not a dataclass: the engine builds millions of them, and a tuple is also the shape the
+    publisher inserts.
     """
 
     indicator: str

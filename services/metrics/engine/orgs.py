@@ -33,6 +33,8 @@ class OrgTree:
         self.levels = levels
         self._chains: dict[str, tuple[str, ...]] = {}
         self._keys: dict[str, tuple[SliceKey, ...]] = {}
+        # (unit, channel, gender, birth year, age year) -> a worker's slices; filled by ``slices.worker_keys``
+        self.slice_memo: dict[tuple[str, str, str | None, int | None, int | None], tuple[SliceKey, ...]] = {}
 
     def parent(self, unit_id: str) -> str | None:
         """The unit's parent unit, or None for a root (whose parent cell is the ``all`` cell)."""

@@ -25,10 +25,11 @@ def _kept(org: OrgTree, start: Snapshot, end: Snapshot, age_year: int) -> dict[S
         if later is None or later[1] is not spell:
             continue
         before = worker_keys(org, worker, spell, unit, age_year)
-        after = set(worker_keys(org, worker, spell, later[2], age_year))
+        if later[2] != unit:
+            after = worker_keys(org, worker, spell, later[2], age_year)
+            before = tuple(key for key in before if key in after)
         for key in before:
-            if key in after:
-                kept[key] = kept.get(key, 0) + 1
+            kept[key] = kept.get(key, 0) + 1
     return kept
 
 

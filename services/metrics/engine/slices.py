@@ -33,14 +33,23 @@ def band_key(key: SliceKey, age_year: int) -> SliceKey:
     return (AGE, age_band(age_year - int(key[1])))
 
 
-def worker_keys(org: OrgTree, worker: Worker, spell: Spell, unit: str, age_year: int | None) -> list[SliceKey]:
+def worker_keys(org: OrgTree, worker: Worker, spell: Spell, unit: str, age_year: int | None) -> tuple[SliceKey, ...]:
     """All slices of ``worker`` in ``spell`` and ``unit``; age as birth year when ``age_year`` is None."""
-    keys = [ALL, *org.unit_keys(unit), ("source_channel", spell.channel)]
-    if worker.gender is not None:
-        keys.append(("gender", worker.gender))
-    if worker.birth_year is not None:
-        if age_year is None:
-            keys.append((BIRTH, str(worker.birth_year)))
-        else:
-            keys.append((AGE, age_band(age_year - worker.birth_year)))
+    memo = (unit, spell.channel, worker.gender, worker.birth_year, age_year)
+    keys = org.slice_memo.get(memo)
+    if keys is None:
+        keys = org.slice_memo[memo] = _worker_keys(org, memo)
     return keys
+
+
+def _worker_keys(org: OrgTree, memo: tuple[str, str, str | None, int | None, int | None]) -> tuple[SliceKey, ...]:
+    unit, channel, gender, birth_year, age_year = memo
+    keys = [ALL, *org.unit_keys(unit), ("source_channel", channel)]
+    if gender is not None:
+        keys.append(("gender", gender))
+    if birth_year is not None:
+        if age_year is None:
+            keys.append((BIRTH, str(birth_year)))
+        else:
+            keys.append((AGE, age_band(age_year - birth_year)))
+    return tuple(keys)

@@ -19,6 +19,10 @@ class PaySet:
     hourly: float  # total / (weekly_hours x 52 / 12)
 
 
+def _pay_order(pay: PaySet) -> tuple[date, datetime, str]:
+    return (pay.effective, pay.emitted_at, pay.event_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Training:
     end: date
@@ -76,9 +80,9 @@ class Spell:
         return unit
 
     def add_pay(self, pay: PaySet) -> None:
-        self.pays.append(pay)
-        self.pays.sort(key=lambda p: (p.effective, p.emitted_at, p.event_id))
-        self._pay_dates = [p.effective for p in self.pays]
+        i = bisect_right(self.pays, _pay_order(pay), key=_pay_order)
+        self.pays.insert(i, pay)
+        self._pay_dates.insert(i, pay.effective)
 
     def pay_on(self, d: date) -> PaySet | None:
         """The latest pay set of this spell effective on or before ``d`` (ties: emitted_at, event_id)."""

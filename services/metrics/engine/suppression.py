@@ -8,10 +8,14 @@ they stood at its start, until nothing changes:
   * month-in-year rule - for flow counts, a published year cell with exactly one suppressed month gets its
     smallest published month (by population, ties by month) suppressed;
   * reference rule - a rate, ratio or derived count is suppressed when a cell it is computed from is.
+
+Only groups whose children changed in the previous round are judged again: flags only ever turn on, so a group
+judged without effect stays without effect until one of its children is hidden.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 from .cells import Cells, Family, hidden
@@ -50,123 +54,138 @@ for _rate, _refs in REFERENCES.items():
         DEPENDENTS[_ref] = (*DEPENDENTS.get(_ref, ()), _rate)
 
 Ref = tuple[Family, SliceKey]
-# ("slice" | "month", parent family, parent slice, children's dimension)
-GroupKey = tuple[str, Family, SliceKey, str]
-DIMENSIONS = ("org", "service_model", "source_channel", "gender", "age_band")
+Siblings = tuple[SliceKey, str]  # parent slice, children's dimension
+# ("slice", family, (parent slice, dimension)) or ("month", year family, (slice, dimension))
+GroupKey = tuple[str, Family, Siblings]
+
+
+def _year_of(fam: Family) -> Family | None:
+    """The year family whose 12 month cells the month-in-year rule compares (flow counts only)."""
+    ind, kind, period, cat = fam
+    if kind != "month" or ind not in FLOW_COUNTS:
+        return None
+    return (ind, "year", date(period.year, 1, 1), cat)
 
 
 class _Rules:
     def __init__(self, cells: Cells, org: OrgTree) -> None:
         self.fams = cells.families
-        self.org = org
-        self._parents: dict[SliceKey, SliceKey | None] = {}
-        sortable: dict[GroupKey, list[tuple[int, str | date, Family, SliceKey]]] = {}
+        slices: set[SliceKey] = set()
+        for rows in self.fams.values():
+            slices.update(rows)
+        # slice -> (parent slice, dimension); parent (slice, dimension) -> children sorted by slice
+        self.parent: dict[SliceKey, Siblings] = {}
+        children: dict[Siblings, list[SliceKey]] = {}
+        for key in slices:
+            if key[0] == "org":
+                up = org.published_parent(key[1])
+                parent = ("org", up) if up is not None else ALL
+            elif key != ALL:
+                parent = ALL
+            else:
+                continue
+            self.parent[key] = (parent, key[0])
+            children.setdefault((parent, key[0]), []).append(key)
+        self.children = {group: sorted(kids) for group, kids in children.items()}
+
+    def first_round(self) -> set[GroupKey]:
+        """The groups with exactly one suppressed child after primary suppression (others cannot act)."""
+        counts: Counter[GroupKey] = Counter()
+        parent = self.parent
         for fam, rows in self.fams.items():
-            ind, kind, period, cat = fam
-            year_rows = self.fams.get((ind, "year", date(period.year, 1, 1), cat)) if kind == "month" else None
-            year_fam: Family = (ind, "year", date(period.year, 1, 1), cat)
-            check_year = year_rows is not None and ind in FLOW_COUNTS
-            for key, row in rows.items():
-                # A group whose parent is already suppressed can never act: it is not built.
-                parent = self.slice_parent(key)
-                if parent is not None:
-                    up = rows.get(parent)
-                    if up is not None and not up.suppressed:
-                        group = ("slice", fam, parent, key[0])
-                        sortable.setdefault(group, []).append((row.workers, key[1], fam, key))
-                if check_year:
-                    assert year_rows is not None
-                    up = year_rows.get(key)
-                    if up is not None and not up.suppressed:
-                        group = ("month", year_fam, key, key[0])
-                        sortable.setdefault(group, []).append((row.workers, period, fam, key))
-        self.groups: dict[GroupKey, list[Ref]] = {}
-        for group, kids in sortable.items():
-            kids.sort()
-            self.groups[group] = [(fam, key) for _, _, fam, key in kids]
+            hit = Counter(parent[key] for key, row in rows.items() if row.suppressed and key in parent)
+            counts.update({("slice", fam, sib): n for sib, n in hit.items()})
+            year = _year_of(fam)
+            if year is not None and year in self.fams:
+                counts.update(("month", year, (key, key[0])) for key, row in rows.items() if row.suppressed)
+        return {group for group, n in counts.items() if n == 1}
 
-    def row(self, ref: Ref) -> IndicatorRow:
-        return self.fams[ref[0]][ref[1]]
-
-    def slice_parent(self, key: SliceKey) -> SliceKey | None:
-        if key in self._parents:
-            return self._parents[key]
-        parent: SliceKey | None = None
-        if key[0] == "org":
-            up = self.org.published_parent(key[1])
-            parent = ("org", up) if up is not None else ALL
-        elif key != ALL:
-            parent = ALL
-        self._parents[key] = parent
-        return parent
-
-    def child_of(self, fam: Family, key: SliceKey) -> list[GroupKey]:
-        """The groups in which (fam, key) is a child and whose parent cell exists."""
+    def groups_of(self, ref: Ref) -> list[GroupKey]:
+        """The groups in which (fam, key) is a child."""
+        fam, key = ref
         out: list[GroupKey] = []
-        parent = self.slice_parent(key)
-        if parent is not None and parent in self.fams[fam]:
-            out.append(("slice", fam, parent, key[0]))
-        ind, kind, period, cat = fam
-        if kind == "month" and ind in FLOW_COUNTS:
-            year: Family = (ind, "year", date(period.year, 1, 1), cat)
-            if key in self.fams.get(year, {}):
-                out.append(("month", year, key, key[0]))
+        sib = self.parent.get(key)
+        if sib is not None:
+            out.append(("slice", fam, sib))
+        year = _year_of(fam)
+        if year is not None:
+            out.append(("month", year, (key, key[0])))
         return out
 
-    def touched(self, ref: Ref) -> list[GroupKey]:
-        fam, key = ref
-        return [*self.child_of(fam, key), ("month", fam, key, key[0])] + [("slice", fam, key, d) for d in DIMENSIONS]
+    def _members(self, group: GroupKey) -> tuple[IndicatorRow | None, list[tuple[int, str | date, Ref, bool]]]:
+        """The parent row and the children as (population, tie-break, ref, suppressed)."""
+        how, fam, (key, dim) = group
+        rows = self.fams.get(fam, {})
+        kids: list[tuple[int, str | date, Ref, bool]] = []
+        if how == "slice":
+            up = rows.get(key)
+            for child in self.children.get((key, dim), ()):
+                row = rows.get(child)
+                if row is not None:
+                    kids.append((row.workers, child[1], (fam, child), row.suppressed))
+            return up, kids
+        ind, _, period, cat = fam
+        for month in range(1, 13):
+            month_fam: Family = (ind, "month", date(period.year, month, 1), cat)
+            row = self.fams.get(month_fam, {}).get(key)
+            if row is not None:
+                kids.append((row.workers, month_fam[2], (month_fam, key), row.suppressed))
+        return rows.get(key), kids
 
     def sibling_pick(self, group: GroupKey) -> Ref | None:
         """The child to hide when the published parent has exactly one suppressed child."""
-        kids = self.groups.get(group)
-        if kids is None or self.fams[group[1]][group[2]].suppressed:
+        up, kids = self._members(group)
+        if up is None or up.suppressed or sum(1 for kid in kids if kid[3]) != 1:
             return None
-        flagged = 0
-        pick: Ref | None = None
-        for ref in kids:
-            if self.row(ref).suppressed:
-                flagged += 1
-                if flagged > 1:
-                    return None
-            elif pick is None:
-                pick = ref
-        return pick if flagged == 1 else None
+        shown = [kid for kid in kids if not kid[3]]
+        return min(shown, key=lambda kid: kid[:2])[2] if shown else None
+
+    def reference_hits(self) -> set[Ref]:
+        """Published rates of which a referenced cell is suppressed (first round: every rate)."""
+        out: set[Ref] = set()
+        for fam, rows in self.fams.items():
+            ind, kind, period, _ = fam
+            if ind not in REFERENCES:
+                continue
+            sources = [self.fams.get((name, kind, period, cat), {}) for name, cat in REFERENCES[ind]]
+            for key, row in rows.items():
+                if not row.suppressed and any(_hidden(src.get(key)) for src in sources):
+                    out.add((fam, key))
+        return out
 
     def reference_hit(self, ref: Ref) -> bool:
         (ind, kind, period, _), key = ref
         row = self.fams.get(ref[0], {}).get(key)
         if row is None or row.suppressed:
             return False
-        for name, cat in REFERENCES.get(ind, ()):
-            other = self.fams.get((name, kind, period, cat), {}).get(key)
-            if other is not None and other.suppressed:
-                return True
-        return False
+        return any(_hidden(self.fams.get((name, kind, period, cat), {}).get(key)) for name, cat in REFERENCES[ind])
 
     def dependents(self, ref: Ref) -> list[Ref]:
         (ind, kind, period, cat), key = ref
         return [((rate, kind, period, ""), key) for rate in DEPENDENTS.get((ind, cat), ())]
 
 
+def _hidden(row: IndicatorRow | None) -> bool:
+    return row is not None and row.suppressed
+
+
 def suppress(cells: Cells, org: OrgTree) -> int:
     """Apply secondary suppression in rounds to a fixed point; return the number of cells it hid."""
     rules = _Rules(cells, org)
-    groups: set[GroupKey] = set(rules.groups)
-    rates: list[Ref] = [(fam, key) for fam, rows in cells.families.items() if fam[0] in REFERENCES for key in rows]
+    groups = rules.first_round()
+    added = rules.reference_hits()
     total = 0
     while True:
-        added: set[Ref] = set()
         for group in groups:
             pick = rules.sibling_pick(group)
             if pick is not None:
                 added.add(pick)
-        added.update(ref for ref in rates if rules.reference_hit(ref))
         if not added:
             return total
         total += len(added)
         for fam, key in added:
             rows = cells.families[fam]
             rows[key] = hidden(rows[key])
-        groups = {g for ref in added for g in rules.touched(ref)}
-        rates = [dep for ref in added for dep in rules.dependents(ref)]
+        groups = {group for ref in added for group in rules.groups_of(ref)}
+        rates = {dep for ref in added for dep in rules.dependents(ref)}
+        added = {ref for ref in rates if rules.reference_hit(ref)}
