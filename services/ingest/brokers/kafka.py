@@ -108,7 +108,9 @@ class KafkaAdapter:
             if self._stopping:  # left outstanding: never committed, delivered again after restart
                 return
             now = clock()
-            await sink([Delivery(r.value or b"", r, r.topic, now) for r in records])
+            await sink(
+                [Delivery(r.value or b"", r, r.topic, now, f"{r.topic}:{r.partition}:{r.offset}") for r in records]
+            )
 
         self._subscriber = subscriber = self.broker.subscriber(
             self._ch.subject,

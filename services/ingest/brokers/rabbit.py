@@ -9,6 +9,7 @@ headers. Prefetch is ``2 × fetch_size``: with acks deferred until storage it bo
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -60,7 +61,7 @@ class RabbitAdapter:
 
         async def handle(_: Any, message: RabbitMessage) -> None:
             raw = message.raw_message
-            await sink([Delivery(raw.body, raw, subject, clock())])
+            await sink([Delivery(raw.body, raw, subject, clock(), raw.message_id or "")])
 
         self._subscriber = subscriber = self.broker.subscriber(
             self.queue,
@@ -148,7 +149,7 @@ class RabbitAdapter:
     async def publish(self, bodies: Sequence[bytes], subject: str | None = None) -> None:
         channel = await self._declared_channel()
         persistent = aio_pika.DeliveryMode.PERSISTENT
-        messages = [aio_pika.Message(body, delivery_mode=persistent) for body in bodies]
+        messages = [aio_pika.Message(body, delivery_mode=persistent, message_id=str(uuid.uuid4())) for body in bodies]
         await self._publish(channel.default_exchange, subject or self._ch.subject, messages)
 
     async def replay_dead_letters(self, limit: int | None = None) -> int:

@@ -71,6 +71,11 @@ async def _raw_batch(message: BatchStreamMessage) -> _BatchMessage:
     return _BatchMessage(raw_message=message, body=b"", consumer=FAKE_CONSUMER, group=None)
 
 
+def _entry_id(entry: object) -> str:
+    """The stream entry id: the same on every redelivery of one entry."""
+    return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -109,7 +114,7 @@ class RedisAdapter:
             raw = message.raw_message
             now = clock()
             ids, data, stream = raw["message_ids"], raw["data"], raw["channel"]
-            await sink([Delivery(body_of(f), i, stream, now) for i, f in zip(ids, data, strict=True)])
+            await sink([Delivery(body_of(f), i, stream, now, _entry_id(i)) for i, f in zip(ids, data, strict=True)])
 
         self._subscriber = subscriber = self.broker.subscriber(
             stream=StreamSub(
@@ -179,7 +184,7 @@ class RedisAdapter:
                 ),
             )
             now = self._clock()
-            found = [Delivery(body_of(f), i, self._ch.subject, now) for i, f in entries if f is not None]
+            found = [Delivery(body_of(f), i, self._ch.subject, now, _entry_id(i)) for i, f in entries if f is not None]
             if found:
                 log.info("redelivering %d pending entries of %s", len(found), self._ch.subject)
                 await sink(found)
