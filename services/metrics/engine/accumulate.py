@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 
 from .dates import month_end, month_index, month_start
 from .orgs import OrgTree, SliceKey
@@ -139,10 +140,11 @@ class Monthly:
     def banded(self, mis: Sequence[int], age_year: int) -> MonthStats:
         """Merge the given months into one stats per slice, birth years mapped to bands of ``age_year``.
 
-        The result may share SliceStats objects with the accumulator: callers must not mutate it.
+        Slices come in sorted order (so cells are stored in output order). The result may share SliceStats
+        objects with the accumulator: callers must not mutate it.
         """
         if len(mis) == 1:
-            return self._one_month(mis[0], age_year)
+            return dict(sorted(self._one_month(mis[0], age_year).items()))
         out: MonthStats = {ALL: SliceStats()}
         for mi in mis:
             for key, st in self.months.get(mi, {}).items():
@@ -151,7 +153,7 @@ class Monthly:
                 if acc is None:
                     acc = out[target] = SliceStats()
                 acc.merge(st)
-        return out
+        return dict(sorted(out.items()))
 
     def _one_month(self, mi: int, age_year: int) -> MonthStats:
         out: MonthStats = {}
@@ -202,7 +204,7 @@ class Monthly:
                 prev = out.get(target, Rolling(0, 0, 0))
                 out[target] = Rolling(prev.seps + seps[key], prev.units + units[key], prev.workers + len(counter))
             out.setdefault(ALL, Rolling(0, 0, 0))
-            yield end, out
+            yield end, dict(sorted(out.items()))
 
 
 DAY_UNITS = math.lcm(*range(1, 32))
@@ -238,11 +240,15 @@ def snapshots(workers: Iterable[Worker], days: Iterable[date]) -> dict[date, Sna
     return out
 
 
+def slice_counts(org: OrgTree, snap: Snapshot, age_year: int) -> Counter[SliceKey]:
+    """Headcount of a snapshot per slice, ages for a period ending in ``age_year``."""
+    return Counter(chain.from_iterable(worker_keys(org, w, s, u, age_year) for w, s, u in snap.values()))
+
+
 def group_snapshot(org: OrgTree, snap: Snapshot, age_year: int) -> dict[SliceKey, list[tuple[Worker, Spell, str]]]:
-    """A snapshot split by slice, ages for a period ending in ``age_year``; workers in key order."""
-    groups: dict[SliceKey, list[tuple[Worker, Spell, str]]] = {}
-    for wkey in sorted(snap):
-        entry = snap[wkey]
+    """A snapshot split by slice, ages for a period ending in ``age_year``."""
+    groups: defaultdict[SliceKey, list[tuple[Worker, Spell, str]]] = defaultdict(list)
+    for entry in snap.values():
         for key in worker_keys(org, entry[0], entry[1], entry[2], age_year):
-            groups.setdefault(key, []).append(entry)
-    return groups
+            groups[key].append(entry)
+    return dict(groups)

@@ -107,5 +107,5 @@ class Cells:
         out: list[IndicatorRow] = []
         for fam in sorted(self.families):
             rows = self.families[fam]
-            out.extend(rows[key] for key in sorted(rows))
+            out.extend([rows[key] for key in sorted(rows)])  # cells are stored in slice order: a linear sort
         return out

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
-from .accumulate import Groups, Monthly, Snapshot, group_snapshot, snapshots
+from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
 from .cells import Cells
 from .corrections import CORRECTION_TYPES, apply_corrections
 from .dates import month_index, month_start, year_ago
 from .headcount import flow_cells, rolling_cells
 from .model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
-from .orgs import ORG_TYPES, OrgTree, build_org_tree
-from .pay import PayDay, pay_cells, pay_day, reference_cell, turnover_by_quartile_cells
+from .orgs import ORG_TYPES, OrgTree, SliceKey, build_org_tree
+from .pay import PaidGroups, PayDay, paid_by_slice, pay_cells, pay_day, reference_cell, turnover_by_quartile_cells
 from .periods import Period, month_periods, rolling_months, year_periods
 from .retention import cohort_cells, cohort_groups, cohorts, retention_cells, stability_cells, tenure_cells
 from .slices import ALL
@@ -100,6 +101,10 @@ def _no_cyclic_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # Hand what was allocated meanwhile to the oldest generation as it is (freeze then unfreeze moves
+            # the lists, no scan) rather than have the next young collection walk millions of rows.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -144,7 +149,9 @@ class _Engine:
         days = {d for p in self.months + self.years for d in (p.first, p.last, year_ago(p.last), p.pay_prev)}
         self.snaps = snapshots(workers, days)
         self._grouped: dict[tuple[date, int], Groups] = {}
-        self._paid: dict[date, PayDay] = {}
+        self._counted: dict[tuple[date, int], Counter[SliceKey]] = {}
+        self._pay: dict[date, PayDay] = {}
+        self._paid: dict[tuple[date, int], PaidGroups] = {}
 
     def groups(self, day: date, age_year: int) -> Groups:
         key = (day, age_year)
@@ -152,17 +159,31 @@ class _Engine:
             self._grouped[key] = group_snapshot(self.org, self.snaps[day], age_year)
         return self._grouped[key]
 
+    def counts(self, day: date, age_year: int) -> Counter[SliceKey]:
+        key = (day, age_year)
+        if key not in self._counted:
+            self._counted[key] = slice_counts(self.org, self.snaps[day], age_year)
+        return self._counted[key]
+
     def pay(self, day: date) -> PayDay:
-        paid = self._paid.get(day)
-        if paid is None:
-            paid = self._paid[day] = pay_day(self.snaps[day], day)
-        return paid
+        pay = self._pay.get(day)
+        if pay is None:
+            pay = self._pay[day] = pay_day(self.snaps[day], day)
+        return pay
+
+    def paid(self, day: date, age_year: int) -> PaidGroups:
+        key = (day, age_year)
+        if key not in self._paid:
+            self._paid[key] = paid_by_slice(self.org, self.pay(day), age_year)
+        return self._paid[key]
 
     def run(self, refs: Sequence[ReferenceWage]) -> Cells:
         for period in self.months:
             self._period(self.cells, period)
             self._grouped = {k: v for k, v in self._grouped.items() if k[0] >= year_ago(period.last)}
-            self._paid = {k: v for k, v in self._paid.items() if k >= year_ago(period.last)}
+            self._counted = {k: v for k, v in self._counted.items() if k[0] >= year_ago(period.last)}
+            self._pay = {k: v for k, v in self._pay.items() if k >= year_ago(period.last)}
+            self._paid = {k: v for k, v in self._paid.items() if k[0] >= year_ago(period.last)}
         for period in self.years:
             self._year(period, refs)
         for end, stats in self.monthly.rolling(rolling_months(self.first_mi, self.as_of)):
@@ -181,13 +202,13 @@ class _Engine:
         first: Snapshot = self.snaps[period.first]
         last: Snapshot = self.snaps[period.last]
         back = year_ago(period.last)
-        flow_cells(cells, period, stats, {key: len(v) for key, v in end_groups.items()})
-        retention_cells(cells, self.org, period, stats, (first, last), self.groups(period.first, age))
+        flow_cells(cells, period, stats, self.counts(period.last, age))
+        retention_cells(cells, self.org, period, stats, (first, last), self.counts(period.first, age))
         tenure_cells(cells, period, stats, end_groups)
         training_cells(cells, period, stats)
         if period.kind == "month":
-            stability_cells(cells, self.org, period, stats, (self.snaps[back], last), self.groups(back, age))
-            pay_cells(cells, period, stats, end_groups, self.pay(period.last), self.pay(period.pay_prev))
+            stability_cells(cells, self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
+            pay_cells(cells, period, stats, self.paid(period.last, age), self.pay(period.pay_prev))
 
     def _year(self, period: Period, refs: Sequence[ReferenceWage]) -> None:
         scratch = Cells(self.cells.k)
@@ -196,7 +217,6 @@ class _Engine:
             if fam[0] in YEAR_INDICATORS:
                 self.cells.families[fam] = rows
         stats = self.monthly.banded(period.months, period.age_year)
-        jan1 = self.groups(period.first, period.age_year)
         quits = {
             w.key
             for w in self.workers
@@ -205,7 +225,7 @@ class _Engine:
             and s.separation.kind == "voluntary"
             and period.first <= s.separation.date <= period.last
         }
-        turnover_by_quartile_cells(self.cells, period, stats, jan1, self.pay(period.first), quits)
+        turnover_by_quartile_cells(self.cells, period, stats, self.paid(period.first, period.age_year), quits)
         # One cell per region of the year; a later wage of the same region-year replaces an earlier one (as the
         # reference_wages table's ReplacingMergeTree keeps the latest load).
         wages = {ref.region: ref.annual_amount for ref in refs if ref.year == period.label.year}
@@ -213,5 +233,4 @@ class _Engine:
             if region != "all" and not self.org.published(region):
                 continue
             key = ALL if region == "all" else ("org", region)
-            dec31 = self.pay(period.last)
-            reference_cell(self.cells, period, key, self.groups(period.last, period.age_year), dec31, amount)
+            reference_cell(self.cells, period, key, self.paid(period.last, period.age_year), amount)

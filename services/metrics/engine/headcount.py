@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from .accumulate import MonthStats, Rolling, SliceStats
@@ -31,7 +32,7 @@ def headcount_avg(period: Period, st: SliceStats) -> float:
     return st.avg_sum / len(period.months)
 
 
-def flow_cells(cells: Cells, period: Period, stats: MonthStats, end_counts: dict[SliceKey, int]) -> None:
+def flow_cells(cells: Cells, period: Period, stats: MonthStats, end_counts: Mapping[SliceKey, int]) -> None:
     """headcount_avg/_end, hires, separations (by kind, by reason), net change, transfers and rates."""
     kind, label = period.kind, period.label
     for key, st in stats.items():

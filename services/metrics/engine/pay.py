@@ -1,38 +1,34 @@
 """Pay: percentiles, gender pay gap (SI 2017/172), quartile bands, growth, reference wage, turnover by quartile.
 
-Pay on a day is looked up once per worker (``PayDay``) and ranked once by (hourly pay, worker key); a slice's
-quartile bands are its members in that global order.
+Pay on a day is looked up once per worker (``PayDay``) and ranked once by (hourly pay, worker key); slices are
+filled in that order, so a slice's quartile bands are its members as they come.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from .accumulate import MonthStats, Snapshot
 from .cells import Cells, mean, percentile, ratio
-from .orgs import SliceKey
+from .orgs import OrgTree, SliceKey
 from .periods import Period
+from .slices import worker_keys
 from .spells import PaySet, Spell, Worker
 
 PERCENTILES = (("pay_p10", 10), ("pay_p25", 25), ("pay_median", 50), ("pay_p75", 75), ("pay_p90", 90))
 QUARTILES = ("q1", "q2", "q3", "q4")
-Groups = dict[SliceKey, list[tuple[Worker, Spell, str]]]
 Paid = list[tuple[Worker, PaySet]]
+PaidGroups = dict[SliceKey, Paid]
 
 
 @dataclass(frozen=True, slots=True)
 class PayDay:
-    """The pay in effect at the end of a day of the workers employed then, and their rank by hourly pay."""
+    """The pay in effect at the end of a day of the workers employed then, in quartile-band order."""
 
     pays: dict[str, PaySet]
-    rank: dict[str, int]  # position by (hourly pay, worker key), the quartile-band order
-
-    def paid(self, entries: list[tuple[Worker, Spell, str]]) -> Paid:
-        """The entries with pay, ranked by ascending hourly pay, ties by worker key."""
-        pays, rank = self.pays, self.rank
-        ranked = sorted((rank[w.key], w) for w, _, _ in entries if w.key in pays)
-        return [(w, pays[w.key]) for _, w in ranked]
+    ranked: list[tuple[Worker, Spell, str, PaySet]]  # by ascending hourly pay, ties by worker key
 
 
 def pay_day(snap: Snapshot, day: date) -> PayDay:
@@ -43,7 +39,17 @@ def pay_day(snap: Snapshot, day: date) -> PayDay:
         if pay is not None:
             pays[wkey] = pay
     order = sorted(pays, key=lambda w: (pays[w].hourly, w))
-    return PayDay(pays, {w: i for i, w in enumerate(order)})
+    return PayDay(pays, [(*snap[w], pays[w]) for w in order])
+
+
+def paid_by_slice(org: OrgTree, paid: PayDay, age_year: int) -> PaidGroups:
+    """The paid workers split by slice, each slice in quartile-band order."""
+    groups: defaultdict[SliceKey, Paid] = defaultdict(list)
+    for worker, spell, unit, pay in paid.ranked:
+        entry = (worker, pay)
+        for key in worker_keys(org, worker, spell, unit, age_year):
+            groups[key].append(entry)
+    return dict(groups)
 
 
 def quartile_bands(ranked: Paid) -> list[Paid]:
@@ -52,16 +58,18 @@ def quartile_bands(ranked: Paid) -> list[Paid]:
     return [ranked[(i - 1) * n // 4 : i * n // 4] for i in range(1, 5)]
 
 
-def pay_cells(cells: Cells, period: Period, stats: MonthStats, end_groups: Groups, now: PayDay, prev: PayDay) -> None:
+def pay_cells(cells: Cells, period: Period, stats: MonthStats, now: PaidGroups, prev: PayDay) -> None:
     """Month pay figures on the period's last day, for workers employed at its end with pay."""
     kind, label = period.kind, period.label
     for key in stats:
-        paid = now.paid(end_groups.get(key, []))
+        paid = now.get(key, [])
         n = len(paid)
+        # Below k every figure is suppressed by its population: the values are never computed.
+        shown = paid if n >= cells.k else []
         for comp, values in (
-            ("total", sorted([p.total for _, p in paid])),
-            ("base", sorted([p.base for _, p in paid])),
-            ("allowances", sorted([p.allowances for _, p in paid])),
+            ("total", sorted([p.total for _, p in shown])),
+            ("base", sorted([p.base for _, p in shown])),
+            ("allowances", sorted([p.allowances for _, p in shown])),
         ):
             cells.put("pay_mean", kind, label, key, comp, mean(values), None, None, n)
             for name, pct in PERCENTILES:
@@ -104,18 +112,20 @@ def _growth_cell(cells: Cells, period: Period, key: SliceKey, paid: Paid, prev: 
             then.append(before.total)
     if not now:
         return
-    a, b = percentile(sorted(now), 50), percentile(sorted(then), 50)
-    assert a is not None and b is not None
-    value = (a / b - 1) * 100 if b else None
+    value = None
+    if len(now) >= cells.k:
+        a, b = percentile(sorted(now), 50), percentile(sorted(then), 50)
+        assert a is not None and b is not None
+        value = (a / b - 1) * 100 if b else None
     cells.put("pay_growth", period.kind, period.label, key, "", value, None, None, len(now))
 
 
 def turnover_by_quartile_cells(
-    cells: Cells, period: Period, stats: MonthStats, jan1_groups: Groups, jan1: PayDay, voluntary: set[str]
+    cells: Cells, period: Period, stats: MonthStats, jan1: PaidGroups, voluntary: set[str]
 ) -> None:
     """Year cohort rate: workers employed on 1 January ranked by hourly pay that day; share who quit in the year."""
     for key in stats:
-        paid = jan1.paid(jan1_groups.get(key, []))
+        paid = jan1.get(key, [])
         if not paid:
             continue
         for q, band in zip(QUARTILES, quartile_bands(paid), strict=True):
@@ -123,9 +133,9 @@ def turnover_by_quartile_cells(
             cells.rate("turnover_by_pay_quartile", "year", period.label, key, quits, len(band), len(band), category=q)
 
 
-def reference_cell(cells: Cells, period: Period, key: SliceKey, entries: Groups, dec31: PayDay, amount: float) -> None:
+def reference_cell(cells: Cells, period: Period, key: SliceKey, dec31: PaidGroups, amount: float) -> None:
     """pay_vs_reference = median monthly total pay on 31 December x 12 / reference annual wage."""
-    paid = dec31.paid(entries.get(key, []))
+    paid = dec31.get(key, [])
     median = percentile(sorted(p.total for _, p in paid), 50)
     if median is None:
         cells.put("pay_vs_reference", "year", period.label, key, "", None, None, None, 0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import chain
 
 from .accumulate import MonthStats, Snapshot
 from .cells import Cells, percentile
@@ -17,20 +19,20 @@ MARKS = (30, 90, 180, 365, 730)
 Groups = dict[SliceKey, list[tuple[Worker, Spell, str]]]
 
 
-def _kept(org: OrgTree, start: Snapshot, end: Snapshot, age_year: int) -> dict[SliceKey, int]:
+def _kept(org: OrgTree, start: Snapshot, end: Snapshot, age_year: int) -> Counter[SliceKey]:
     """Per slice: workers in it at both snapshots, in the same spell."""
-    kept: dict[SliceKey, int] = {}
-    for wkey, (worker, spell, unit) in start.items():
+
+    def both(wkey: str, worker: Worker, spell: Spell, unit: str) -> tuple[SliceKey, ...]:
         later = end.get(wkey)
         if later is None or later[1] is not spell:
-            continue
+            return ()
         before = worker_keys(org, worker, spell, unit, age_year)
-        if later[2] != unit:
-            after = worker_keys(org, worker, spell, later[2], age_year)
-            before = tuple(key for key in before if key in after)
-        for key in before:
-            kept[key] = kept.get(key, 0) + 1
-    return kept
+        if later[2] == unit:
+            return before
+        after = worker_keys(org, worker, spell, later[2], age_year)
+        return tuple(key for key in before if key in after)
+
+    return Counter(chain.from_iterable(both(wkey, *entry) for wkey, entry in start.items()))
 
 
 def retention_cells(
@@ -39,12 +41,12 @@ def retention_cells(
     period: Period,
     stats: MonthStats,
     snaps: tuple[Snapshot, Snapshot],
-    first_groups: Groups,
+    first_counts: Mapping[SliceKey, int],
 ) -> None:
     """retention_rate = employed on the first day and still (same spell, same slice) on the last / first-day count."""
     kept = _kept(org, snaps[0], snaps[1], period.age_year)
     for key, st in stats.items():
-        base = len(first_groups.get(key, ()))
+        base = first_counts.get(key, 0)
         cells.rate("retention_rate", period.kind, period.label, key, kept.get(key, 0), base, len(st.present))
 
 
@@ -54,15 +56,15 @@ def stability_cells(
     period: Period,
     stats: MonthStats,
     snaps: tuple[Snapshot, Snapshot],
-    year_ago_groups: Groups,
+    year_ago_counts: Mapping[SliceKey, int],
 ) -> None:
     """stability_index at D = last day: employed at D-1y and D in one spell and one slice / employed at D-1y.
 
     Rows also for slices that had workers on D-1y but none in the period (all of them left: index 0).
     """
     kept = _kept(org, snaps[0], snaps[1], period.age_year)
-    for key in stats.keys() | year_ago_groups.keys():
-        base = len(year_ago_groups.get(key, ()))
+    for key in sorted(stats.keys() | year_ago_counts.keys()):
+        base = year_ago_counts.get(key, 0)
         cells.rate("stability_index", period.kind, period.label, key, kept.get(key, 0), base, base)
 
 
@@ -106,12 +108,12 @@ def cohorts(workers: Iterable[Worker], as_of: date) -> dict[date, list[Member]]:
 
 
 def cohort_groups(org: OrgTree, members: list[Member]) -> dict[SliceKey, list[Member]]:
-    """Members split by the slices of their hire day."""
+    """Members split by the slices of their hire day, slices in sorted order."""
     groups: dict[SliceKey, list[Member]] = {}
     for m in members:
         for key in worker_keys(org, m.worker, m.spell, m.spell.hire_unit, m.spell.start.year):
             groups.setdefault(key, []).append(m)
-    return groups
+    return dict(sorted(groups.items()))
 
 
 def cohort_cells(cells: Cells, month: date, groups: dict[SliceKey, list[Member]], as_of: date) -> None:

@@ -53,6 +53,7 @@ for _rate, _refs in REFERENCES.items():
     for _ref in _refs:
         DEPENDENTS[_ref] = (*DEPENDENTS.get(_ref, ()), _rate)
 
+SUPPRESSED = IndicatorRow._fields.index("suppressed")
 Ref = tuple[Family, SliceKey]
 Siblings = tuple[SliceKey, str]  # parent slice, children's dimension
 # ("slice", family, (parent slice, dimension)) or ("month", year family, (slice, dimension))
@@ -90,15 +91,20 @@ class _Rules:
 
     def first_round(self) -> set[GroupKey]:
         """The groups with exactly one suppressed child after primary suppression (others cannot act)."""
-        counts: Counter[GroupKey] = Counter()
-        parent = self.parent
+        out: set[GroupKey] = set()
+        months: dict[Family, Counter[SliceKey]] = {}
         for fam, rows in self.fams.items():
-            hit = Counter(parent[key] for key, row in rows.items() if row.suppressed and key in parent)
-            counts.update({("slice", fam, sib): n for sib, n in hit.items()})
+            hid = [key for key, row in rows.items() if row[SUPPRESSED]]
+            if not hid:
+                continue
+            per_parent = Counter(map(self.parent.get, hid))
+            out.update(("slice", fam, sib) for sib, n in per_parent.items() if n == 1 and sib is not None)
             year = _year_of(fam)
             if year is not None and year in self.fams:
-                counts.update(("month", year, (key, key[0])) for key, row in rows.items() if row.suppressed)
-        return {group for group, n in counts.items() if n == 1}
+                months.setdefault(year, Counter()).update(hid)
+        for year, per_key in months.items():
+            out.update(("month", year, (key, key[0])) for key, n in per_key.items() if n == 1)
+        return out
 
     def groups_of(self, ref: Ref) -> list[GroupKey]:
         """The groups in which (fam, key) is a child."""
