@@ -1,29 +1,47 @@
-"""Measurements that need pieces still being built: each is one function returning its targets.
+"""Metrics-side measurements at the demo's scale: metrics RSS, freshness, dashboard panel latency.
 
-Each function reports "not measured yet" while its piece is missing; adding a measurement means replacing
-that branch with the measuring code, nothing else in the runner changes.
+One database is filled with the simulated program (1,000 workers, 2013 → end) through the project's own
+storage path; the metrics and ingest services then run as real processes, fresh hires are published to the
+broker one at a time, and the time until the indicator API shows each is recorded. Panel queries are the
+generated dashboards' SQL, expanded as the Grafana plugin would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import nats
+
+from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.ingest.app import DDL
+from services.ingest.deliveries import Delivery
+from services.ingest.pipeline import Pipeline
+from services.ingest.pseudonymise import Pseudonymiser
+from services.ingest.writer import EventWriter
+from services.sim import SimConfig, generate
 
 from .report import Report, Target
 
 ROOT = Path(__file__).resolve().parent.parent
-METRICS_APP = ROOT / "services" / "metrics" / "app.py"
-DASHBOARDS = ROOT / "deploy" / "grafana"
-# The pieces exist; these say what the missing runner would do.
-WAITING_METRICS = (
-    "not measured yet: services/metrics exists, runner not written"
-    " (run `python -m services.metrics.cli run` on an ingested database, read VmHWM / stamp-to-visible lag)"
-)
-WAITING_PANELS = (
-    "not measured yet: deploy/grafana exists, runner not written"
-    " (time `generate.clickhouse_queries()` expanded as tests/integration/test_dashboards.py does)"
-)
+KEY = "bench-key-" + "7" * 40
+END = date(2026, 10, 31)
+SAMPLES = {True: 5, False: 20}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,28 +49,214 @@ class Context:
     clickhouse_url: str
     broker_url: str
     events: int
+    quick: bool = False
 
 
-def _missing(path: Path) -> str:
-    return f"not measured yet: {path.relative_to(ROOT)} does not exist"
+def progress(line: str) -> None:
+    print(f"[bench] {line}", file=sys.stderr, flush=True)
 
 
-def metrics_rss(ctx: Context, report: Report) -> None:
-    """Peak RSS of the metrics service while it refreshes the indicators over the benchmark's events."""
-    reason = _missing(METRICS_APP) if not METRICS_APP.exists() else WAITING_METRICS
-    report.targets.append(Target("metrics service peak RSS", None, "<=", 250, "MB", reason))
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-def freshness(ctx: Context, report: Report) -> None:
-    """p99 of (indicator visible in ClickHouse) − (event published), with ingest and metrics running."""
-    reason = _missing(METRICS_APP) if not METRICS_APP.exists() else WAITING_METRICS
-    report.targets.append(Target("freshness p99", None, "<=", 10, "s", reason))
+def _get(port: int, path: str) -> Any:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return json.loads(response.read())
 
 
-def panel_latency(ctx: Context, report: Report) -> None:
-    """p95 latency of every dashboard panel's query against the benchmark's data."""
-    reason = _missing(DASHBOARDS) if not DASHBOARDS.exists() else WAITING_PANELS
-    report.targets.append(Target("dashboard panel query p95", None, "<=", 100, "ms", reason))
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
-MEASUREMENTS: tuple[Callable[[Context, Report], None], ...] = (metrics_rss, freshness, panel_latency)
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _fill(store: ConnectClickHouse, workers: int) -> int:
+    pipeline = Pipeline(
+        EventWriter(store),
+        Pseudonymiser(KEY.encode()),
+        zone=ZoneInfo("Asia/Shanghai"),
+        broker="bench",
+        clock=lambda: datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    batch: list[Delivery] = []
+    total = 0
+    for number, event in enumerate(generate(SimConfig(workers=workers, end=END))):
+        batch.append(
+            Delivery(json.dumps(event, ensure_ascii=False).encode(), None, "bench", datetime.now(UTC), str(number))
+        )
+        if len(batch) == 10_000:
+            total += len(pipeline.store(batch).stored)
+            batch = []
+    total += len(pipeline.store(batch).stored) if batch else 0
+    return total
+
+
+def _hire(n: int, unit: str) -> bytes:
+    return json.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": "staffing.hired.v1",
+            "occurred_at": f"{END.isoformat()}T09:00:00+08:00",
+            "emitted_at": f"{END.isoformat()}T09:00:00+08:00",
+            "source": "bench",
+            "worker_id": f"BENCH-{n:05d}",
+            "data": {
+                "org_unit_id": unit,
+                "hire_date": END.isoformat(),
+                "source_channel": "graduate",
+                "contract_type": "fixed_term",
+                "gender": "female",
+                "birth_year": 1998,
+            },
+        }
+    ).encode()
+
+
+def _hires(port: int) -> float:
+    month = END.replace(day=1).isoformat()
+    rows = _get(port, f"/indicators?indicator=hires&dimension=all&period_kind=month&from={month}&to={month}")["rows"]
+    return float(rows[0]["value"] or 0) if rows else 0.0
+
+
+async def _publish(url: str, subject: str, body: bytes) -> None:
+    client = await nats.connect(url)
+    try:
+        await client.jetstream().publish(subject, body)
+    finally:
+        await client.close()
+
+
+def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached in {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def _service(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen([sys.executable, "-m", module, "run"], env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def metrics_suite(ctx: Context, report: Report) -> None:
+    """Fill a database, run both services, measure freshness, peak RSS and panel query latency."""
+    database = f"bench_metrics_{uuid.uuid4().hex[:8]}"
+    store = ConnectClickHouse.connect(ctx.clickhouse_url, database=database, user="default", password="")
+    try:
+        apply_ddl(store, DDL, database=database)
+        progress("metrics: filling a database with the simulated program (1,000 workers)")
+        stored = _fill(store, 1000)
+        _measure_services(ctx, report, database, stored)
+        panel_latency(ctx, report, store)
+    finally:
+        store.command(f"DROP DATABASE IF EXISTS {database}")
+        store.close()
+
+
+def _measure_services(ctx: Context, report: Report, database: str, stored: int) -> None:
+    tag = uuid.uuid4().hex[:8]
+    metrics_port, ingest_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "CLICKHOUSE_URL": ctx.clickhouse_url,
+        "CLICKHOUSE_DATABASE": database,
+        "BROKER_URL": ctx.broker_url,
+        "PSEUDONYM_KEY": KEY,
+        "METRICS_AS_OF": END.isoformat(),
+        "METRICS_REFRESH_SECONDS": "0.5",
+        "METRICS_HTTP_PORT": str(metrics_port),
+        "INGEST_HTTP_PORT": str(ingest_port),
+        "INGEST_SUBJECT": f"bench{tag}.>",
+        "INGEST_STREAM": f"BENCH{tag}",
+        "INGEST_CONSUMER": f"bench{tag}",
+        "INGEST_DEAD_LETTER": f"bench{tag}_dlq",
+        "INGEST_BATCH_SECONDS": "0.1",
+    }
+    logs = ROOT / "bench" / "results"
+    logs.mkdir(parents=True, exist_ok=True)
+    metrics = _service("services.metrics.cli", env, logs / "metrics.log")
+    ingest = _service("services.ingest.cli", env, logs / "ingest-freshness.log")
+    try:
+        started = time.monotonic()
+        _wait(lambda: _ready(metrics_port) and _ready(ingest_port), 1800, "both services ready")
+        first = time.monotonic() - started
+        progress(f"metrics: first full refresh of {stored:,} events took {first:.1f}s")
+        report.notes.append(f"metrics first refresh (start-up, {stored:,} events): {first:.1f}s")
+        samples = []
+        base = _hires(metrics_port)
+        for n in range(SAMPLES[ctx.quick]):
+            begin = time.perf_counter()
+            asyncio.run(_publish(ctx.broker_url, f"bench{tag}.staffing", _hire(n, "D-BAOSHAN")))
+            target = base + n + 1
+            _wait(lambda: _hires(metrics_port) >= target, 120, f"hire {n} in the API")  # noqa: B023 - used at once
+            samples.append(time.perf_counter() - begin)
+            progress(f"metrics: freshness sample {n + 1}: {samples[-1]:.2f}s")
+        p50 = statistics.median(samples)
+        p99 = max(samples) if len(samples) < 100 else statistics.quantiles(samples, n=100)[98]
+        report.targets.append(Target("freshness p99 (publish → indicator API)", p99, "<=", 10, "s"))
+        report.notes.append(
+            f"freshness over {len(samples)} publishes: p50 {p50:.2f}s, p99 {p99:.2f}s "
+            f"(p99 is the maximum below 100 samples)"
+        )
+        report.targets.append(Target("metrics service peak RSS", _peak_rss_mb(metrics.pid), "<=", 250, "MB"))
+    except TimeoutError as exc:
+        report.targets.append(Target("freshness p99 (publish → indicator API)", None, "<=", 10, "s", str(exc)))
+        report.targets.append(Target("metrics service peak RSS", _peak_rss_mb(metrics.pid), "<=", 250, "MB"))
+    finally:
+        _stop(ingest)
+        _stop(metrics)
+
+
+def panel_latency(ctx: Context, report: Report, store: ConnectClickHouse) -> None:
+    """p95 of every ClickHouse panel query (variables at All, the whole range) over the filled database."""
+    from deploy.grafana import generate, macros
+
+    values = {name: generate.ALL for name in ("district", "street", "service_model", "source_channel")}
+    worst: list[tuple[float, str]] = []
+    runs = 5 if ctx.quick else 20
+    for query in generate.clickhouse_queries():
+        if query.lang != "en":
+            continue
+        sql = macros.expand(query.sql, values, date(2013, 1, 1), END)
+        times = []
+        for _ in range(runs):
+            begin = time.perf_counter()
+            store.query_rows(sql)
+            times.append((time.perf_counter() - begin) * 1000)
+        p95 = sorted(times)[max(0, round(0.95 * len(times)) - 1)]
+        worst.append((p95, f"{query.dashboard}/{query.title}"))
+    worst.sort(reverse=True)
+    report.targets.append(Target("dashboard panel query p95 (slowest panel)", worst[0][0], "<=", 100, "ms"))
+    report.notes.append(
+        f"panel p95 over {len(worst)} panels at demo scale (~117k events): slowest {worst[0][1]} "
+        f"{worst[0][0]:.0f} ms, median panel {statistics.median(p for p, _ in worst):.0f} ms; "
+        "1 M and 10 M events not measured: computing their indicators takes the engine far longer than a bench run"
+    )
+
+
+MEASUREMENTS: tuple[Callable[[Context, Report], None], ...] = (metrics_suite,)

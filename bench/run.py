@@ -190,7 +190,7 @@ def run(n: int, names: list[str], *, quick: bool, profile_below_target: bool) ->
             continue
         rates[name] = asyncio.run(measure_broker(bench, bodies, clickhouse_url, report))
     measure_insert_path(clickhouse_url, bodies, quick, report)
-    ctx = later.Context(clickhouse_url, urls.broker_url, n)
+    ctx = later.Context(clickhouse_url, urls.broker_url, n, quick)
     for measurement in later.MEASUREMENTS:
         measurement(ctx, report)
     nats_rate = rates.get("nats")

@@ -4,7 +4,6 @@ simulated program and returns the columns its panel reads and some rows."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,7 +14,7 @@ import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from deploy.grafana import generate
+from deploy.grafana import generate, macros
 from services.common.clickhouse import ConnectClickHouse, apply_ddl
 from services.metrics.engine import EventRecord, IndicatorRow, ReferenceWage, compute
 from services.sim import SimConfig
@@ -185,17 +184,7 @@ def loaded(servers: Servers, database: str) -> Iterator[Loaded]:
 
 def expand(sql: str, values: Mapping[str, str]) -> str:
     """What the plugin and Grafana send for the range FROM..TO with these variable values."""
-    start = int(datetime(FROM.year, FROM.month, FROM.day, tzinfo=UTC).timestamp())
-    end = int(datetime(TO.year, TO.month, TO.day, 23, 59, 59, tzinfo=UTC).timestamp())
-    sql = re.sub(
-        r"\$__dateFilter\(([^)]+)\)", rf"\1 >= toDate('{FROM.isoformat()}') AND \1 <= toDate('{TO.isoformat()}')", sql
-    )
-    sql = re.sub(r"\$__timeFilter\(([^)]+)\)", rf"\1 >= toDateTime({start}) AND \1 <= toDateTime({end})", sql)
-    sql = sql.replace("$__fromTime", f"toDateTime({start})").replace("$__toTime", f"toDateTime({end})")
-    for name, value in values.items():
-        sql = sql.replace(f"${{{name}}}", value).replace(f"${name}", value)
-    assert "$" not in sql, f"unexpanded macro or variable in:\n{sql}"
-    return sql
+    return macros.expand(sql, values, FROM, TO)
 
 
 def settings_to_try(choices: Mapping[str, str]) -> list[dict[str, str]]:
