@@ -103,10 +103,16 @@ def _band_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None
 
 def _growth_cell(cells: Cells, period: Period, key: SliceKey, paid: Paid, prev: PayDay) -> None:
     """(median now / median a year earlier - 1) x 100 over workers employed and paid at both dates."""
+    pays = prev.pays
+    if len(paid) < cells.k:  # suppressed by population: only the population is needed
+        count = sum(1 for w, _ in paid if w.key in pays)
+        if count:
+            cells.put("pay_growth", period.kind, period.label, key, "", None, None, None, count)
+        return
     now: list[float] = []
     then: list[float] = []
     for w, p in paid:
-        before = prev.pays.get(w.key)
+        before = pays.get(w.key)
         if before is not None:
             now.append(p.total)
             then.append(before.total)

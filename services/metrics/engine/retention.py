@@ -72,8 +72,11 @@ def tenure_cells(cells: Cells, period: Period, stats: MonthStats, end_groups: Gr
     """Median service days of workers employed at the end of the last day, and of the period's leavers."""
     for key, st in stats.items():
         pop = len(st.present)
-        current = sorted((period.last - spell.start).days + 1 for _, spell, _ in end_groups.get(key, ()))
-        leavers = sorted(st.leaver_tenures)
+        if pop < cells.k:  # suppressed by population: the medians are never shown
+            current, leavers = [], []
+        else:
+            current = sorted((period.last - spell.start).days + 1 for _, spell, _ in end_groups.get(key, ()))
+            leavers = sorted(st.leaver_tenures)
         cells.value("median_tenure_current", period.kind, period.label, key, _median(current), pop)
         cells.value("median_tenure_leavers", period.kind, period.label, key, _median(leavers), pop)
 
