@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Final
 
 from services.common.clickhouse import ClickHouse
@@ -30,8 +32,8 @@ COLUMNS: Final = (
 
 def by_year(rows: Iterable[IndicatorRow]) -> dict[int, list[IndicatorRow]]:
     groups: dict[int, list[IndicatorRow]] = defaultdict(list)
-    for row in rows:
-        groups[row.period.year].append(row)
+    for period, run in groupby(rows, key=itemgetter(2)):  # any order is right; the engine emits long runs
+        groups[period.year].extend(run)
     return dict(groups)
 
 
@@ -39,7 +41,7 @@ def fingerprint(rows: Sequence[IndicatorRow]) -> tuple[int, int]:
     """Same rows (in any order) → same fingerprint, within one process (str hashes are salted per process, which
     is fine: fingerprints are only compared with the ones this process published)."""
     mask = (1 << 64) - 1
-    return len(rows), sum(hash(row) & mask for row in rows) & mask
+    return len(rows), sum(map(hash, rows)) & mask  # the same as summing each hash masked: equal modulo 2**64
 
 
 class IndicatorPublisher:
@@ -76,17 +78,5 @@ class IndicatorPublisher:
 
 
 def _tuple(row: IndicatorRow, at: datetime) -> tuple[object, ...]:
-    return (
-        row.indicator,
-        row.period_kind,
-        row.period,
-        row.dimension,
-        row.slice,
-        row.category,
-        row.value,
-        row.numerator,
-        row.denominator,
-        row.workers,
-        1 if row.suppressed else 0,
-        at,
-    )
+    """The row as inserted: fields in COLUMNS order (an IndicatorRow is a tuple of them), suppressed as 0/1."""
+    return (*row[:10], 1 if row.suppressed else 0, at)

@@ -170,15 +170,13 @@ class Refresher:
 def headlines(rows: list[IndicatorRow]) -> dict[str, float | None]:
     """Program-wide figures operators alert on: latest annual turnover, latest stability, latest median pay."""
 
+    program = [r for r in rows if r[3] == "all"]  # r.dimension, by index: one pass over millions of rows
+
     def latest(indicator: str, kind: str, category: str = "") -> float | None:
         cells = [
             r
-            for r in rows
-            if r.indicator == indicator
-            and r.period_kind == kind
-            and r.dimension == "all"
-            and r.category == category
-            and r.value is not None
+            for r in program
+            if r.indicator == indicator and r.period_kind == kind and r.category == category and r.value is not None
         ]
         return max(cells, key=lambda r: r.period).value if cells else None
 
