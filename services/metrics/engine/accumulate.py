@@ -65,6 +65,7 @@ class Monthly:
         self.as_of = as_of
         self.start = month_start(first_mi)
         self.months: dict[int, MonthStats] = {mi: {} for mi in range(first_mi, last_mi + 1)}
+        self.bounds = {mi: (month_start(mi), month_end(mi)) for mi in self.months}
 
     def _stats(self, mi: int, key: SliceKey) -> SliceStats:
         bucket = self.months[mi]
@@ -89,11 +90,13 @@ class Monthly:
                 continue
             keys = worker_keys(org, worker, spell, unit, None)
             for mi in range(month_index(a), month_index(b) + 1):
-                lo = max(a, month_start(mi))
-                hi = min(b, month_end(mi))
-                days = (hi - lo).days + 1
+                first_day, last_day = self.bounds[mi]
+                days = (min(b, last_day) - max(a, first_day)).days + 1
+                bucket = self.months[mi]
                 for key in keys:
-                    st = self._stats(mi, key)
+                    st = bucket.get(key)
+                    if st is None:
+                        st = bucket[key] = SliceStats()
                     st.days += days
                     st.present.add(worker.key)
 

@@ -94,9 +94,10 @@ def _gap_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None:
 
 
 def _band_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None:
+    shown = len(paid) >= cells.k  # else every band is below k: suppressed, the shares are never computed
     for q, band in zip(QUARTILES, quartile_bands(paid), strict=True):
         for gender in ("female", "male"):
-            count = sum(1 for w, _ in band if w.gender == gender)
+            count = sum(1 for w, _ in band if w.gender == gender) if shown else 0
             name = f"pay_quartile_{gender}_share"
             cells.rate(name, period.kind, period.label, key, count, len(band), len(band), category=q)
 
