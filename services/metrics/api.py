@@ -17,20 +17,10 @@ from starlette.routing import Route
 from services.common.clickhouse import ClickHouse
 
 from .catalog import BY_NAME, CATALOG
+from .publish import COLUMNS
 
-FIELDS: Final = (
-    "indicator",
-    "period_kind",
-    "period",
-    "dimension",
-    "slice",
-    "category",
-    "value",
-    "numerator",
-    "denominator",
-    "workers",
-    "suppressed",
-)
+FIELDS: Final = COLUMNS[:-1]
+"""Every published column but `computed_at`."""
 MAX_ROWS: Final = 200_000
 
 
