@@ -18,6 +18,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from .errors import StoreRejected, StoreUnavailable
+from .settings import ServiceSettings
 
 SQL_DIR = Path(__file__).parent / "sql"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -142,3 +143,15 @@ def split_statements(text: str) -> list[str]:
     """Split a DDL file on `;` at line ends, dropping `--` comment lines and empty statements."""
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     return [part.strip() for part in body.split(";\n") if part.strip().rstrip(";").strip()]
+
+
+def connect_with_tables(settings: ServiceSettings, ddl: Sequence[str]) -> ConnectClickHouse:
+    """Connect as the service's settings say and create its tables if missing (the DDL files `ddl`)."""
+    store = ConnectClickHouse.connect(
+        settings.clickhouse_url,
+        database=settings.clickhouse_database,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+    )
+    apply_ddl(store, ddl, database=settings.clickhouse_database)
+    return store

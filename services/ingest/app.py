@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.clickhouse import ConnectClickHouse, connect_with_tables
 from services.common.errors import StoreUnavailable
 from services.common.http import build_app, operator_routes
 
@@ -52,14 +52,7 @@ def channels_for(settings: IngestSettings) -> Channels:
 
 
 def connect_store(settings: IngestSettings) -> ConnectClickHouse:
-    store = ConnectClickHouse.connect(
-        settings.clickhouse_url,
-        database=settings.clickhouse_database,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-    )
-    apply_ddl(store, DDL, database=settings.clickhouse_database)
-    return store
+    return connect_with_tables(settings, DDL)
 
 
 async def connect_store_with_retry(settings: IngestSettings, stop: asyncio.Event) -> ConnectClickHouse | None:

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import uvicorn
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.clickhouse import ConnectClickHouse, connect_with_tables
 from services.common.errors import StoreError
 from services.common.http import build_app, operator_routes
 
@@ -31,14 +31,7 @@ def utc_now() -> datetime:
 
 
 def connect_store(settings: MetricsSettings) -> ConnectClickHouse:
-    store = ConnectClickHouse.connect(
-        settings.clickhouse_url,
-        database=settings.clickhouse_database,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-    )
-    apply_ddl(store, DDL, database=settings.clickhouse_database)
-    return store
+    return connect_with_tables(settings, DDL)
 
 
 def as_of_of(settings: MetricsSettings) -> date:
