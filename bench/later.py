@@ -223,11 +223,11 @@ def _measure_services(ctx: Context, report: Report, database: str, stored: int) 
             f"freshness over {len(samples)} publishes: p50 {p50:.2f}s, p99 {p99:.2f}s "
             f"(p99 is the maximum below 100 samples)"
         )
-        report.targets.append(Target("metrics service peak RSS", _peak_rss_mb(metrics.pid), "<=", 250, "MB"))
     except TimeoutError as exc:
         report.targets.append(Target("freshness p99 (publish → indicator API)", None, "<=", 10, "s", str(exc)))
-        report.targets.append(Target("metrics service peak RSS", _peak_rss_mb(metrics.pid), "<=", 250, "MB"))
     finally:
+        rss = _peak_rss_mb(metrics.pid)  # reported, not judged: the issue sets an RSS target for ingest only
+        report.notes.append(f"metrics service peak RSS (VmHWM): {rss:,.0f} MB" if rss else "metrics RSS unreadable")
         _stop(ingest)
         _stop(metrics)
 
