@@ -194,7 +194,7 @@ def headline(port: int) -> list[tuple[str, str]]:
     ]
     by_year: dict[str, dict[str, float]] = {}
     for indicator in ("trainee_times", "trainees"):
-        for kind in ("initial", "rotation", "all"):
+        for kind in ("initial", "rotation", ""):  # '' is every course kind
             for row in cells(f"indicator={indicator}&period_kind=year&category={kind}"):
                 if row["value"] is not None:
                     by_year.setdefault(row["period"][:4], {})[f"{indicator}:{kind}"] = row["value"]
@@ -203,7 +203,7 @@ def headline(port: int) -> list[tuple[str, str]]:
         out.append(
             (
                 f"{year} 培训人次/人数 trainee-times / trainees",
-                f"all {v.get('trainee_times:all', 0):,.0f} / {v.get('trainees:all', 0):,.0f}; "
+                f"all {v.get('trainee_times:', 0):,.0f} / {v.get('trainees:', 0):,.0f}; "
                 f"初任 initial {v.get('trainee_times:initial', 0):,.0f}; "
                 f"轮训 rotation {v.get('trainee_times:rotation', 0):,.0f}",
             )

@@ -718,6 +718,8 @@ def training(
     times: dict[Key, int] = defaultdict(int)
     trainees: dict[Key, set[str]] = defaultdict(set)
     hours: dict[tuple[Key, str], float] = defaultdict(float)
+    kind_times: dict[tuple[Key, str], int] = defaultdict(int)
+    kind_trainees: dict[tuple[Key, str], set[str]] = defaultdict(set)
     for worker in o.workers:
         for d, kind, h, _spell in worker.trainings:
             if period.first <= d <= period.last:
@@ -726,10 +728,16 @@ def training(
                     trainees[key].add(worker.key)
                     hours[(key, kind)] += h
                     hours[(key, "all")] += h
+                    kind_times[(key, kind)] += 1
+                    kind_trainees[(key, kind)].add(worker.key)
     for key in universe:
         workers = len(population.get(key, set()))
         put(o, "trainee_times", period, key, "", Cell(float(times[key]), workers=workers))
         put(o, "trainees", period, key, "", Cell(float(len(trainees[key])), workers=workers))
+        # M:51 by course kind: 人次 and 人数 per kind (category = kind; '' above = every kind)
+        for kind in TRAINING_KINDS:
+            put(o, "trainee_times", period, key, kind, Cell(float(kind_times[(key, kind)]), workers=workers))
+            put(o, "trainees", period, key, kind, Cell(float(len(kind_trainees[(key, kind)])), workers=workers))
         for kind in (*TRAINING_KINDS, "all"):
             put(o, "training_hours", period, key, kind, Cell(hours[(key, kind)], workers=workers))
         avg = average.get(key, 0.0)

@@ -36,6 +36,8 @@ class SliceStats:
     train_times: int = 0
     trainees: set[str] = field(default_factory=set)
     hours: dict[str, float] = field(default_factory=dict)
+    times_by_kind: Counter[str] = field(default_factory=Counter)
+    trainees_by_kind: dict[str, set[str]] = field(default_factory=dict)
 
     def merge(self, other: SliceStats) -> None:
         self.days += other.days
@@ -51,6 +53,9 @@ class SliceStats:
         self.trainees |= other.trainees
         for kind, hours in other.hours.items():
             self.hours[kind] = self.hours.get(kind, 0.0) + hours
+        self.times_by_kind.update(other.times_by_kind)
+        for kind, workers in other.trainees_by_kind.items():
+            self.trainees_by_kind.setdefault(kind, set()).update(workers)
 
 
 MonthStats = dict[SliceKey, SliceStats]
@@ -131,6 +136,8 @@ class Monthly:
                 st.train_times += 1
                 st.trainees.add(worker.key)
                 st.hours[tn.kind] = st.hours.get(tn.kind, 0.0) + tn.hours
+                st.times_by_kind[tn.kind] += 1
+                st.trainees_by_kind.setdefault(tn.kind, set()).add(worker.key)
 
     def finish(self) -> None:
         """Turn headcount days into monthly averages (the as-of month divides by its elapsed days)."""

@@ -23,6 +23,11 @@ def training_cells(cells: Cells, period: Period, stats: MonthStats) -> None:
         trainees = len(st.trainees)
         cells.value("trainee_times", kind, label, key, st.train_times, pop)
         cells.value("trainees", kind, label, key, trainees, pop)
+        for course_kind in KINDS:  # 人次 and 人数 by course kind: category = the kind, '' = every kind
+            times = float(st.times_by_kind.get(course_kind, 0))
+            people = float(len(st.trainees_by_kind.get(course_kind, ())))
+            cells.put("trainee_times", kind, label, key, course_kind, times, None, None, pop)
+            cells.put("trainees", kind, label, key, course_kind, people, None, None, pop)
         for course_kind in KINDS:
             hours = st.hours.get(course_kind, 0.0)
             cells.put("training_hours", kind, label, key, course_kind, hours, None, None, pop)
