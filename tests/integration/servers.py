@@ -14,6 +14,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CLICKHOUSE_IMAGE = "clickhouse/clickhouse-server:26.9"
@@ -82,6 +83,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _reap_orphans(root: Path) -> None:
+    """Stop and remove the stacks of earlier test sessions that were killed before they could clean up."""
+    from services.stack.api import down
+    from services.stack.settings import StackSettings
+
+    for folder in root.glob("test-*"):
+        pid = folder.name.removeprefix("test-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            down(StackSettings(dir=folder))
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _local() -> Iterator[Servers]:
     """The project's stack in a folder and on ports of the test session's own, so that a developer's running
@@ -89,6 +102,7 @@ def _local() -> Iterator[Servers]:
     from services.stack.api import down, ensure_up
     from services.stack.settings import StackSettings, default_stack_dir
 
+    _reap_orphans(default_stack_dir())
     settings = StackSettings(
         dir=default_stack_dir() / f"test-{os.getpid()}",
         clickhouse_http_port=_free_port(),
