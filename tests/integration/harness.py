@@ -152,3 +152,18 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes] | None = None) 
 def utc_now_fixed(day: date) -> datetime:
     """Noon UTC the day after `day`: a fixed clock for events dated up to `day`."""
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC).replace(hour=12)
+
+
+def metric_value(port: int, name: str) -> float | None:
+    """One unlabelled sample from a service's /metrics, or None if absent or unreachable."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return None
