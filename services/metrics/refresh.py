@@ -19,6 +19,7 @@ from .engine import EventRecord, IndicatorRow, compute
 from .loader import load_events, load_reference_wages
 from .orgunits import labels, latest_units
 from .publish import IndicatorPublisher, by_year, fingerprint
+from .scope import first_dates, recompute_from
 
 log = logging.getLogger("workforce.metrics")
 
@@ -58,6 +59,7 @@ class Refresher:
         self._clock = clock
         self._progress = progress
         self._events: dict[str, EventRecord] = {}
+        self._first_dates: dict[str, date] = {}
         self._newest: datetime | None = None
         self._published: dict[int, tuple[int, int]] = {}
         self._last_as_of: date | None = None
@@ -70,17 +72,29 @@ class Refresher:
     def refresh(self, *, force: bool = False) -> RefreshReport | None:
         """Recompute if events arrived, the date moved or reference wages changed; None if nothing did."""
         started = time.perf_counter()
-        new = self._load_new()
+        fresh = self._load_new()
+        new = len(fresh)
         as_of = self._as_of()
         wages = load_reference_wages(self._store)
         wages_key = tuple(wages)
-        if not (force or new or as_of != self._last_as_of or wages_key != self._wages_key):
+        everything = force or not self._published or as_of != self._last_as_of or wages_key != self._wages_key
+        if not (everything or new):
             return None
-        self._progress(f"recomputing {len(self._events)} events as of {as_of}")
+        from_year = None if everything else recompute_from(fresh, self._first_dates)
+        for worker, day in first_dates(fresh).items():
+            if worker not in self._first_dates or day < self._first_dates[worker]:
+                self._first_dates[worker] = day
+        scope = "every year" if from_year is None else f"{from_year} onwards"
+        self._progress(f"recomputing {len(self._events)} events as of {as_of}, {scope}")
         result = compute(
-            self._events.values(), as_of=as_of, k=self._k, reference_wages=wages, org_levels=self._org_levels
+            self._events.values(),
+            as_of=as_of,
+            k=self._k,
+            reference_wages=wages,
+            org_levels=self._org_levels,
+            from_year=from_year,
         )
-        years, written = self._publish(result.rows, force=force)
+        years, written = self._publish(result.rows, force=force, from_year=from_year)
         self._write_units()
         self._last_as_of, self._wages_key = as_of, wages_key
         seconds = time.perf_counter() - started
@@ -98,31 +112,38 @@ class Refresher:
         self._log(report)
         return report
 
-    def _load_new(self) -> int:
-        new = 0
+    def _load_new(self) -> list[EventRecord]:
+        new: list[EventRecord] = []
         newest = self._newest
         for stored_at, event in load_events(self._store, stored_after=self._newest):
             if event.event_id not in self._events:
                 self._events[event.event_id] = event
-                new += 1
+                new.append(event)
             if newest is None or stored_at > newest:
                 newest = stored_at
         self._newest = newest
         return new
 
-    def _publish(self, rows: list[IndicatorRow], *, force: bool) -> tuple[tuple[int, ...], int]:
+    def _publish(
+        self, rows: list[IndicatorRow], *, force: bool, from_year: int | None = None
+    ) -> tuple[tuple[int, ...], int]:
+        """Swap in the changed years; with `from_year`, the rows cover only that year and later."""
         groups = by_year(rows)
         prints = {year: fingerprint(group) for year, group in groups.items()}
         if force or not self._published:
             stale = self._publisher.stored_years() - set(groups)
             changed = dict(groups)
         else:
-            stale = set(self._published) - set(groups)
+            covered = {y for y in self._published if from_year is None or y >= from_year}
+            stale = covered - set(groups)
             changed = {y: g for y, g in groups.items() if self._published.get(y) != prints[y]}
         written = self._publisher.replace_years(changed, stale, self._clock())
         if force or not self._published:
             self._publisher.write_catalog(self._clock())
-        self._published = prints
+            self._published = {}
+        for year in stale:
+            self._published.pop(year, None)
+        self._published.update(prints)
         return tuple(sorted(changed)), written
 
     def _write_units(self) -> None:

@@ -76,6 +76,7 @@ def compute(
     k: int = 5,
     reference_wages: Sequence[ReferenceWage] = (),
     org_levels: frozenset[str] | None = None,
+    from_year: int | None = None,
 ) -> ComputeResult:
     """Compute every indicator cell of every period up to ``as_of``, suppressed with threshold ``k``.
 
@@ -86,9 +87,12 @@ def compute(
     ``org_levels`` limits the org units that get ``org`` slices to those levels (None: every level); workers
     still count in every published ancestor, units of unknown level keep their slice, and suppression parents
     follow the published hierarchy.
+
+    ``from_year`` keeps only the periods (months, years, rolling windows, cohorts) of that year and later; their
+    cells are exactly those of the full computation, since no suppression group spans two years.
     """
     with _no_cyclic_gc():
-        return _compute(events, as_of, k, reference_wages, org_levels)
+        return _compute(events, as_of, k, reference_wages, org_levels, from_year)
 
 
 @contextmanager
@@ -114,6 +118,7 @@ def _compute(
     k: int,
     reference_wages: Sequence[ReferenceWage],
     org_levels: frozenset[str] | None,
+    from_year: int | None = None,
 ) -> ComputeResult:
     corrected, anomalies = apply_corrections(events)
     known = []
@@ -128,7 +133,7 @@ def _compute(
     anomalies.sort(key=lambda a: (a.event_id, a.reason))
     if timeline.first_date is None or timeline.first_date > as_of:
         return ComputeResult([], anomalies)
-    engine = _Engine(org, list(timeline.workers.values()), month_index(timeline.first_date), as_of, k)
+    engine = _Engine(org, list(timeline.workers.values()), month_index(timeline.first_date), as_of, k, from_year)
     cells = engine.run(reference_wages)
     suppress(cells, org)
     return ComputeResult(cells.rows(), anomalies)
@@ -137,15 +142,18 @@ def _compute(
 class _Engine:
     """Wires the accumulators and snapshots to the indicator families for every period."""
 
-    def __init__(self, org: OrgTree, workers: list[Worker], first_mi: int, as_of: date, k: int) -> None:
+    def __init__(
+        self, org: OrgTree, workers: list[Worker], first_mi: int, as_of: date, k: int, from_year: int | None = None
+    ) -> None:
         self.org, self.workers, self.first_mi, self.as_of = org, workers, first_mi, as_of
+        self.from_year = from_year or 0
         self.cells = Cells(k)
         self.monthly = Monthly(first_mi, month_index(as_of), as_of)
         for worker in workers:
             self.monthly.add_worker(org, worker)
         self.monthly.finish()
-        self.months = month_periods(first_mi, as_of)
-        self.years = year_periods(first_mi, as_of)
+        self.months = [p for p in month_periods(first_mi, as_of) if p.first.year >= self.from_year]
+        self.years = [p for p in year_periods(first_mi, as_of) if p.first.year >= self.from_year]
         days = {d for p in self.months + self.years for d in (p.first, p.last, year_ago(p.last), p.pay_prev)}
         self.snaps = snapshots(workers, days)
         self._grouped: dict[tuple[date, int], Groups] = {}
@@ -186,9 +194,12 @@ class _Engine:
             self._paid = {k: v for k, v in self._paid.items() if k[0] >= year_ago(period.last)}
         for period in self.years:
             self._year(period, refs)
-        for end, stats in self.monthly.rolling(rolling_months(self.first_mi, self.as_of)):
+        ends = [end for end in rolling_months(self.first_mi, self.as_of) if month_start(end).year >= self.from_year]
+        for end, stats in self.monthly.rolling(ends):
             rolling_cells(self.cells, month_start(end), stats)
         for month, members in sorted(cohorts(self.workers, self.as_of).items()):
+            if month.year < self.from_year:
+                continue
             by_slice = cohort_groups(self.org, members)
             cohort_cells(self.cells, month, by_slice, self.as_of)
             on_time_cells(self.cells, month, by_slice, self.as_of)
