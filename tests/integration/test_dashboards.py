@@ -17,6 +17,7 @@ from clickhouse_connect.driver.client import Client
 from deploy.grafana import generate, macros
 from services.common.clickhouse import ConnectClickHouse, apply_ddl
 from services.metrics.engine import EventRecord, IndicatorRow, ReferenceWage, compute
+from services.metrics.publish import COLUMNS
 from services.sim import SimConfig
 from services.sim import generate as simulate
 
@@ -24,20 +25,7 @@ from .servers import Servers
 
 FROM, TO = date(2019, 1, 1), date(2023, 6, 30)
 CONFIG = SimConfig(workers=150, start_year=2019, end=TO, seed=7, scenario=False)
-INDICATOR_COLUMNS = (
-    "indicator",
-    "period_kind",
-    "period",
-    "dimension",
-    "slice",
-    "category",
-    "value",
-    "numerator",
-    "denominator",
-    "workers",
-    "suppressed",
-    "computed_at",
-)
+INDICATOR_COLUMNS = COLUMNS
 ORG_COLUMNS = ("unit_id", "parent_id", "level", "name_zh", "name_en", "service_model", "district_id", "street_id")
 ALL_VALUES = {
     "district": generate.ALL,

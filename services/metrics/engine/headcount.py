@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import get_args
+
+from schemas.turnover import SeparationKind, SeparationReason
 
 from .accumulate import MonthStats, Rolling, SliceStats
 from .cells import Cells
 from .orgs import SliceKey
 from .periods import Period
 
-SEP_KINDS = ("voluntary", "involuntary", "other")
-REASONS = (
-    "pay",
-    "career_development",
-    "workload",
-    "relocation",
-    "family",
-    "further_study",
-    "contract_end",
-    "dismissal",
-    "retirement",
-    "death",
-    "other",
-)
+SEP_KINDS: tuple[str, ...] = get_args(SeparationKind)  # the event contract is the one list
+REASONS: tuple[str, ...] = get_args(SeparationReason)
 _RATE_OF_KIND = {"voluntary": "voluntary_rate", "involuntary": "involuntary_rate"}
 
 
