@@ -1,8 +1,10 @@
 """What changed → recompute → publish the years whose indicators changed.
 
-The engine recomputes everything from the cached event log (a late separation changes an old cohort's
-retention; a rehire changes a worker's gender and age slices in every period), then only year partitions
-whose content differs from what is published are written, each swapped in atomically.
+The event log stays in memory, prepared (corrections applied, each worker's spells replayed); a batch of plain
+events replays only its workers. The engine then recomputes the years the batch can touch (`scope`: a late
+separation changes its spell's cohort year; a rehire may change a worker's gender and age slices in every
+period), and only year partitions whose content differs from what is published are written, each swapped in
+atomically.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import date, datetime
 from services.common.clickhouse import ClickHouse
 
 from .engine import EventRecord, IndicatorRow, compute
+from .engine.log import EventLog
 from .loader import load_events, load_reference_wages
 from .orgunits import labels, latest_units
 from .publish import IndicatorPublisher, by_year, fingerprint
@@ -58,7 +61,7 @@ class Refresher:
         self._as_of = as_of
         self._clock = clock
         self._progress = progress
-        self._events: dict[str, EventRecord] = {}
+        self._events = EventLog()
         self._first_dates: dict[str, date] = {}
         self._newest: datetime | None = None
         self._published: dict[int, tuple[int, int]] = {}
@@ -87,7 +90,7 @@ class Refresher:
         scope = "every year" if from_year is None else f"{from_year} onwards"
         self._progress(f"recomputing {len(self._events)} events as of {as_of}, {scope}")
         result = compute(
-            self._events.values(),
+            self._events.prepared(),
             as_of=as_of,
             k=self._k,
             reference_wages=wages,
@@ -113,16 +116,14 @@ class Refresher:
         return report
 
     def _load_new(self) -> list[EventRecord]:
-        new: list[EventRecord] = []
+        batch: list[EventRecord] = []
         newest = self._newest
         for stored_at, event in load_events(self._store, stored_after=self._newest):
-            if event.event_id not in self._events:
-                self._events[event.event_id] = event
-                new.append(event)
+            batch.append(event)
             if newest is None or stored_at > newest:
                 newest = stored_at
         self._newest = newest
-        return new
+        return self._events.add(batch)
 
     def _publish(
         self, rows: list[IndicatorRow], *, force: bool, from_year: int | None = None

@@ -11,18 +11,17 @@ from datetime import date
 
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
 from .cells import Cells
-from .corrections import CORRECTION_TYPES, apply_corrections
 from .dates import month_index, month_start, year_ago
 from .headcount import flow_cells, rolling_cells
+from .log import EventLog, Prepared
 from .model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
-from .orgs import ORG_TYPES, OrgTree, SliceKey, build_org_tree
+from .orgs import OrgTree, SliceKey, build_org_tree
 from .pay import PaidGroups, PayDay, paid_by_slice, pay_cells, pay_day, reference_cell, turnover_by_quartile_cells
 from .periods import Period, month_periods, rolling_months, year_periods
 from .retention import cohort_cells, cohort_groups, cohorts, retention_cells, stability_cells, tenure_cells
 from .slices import ALL
 from .spells import Worker
 from .suppression import suppress
-from .timeline import WORKER_TYPES, build_timeline
 from .training import on_time_cells, training_cells
 
 # Indicators published with period_kind 'year' (contract section 4, "Year figures" and "Decisions"): every
@@ -58,7 +57,6 @@ YEAR_INDICATORS = frozenset(
         "pay_vs_reference",
     }
 )
-KNOWN_TYPES = WORKER_TYPES | ORG_TYPES | CORRECTION_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +68,7 @@ class ComputeResult:
 
 
 def compute(
-    events: Iterable[EventRecord],
+    events: Iterable[EventRecord] | Prepared,
     *,
     as_of: date,
     k: int = 5,
@@ -90,9 +88,13 @@ def compute(
 
     ``from_year`` keeps only the periods (months, years, rolling windows, cohorts) of that year and later; their
     cells are exactly those of the full computation, since no suppression group spans two years.
+
+    ``events`` may come already prepared (``EventLog.prepared()``): a service that keeps the log between
+    refreshes replays only the workers a batch touched.
     """
     with _no_cyclic_gc():
-        return _compute(events, as_of, k, reference_wages, org_levels, from_year)
+        prepared = events if isinstance(events, Prepared) else EventLog(events).prepared()
+        return _compute(prepared, as_of, k, reference_wages, org_levels, from_year)
 
 
 @contextmanager
@@ -113,27 +115,18 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def _compute(
-    events: Iterable[EventRecord],
+    prepared: Prepared,
     as_of: date,
     k: int,
     reference_wages: Sequence[ReferenceWage],
     org_levels: frozenset[str] | None,
     from_year: int | None = None,
 ) -> ComputeResult:
-    corrected, anomalies = apply_corrections(events)
-    known = []
-    for ev in corrected:
-        if ev.event_type in KNOWN_TYPES:
-            known.append(ev)
-        else:
-            anomalies.append(Anomaly(ev.event_id, ev.worker_key, "unknown_event_type"))
-    org = build_org_tree(known, org_levels)
-    timeline = build_timeline(known)
-    anomalies.extend(timeline.anomalies)
-    anomalies.sort(key=lambda a: (a.event_id, a.reason))
-    if timeline.first_date is None or timeline.first_date > as_of:
+    anomalies = list(prepared.anomalies)
+    org = build_org_tree(prepared.org_events, org_levels)
+    if prepared.first_date is None or prepared.first_date > as_of:
         return ComputeResult([], anomalies)
-    engine = _Engine(org, list(timeline.workers.values()), month_index(timeline.first_date), as_of, k, from_year)
+    engine = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k, from_year)
     cells = engine.run(reference_wages)
     suppress(cells, org)
     return ComputeResult(cells.rows(), anomalies)
@@ -148,7 +141,9 @@ class _Engine:
         self.org, self.workers, self.first_mi, self.as_of = org, workers, first_mi, as_of
         self.from_year = from_year or 0
         self.cells = Cells(k)
-        self.monthly = Monthly(first_mi, month_index(as_of), as_of)
+        # Periods of from_year and later read months back to the first of a rolling window ending in January.
+        first_read = max(first_mi, self.from_year * 12 - 11)
+        self.monthly = Monthly(first_read, month_index(as_of), as_of)
         for worker in workers:
             self.monthly.add_worker(org, worker)
         self.monthly.finish()

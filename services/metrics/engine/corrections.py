@@ -17,7 +17,8 @@ AMENDED = "correction.amended.v1"
 CORRECTION_TYPES = frozenset({RETRACTED, AMENDED})
 
 
-def _norm_id(value: Any) -> str:
+def norm_id(value: Any) -> str:
+    """An event id as compared: trimmed, lower case."""
     return str(value).strip().lower()
 
 
@@ -26,7 +27,7 @@ def apply_corrections(events: Iterable[EventRecord]) -> tuple[list[EventRecord],
     by_id: dict[str, EventRecord] = {}
     anomalies: list[Anomaly] = []
     for ev in events:
-        key = _norm_id(ev.event_id)
+        key = norm_id(ev.event_id)
         if key in by_id:
             anomalies.append(Anomaly(ev.event_id, ev.worker_key, "duplicate_event_id"))
             continue
@@ -35,7 +36,7 @@ def apply_corrections(events: Iterable[EventRecord]) -> tuple[list[EventRecord],
     amendments: dict[str, list[EventRecord]] = {}
     corrections = [ev for ev in by_id.values() if ev.event_type in CORRECTION_TYPES]
     for ev in sorted(corrections, key=lambda e: (e.emitted_at, e.event_id)):
-        target_id = _norm_id(ev.data.get("target_event_id", ""))
+        target_id = norm_id(ev.data.get("target_event_id", ""))
         target = by_id.get(target_id)
         if target is None:
             anomalies.append(Anomaly(ev.event_id, ev.worker_key, "correction_unknown_target"))

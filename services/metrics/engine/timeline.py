@@ -44,13 +44,6 @@ class Dated:
     event: EventRecord
 
 
-@dataclass(slots=True)
-class Timeline:
-    workers: dict[str, Worker]
-    anomalies: list[Anomaly]
-    first_date: date | None
-
-
 def _decimal(value: Any) -> Decimal:
     return Decimal(str(value))
 
@@ -59,11 +52,9 @@ def event_date(ev: EventRecord) -> date:
     return to_date(ev.data[DATE_FIELD[ev.event_type]])
 
 
-def build_timeline(events: Iterable[EventRecord]) -> Timeline:
-    """Group worker events by worker and replay them; ``first_date`` is the earliest worker event date."""
-    anomalies: list[Anomaly] = []
+def group_by_worker(events: Iterable[EventRecord], anomalies: list[Anomaly]) -> dict[str, list[Dated]]:
+    """Worker events by worker key, in input order; events without a key or a readable date become anomalies."""
     per_worker: dict[str, list[Dated]] = {}
-    first: date | None = None
     for ev in events:
         if ev.event_type not in WORKER_TYPES:
             continue
@@ -75,13 +66,17 @@ def build_timeline(events: Iterable[EventRecord]) -> Timeline:
         except (KeyError, ValueError, TypeError):
             anomalies.append(Anomaly(ev.event_id, ev.worker_key, "invalid_payload"))
             continue
-        first = day if first is None or day < first else first
         per_worker.setdefault(ev.worker_key, []).append(Dated(day, ev))
-    workers = {key: _replay(key, dated, anomalies) for key, dated in sorted(per_worker.items())}
-    return Timeline(workers, anomalies, first)
+    return per_worker
 
 
-def _replay(key: str, dated: list[Dated], anomalies: list[Anomaly]) -> Worker:
+def first_date(groups: Iterable[list[Dated]]) -> date | None:
+    """The earliest date among grouped worker events (anomalous ones included, as the full replay counts them)."""
+    return min((d.day for dated in groups for d in dated), default=None)
+
+
+def replay_worker(key: str, dated: list[Dated], anomalies: list[Anomaly]) -> Worker:
+    """One worker's spells from their events (given in event_id order); dropped events go to ``anomalies``."""
     worker = Worker(key)
     state = [d for d in dated if d.event.event_type in (HIRED, TRANSFERRED, SEPARATED)]
     by_day: dict[date, list[EventRecord]] = {}
