@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.common.clickhouse import ClickHouse
 
@@ -17,23 +18,52 @@ OVERLAP = timedelta(seconds=60)
 """Rows become visible when their insert commits, which can be later than their `stored_at`: re-read this much."""
 
 
-def load_events(store: ClickHouse, *, stored_after: datetime | None = None) -> Iterator[tuple[datetime, EventRecord]]:
-    """Stored events with their `stored_at`, all of them or those stored after `stored_after` − OVERLAP.
+def load_events(
+    store: ClickHouse, *, stored_after: datetime | None = None, known: Container[str] = frozenset()
+) -> Iterator[tuple[datetime, EventRecord]]:
+    """Stored events with their `stored_at`: all of them, or those stored after `stored_after` − OVERLAP whose
+    `event_id` is not in `known` (the re-read overlap costs one id query, not a payload parse per event).
     A redelivered event may come twice; callers key by event_id (the first content is the only content)."""
-    since = (stored_after - OVERLAP) if stored_after else datetime(1970, 1, 1, tzinfo=UTC)
+    if stored_after is None:
+        yield from _scan(store, datetime(1970, 1, 1, tzinfo=UTC))
+        return
+    since = stored_after - OVERLAP
+    ids = store.query_rows(
+        "SELECT DISTINCT toString(event_id) FROM events WHERE stored_at > %(since)s", {"since": since}
+    )
+    fresh = sorted(str(row[0]) for row in ids if row[0] not in known)
+    if len(fresh) > PAGE // 2:
+        yield from _scan(store, since)  # a backfill landed: one ordered scan beats long id lists
+        return
+    for start in range(0, len(fresh), ID_CHUNK):
+        rows = store.query_rows(
+            f"SELECT {_COLUMNS} FROM events WHERE stored_at > %(since)s AND event_id IN %(ids)s ORDER BY event_id",
+            {"since": since, "ids": tuple(fresh[start : start + ID_CHUNK])},
+        )
+        yield from _records(rows)
+
+
+_COLUMNS = "toString(event_id), event_type, occurred_at, emitted_at, worker_key, data, stored_at"
+ID_CHUNK = 5_000
+
+
+def _scan(store: ClickHouse, since: datetime) -> Iterator[tuple[datetime, EventRecord]]:
     last = "00000000-0000-0000-0000-000000000000"
     while True:
         rows = store.query_rows(
-            "SELECT toString(event_id), event_type, occurred_at, emitted_at, worker_key, data, stored_at "
-            "FROM events WHERE stored_at > %(since)s AND event_id > toUUID(%(after)s) "
+            f"SELECT {_COLUMNS} FROM events WHERE stored_at > %(since)s AND event_id > toUUID(%(after)s) "
             "ORDER BY event_id LIMIT %(page)s",
             {"since": since, "after": last, "page": PAGE},
         )
-        for event_id, event_type, occurred_at, emitted_at, worker_key, data, stored_at in rows:
-            yield stored_at, EventRecord(event_id, event_type, occurred_at, emitted_at, worker_key, json.loads(data))
+        yield from _records(rows)
         if len(rows) < PAGE:
             return
         last = rows[-1][0]
+
+
+def _records(rows: Sequence[Sequence[Any]]) -> Iterator[tuple[datetime, EventRecord]]:
+    for event_id, event_type, occurred_at, emitted_at, worker_key, data, stored_at in rows:
+        yield stored_at, EventRecord(event_id, event_type, occurred_at, emitted_at, worker_key, json.loads(data))
 
 
 def load_reference_wages(store: ClickHouse) -> list[ReferenceWage]:

@@ -89,6 +89,7 @@ class Refresher:
                 self._first_dates[worker] = day
         scope = "every year" if from_year is None else f"{from_year} onwards"
         self._progress(f"recomputing {len(self._events)} events as of {as_of}, {scope}")
+        loaded = time.perf_counter()
         result = compute(
             self._events.prepared(),
             as_of=as_of,
@@ -97,10 +98,17 @@ class Refresher:
             org_levels=self._org_levels,
             from_year=from_year,
         )
+        computed = time.perf_counter()
         years, written = self._publish(result.rows, force=force, from_year=from_year)
         self._write_units()
         self._last_as_of, self._wages_key = as_of, wages_key
-        seconds = time.perf_counter() - started
+        done = time.perf_counter()
+        seconds = done - started
+        self._progress(
+            f"refreshed in {seconds:.1f}s (load {loaded - started:.1f}s, compute {computed - loaded:.1f}s,"
+            f" publish {done - computed:.1f}s): {new} new events, years {list(years) or 'none'} written,"
+            f" {written:,} rows"
+        )
         report = RefreshReport(
             as_of,
             len(self._events),
@@ -118,7 +126,7 @@ class Refresher:
     def _load_new(self) -> list[EventRecord]:
         batch: list[EventRecord] = []
         newest = self._newest
-        for stored_at, event in load_events(self._store, stored_after=self._newest):
+        for stored_at, event in load_events(self._store, stored_after=self._newest, known=self._events):
             batch.append(event)
             if newest is None or stored_at > newest:
                 newest = stored_at

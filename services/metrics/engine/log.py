@@ -51,6 +51,9 @@ class EventLog:
     def __len__(self) -> int:
         return len(self._events)
 
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._events
+
     def values(self) -> Iterable[EventRecord]:
         return self._events.values()
 
