@@ -48,6 +48,7 @@ def channels_for(settings: IngestSettings) -> Channels:
         stream=settings.ingest_stream,
         consumer=settings.ingest_consumer,
         fetch_size=settings.ingest_fetch_size,
+        in_flight=2 * settings.ingest_batch_size,
     )
 
 

@@ -26,6 +26,8 @@ class Channels:
     stream: str
     consumer: str
     fetch_size: int
+    in_flight: int = 20_000
+    """Messages a consumer may hold unacknowledged: room for a full batch being stored and the next filling."""
 
 
 class BrokerAdapter(Protocol):

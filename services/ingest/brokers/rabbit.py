@@ -3,19 +3,32 @@
 The main queue carries ``x-dead-letter-exchange`` → the durable direct exchange ``<dead_letter>.dlx``, bound to the
 dead-letter queue with routing key `channels.dead_letter`, so messages the broker itself dead-letters (expiry,
 ``reject(requeue=False)``) land there too. Rejected events are published there by the adapter with the reject
-headers. Prefetch is ``2 × fetch_size``: with acks deferred until storage it bounds the messages in flight.
+headers. Prefetch is ``channels.in_flight`` (two batches; AMQP caps it at 65,535): with acks deferred until
+storage it bounds the messages in flight, and below a batch it would make every batch wait for its timer.
+
+FastStream owns the connection and documents the subscriber (AsyncAPI); the messages themselves arrive through
+an aio-pika consumer on a channel of that connection and reach the sink in runs, not one handler call each
+(FastStream has no batch subscriber for RabbitMQ). A settled batch is acknowledged with one ``multiple`` ack
+when no earlier delivery of the channel is still outstanding, else message by message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
 from aio_pika.exceptions import ChannelClosed
 from faststream import AckPolicy
 from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
@@ -26,6 +39,7 @@ from ..writer import RejectRecord
 from .base import Channels, Sink, reject_headers
 
 _CHUNK: Final = 500
+MAX_PREFETCH: Final = 65_535  # prefetch-count is a 16-bit field of basic.qos
 
 
 async def _pass_through(_: Any) -> None:
@@ -41,6 +55,7 @@ class RabbitAdapter:
     def __init__(self, url: str, channels: Channels, *, clock: Callable[[], datetime]) -> None:
         self._url = url
         self._ch = channels
+        self._prefetch = min(MAX_PREFETCH, max(channels.fetch_size, channels.in_flight))
         self._clock = clock
         self.broker = RabbitBroker(url, logger=None, graceful_timeout=None)
         self.dlx = RabbitExchange(f"{channels.dead_letter}.dlx", type=ExchangeType.DIRECT, durable=True)
@@ -54,24 +69,47 @@ class RabbitAdapter:
         self._channel: AbstractChannel | None = None
         self._subscriber: Any = None
         self._declared = False
+        self._sink: Sink | None = None
+        self._consuming: tuple[AbstractQueue, str] | None = None
+        self._arrived: list[Delivery] = []
+        self._wake = asyncio.Event()
+        self._drainer: asyncio.Task[None] | None = None
+        self._outstanding: dict[int, object] = {}  # delivery tag → its channel, received and not yet settled
 
     def subscribe(self, sink: Sink) -> None:
-        clock = self._clock
-        subject = self._ch.subject
+        self._sink = sink
 
-        async def handle(_: Any, message: RabbitMessage) -> None:
-            raw = message.raw_message
-            await sink([Delivery(raw.body, raw, subject, clock(), raw.message_id or "")])
+        async def handle(_: Any, message: RabbitMessage) -> None:  # documents the channel; `start` consumes it
+            self._received(message.raw_message)
 
         self._subscriber = subscriber = self.broker.subscriber(
             self.queue,
-            channel=Channel(prefetch_count=self._ch.fetch_size * 2),
+            channel=Channel(prefetch_count=self._prefetch),
             ack_policy=AckPolicy.MANUAL,
             decoder=_pass_through,
             title="workforce events",
             description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
         )
-        subscriber(handle)  # the decorator returns the handler wrapper; keep the subscriber to stop it
+        subscriber(handle)
+
+    def _received(self, raw: AbstractIncomingMessage) -> None:
+        if raw.delivery_tag is not None:
+            self._outstanding[raw.delivery_tag] = raw.channel
+        self._arrived.append(Delivery(raw.body, raw, self._ch.subject, self._clock(), raw.message_id or ""))
+        self._wake.set()
+
+    async def _on_message(self, raw: AbstractIncomingMessage) -> None:
+        self._received(raw)
+
+    async def _drain(self) -> None:
+        """Hand what has arrived to the sink, a run at a time (the sink applies back-pressure)."""
+        assert self._sink is not None, "subscribe() comes before start()"
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._arrived:
+                run, self._arrived = self._arrived, []
+                await self._sink(run)
 
     async def _admin(self) -> AbstractChannel:
         if self._connection is None or self._connection.is_closed:
@@ -96,20 +134,49 @@ class RabbitAdapter:
 
     async def start(self) -> None:
         await self.declare()
-        await self.broker.start()
+        connection: AbstractRobustConnection = await self.broker.connect()
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=self._prefetch)
+        queue = await channel.get_queue(self.queue.name, ensure=False)
+        self._drainer = asyncio.create_task(self._drain(), name="rabbit-drain")
+        self._consuming = (queue, await queue.consume(self._on_message))
 
     async def stop_consuming(self) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.stop()
+        """Cancel the consumer, then hand over what had already arrived (it is stored and acked, not dropped)."""
+        if self._consuming is not None:
+            queue, tag = self._consuming
+            self._consuming = None
+            with contextlib.suppress(Exception):  # a closed channel has no consumer left to cancel
+                await queue.cancel(tag)
+        if self._drainer is not None:
+            self._drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drainer
+            self._drainer = None
+        if self._arrived and self._sink is not None:
+            run, self._arrived = self._arrived, []
+            await self._sink(run)
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
-        for delivery in deliveries:
-            message: AbstractIncomingMessage = delivery.handle  # type: ignore[assignment]
+        messages: list[AbstractIncomingMessage] = [d.handle for d in deliveries]  # type: ignore[misc]
+        for message in messages:
+            self._outstanding.pop(message.delivery_tag or -1, None)
+        last = max(messages, key=lambda m: m.delivery_tag or 0, default=None)
+        if last is None:
+            return
+        top = last.delivery_tag or 0
+        same_channel = all(m.channel is last.channel for m in messages)
+        earlier = any(tag < top and ch is last.channel for tag, ch in self._outstanding.items())
+        if same_channel and not earlier:
+            await last.ack(multiple=True)  # every earlier delivery of this channel is settled: one frame
+            return
+        for message in messages:
             await message.ack()
 
     async def nack(self, deliveries: Sequence[Delivery]) -> None:
         for delivery in deliveries:
             message: AbstractIncomingMessage = delivery.handle  # type: ignore[assignment]
+            self._outstanding.pop(message.delivery_tag or -1, None)
             await message.nack(requeue=True)
 
     async def _publish(
@@ -168,6 +235,7 @@ class RabbitAdapter:
         return moved
 
     async def close(self) -> None:
+        await self.stop_consuming()
         await self.broker.stop()
         if self._connection is not None and not self._connection.is_closed:
             await self._connection.close()
