@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
+
+from services.stack import tansu
 
 from . import corpus, later, profile
 from .brokers import BENCHES, BrokerBench, reachable
@@ -147,6 +150,18 @@ def profile_nats(clickhouse_url: str, nats: BrokerBench, bodies: list[bytes], re
     report.notes.append(f"NATS ingest profile: {path.relative_to(RESULTS.parent.parent)}")
 
 
+def _start_tansu(stack: contextlib.ExitStack, report: Report) -> str | None:
+    """With no KAFKA_URL, the Kafka-protocol figures come from Tansu (in memory) started for this broker's runs."""
+    try:
+        url = stack.enter_context(tansu.running(RESULTS / "tansu.log"))
+    except tansu.TansuUnavailable as exc:
+        report.notes.append(f"kafka: {exc}")
+        return None
+    progress(f"kafka: no KAFKA_URL, started Tansu at {url}")
+    report.notes.append("kafka: measured on Tansu 0.6 (Kafka protocol, in-memory storage), started by the bench")
+    return url
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--events", type=int, default=None, help="messages per run (default 100,000; quick 20,000)")
@@ -179,16 +194,19 @@ def run(n: int, names: list[str], *, quick: bool, profile_below_target: bool) ->
     bodies = corpus.bodies(n)
     rates: dict[str, float | None] = {}
     for name in names:
-        url = broker_url(name, urls.broker_url)
-        if url is None:
-            unmeasured_broker(report, name, f"not measured: no broker ({URL_ENV[name]} is not set)")
-            continue
-        bench = BENCHES[name](url)
-        why = asyncio.run(reachable(bench))
-        if why is not None:
-            unmeasured_broker(report, name, why)
-            continue
-        rates[name] = asyncio.run(measure_broker(bench, bodies, clickhouse_url, report))
+        with contextlib.ExitStack() as stack:
+            url = broker_url(name, urls.broker_url)
+            if url is None and name == "kafka":
+                url = _start_tansu(stack, report)
+            if url is None:
+                unmeasured_broker(report, name, f"not measured: no broker ({URL_ENV[name]} is not set)")
+                continue
+            bench = BENCHES[name](url)
+            why = asyncio.run(reachable(bench))
+            if why is not None:
+                unmeasured_broker(report, name, why)
+                continue
+            rates[name] = asyncio.run(measure_broker(bench, bodies, clickhouse_url, report))
     measure_insert_path(clickhouse_url, bodies, quick, report)
     ctx = later.Context(clickhouse_url, urls.broker_url, n, quick)
     for measurement in later.MEASUREMENTS:
