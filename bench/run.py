@@ -168,20 +168,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--brokers", default="nats,redis,rabbit,kafka", help="comma-separated subset")
     parser.add_argument("--quick", action="store_true", help="20,000 events, fewer insert repeats")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy run even when below target")
+    parser.add_argument(
+        "--panel-events",
+        default="1000000",
+        help="comma-separated event counts for panel latency over computed indicators (10000000 needs ~20 GB)",
+    )
     args = parser.parse_args(argv)
     n = args.events or (20_000 if args.quick else 100_000)
     names = [b.strip() for b in args.brokers.split(",") if b.strip()]
     unknown = [b for b in names if b not in BENCHES]
     if unknown:
         parser.error(f"unknown brokers: {', '.join(unknown)} (known: {', '.join(BENCHES)})")
-    report = run(n, names, quick=args.quick, profile_below_target=not args.no_profile)
+    scales = tuple(int(v) for v in args.panel_events.split(",") if v.strip())
+    report = run(n, names, quick=args.quick, profile_below_target=not args.no_profile, panel_events=scales)
     js, md = report.write()
     print(report.markdown())
     progress(f"wrote {js} and {md}")
     return 0
 
 
-def run(n: int, names: list[str], *, quick: bool, profile_below_target: bool) -> Report:
+def run(
+    n: int,
+    names: list[str],
+    *,
+    quick: bool,
+    profile_below_target: bool,
+    panel_events: tuple[int, ...] = (1_000_000,),
+) -> Report:
     from services.stack.api import ensure_up
 
     report = Report(events=n, quick=quick)
@@ -208,7 +221,7 @@ def run(n: int, names: list[str], *, quick: bool, profile_below_target: bool) ->
                 continue
             rates[name] = asyncio.run(measure_broker(bench, bodies, clickhouse_url, report))
     measure_insert_path(clickhouse_url, bodies, quick, report)
-    ctx = later.Context(clickhouse_url, urls.broker_url, n, quick)
+    ctx = later.Context(clickhouse_url, urls.broker_url, n, quick, panel_events)
     for measurement in later.MEASUREMENTS:
         measurement(ctx, report)
     nats_rate = rates.get("nats")
