@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from json.encoder import encode_basestring
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -38,9 +38,11 @@ DATE_FIELD: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """One row of `events`, plus what the resolver needs to know about it."""
+class EventRow(NamedTuple):
+    """One row of `events`, fields in `EVENT_COLUMNS` order, plus what the resolver needs to know about it.
+
+    A named tuple: ingest builds one per event, and a tuple is also the shape the insert takes.
+    """
 
     event_id: str
     event_type: str
@@ -54,18 +56,7 @@ class EventRow:
     content_hash: str
 
     def as_tuple(self) -> tuple[Any, ...]:
-        return (
-            self.event_id,
-            self.event_type,
-            self.occurred_at,
-            self.emitted_at,
-            self.received_at,
-            self.source,
-            self.worker_key,
-            self.event_date,
-            self.data,
-            self.content_hash,
-        )
+        return self
 
 
 _CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -84,7 +75,7 @@ def hashed_document(
     Keys in sorted order; byte for byte what `canonical_json({..., "data": data})` gives, so content
     hashes of stored rows stay valid.
     """
-    text = _CANONICAL.encode
+    text = encode_basestring  # what the canonical encoder does with a str (ensure_ascii=False), minus its overhead
     return (
         f'{{"data":{data_json},"emitted_at":{text(emitted_at)},"event_id":{text(event_id)},'
         f'"event_type":{text(event_type)},"occurred_at":{text(occurred_at)},"source":{text(source)},'
