@@ -49,6 +49,34 @@ async def test_puller_receives_each_message_once_and_keeps_pulling_after_request
     assert {stream_sequence(m.reply) for m in received} == {f"{stream}:{n}" for n in range(1, 2_501)}
 
 
+async def test_a_lone_message_reaches_the_sink_without_waiting_for_a_heartbeat(servers: Servers) -> None:
+    """Freshness: one message into an idle puller is handed over after `linger`, not held until the next
+    heartbeat interval (60 s here, past the 10 s deadline)."""
+    tag = uuid.uuid4().hex[:8]
+    stream, subject = f"L{tag}", f"l{tag}.events"
+    client = await nats.connect(servers.nats_url)
+    js = client.jetstream()
+    await js.add_stream(StreamConfig(name=stream, subjects=[subject]))
+    await js.add_consumer(stream, ConsumerConfig(durable_name="c", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=-1))
+    received: list[Msg] = []
+
+    async def sink(msgs: list[Msg]) -> None:
+        received.extend(msgs)
+
+    puller = Puller(client, stream, "c", sink, PullSettings(batch=100, in_flight=2, expires=120, heartbeat=60))
+    try:
+        await puller.start()
+        for n in range(3):
+            await asyncio.sleep(0.3)  # the puller is idle, waiting on its open requests
+            await publish_nats(servers.nats_url, subject, [b"%d" % n])
+            await wait_for(lambda: len(received) > n, timeout=10, what=f"lone message {n}")  # noqa: B023
+    finally:
+        await puller.stop()
+        await js.delete_stream(stream)
+        await client.close()
+    assert [int(m.data) for m in received] == [0, 1, 2]
+
+
 def test_stream_sequence_reads_both_ack_subject_forms() -> None:
     assert stream_sequence("$JS.ACK.S.c.1.42.7.1700000000.0") == "S:42"
     assert stream_sequence("$JS.ACK.dom.acchash.S.c.1.42.7.1700000000.0.rnd") == "S:42"

@@ -66,6 +66,7 @@ class Puller:
         self._pump: asyncio.Task[None] | None = None
         self._received: list[Msg] = []
         self._handing: list[Msg] = []
+        self._arrived = asyncio.Event()
         self._chunk_ready = asyncio.Event()
         self._owed = 0
         self._last_heard = time.monotonic()
@@ -99,13 +100,19 @@ class Puller:
                 await msg.nak()
 
     async def _run(self) -> None:
+        """Sleep until a message arrives (or a heartbeat interval passes), linger briefly for a fuller chunk,
+        hand over. A lone message is handed over after `linger`, not after the next heartbeat."""
         while True:
             await self._top_up()
-            wait = self._s.linger if self._received else self._s.heartbeat
             try:
-                await asyncio.wait_for(self._chunk_ready.wait(), wait)
+                await asyncio.wait_for(self._arrived.wait(), self._s.heartbeat)
             except TimeoutError:
                 self._check_alive()
+                continue
+            self._arrived.clear()
+            if len(self._received) < self._s.chunk:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._chunk_ready.wait(), self._s.linger)
             self._chunk_ready.clear()
             await self._hand_over()
 
@@ -116,6 +123,8 @@ class Puller:
             return
         self._owed = max(self._owed - 1, 0)
         self._received.append(msg)
+        if len(self._received) == 1:
+            self._arrived.set()
         if len(self._received) >= self._s.chunk:
             self._chunk_ready.set()
 
