@@ -117,3 +117,19 @@ def test_incremental_refreshes_equal_a_full_recomputation(store: ConnectClickHou
         problems = differences(expected, _published(store))
         assert not problems, f"after {step['event_type']}:\n" + "\n".join(problems)
     assert scopes[0] and min(scopes[0]) >= 2024, f"a new worker's hire should touch 2024 only: {scopes}"
+
+
+def test_the_overlap_reread_returns_only_unseen_events(store: ConnectClickHouse) -> None:
+    base = list(generate(SimConfig(workers=5, start_year=2023, end=AS_OF, seed=4, scenario=False)))
+    _store(store, base)
+    first = list(load_events(store))
+    assert len({e.event_id for _, e in first}) == len(base)
+    newest = max(stored_at for stored_at, _ in first)
+    seen = {e.event_id for _, e in first}
+    assert list(load_events(store, stored_after=newest, known=seen)) == []  # all inside the overlap, all known
+    hire = next(e for e in base if e["event_type"] == "staffing.hired.v1")
+    extra = _event("staffing.hired.v1", "NEW-9", {**hire["data"], "hire_date": "2024-06-03"})
+    _store(store, [extra])
+    again = list(load_events(store, stored_after=newest, known=seen))
+    assert [e.event_id for _, e in again] == [extra["event_id"]]
+    assert again[0][1].data["hire_date"] == "2024-06-03"
