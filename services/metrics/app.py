@@ -61,9 +61,29 @@ def observe(telemetry: MetricsTelemetry, report: RefreshReport) -> None:
             telemetry.headline.labels(name).set(value)
 
 
+BACKLOG_EVENTS = 5_000
+"""A look that finds at least this many new events means a backlog is being stored (a backfill, the demo)."""
+SETTLE_SECONDS = 30.0
+"""How long to keep absorbing a backlog before recomputing anyway (a long backfill still shows progress)."""
+
+
+async def absorb_backlog(refresher: Refresher, every: float, stop: asyncio.Event) -> None:
+    """While looks keep finding a backlog, absorb it and look again, so one recomputation covers it instead of
+    one per ingest batch; a lone event (a look below BACKLOG_EVENTS) goes straight to the refresh."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while await asyncio.to_thread(refresher.absorb) >= BACKLOG_EVENTS and time.monotonic() < deadline:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), min(every, 1.0))
+        if stop.is_set():
+            return
+
+
 async def refresh_loop(refresher: Refresher, telemetry: MetricsTelemetry, every: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
+            await absorb_backlog(refresher, every, stop)
+            if stop.is_set():
+                break
             report = await asyncio.to_thread(refresher.refresh)
         except StoreError as exc:
             telemetry.errors.inc()

@@ -67,26 +67,34 @@ class Refresher:
         self._published: dict[int, tuple[int, int]] = {}
         self._last_as_of: date | None = None
         self._wages_key: tuple[object, ...] = ()
+        self._pending: list[EventRecord] = []  # absorbed, not yet reflected in a successful publish
+        self._computed = False
 
     @property
     def event_count(self) -> int:
         return len(self._events)
 
-    def refresh(self, *, force: bool = False) -> RefreshReport | None:
-        """Recompute if events arrived, the date moved or reference wages changed; None if nothing did."""
-        started = time.perf_counter()
+    def absorb(self) -> int:
+        """Read newly stored events into the log without recomputing; returns how many were new. The next
+        `refresh` reflects them (a caller absorbs while a backlog is still arriving, then refreshes once)."""
         fresh = self._load_new()
+        self._pending.extend(fresh)
+        return len(fresh)
+
+    def refresh(self, *, force: bool = False) -> RefreshReport | None:
+        """Recompute if events arrived, the date moved or reference wages changed; None if nothing did.
+        Events stay pending until a refresh that includes them has published (a failed one is retried whole)."""
+        started = time.perf_counter()
+        self.absorb()
+        fresh = self._pending
         new = len(fresh)
         as_of = self._as_of()
         wages = load_reference_wages(self._store)
         wages_key = tuple(wages)
-        everything = force or not self._published or as_of != self._last_as_of or wages_key != self._wages_key
+        everything = force or not self._computed or as_of != self._last_as_of or wages_key != self._wages_key
         if not (everything or new):
             return None
         from_year = None if everything else recompute_from(fresh, self._first_dates)
-        for worker, day in first_dates(fresh).items():
-            if worker not in self._first_dates or day < self._first_dates[worker]:
-                self._first_dates[worker] = day
         scope = "every year" if from_year is None else f"{from_year} onwards"
         self._progress(f"recomputing {len(self._events)} events as of {as_of}, {scope}")
         loaded = time.perf_counter()
@@ -102,6 +110,11 @@ class Refresher:
         years, written = self._publish(result.rows, force=force, from_year=from_year)
         self._write_units()
         self._last_as_of, self._wages_key = as_of, wages_key
+        for worker, day in first_dates(fresh).items():
+            if worker not in self._first_dates or day < self._first_dates[worker]:
+                self._first_dates[worker] = day
+        self._pending = []
+        self._computed = True
         done = time.perf_counter()
         seconds = done - started
         self._progress(

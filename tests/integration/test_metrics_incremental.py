@@ -10,7 +10,10 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.errors import StoreUnavailable
 from services.ingest.deliveries import Delivery
 from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
@@ -133,3 +136,38 @@ def test_the_overlap_reread_returns_only_unseen_events(store: ConnectClickHouse)
     again = list(load_events(store, stored_after=newest, known=seen))
     assert [e.event_id for _, e in again] == [extra["event_id"]]
     assert again[0][1].data["hire_date"] == "2024-06-03"
+
+
+class _FailingSwap:
+    """The real store, except that the next `fail` partition swaps raise StoreUnavailable."""
+
+    def __init__(self, store: ConnectClickHouse, fail: int) -> None:
+        self._store, self.fail = store, fail
+
+    def command(self, sql: str, parameters: Any = None) -> None:
+        if "REPLACE PARTITION" in sql and self.fail:
+            self.fail -= 1
+            raise StoreUnavailable("swap refused (test)")
+        self._store.command(sql, parameters)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_events_of_a_failed_refresh_are_published_by_the_next(store: ConnectClickHouse, database: str) -> None:
+    base = list(generate(SimConfig(workers=30, start_year=2022, end=AS_OF, seed=5, scenario=False)))
+    _store(store, base)
+    apply_ddl(store, METRICS_DDL, database=database)
+    store.command("TRUNCATE TABLE indicators")
+    flaky = _FailingSwap(store, fail=0)
+    refresher = Refresher(flaky, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS)  # type: ignore[arg-type]
+    assert refresher.refresh(force=True) is not None
+    hire = next(e for e in base if e["event_type"] == "staffing.hired.v1")
+    _store(store, [_event("staffing.hired.v1", "NEW-2", {**hire["data"], "hire_date": "2024-06-04"})])
+    flaky.fail = 1
+    with pytest.raises(StoreUnavailable):
+        refresher.refresh()
+    report = refresher.refresh()
+    assert report is not None and report.new_events == 1 and report.years_written == (2024,)
+    expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS).rows)
+    assert not differences(expected, _published(store))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -127,3 +128,31 @@ def test_org_levels_must_be_known_levels(monkeypatch: pytest.MonkeyPatch, value:
     monkeypatch.setenv("METRICS_ORG_LEVELS", value)
     with pytest.raises(ValidationError, match="metrics_org_levels"):
         MetricsSettings()
+
+
+class _Looks:
+    """A refresher double whose looks find the given numbers of new events, then none."""
+
+    def __init__(self, *found: int) -> None:
+        self.found = list(found)
+        self.looks = 0
+
+    def absorb(self) -> int:
+        self.looks += 1
+        return self.found.pop(0) if self.found else 0
+
+
+async def test_a_backlog_is_absorbed_until_a_look_finds_little_and_a_lone_event_is_not_held() -> None:
+    from services.metrics.app import BACKLOG_EVENTS, absorb_backlog
+
+    stop = asyncio.Event()
+    backlog = _Looks(30_000, 10_000, BACKLOG_EVENTS, 12)
+    await absorb_backlog(backlog, 0.01, stop)  # type: ignore[arg-type]
+    assert backlog.looks == 4 and not backlog.found  # looked again after each big look, stopped after a small one
+    lone = _Looks(1)
+    await absorb_backlog(lone, 0.01, stop)  # type: ignore[arg-type]
+    assert lone.looks == 1
+    stop.set()
+    stopping = _Looks(30_000, 30_000, 30_000)
+    await absorb_backlog(stopping, 0.01, stop)  # type: ignore[arg-type]
+    assert stopping.looks == 1  # shutdown does not wait for the backlog
