@@ -117,9 +117,11 @@ def _short(frame: str) -> str:
     return re.sub(r"\((?:.*/site-packages/|.*/main/)?", "(", frame)
 
 
-def write_markdown(profile: Profile, *, rate: float, events: int, out: Path = RESULTS / "PROFILE.md") -> Path:
+def write_markdown(
+    profile: Profile, *, rate: float, events: int, broker: str = "NATS", out: Path = RESULTS / "PROFILE.md"
+) -> Path:
     lines = [
-        "# Where NATS ingest spends its time",
+        f"# Where {broker} ingest spends its time",
         "",
         f"py-spy (200 Hz, non-blocking) on `python -m services.ingest.cli run` storing {events:,} events at"
         f" {rate:,.0f} events/s under the profiler; {profile.samples:,} active samples. Shares are inclusive"

@@ -146,7 +146,7 @@ def profile_nats(clickhouse_url: str, nats: BrokerBench, bodies: list[bytes], re
             await nats.remove(queue)
 
     measured = asyncio.run(run())
-    path = profile.write_markdown(profile.read(raw), rate=measured.rate, events=len(bodies))
+    path = profile.write_markdown(profile.read(raw), rate=measured.rate, events=len(bodies), broker="NATS")
     report.notes.append(f"NATS ingest profile: {path.relative_to(RESULTS.parent.parent)}")
 
 
