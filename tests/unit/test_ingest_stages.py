@@ -252,3 +252,40 @@ def test_id_list_binds_only_canonical_uuids() -> None:
     for bad in ("$ids$", str(uuid.UUID(int=2**128 - 1)).upper(), f"{first},", "x"):
         with pytest.raises(ValueError, match="canonical"):
             id_list([first, bad])
+
+
+class _Incoming:
+    """Just what the RabbitMQ adapter reads of an aio-pika message, recording how it was settled."""
+
+    def __init__(self, tag: int, channel: object, settled: list[tuple[str, int, bool]]) -> None:
+        self.delivery_tag, self.channel, self.body, self.message_id = tag, channel, b"{}", f"m{tag}"
+        self._settled = settled
+
+    async def ack(self, multiple: bool = False) -> None:
+        self._settled.append(("ack", self.delivery_tag, multiple))
+
+    async def nack(self, requeue: bool = True) -> None:
+        self._settled.append(("nack", self.delivery_tag, False))
+
+
+async def test_rabbit_acks_a_batch_with_one_multiple_ack_only_when_nothing_earlier_is_outstanding() -> None:
+    from services.ingest.brokers.base import Channels
+    from services.ingest.brokers.rabbit import RabbitAdapter
+
+    adapter = RabbitAdapter(
+        "amqp://guest:guest@127.0.0.1:5672/", Channels("q", "dlq", "s", "c", 10), clock=lambda: datetime.now(UTC)
+    )
+    settled: list[tuple[str, int, bool]] = []
+    channel = object()
+    for tag in range(1, 7):
+        adapter._received(_Incoming(tag, channel, settled))  # type: ignore[arg-type]
+    first, second, third = adapter._arrived[:2], adapter._arrived[2:4], adapter._arrived[4:]
+    await adapter.ack(second)  # 1 and 2 still outstanding: one ack each, never a multiple one
+    assert settled == [("ack", 3, False), ("ack", 4, False)]
+    settled.clear()
+    await adapter.ack(first)  # nothing earlier outstanding: one frame covers 1 and 2
+    assert settled == [("ack", 2, True)]
+    settled.clear()
+    await adapter.nack(third[:1])
+    await adapter.ack(third[1:])  # 5 was nacked (settled), so 6 alone may go as a multiple ack
+    assert settled == [("nack", 5, False), ("ack", 6, True)]
