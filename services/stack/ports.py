@@ -28,6 +28,13 @@ def is_port_free(port: int, host: str = LOOPBACK) -> bool:
     return True
 
 
+def free_port(host: str = LOOPBACK) -> int:
+    """A port the kernel reports free right now (for throw-away servers of tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def accepts_connections(port: int, host: str = LOOPBACK, timeout_s: float = 1.0) -> bool:
     """True when something accepts a TCP connection on ``host:port``."""
     try:

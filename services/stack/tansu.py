@@ -8,12 +8,12 @@ consumer restart is slow under load (see tests/integration/test_broker_adapters.
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .ports import accepts_connections, free_port, wait_until
 
 
 class TansuUnavailable(RuntimeError):
@@ -30,20 +30,6 @@ def binary() -> str:
     return str(path)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def answers(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @contextmanager
 def running(log: Path, *, start_timeout: float = 15.0) -> Iterator[str]:
     """Start Tansu with in-memory storage, yield its ``kafka://`` URL, stop it on exit (output goes to ``log``)."""
@@ -53,11 +39,10 @@ def running(log: Path, *, start_timeout: float = 15.0) -> Iterator[str]:
     with log.open("wb") as out:
         process = subprocess.Popen([binary(), *args, "--storage-engine", "memory://tansu/"], stdout=out, stderr=out)
         try:
-            end = time.monotonic() + start_timeout
-            while not answers(port):
-                if process.poll() is not None or time.monotonic() > end:
-                    raise TansuUnavailable(f"Tansu did not start: {log.read_text(errors='replace')[-500:]}")
-                time.sleep(0.05)  # waiting for a subprocess to listen: nothing to await
+            if not wait_until(
+                lambda: accepts_connections(port), start_timeout, gave_up=lambda: process.poll() is not None
+            ):
+                raise TansuUnavailable(f"Tansu did not start: {log.read_text(errors='replace')[-500:]}")
             yield f"kafka://127.0.0.1:{port}"
         finally:
             process.terminate()

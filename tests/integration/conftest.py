@@ -13,6 +13,7 @@ import pytest
 from services.common.clickhouse import ConnectClickHouse, apply_ddl
 from services.ingest.app import DDL
 from services.stack import tansu
+from services.stack.ports import accepts_connections
 
 from .servers import Servers, real_servers
 
@@ -54,7 +55,7 @@ def store(servers: Servers, database: str) -> Iterator[ConnectClickHouse]:
 def kafka_url(tmp_path: Path) -> Iterator[str]:
     if url := os.environ.get("KAFKA_URL"):
         parts = urlsplit(url)
-        if not tansu.answers(parts.port or 9092, parts.hostname or "127.0.0.1"):
+        if not accepts_connections(parts.port or 9092, parts.hostname or "127.0.0.1"):
             pytest.skip(f"Kafka does not answer at {url}")
         yield url
         return
