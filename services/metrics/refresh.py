@@ -62,6 +62,7 @@ class Refresher:
         self._clock = clock
         self._progress = progress
         self._events = EventLog()
+        self._strings: dict[str, str] = {}  # shared by every loaded event (loader.load_events)
         self._first_dates: dict[str, date] = {}
         self._newest: datetime | None = None
         self._published: dict[int, tuple[int, int]] = {}
@@ -139,7 +140,9 @@ class Refresher:
     def _load_new(self) -> list[EventRecord]:
         batch: list[EventRecord] = []
         newest = self._newest
-        for stored_at, event in load_events(self._store, stored_after=self._newest, known=self._events):
+        for stored_at, event in load_events(
+            self._store, stored_after=self._newest, known=self._events, pool=self._strings
+        ):
             batch.append(event)
             if newest is None or stored_at > newest:
                 newest = stored_at

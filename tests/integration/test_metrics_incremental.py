@@ -138,6 +138,22 @@ def test_the_overlap_reread_returns_only_unseen_events(store: ConnectClickHouse)
     assert again[0][1].data["hire_date"] == "2024-06-03"
 
 
+def test_loaded_events_share_their_repeated_strings(store: ConnectClickHouse) -> None:
+    base = list(generate(SimConfig(workers=5, start_year=2023, end=AS_OF, seed=6, scenario=False)))
+    _store(store, base)
+    pool: dict[str, str] = {}
+    pays = [e for _, e in load_events(store, pool=pool) if e.event_type == "staffing.pay_set.v1"]
+    by_worker: dict[str, list[Any]] = {}
+    for event in pays:
+        by_worker.setdefault(event.worker_key, []).append(event)
+    one, two = max(by_worker.values(), key=len)[:2]
+    assert one.worker_key is two.worker_key and one.event_type is two.event_type
+    assert next(iter(one.data)) is next(iter(two.data))  # payload keys
+    assert one.data["currency"] is two.data["currency"] == "CNY"
+    again = next(e for _, e in load_events(store, pool=pool) if e.event_id == one.event_id)
+    assert again == one and again.worker_key is one.worker_key  # the caller's pool outlives one load
+
+
 class _FailingSwap:
     """The real store, except that the next `fail` partition swaps raise StoreUnavailable."""
 
