@@ -46,6 +46,7 @@ def _rebuild(_: argparse.Namespace) -> int:
         clock=app.utc_now,
         progress=lambda line: print(line, file=sys.stderr),
         org_levels=settings.org_levels,
+        keep_log=False,
     )
     report = refresher.refresh(force=True)
     store.close()

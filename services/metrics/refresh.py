@@ -20,7 +20,7 @@ from services.common.clickhouse import ClickHouse
 from .engine import EventRecord, IndicatorRow, compute
 from .engine.log import EventLog
 from .loader import load_events, load_reference_wages
-from .orgunits import labels, latest_units
+from .orgunits import UnitLabel, labels, latest_units
 from .publish import IndicatorPublisher, by_year, fingerprint
 from .scope import first_dates, recompute_from
 
@@ -52,8 +52,13 @@ class Refresher:
         clock: Callable[[], datetime],
         progress: Callable[[str], None] = log.info,
         org_levels: frozenset[str] | None = None,
+        keep_log: bool = True,
     ) -> None:
-        """``org_levels``: the org levels that get ``org`` slices (None: every level)."""
+        """``org_levels``: the org levels that get ``org`` slices (None: every level).
+
+        ``keep_log=False`` is for one-shot rebuilds: the event log is let go once prepared, so peak memory is the
+        larger of the log and the computation rather than their sum (at 1 M events the log is ~0.7 GB of events
+        plus ~0.5 GB of spells); such a refresher refreshes once."""
         self._store = store
         self._publisher = IndicatorPublisher(store)
         self._k = k
@@ -70,6 +75,8 @@ class Refresher:
         self._wages_key: tuple[object, ...] = ()
         self._pending: list[EventRecord] = []  # absorbed, not yet reflected in a successful publish
         self._computed = False
+        self._keep_log = keep_log
+        self._spent = False
 
     @property
     def event_count(self) -> int:
@@ -85,6 +92,8 @@ class Refresher:
     def refresh(self, *, force: bool = False) -> RefreshReport | None:
         """Recompute if events arrived, the date moved or reference wages changed; None if nothing did.
         Events stay pending until a refresh that includes them has published (a failed one is retried whole)."""
+        if self._spent:
+            raise RuntimeError("this refresher let go of its event log (keep_log=False); it refreshes once")
         started = time.perf_counter()
         self.absorb()
         fresh = self._pending
@@ -97,10 +106,15 @@ class Refresher:
             return None
         from_year = None if everything else recompute_from(fresh, self._first_dates)
         scope = "every year" if from_year is None else f"{from_year} onwards"
-        self._progress(f"recomputing {len(self._events)} events as of {as_of}, {scope}")
+        total = len(self._events)
+        self._progress(f"recomputing {total} events as of {as_of}, {scope}")
         loaded = time.perf_counter()
+        prepared = self._events.prepared()
+        units = labels(latest_units(self._events.values()))
+        if not self._keep_log:
+            self._events, self._pending, fresh, self._spent = EventLog(), [], [], True
         result = compute(
-            self._events.prepared(),
+            prepared,
             as_of=as_of,
             k=self._k,
             reference_wages=wages,
@@ -108,8 +122,9 @@ class Refresher:
             from_year=from_year,
         )
         computed = time.perf_counter()
+        del prepared
         years, written = self._publish(result.rows, force=force, from_year=from_year)
-        self._write_units()
+        self._write_units(units)
         self._last_as_of, self._wages_key = as_of, wages_key
         for worker, day in first_dates(fresh).items():
             if worker not in self._first_dates or day < self._first_dates[worker]:
@@ -125,7 +140,7 @@ class Refresher:
         )
         report = RefreshReport(
             as_of,
-            len(self._events),
+            total,
             new,
             years,
             written,
@@ -171,8 +186,7 @@ class Refresher:
         self._published.update(prints)
         return tuple(sorted(changed)), written
 
-    def _write_units(self) -> None:
-        units = labels(latest_units(self._events.values()))
+    def _write_units(self, units: list[UnitLabel]) -> None:
         at = self._clock()
         rows = [
             (u.unit_id, u.parent_id, u.level, u.name_zh, u.name_en, u.service_model, u.district_id, u.street_id, at)

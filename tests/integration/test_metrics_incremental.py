@@ -187,3 +187,22 @@ def test_events_of_a_failed_refresh_are_published_by_the_next(store: ConnectClic
     assert report is not None and report.new_events == 1 and report.years_written == (2024,)
     expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS).rows)
     assert not differences(expected, _published(store))
+
+
+def test_a_one_shot_rebuild_publishes_the_full_computation_and_refuses_a_second_refresh(
+    store: ConnectClickHouse, database: str
+) -> None:
+    base = list(generate(SimConfig(workers=30, start_year=2022, end=AS_OF, seed=7)))
+    _store(store, base)
+    apply_ddl(store, METRICS_DDL, database=database)
+    store.command("TRUNCATE TABLE indicators")
+    store.command("TRUNCATE TABLE org_units")
+    once = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, keep_log=False)
+    report = once.refresh(force=True)
+    assert report is not None and report.events == len(base)
+    expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS).rows)
+    assert not differences(expected, _published(store))
+    units = store.query_rows("SELECT count() FROM org_units")[0][0]
+    assert units == sum(e["event_type"] == "org.unit_registered.v1" for e in base)
+    with pytest.raises(RuntimeError, match="refreshes once"):
+        once.refresh()

@@ -18,8 +18,11 @@ CORRECTION_TYPES = frozenset({RETRACTED, AMENDED})
 
 
 def norm_id(value: Any) -> str:
-    """An event id as compared: trimmed, lower case."""
-    return str(value).strip().lower()
+    """An event id as compared: trimmed, lower case (the given string itself when it already is: the log keeps
+    one normalised id per event)."""
+    text = str(value).strip()
+    lower = text.lower()
+    return text if lower == text else lower
 
 
 def apply_corrections(events: Iterable[EventRecord]) -> tuple[list[EventRecord], list[Anomaly]]:
