@@ -306,6 +306,7 @@ def _rebuild(ctx: Context, database: str) -> tuple[float, float | None]:
         "METRICS_AS_OF": END.isoformat(),
     }
     log = ROOT / "bench" / "results" / "metrics-rebuild.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(
