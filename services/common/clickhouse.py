@@ -111,8 +111,14 @@ class ConnectClickHouse:
         settings: dict[str, Any] = {}
         if dedup_token is not None:
             settings["insert_deduplication_token"] = dedup_token
-        with _translated(f"insert into {table}"):
-            self._client.insert(table, list(rows), column_names=list(columns), settings=settings)
+        data = list(rows)
+        try:
+            with _translated(f"insert into {table}"):
+                self._client.insert(table, data, column_names=list(columns), settings=settings)
+        finally:
+            # clickhouse-connect's InsertContext refers to itself (a bound method it keeps) and to `data`, so
+            # only the cyclic collector would free the rows; ingest held ~10 batches that way (+100 MB RSS).
+            data.clear()
 
     def ping(self) -> bool:
         try:
