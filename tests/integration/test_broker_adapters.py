@@ -286,3 +286,31 @@ async def test_kafka_at_least_once_dead_letters_and_replay(kafka_broker: Broker)
             "KAFKA_REBALANCE_TESTS=1 to run it on Tansu. test_ingest_brokers.py covers Kafka exactly-once on Tansu."
         )
     await run_contract(kafka_broker)
+
+
+async def test_redis_nacked_entries_are_claimed_by_the_next_consumer_without_waiting_claim_idle(
+    redis_broker: Broker,
+) -> None:
+    """A stopping process nacks what it could not store; its successor (a new consumer name) takes those at once,
+    well before the 60 s after which it would claim entries a crashed consumer left."""
+    bodies = make_bodies(200)
+    first = redis_broker.make(consumer="host-a-1")
+    await first.publish(bodies)
+    got = Collector()
+    first.subscribe(got)
+    await first.start()
+    await got.wait_for(len(bodies))
+    await first.stop_consuming()
+    await first.ack(got.got[:150])
+    await first.nack(got.got[150:])
+    await first.close()
+    fresh = redis_broker.make(consumer="host-a-2", claim_idle=60.0)
+    again = Collector()
+    fresh.subscribe(again)
+    await fresh.start()
+    try:
+        await again.wait_for(50, deadline=10.0)
+        assert again.bodies() == {d.body for d in got.got[150:]}
+    finally:
+        await fresh.stop_consuming()
+        await fresh.close()

@@ -12,6 +12,7 @@ headers (``x-reject-code``, ``x-reject-reason``, ...) as further fields.
 Redelivery: FastStream reads only new entries (``>``) and never re-reads the pending-entries list, so on start the
 adapter claims (XCLAIM) what this consumer name left pending in an earlier life, and while running it claims
 entries other consumers of the group left pending for longer than `claim_idle` seconds, handing both to the sink.
+A nack marks its entries idle for `claim_idle` already, so they are claimed on the next look, not a minute later.
 The consumer name is ``<hostname>-<pid>``: one adapter per process.
 """
 
@@ -219,7 +220,24 @@ class RedisAdapter:
                 await client.xack(stream, self._ch.consumer, *ids[i : i + _CHUNK])
 
     async def nack(self, deliveries: Sequence[Delivery]) -> None:
-        """Nothing to send: an unacked entry stays pending and is claimed again after `claim_idle`."""
+        """Hand entries back at once: they stay pending (Redis has no nack), re-claimed by this consumer with
+        their idle time set to `claim_idle`, so any other consumer of the group, or this host's next process
+        (a new consumer name), claims them on its next look instead of `claim_idle` later."""
+        by_stream: defaultdict[str, list[bytes]] = defaultdict(list)
+        for delivery in deliveries:
+            by_stream[delivery.subject].append(delivery.handle)  # type: ignore[arg-type]
+        client = await self._redis()
+        for stream, ids in by_stream.items():
+            for i in range(0, len(ids), _CHUNK):
+                await client.xclaim(
+                    stream,
+                    self._ch.consumer,
+                    self._me,
+                    min_idle_time=0,
+                    message_ids=ids[i : i + _CHUNK],
+                    idle=self._claim_idle_ms,
+                    justid=True,
+                )
 
     async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
         client = await self._redis()
