@@ -234,7 +234,7 @@ class RedisAdapter:
                     self._ch.consumer,
                     self._me,
                     min_idle_time=0,
-                    message_ids=ids[i : i + _CHUNK],
+                    message_ids=[*ids[i : i + _CHUNK]],
                     idle=self._claim_idle_ms,
                     justid=True,
                 )
