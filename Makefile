@@ -38,7 +38,7 @@ test-integration: install ## integration tests only
 lint: install ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy schemas services
+	$(VENV)/bin/mypy schemas services bench tests/oracle
 
 format: install ## apply ruff formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
@@ -50,8 +50,8 @@ schemas: install ## regenerate the JSON Schema files under schemas/json
 asyncapi: install ## print ingest's AsyncAPI document (FastStream)
 	@PSEUDONYM_KEY=$${PSEUDONYM_KEY:-asyncapi-only-$$(printf '%032d' 0)} $(PY) -m services.ingest.cli asyncapi
 
-bench: install ## benchmarks: ratios against raw baselines measured in the same run
-	$(PY) -m bench.run
+bench: install ## benchmarks: ratios against raw baselines measured in the same run (~35 min, ~13 GB; BENCH_ARGS=--quick)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 stack-up: install ## start the local ClickHouse and NATS (or use the ones answering)
 	$(VENV)/bin/workforce-stack up

@@ -878,7 +878,7 @@ def year_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
         if int(wage.year) == year:
             wages[wage.region] = float(wage.annual_amount)
     for region, amount in wages.items():
-        key: Key = ("all", "all") if region == "all" else ("org", region)
+        key = ("all", "all") if region == "all" else ("org", region)
         group = paid_end.get(key, [])
         med = median([p.total for _, p in group])
         if med is None:

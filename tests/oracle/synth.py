@@ -34,8 +34,8 @@ def synthetic_log(
         return event_id
 
     units: list[str] = []
-    for d in range(3):
-        district = f"D{d}"
+    for n in range(3):
+        district = f"D{n}"
         emit(
             "org.unit_registered.v1",
             "",
