@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 MIN_DATE: Final = date(1990, 1, 1)
 MIN_DATETIME: Final = datetime(1990, 1, 1, tzinfo=UTC)
+_MIN_TIMESTAMP: Final = MIN_DATETIME.timestamp()
 PROGRAM_TZ: Final = ZoneInfo("Asia/Shanghai")
 FUTURE_SLACK: Final = timedelta(days=1)
 MONEY_MAX: Final = Decimal(1_000_000)
@@ -53,11 +54,14 @@ class Bounds:
     today: date
     latest_instant: datetime
     latest_date: date
+    latest_timestamp: float
+    """`latest_instant` as a POSIX timestamp: comparing two aware datetimes costs twice one `timestamp()`."""
 
     @classmethod
     def at(cls, now: datetime, zone: tzinfo = PROGRAM_TZ) -> Bounds:
         today = now.astimezone(zone).date()
-        return cls(now, today, now + FUTURE_SLACK, today + FUTURE_SLACK)
+        latest = now + FUTURE_SLACK
+        return cls(now, today, latest, today + FUTURE_SLACK, latest.timestamp())
 
 
 def validation_context(now: datetime, zone: tzinfo = PROGRAM_TZ) -> dict[str, Any]:
@@ -112,14 +116,18 @@ def _identifier(value: str) -> str:
 
 
 def _check_instant(value: datetime, info: ValidationInfo) -> datetime:
-    if value < MIN_DATETIME:
+    # Timestamps order exactly as the instants do (a float keeps microseconds at these magnitudes) and cost half
+    # of two aware-datetime comparisons, which this check makes for every event twice.
+    stamp = value.timestamp()
+    if stamp < _MIN_TIMESTAMP:
         raise PydanticCustomError(
             "datetime_too_early",
             "must be on or after 1990-01-01T00:00:00Z (got {value})",
             {"value": value.isoformat()},
         )
-    limit = bounds(info).latest_instant
-    if value > limit:
+    limits = bounds(info)
+    if stamp > limits.latest_timestamp:
+        limit = limits.latest_instant
         raise PydanticCustomError(
             "datetime_in_future",
             "must not be later than now + 1 day ({limit}) (got {value})",

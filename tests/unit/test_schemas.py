@@ -179,6 +179,26 @@ def test_future_bound_follows_the_injected_clock() -> None:
     assert parse_event(_encode({**HIRED, "occurred_at": "2026-11-04T00:00:00Z"}), now=later)
 
 
+@pytest.mark.parametrize(
+    ("occurred_at", "accepted"),
+    [
+        ("1990-01-01T08:00:00+08:00", True),  # 1990-01-01T00:00:00Z exactly
+        ("1990-01-01T07:59:59.999999+08:00", False),
+        ("1989-12-31T19:00:00-05:00", True),
+        ("2026-11-02T05:30:00.000001+05:30", True),  # now + 1 day - ...: NOW is 2026-11-01T00:00:00.000001Z here
+        ("2026-11-02T05:30:00.000002+05:30", False),
+        ("2026-11-01T14:00:00.000002-10:00", False),
+    ],
+)
+def test_instant_bounds_hold_to_the_microsecond_in_any_offset(occurred_at: str, accepted: bool) -> None:
+    now = NOW.replace(microsecond=1)
+    body = _encode({**HIRED, "occurred_at": occurred_at})
+    [result] = validate_many([body], now)
+    assert isinstance(result, HiredV1) is accepted, result
+    if not accepted:
+        assert isinstance(result, EventError) and result.field_path == "occurred_at"
+
+
 def test_naive_clock_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         parse_event(_encode(HIRED), now=datetime(2026, 11, 1))  # noqa: DTZ001 - the naive clock is the point
