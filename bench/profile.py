@@ -137,5 +137,6 @@ def write_markdown(
         "| --- | ---: |",
         *[f"| `{leaf}` | {share:.1%} |" for leaf, share in profile.leaves],
     ]
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out

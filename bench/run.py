@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 import time
+from pathlib import Path
 
 from services.stack import tansu
 
@@ -128,7 +129,9 @@ def measure_insert_path(clickhouse_url: str, bodies: list[bytes], quick: bool, r
     report.compare(section, "Pipeline.validate only (no I/O)", f.validate_only, "rows/s", baseline=bare)
 
 
-def profile_nats(clickhouse_url: str, nats: BrokerBench, bodies: list[bytes], report: Report) -> None:
+def profile_nats(
+    clickhouse_url: str, nats: BrokerBench, bodies: list[bytes], report: Report, folder: Path = RESULTS
+) -> None:
     if not profile.available():
         report.notes.append("profile skipped: py-spy is not installed (`.venv/bin/pip install py-spy`)")
         return
@@ -146,7 +149,9 @@ def profile_nats(clickhouse_url: str, nats: BrokerBench, bodies: list[bytes], re
             await nats.remove(queue)
 
     measured = asyncio.run(run())
-    path = profile.write_markdown(profile.read(raw), rate=measured.rate, events=len(bodies), broker="NATS")
+    path = profile.write_markdown(
+        profile.read(raw), rate=measured.rate, events=len(bodies), broker="NATS", out=folder / "PROFILE.md"
+    )
     report.notes.append(f"NATS ingest profile: {path.relative_to(RESULTS.parent.parent)}")
 
 
@@ -191,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"wrote {js} and {md}")
         return 0
     report = run(n, names, quick=args.quick, profile_below_target=not args.no_profile, panel_events=scales)
-    js, md = report.write()
+    js, md = report.write(RESULTS / "quick" if args.quick else RESULTS)  # a quick run keeps the full run's report
     print(report.markdown())
     progress(f"wrote {js} and {md}")
     return 0
@@ -248,7 +253,8 @@ def run(
     nats_rate = rates.get("nats")
     if profile_below_target and nats_rate is not None and nats_rate < TARGET_RATE:
         nats_url = broker_url("nats", urls.broker_url) or urls.broker_url
-        profile_nats(clickhouse_url, BENCHES["nats"](nats_url), bodies[: min(n, 50_000)], report)
+        folder = RESULTS / "quick" if quick else RESULTS
+        profile_nats(clickhouse_url, BENCHES["nats"](nats_url), bodies[: min(n, 50_000)], report, folder)
     report.notes.append(
         f"1-minute load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end on {os.cpu_count()} CPUs;"
         " ClickHouse, the brokers, ingest and the baselines share them, so compare ratios, not absolutes"
