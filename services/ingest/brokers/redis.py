@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final, cast
 
@@ -79,6 +79,16 @@ def _entry_id(entry: object) -> str:
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _chunks_by_stream(deliveries: Sequence[Delivery]) -> Iterator[tuple[str, list[bytes]]]:
+    """The deliveries' entry ids per stream, in chunks of at most `_CHUNK` (one command each)."""
+    by_stream: defaultdict[str, list[bytes]] = defaultdict(list)
+    for delivery in deliveries:
+        by_stream[delivery.subject].append(delivery.handle)  # type: ignore[arg-type]
+    for stream, ids in by_stream.items():
+        for i in range(0, len(ids), _CHUNK):
+            yield stream, ids[i : i + _CHUNK]
 
 
 class RedisAdapter:
@@ -211,33 +221,25 @@ class RedisAdapter:
             await self._subscriber.stop()
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
-        by_stream: defaultdict[str, list[bytes]] = defaultdict(list)
-        for delivery in deliveries:
-            by_stream[delivery.subject].append(delivery.handle)  # type: ignore[arg-type]
         client = await self._redis()
-        for stream, ids in by_stream.items():
-            for i in range(0, len(ids), _CHUNK):
-                await client.xack(stream, self._ch.consumer, *ids[i : i + _CHUNK])
+        for stream, ids in _chunks_by_stream(deliveries):
+            await client.xack(stream, self._ch.consumer, *ids)
 
     async def nack(self, deliveries: Sequence[Delivery]) -> None:
         """Hand entries back at once: they stay pending (Redis has no nack), re-claimed by this consumer with
         their idle time set to `claim_idle`, so any other consumer of the group, or this host's next process
         (a new consumer name), claims them on its next look instead of `claim_idle` later."""
-        by_stream: defaultdict[str, list[bytes]] = defaultdict(list)
-        for delivery in deliveries:
-            by_stream[delivery.subject].append(delivery.handle)  # type: ignore[arg-type]
         client = await self._redis()
-        for stream, ids in by_stream.items():
-            for i in range(0, len(ids), _CHUNK):
-                await client.xclaim(
-                    stream,
-                    self._ch.consumer,
-                    self._me,
-                    min_idle_time=0,
-                    message_ids=[*ids[i : i + _CHUNK]],
-                    idle=self._claim_idle_ms,
-                    justid=True,
-                )
+        for stream, ids in _chunks_by_stream(deliveries):
+            await client.xclaim(
+                stream,
+                self._ch.consumer,
+                self._me,
+                min_idle_time=0,
+                message_ids=[*ids],
+                idle=self._claim_idle_ms,
+                justid=True,
+            )
 
     async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
         client = await self._redis()
