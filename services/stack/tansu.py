@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .ports import accepts_connections, free_port, wait_until
-from .process import stop
 
 
 class TansuUnavailable(RuntimeError):
@@ -46,4 +45,9 @@ def running(log: Path, *, start_timeout: float = 15.0) -> Iterator[str]:
                 raise TansuUnavailable(f"Tansu did not start: {log.read_text(errors='replace')[-500:]}")
             yield f"kafka://127.0.0.1:{port}"
         finally:
-            stop(process.pid, 10)
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
