@@ -1,9 +1,22 @@
-"""The indicator catalog: every indicator's names (zh/en), unit, formula and the standard it follows."""
+"""The indicator catalog: every indicator's names (zh/en), unit, formula and the standard it follows, and the zh/en
+labels of every code an indicator row carries (dimensions, period kinds, categories, slice values, topics).
+
+This module is the one place these names live: the API (`/indicators/catalog`, `/indicators/labels`), the Grafana
+generator, the demo's table and the analyst pages all read it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A code's name in Chinese and in English."""
+
+    zh: str
+    en: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +103,182 @@ CATALOG: Final[tuple[Indicator, ...]] = (
 )
 
 BY_NAME: Final[dict[str, Indicator]] = {i.name: i for i in CATALOG}
+
+
+TOPICS: Final[dict[str, Label]] = {
+    "headcount": Label("人员规模", "Headcount"),
+    "turnover": Label("流失与留任", "Retention and turnover"),
+    "training": Label("培训", "Training"),
+    "pay": Label("薪酬", "Pay"),
+}
+"""The analyst pages' topics, in page order."""
+
+TOPIC_OF: Final[dict[str, str]] = {
+    **dict.fromkeys(("headcount_avg", "headcount_end", "transfers_in", "transfers_out", "net_change"), "headcount"),
+    **dict.fromkeys(
+        (
+            "hires",
+            "separations",
+            "separations_voluntary",
+            "separations_involuntary",
+            "separations_other",
+            "separations_by_reason",
+            "replacement_ratio",
+            "separation_rate",
+            "voluntary_rate",
+            "involuntary_rate",
+            "hires_rate",
+            "retention_rate",
+            "stability_index",
+            "cohort_retention",
+            "cohort_half_life",
+            "median_tenure_current",
+            "median_tenure_leavers",
+        ),
+        "turnover",
+    ),
+    **dict.fromkeys(
+        (
+            "trainee_times",
+            "trainees",
+            "training_hours",
+            "training_hours_per_worker",
+            "share_trained",
+            "initial_training_on_time",
+        ),
+        "training",
+    ),
+}
+"""Every indicator's topic; the pay indicators (and any not named here) are under `pay`."""
+
+
+def topic_of(indicator: str) -> str:
+    return TOPIC_OF.get(indicator, "pay")
+
+
+DIMENSIONS: Final[dict[str, Label]] = {
+    "all": Label("全市", "Program-wide"),
+    "org": Label("组织单位", "Org unit"),
+    "service_model": Label("服务模式", "Service model"),
+    "source_channel": Label("来源渠道", "Source channel"),
+    "gender": Label("性别", "Gender"),
+    "age_band": Label("年龄段", "Age band"),
+}
+"""The slice dimensions of an indicator row (`dimension`)."""
+
+PERIOD_KINDS: Final[dict[str, Label]] = {
+    "month": Label("月度", "Month"),
+    "year": Label("年度", "Year"),
+    "rolling12": Label("滚动12个月", "Rolling 12 months"),
+    "cohort": Label("入职批次", "Hire cohort"),
+}
+"""The period kinds of an indicator row (`period_kind`)."""
+
+ORG_LEVELS: Final[dict[str, Label]] = {
+    "district": Label("区", "District"),
+    "street": Label("街道（乡镇）工会", "Street union"),
+    "second_tier": Label("小二级工会", "Second-tier union"),
+}
+"""The levels of the org hierarchy, top down."""
+
+CATEGORIES: Final[dict[str, Label]] = {
+    "30": Label("30天", "30 days"),
+    "90": Label("90天", "90 days"),
+    "180": Label("180天", "180 days"),
+    "365": Label("365天", "365 days"),
+    "730": Label("730天", "730 days"),
+    "pay": Label("薪酬偏低", "Pay"),
+    "career_development": Label("职业发展", "Career development"),
+    "workload": Label("工作负荷", "Workload"),
+    "relocation": Label("迁居", "Relocation"),
+    "family": Label("家庭原因", "Family"),
+    "further_study": Label("继续深造", "Further study"),
+    "contract_end": Label("合同到期", "Contract end"),
+    "dismissal": Label("解除合同", "Dismissal"),
+    "retirement": Label("退休", "Retirement"),
+    "death": Label("死亡", "Death"),
+    "other": Label("其他", "Other"),
+    "initial": Label("初任培训", "Initial training"),
+    "rotation": Label("轮训", "Rotation training"),
+    "site_visit": Label("现场教学", "On-site teaching visit"),
+    "skills_competition": Label("技能比武", "Skills competition"),
+    "q1": Label("第一四分位（最低）", "Q1 (lowest)"),
+    "q2": Label("第二四分位", "Q2"),
+    "q3": Label("第三四分位", "Q3"),
+    "q4": Label("第四四分位（最高）", "Q4 (highest)"),
+    "base": Label("基本工资", "Base pay"),
+    "allowances": Label("津贴补贴", "Allowances"),
+    "total": Label("应发合计", "Total pay"),
+    "": Label("合计", "All"),
+}
+"""Category codes of indicator rows: cohort marks (days), separation reasons, course kinds, pay quartiles, pay
+components; the empty category is the row over every category."""
+
+SLICE_VALUES: Final[dict[str, Label]] = {
+    "all": Label("全市", "Program-wide"),
+    "enterprise": Label("企业", "Enterprise"),
+    "building": Label("楼宇", "Building"),
+    "park": Label("园区", "Park"),
+    "community": Label("社区", "Community"),
+    "none": Label("无", "None"),
+    "graduate": Label("应届毕业生招聘", "Graduate recruitment"),
+    "retrained_union_staff": Label("工会干部转岗", "Retrained union staff"),
+    "purchased_service": Label("购买服务", "Purchased service"),
+    "enterprise_transfer": Label("企业定向转入", "Targeted enterprise transfer"),
+    "other": Label("其他", "Other"),
+    "male": Label("男", "Men"),
+    "female": Label("女", "Women"),
+    "undisclosed": Label("未披露", "Undisclosed"),
+    "<25": Label("25岁以下", "Under 25"),
+    "25-34": Label("25-34岁", "25-34"),
+    "35-44": Label("35-44岁", "35-44"),
+    "45-54": Label("45-54岁", "45-54"),
+    ">=55": Label("55岁及以上", "55 and over"),
+}
+"""Slice values other than org unit ids (org units are named by their registration events, table `org_units`)."""
+
+PUBLISHED_FACTS: Final[tuple[tuple[str, str, int, Label], ...]] = (
+    (
+        "trainee_times",
+        "initial",
+        163,
+        Label("2019-2022年初任培训人次（已公布）", "Initial trainee-times 2019-2022 (published)"),
+    ),
+    (
+        "trainee_times",
+        "rotation",
+        949,
+        Label("2019-2022年轮训人次（已公布）", "Rotation trainee-times 2019-2022 (published)"),
+    ),
+)
+"""The program's published facts (indicator, category, figure over the years 2019-2022, label): shown back beside
+the computed figure."""
+PUBLISHED_YEARS: Final = (2019, 2022)
+
+
+def labels() -> dict[str, object]:
+    """Every label of this module as one JSON-ready document (`GET /indicators/labels`)."""
+
+    def table(entries: dict[str, Label]) -> dict[str, dict[str, str]]:
+        return {code: {"zh": t.zh, "en": t.en} for code, t in entries.items()}
+
+    return {
+        "topics": table(TOPICS),
+        "dimensions": table(DIMENSIONS),
+        "period_kinds": table(PERIOD_KINDS),
+        "org_levels": table(ORG_LEVELS),
+        "categories": table(CATEGORIES),
+        "slices": table(SLICE_VALUES),
+        "published_facts": [
+            {
+                "indicator": i,
+                "category": c,
+                "value": v,
+                "from_year": PUBLISHED_YEARS[0],
+                "to_year": PUBLISHED_YEARS[1],
+                "zh": t.zh,
+                "en": t.en,
+            }
+            for i, c, v, t in PUBLISHED_FACTS
+        ],
+    }
