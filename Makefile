@@ -11,13 +11,17 @@ INSTALLED := $(VENV)/.installed
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml
+PAGES := services/metrics/pages
+
+$(INSTALLED): pyproject.toml $(PAGES)/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	@command -v npm >/dev/null || { echo "install: npm (Node 20) is needed for the analyst pages' chart library" >&2; exit 1; }
+	npm ci --prefix $(PAGES) --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(INSTALLED) system-deps ## create .venv and install pinned dependencies (and the few Debian tools the tests use)
+install: $(INSTALLED) system-deps ## create .venv, install pinned Python and npm packages (and the Debian tools and browser the tests use)
 
 system-deps: ## Debian packages the tests use (promtool/prometheus); skipped when present or not root
 	@bash scripts/system-deps.sh

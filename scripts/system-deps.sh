@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Debian tools some tests use: promtool and prometheus (package `prometheus`), docker-compose (`config` check). Installed when missing and we
-# are root with apt-get; otherwise the tests that need them skip and say why.
+# Debian tools some tests use: promtool and prometheus (package `prometheus`), docker-compose (`config` check),
+# Chromium and a CJK font for the analyst pages' browser tests (without the font every 中文 label renders as boxes).
+# Installed when missing and we are root with apt-get; otherwise the tests that need them skip and say why.
 set -u
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+dpkg-query -W -f='${Status}' fonts-wqy-microhei 2>/dev/null | grep -q "ok installed" || need+=(fonts-wqy-microhei)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: missing ${need[*]} (not root or no apt-get); tests needing them will skip" >&2

@@ -15,6 +15,7 @@ from services.common.clickhouse import ConnectClickHouse, connect_with_tables
 from services.common.errors import StoreError
 from services.common.http import build_app, operator_routes
 
+from . import pages
 from .api import routes
 from .refresh import Refresher, RefreshReport
 
@@ -114,7 +115,9 @@ async def serve(settings: MetricsSettings) -> int:
             return False, "clickhouse=down"
         return (refreshed.is_set(), "indicators published" if refreshed.is_set() else "first refresh running")
 
-    app = build_app([*operator_routes(live=live, ready=ready, registry=telemetry.registry), *routes(store)])
+    app = build_app(
+        [*operator_routes(live=live, ready=ready, registry=telemetry.registry), *routes(store), *pages.routes(store)]
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.http_host, port=settings.metrics_http_port, log_level="warning", lifespan="off"

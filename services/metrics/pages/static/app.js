@@ -1,0 +1,657 @@
+// The analyst pages: overview cards and one page per topic, drawn from the indicator API.
+// Indicator, dimension, category and slice names come from the service (/indicators/catalog, /indicators/labels,
+// /org-units); only the page's own words (buttons, captions) are written here, in UI below.
+"use strict";
+
+(() => {
+  const UI = {
+    zh: {
+      brand: "工会社工队伍指标", brandSub: "社会化工会工作者 · 月度监测", other: "English", overview: "概览",
+      overviewLede: "全市口径的核心指标：最近一期数值、与一年前相比的变化和趋势。点击卡片进入对应专题页。",
+      topicLede: "选择指标、周期和切片维度；组织单位可逐级下钻（区 → 街道 → 小二级）。已抑制的单元格显示为缺口和◇标记。",
+      indicator: "指标", periodKind: "周期", category: "类别", dimension: "切片维度", from: "起", to: "止",
+      chart: "趋势图", multiples: "分单位对比", table: "表格", csv: "下载CSV（与所示数据一致）",
+      apiLink: "接口", suppressed: "已抑制", noData: "无数据", noRows: "所选条件下没有数据。",
+      notPublished: "该层级未发布指标（见设置 METRICS_ORG_LEVELS），或该单位没有下级单位。",
+      hiddenWhy: (k) => `已抑制：人数少于 k = ${k}，或为防止推算其他已抑制单元格而隐藏。抑制不是零，也不是缺数据。`,
+      reasons: {
+        primary: (k) => `人数少于 k = ${k}`,
+        secondary: () => "为保护另一个已抑制单元格而隐藏（次级抑制）",
+        linked: () => "分子或分母等于一个已抑制单元格（关联抑制）",
+        audit: () => "审计发现可被推算，已额外隐藏",
+      },
+      formula: "公式", unit: "单位", standard: "标准", asOf: "数据截至", refreshed: "刷新于", k: "抑制阈值",
+      drill: "下钻", up: "返回上级", all: "全部", vsYearAgo: "较一年前", latest: "最近一期",
+      facts: "已公布数据对照", factsLede: "项目公开报告中的数字与本系统根据事件计算的结果对照（全市，年度合计）。",
+      published: "已公布", computed: "系统计算", difference: "差额", yearToDate: "（年初至今）",
+      units: { "%": "%", CNY: "元", workers: "人", participations: "人次", days: "天", hours: "学时", ratio: "倍" },
+      period: "期间", loadFailed: "加载失败", shown: (n, total) => `显示 ${n} / ${total} 个单位`,
+      pages: "页面", docs: "接口文档",
+    },
+    en: {
+      brand: "Union social workers", brandSub: "Workforce indicators · monthly", other: "中文", overview: "Overview",
+      overviewLede: "Program-wide headline indicators: the latest period, the change against a year before, and the " +
+        "trend. Click a card to open its topic.",
+      topicLede: "Choose an indicator, a period kind and a slice dimension; org units drill down (district → street → " +
+        "second-tier union). Suppressed cells are drawn as gaps with a ◇ mark.",
+      indicator: "Indicator", periodKind: "Period", category: "Category", dimension: "Slice by", from: "From", to: "To",
+      chart: "Trend", multiples: "Side by side", table: "Table", csv: "Download CSV (exactly what is shown)",
+      apiLink: "API", suppressed: "suppressed", noData: "no data", noRows: "No data for these filters.",
+      notPublished: "Indicators are not published at this level (see METRICS_ORG_LEVELS), or the unit has no " +
+        "sub-units.",
+      hiddenWhy: (k) => `Suppressed: fewer than k = ${k} workers, or hidden so that another suppressed cell cannot ` +
+        "be worked out. Suppressed is not zero and not missing data.",
+      reasons: {
+        primary: (k) => `fewer than k = ${k} workers`,
+        secondary: () => "hidden to protect another suppressed cell (secondary)",
+        linked: () => "its numerator or denominator equals a suppressed cell (linked)",
+        audit: () => "hidden by the disclosure audit",
+      },
+      formula: "Formula", unit: "Unit", standard: "Standard", asOf: "Data as of", refreshed: "refreshed",
+      k: "suppression threshold", drill: "Drill down", up: "Up", all: "All", vsYearAgo: "vs a year before",
+      latest: "latest", facts: "Published facts", factsLede: "Figures from the program's public reports beside " +
+        "the ones computed here from the events (program-wide, summed over the years).",
+      published: "Published", computed: "Computed", difference: "Difference", yearToDate: " (year to date)",
+      units: { "%": "%", CNY: "CNY", workers: "workers", participations: "participations", days: "days",
+        hours: "hours", ratio: "×" },
+      period: "Period", loadFailed: "Could not load", shown: (n, total) => `showing ${n} of ${total} units`,
+      pages: "Pages", docs: "API documentation",
+    },
+  };
+  const CARDS = [
+    { indicator: "headcount_end", kind: "month", topic: "headcount" },
+    { indicator: "separation_rate", kind: "year", topic: "turnover" },
+    { indicator: "separation_rate", kind: "rolling12", topic: "turnover" },
+    { indicator: "stability_index", kind: "month", topic: "turnover" },
+    { indicator: "pay_median", kind: "month", category: "total", topic: "pay" },
+    { indicator: "pay_vs_reference", kind: "year", topic: "pay" },
+    { indicator: "trainee_times", kind: "year", topic: "training", category: "" },
+    { indicator: "trainees", kind: "year", topic: "training", category: "" },
+  ];
+  const KIND_ORDER = ["month", "year", "rolling12", "cohort"];
+  const MAX_ROWS = 100000;
+  const S = {
+    lang: "zh", labels: null, catalog: {}, units: {}, children: {}, status: null, cache: new Map(), charts: [],
+  };
+
+  // ---- small helpers -------------------------------------------------------------------------------------------
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const t = (key) => UI[S.lang][key];
+  const label = (table, code) => {
+    const entry = S.labels && S.labels[table] && S.labels[table][code];
+    return entry ? entry[S.lang] : code;
+  };
+  const indName = (name) => (S.catalog[name] ? S.catalog[name][`name_${S.lang}`] : name);
+  const unitName = (id) => {
+    const u = S.units[id];
+    return u ? (S.lang === "zh" ? u.name_zh : u.name_en) || id : id;
+  };
+  const sliceName = (dim, code) => {
+    if (dim === "org") return unitName(code);
+    if (dim === "all") return label("dimensions", "all");
+    return label("slices", code);
+  };
+  const locale = () => (S.lang === "zh" ? "zh-CN" : "en-GB");
+  const el = (tag, attrs = {}, ...kids) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const kid of kids.flat()) {
+      if (kid !== undefined && kid !== null) node.append(kid instanceof Node ? kid : document.createTextNode(kid));
+    }
+    return node;
+  };
+
+  function fmtValue(value, unit) {
+    if (value === null || value === undefined) return "";
+    const digits = { "%": 1, CNY: 0, ratio: 2, days: 0, hours: 1 }[unit];
+    const places = digits !== undefined ? digits : Number.isInteger(value) ? 0 : 1;
+    const text = new Intl.NumberFormat(locale(), { minimumFractionDigits: places, maximumFractionDigits: places })
+      .format(value);
+    return unit === "%" ? `${text} %` : text;
+  }
+  const unitText = (unit) => UI[S.lang].units[unit] || unit;
+
+  function fmtPeriod(kind, iso) {
+    const month = iso.slice(0, 7);
+    if (kind === "year") return iso.slice(0, 4);
+    if (kind === "rolling12") return S.lang === "zh" ? `截至${month}的12个月` : `12 m to ${month}`;
+    return month;
+  }
+
+  function reasonText(row) {
+    const k = S.status ? S.status.k : "k";
+    const why = row && row.reason && UI[S.lang].reasons[row.reason];
+    return why ? `${t("suppressed")}: ${why(k)}` : UI[S.lang].hiddenWhy(k);
+  }
+
+  async function getJSON(url) {
+    if (S.cache.has(url)) return S.cache.get(url);
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok) throw new Error((body && body.error) || `${response.status} ${url}`);
+    S.cache.set(url, body);
+    return body;
+  }
+
+  async function fetchRows(params) {
+    const out = [];
+    let url = `/indicators?${params.toString()}`;
+    while (url) {
+      const body = await getJSON(url);
+      out.push(...body.rows);
+      url = body.next || null;
+    }
+    return out;
+  }
+
+  function apiParams(q, slices) {
+    const p = new URLSearchParams();
+    p.append("indicator", q.indicator);
+    p.append("period_kind", q.kind);
+    p.append("dimension", q.dim);
+    for (const s of slices || []) p.append("slice", s);
+    p.append("category", q.category || "");
+    if (q.from) p.append("from", q.from);
+    if (q.to) p.append("to", q.to);
+    p.append("limit", String(MAX_ROWS));
+    return p;
+  }
+
+  function showError(error) {
+    const bar = $("#status");
+    bar.className = "status error";
+    bar.textContent = `${t("loadFailed")}: ${error.message || error}`;
+  }
+
+  function disposeCharts() {
+    for (const chart of S.charts) chart.dispose();
+    S.charts = [];
+  }
+
+  function newChart(node) {
+    const chart = echarts.init(node, null, { renderer: "canvas", locale: S.lang === "zh" ? "ZH" : "EN" });
+    S.charts.push(chart);
+    return chart;
+  }
+
+  // ---- frame ---------------------------------------------------------------------------------------------------
+  function pageName() {
+    const m = location.pathname.match(/^\/pages\/([a-z_]+)$/);
+    return m ? m[1] : "overview";
+  }
+
+  function renderFrame() {
+    document.documentElement.lang = S.lang === "zh" ? "zh-CN" : "en";
+    document.title = `${t("brand")} · ${S.lang === "zh" ? "Union social workers" : "工会社工队伍指标"}`;
+    $("#brand").replaceChildren(t("brand"), el("small", {}, t("brandSub")));
+    const current = pageName();
+    const links = [["overview", t("overview")], ...Object.keys(S.labels.topics).map((k) => [k, label("topics", k)])];
+    $("#nav").replaceChildren(
+      ...links.map(([name, text]) =>
+        el("a", {
+          href: name === "overview" ? "/" : `/pages/${name}`,
+          class: name === current ? "current" : "",
+          "data-page": name,
+          onclick: (e) => {
+            e.preventDefault();
+            go(name === "overview" ? "/" : `/pages/${name}`);
+          },
+        }, text)),
+    );
+    $("#lang").textContent = t("other");
+    const st = S.status || {};
+    const bar = $("#status");
+    bar.className = "status";
+    bar.textContent = [
+      st.as_of ? `${t("asOf")} ${st.as_of}` : null,
+      st.refreshed_at ? `${t("refreshed")} ${new Date(st.refreshed_at).toLocaleString(locale())}` : null,
+      st.k !== undefined ? `${t("k")} k = ${st.k}` : null,
+    ].filter(Boolean).join(" · ");
+    $("#footer").replaceChildren(
+      `${t("docs")}: `, el("a", { href: "/openapi.json" }, "/openapi.json"), " · ",
+      el("a", { href: "/indicators/catalog" }, "/indicators/catalog"), " · ",
+      el("a", { href: "/indicators/labels" }, "/indicators/labels"),
+    );
+  }
+
+  function go(path) {
+    history.pushState(null, "", path);
+    render();
+  }
+
+  async function render() {
+    disposeCharts();
+    renderFrame();
+    const main = $("#main");
+    main.replaceChildren(el("p", { class: "loading" }, "…"));
+    try {
+      const name = pageName();
+      if (name === "overview") await renderOverview(main);
+      else await renderTopic(main, name);
+      main.dataset.ready = "1";
+    } catch (error) {
+      showError(error);
+      main.dataset.ready = "error";
+    }
+  }
+
+  // ---- overview ------------------------------------------------------------------------------------------------
+  async function renderOverview(main) {
+    main.dataset.ready = "";
+    const cards = el("div", { class: "cards", id: "cards" });
+    main.replaceChildren(el("h1", {}, t("overview")), el("p", { class: "lede" }, t("overviewLede")), cards);
+    const results = await Promise.all(CARDS.map((card) => fetchRows(apiParams({
+      indicator: card.indicator, kind: card.kind, dim: "all", category: card.category !== undefined
+        ? card.category : "",
+    }, ["all"]))));
+    CARDS.forEach((card, i) => cards.append(renderCard(card, results[i])));
+    main.append(await renderFacts());
+  }
+
+  function renderCard(card, rows) {
+    const info = S.catalog[card.indicator] || { unit: "" };
+    rows.sort((a, b) => a.period.localeCompare(b.period));
+    const latest = rows[rows.length - 1];
+    const back = card.kind === "year" ? 1 : 12;
+    const before = rows.length > back ? rows[rows.length - 1 - back] : null;
+    const node = el("div", {
+      class: "card", "data-indicator": card.indicator, "data-period-kind": card.kind, role: "link", tabindex: "0",
+      onclick: () => go(`/pages/${card.topic}?indicator=${card.indicator}&period_kind=${card.kind}&dimension=all` +
+        (card.category ? `&category=${card.category}` : "")),
+    });
+    node.append(el("h3", {}, `${indName(card.indicator)} · ${label("period_kinds", card.kind)}`));
+    if (!latest) {
+      node.append(el("div", { class: "figure" }, "–"), el("div", { class: "period" }, t("noData")));
+      return node;
+    }
+    const figure = el("div", { class: "figure", "data-value": latest.suppressed ? "" : String(latest.value) });
+    if (latest.suppressed) figure.append(el("span", { title: reasonText(latest) }, `◇ ${t("suppressed")}`));
+    else figure.append(fmtValue(latest.value, info.unit), el("span", { class: "unit" }, info.unit === "%" ? "" :
+      unitText(info.unit)));
+    const ytd = card.kind === "year" && S.status && S.status.as_of && S.status.as_of.slice(0, 4) ===
+      latest.period.slice(0, 4) && S.status.as_of.slice(5) !== "12-31" ? t("yearToDate") : "";
+    const periodLine = el("div", { class: "period" }, `${t("latest")}: ${fmtPeriod(card.kind, latest.period)}${ytd}`);
+    if (before && !before.suppressed && !latest.suppressed && before.value !== null && latest.value !== null) {
+      const diff = latest.value - before.value;
+      const sign = diff > 0 ? "+" : "";
+      const text = info.unit === "%" ? `${sign}${fmtValue(diff, "ratio")} pp` : `${sign}${fmtValue(diff, info.unit)}`;
+      periodLine.append(el("span", { class: "delta" }, `${t("vsYearAgo")} ${text}`));
+    }
+    const spark = el("div", { class: "spark" });
+    node.append(figure, periodLine, spark,
+      el("div", { class: "about" }, `${info.formula || ""} · ${info.standard || ""}`));
+    requestAnimationFrame(() => drawSpark(spark, card, rows.slice(card.kind === "year" ? -12 : -36)));
+    return node;
+  }
+
+  function drawSpark(node, card, rows) {
+    const chart = newChart(node);
+    chart.setOption({
+      animation: false,
+      grid: { left: 2, right: 2, top: 4, bottom: 2 },
+      xAxis: { type: "category", show: false, data: rows.map((r) => fmtPeriod(card.kind, r.period)) },
+      yAxis: { type: "value", show: false, scale: true },
+      tooltip: { trigger: "axis", formatter: (items) => items.map((it) => `${it.name}: ${it.value === null ||
+        it.value === undefined ? t("suppressed") : fmtValue(it.value, (S.catalog[card.indicator] || {}).unit)}`)
+        .join("<br>") },
+      series: [{ type: "line", data: rows.map((r) => (r.suppressed ? null : r.value)), showSymbol: false,
+        lineStyle: { color: "#b3261e", width: 1.5 }, areaStyle: { color: "rgba(179,38,30,0.08)" } }],
+    });
+  }
+
+  async function renderFacts() {
+    const facts = S.labels.published_facts || [];
+    const panel = el("div", { class: "panel", id: "facts" });
+    panel.append(el("h2", {}, t("facts")), el("p", { class: "lede" }, t("factsLede")));
+    const table = el("table", { class: "facts" });
+    table.append(el("tr", {}, el("th", {}, t("indicator")), el("th", {}, t("published")),
+      el("th", {}, t("computed")), el("th", {}, t("difference"))));
+    for (const fact of facts) {
+      const rows = await fetchRows(apiParams({
+        indicator: fact.indicator, kind: "year", dim: "all", category: fact.category,
+        from: `${fact.from_year}-01-01`, to: `${fact.to_year}-12-31`,
+      }, ["all"]));
+      const shown = rows.filter((r) => !r.suppressed && r.value !== null);
+      const sum = shown.reduce((acc, r) => acc + r.value, 0);
+      const complete = shown.length === fact.to_year - fact.from_year + 1;
+      table.append(el("tr", { "data-fact": `${fact.indicator}:${fact.category}` },
+        el("td", {}, fact[S.lang]),
+        el("td", {}, fmtValue(fact.value, "workers")),
+        el("td", { "data-value": complete ? String(sum) : "" }, complete ? fmtValue(sum, "workers") : t("noData")),
+        el("td", {}, complete ? fmtValue(sum - fact.value, "workers") : "")));
+    }
+    panel.append(table);
+    return panel;
+  }
+
+  // ---- topic pages ---------------------------------------------------------------------------------------------
+  function readQuery() {
+    const p = new URLSearchParams(location.search);
+    return {
+      indicator: p.get("indicator"), kind: p.get("period_kind"), category: p.get("category"),
+      dim: p.get("dimension"), unit: p.get("unit") || "", from: p.get("from"), to: p.get("to"),
+      view: p.get("view") || "chart",
+    };
+  }
+
+  function writeQuery(q, push) {
+    const p = new URLSearchParams();
+    for (const [key, name] of [["indicator", "indicator"], ["kind", "period_kind"], ["category", "category"],
+      ["dim", "dimension"], ["unit", "unit"], ["from", "from"], ["to", "to"], ["view", "view"]]) {
+      if (q[key] !== null && q[key] !== undefined && (q[key] !== "" || key === "category")) p.set(name, q[key]);
+    }
+    const url = `${location.pathname}?${p.toString()}`;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  function monthsBefore(iso, months) {
+    const [y, m] = iso.split("-").map(Number);
+    const index = y * 12 + (m - 1) - months;
+    return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}-01`;
+  }
+
+  async function resolveQuery(topic, q) {
+    const names = Object.keys(S.catalog).filter((n) => S.catalog[n].topic === topic);
+    if (!names.includes(q.indicator)) q.indicator = names[0];
+    const facets = (await getJSON(`/indicators/facets?indicator=${encodeURIComponent(q.indicator)}`)).period_kinds;
+    const kinds = KIND_ORDER.filter((k) => facets[k]);
+    if (!kinds.includes(q.kind)) q.kind = kinds[0];
+    const facet = q.kind ? facets[q.kind] : null;
+    if (!facet) return { names, kinds, facet: null };
+    const dims = Object.keys(S.labels.dimensions).filter((d) => facet.dimensions.includes(d));
+    if (!dims.includes(q.dim)) q.dim = dims.includes("org") ? "org" : dims[0];
+    if (!facet.categories.includes(q.category)) {
+      q.category = ["", "total"].find((c) => facet.categories.includes(c)) ?? facet.categories[0];
+    }
+    if (!q.to || q.to > facet.to) q.to = facet.to;
+    if (!q.from || q.from < facet.from || q.from > q.to) {
+      q.from = q.kind === "year" ? facet.from : [monthsBefore(q.to, 35), facet.from].sort().pop();
+    }
+    if (q.dim !== "org" || (q.unit && !S.units[q.unit])) q.unit = "";
+    return { names, kinds, dims, facet };
+  }
+
+  function orgSlices(unit) {
+    return (S.children[unit || ""] || []).slice();
+  }
+
+  async function renderTopic(main, topic) {
+    const q = readQuery();
+    const { names, kinds, dims, facet } = await resolveQuery(topic, q);
+    writeQuery(q, false);
+    main.replaceChildren(el("h1", {}, label("topics", topic)), el("p", { class: "lede" }, t("topicLede")));
+    if (!facet) {
+      main.append(el("p", { class: "empty" }, t("noRows")));
+      return;
+    }
+    const change = (key) => (event) => {
+      q[key] = event.target.value;
+      if (key === "indicator" || key === "kind") {
+        q.from = null;
+        q.to = null;
+      }
+      if (key === "dim") q.unit = "";
+      writeQuery(q, true);
+      render();
+    };
+    const select = (id, key, options, value) => el("select", { id, onchange: change(key) },
+      options.map(([code, text]) => el("option", { value: code, selected: code === value }, text)));
+    const filters = el("div", { class: "filters panel", id: "filters" },
+      el("label", {}, t("indicator"), select("f-indicator", "indicator", names.map((n) => [n, indName(n)]),
+        q.indicator)),
+      el("label", {}, t("periodKind"), select("f-kind", "kind", kinds.map((k) => [k, label("period_kinds", k)]),
+        q.kind)),
+      facet.categories.length > 1 || facet.categories[0] !== ""
+        ? el("label", {}, t("category"), select("f-category", "category",
+          facet.categories.map((c) => [c, label("categories", c)]), q.category))
+        : null,
+      el("label", {}, t("dimension"), select("f-dimension", "dim", dims.map((d) => [d, label("dimensions", d)]),
+        q.dim)),
+      el("label", {}, t("from"), el("input", { id: "f-from", type: "month", value: q.from.slice(0, 7),
+        min: facet.from.slice(0, 7), max: facet.to.slice(0, 7),
+        onchange: (e) => { if (e.target.value) { q.from = `${e.target.value}-01`; writeQuery(q, true); render(); } } })),
+      el("label", {}, t("to"), el("input", { id: "f-to", type: "month", value: q.to.slice(0, 7),
+        min: facet.from.slice(0, 7), max: facet.to.slice(0, 7),
+        onchange: (e) => { if (e.target.value) { q.to = `${e.target.value}-01`; writeQuery(q, true); render(); } } })),
+      el("div", { class: "views" }, ["chart", "multiples", "table"].map((v) => el("button", {
+        type: "button", id: `v-${v}`, class: q.view === v ? "on" : "",
+        onclick: () => { q.view = v; writeQuery(q, true); render(); },
+      }, t(v)))),
+    );
+    main.append(filters);
+    if (q.dim === "org") main.append(crumbs(q));
+    const slices = q.dim === "org" ? orgSlices(q.unit) : q.dim === "all" ? ["all"] : null;
+    const params = apiParams(q, slices);
+    const rows = slices && slices.length === 0 ? [] : await fetchRows(params);
+    const panel = el("div", { class: "panel", id: "view", "data-view": q.view });
+    panel.append(about(q), actions(params));
+    main.append(panel);
+    if (!rows.length) {
+      panel.append(el("p", { class: "empty", id: "empty" }, q.dim === "org" && q.unit ? t("notPublished") :
+        t("noRows")));
+      return;
+    }
+    const model = buildModel(q, rows, slices);
+    panel.append(el("div", { class: "legend-hidden" }, el("span", {}, el("span", { class: "mark" }),
+      `${t("suppressed")}: ${UI[S.lang].hiddenWhy(S.status ? S.status.k : "k")}`)));
+    if (q.view === "table") panel.append(renderTable(q, model));
+    else if (q.view === "multiples") panel.append(renderMultiples(q, model));
+    else {
+      const node = el("div", { class: "chart", id: "chart" });
+      panel.append(node);
+      drawMain(node, q, model);
+    }
+  }
+
+  function crumbs(q) {
+    const trail = [];
+    for (let id = q.unit; id; id = (S.units[id] || {}).parent_id) trail.unshift(id);
+    const nav = el("div", { class: "crumbs", id: "crumbs" });
+    const top = el("button", { type: "button", "data-unit": "", onclick: () => drillTo(q, "") },
+      label("org_levels", "district"));
+    nav.append(top);
+    for (const id of trail) {
+      nav.append("›", id === q.unit
+        ? el("span", { class: "here", "data-unit": id }, unitName(id))
+        : el("button", { type: "button", "data-unit": id, onclick: () => drillTo(q, id) }, unitName(id)));
+    }
+    const childLevel = (S.units[(S.children[q.unit] || [])[0]] || {}).level;
+    if (childLevel) nav.append(el("span", {}, ` (${label("org_levels", childLevel)})`));
+    return nav;
+  }
+
+  function drillTo(q, unit) {
+    q.unit = unit;
+    writeQuery(q, true);
+    render();
+  }
+
+  function about(q) {
+    const info = S.catalog[q.indicator] || {};
+    const st = S.status || {};
+    return el("div", { class: "about-chart", id: "about" },
+      el("b", {}, indName(q.indicator)), ` · ${label("period_kinds", q.kind)}`,
+      q.category ? ` · ${label("categories", q.category)}` : "", ` · ${label("dimensions", q.dim)}`,
+      q.dim === "org" && q.unit ? ` · ${unitName(q.unit)}` : "", el("br"),
+      `${t("formula")}: ${info.formula} · ${t("unit")}: ${unitText(info.unit)} · ${t("standard")}: ${info.standard}`,
+      el("br"),
+      `${t("asOf")} ${st.as_of || "?"}`,
+      st.refreshed_at ? ` · ${t("refreshed")} ${new Date(st.refreshed_at).toLocaleString(locale())}` : "");
+  }
+
+  function actions(params) {
+    const csv = new URLSearchParams(params);
+    csv.set("format", "csv");
+    const json = new URLSearchParams(params);
+    return el("div", { class: "actions" },
+      el("a", { id: "csv", href: `/indicators?${csv.toString()}`, download: "indicators.csv" }, t("csv")),
+      el("a", { id: "api", href: `/indicators?${json.toString()}` }, `${t("apiLink")} (JSON)`));
+  }
+
+  function buildModel(q, rows, wanted) {
+    const periods = [...new Set(rows.map((r) => r.period))].sort();
+    const present = [...new Set(rows.map((r) => r.slice))];
+    const order = wanted ? wanted.filter((s) => present.includes(s)) : present.sort((a, b) =>
+      Object.keys(S.labels.slices).indexOf(a) - Object.keys(S.labels.slices).indexOf(b) || a.localeCompare(b));
+    const cell = new Map(rows.map((r) => [`${r.slice}|${r.period}`, r]));
+    const series = order.map((slice) => ({
+      slice, name: sliceName(q.dim, slice), cells: periods.map((p) => cell.get(`${slice}|${p}`) || null),
+    }));
+    return { periods, series, unit: (S.catalog[q.indicator] || {}).unit };
+  }
+
+  const PALETTE = ["#b3261e", "#1f6fb2", "#2e7d32", "#ef8f00", "#6a3d9a", "#00838f", "#8d6e63", "#c2185b",
+    "#546e7a", "#9e9d24", "#283593", "#d84315", "#00695c", "#7b1fa2", "#5d4037", "#455a64"];
+
+  function chartOption(q, model, series, compact) {
+    const labels = model.periods.map((p) => fmtPeriod(q.kind, p));
+    const hidden = [];
+    series.forEach((s, index) => s.cells.forEach((c, i) => {
+      if (c && c.suppressed) hidden.push({ value: [i, 0.97], slice: s.name, row: c, seriesIndex: index });
+    }));
+    const tooltip = (items) => {
+      const i = items.length ? items[0].dataIndex : 0;
+      const lines = [`<b>${labels[i]}</b>`];
+      for (const s of series) {
+        const c = s.cells[i];
+        const text = !c ? t("noData") : c.suppressed ? `◇ ${t("suppressed")}` : fmtValue(c.value, model.unit);
+        lines.push(`${s.name}: ${text}`);
+      }
+      if (series.some((s) => s.cells[i] && s.cells[i].suppressed)) lines.push(`<i>${reasonText(null)}</i>`);
+      return lines.join("<br>");
+    };
+    return {
+      animation: false,
+      color: PALETTE,
+      textStyle: { fontFamily: getComputedStyle(document.documentElement).fontFamily },
+      tooltip: { trigger: "axis", formatter: tooltip, confine: true },
+      legend: compact ? { show: false } : { type: "scroll", top: 0, data: series.map((s) => s.name) },
+      grid: compact ? { left: 44, right: 8, top: 8, bottom: 22 } : { left: 64, right: 24, top: 40, bottom: 64 },
+      xAxis: { type: "category", data: labels, boundaryGap: q.kind === "year",
+        axisLabel: { hideOverlap: true, fontSize: compact ? 9 : 11 } },
+      yAxis: [
+        { type: "value", name: compact ? "" : unitText(model.unit), scale: q.kind !== "year" && model.unit !== "%",
+          max: model.max, min: model.min, axisLabel: { fontSize: compact ? 9 : 11 } },
+        { type: "value", min: 0, max: 1, show: false },
+      ],
+      dataZoom: compact ? [] : [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
+      series: [
+        ...series.map((s) => ({
+          name: s.name, type: q.kind === "year" && series.length <= 6 ? "bar" : "line", connectNulls: false,
+          showSymbol: model.periods.length <= 48, symbolSize: 5,
+          data: s.cells.map((c) => (c && !c.suppressed ? c.value : null)),
+        })),
+        {
+          name: t("suppressed"), type: "scatter", yAxisIndex: 1, symbol: "diamond", symbolSize: compact ? 7 : 9,
+          itemStyle: { color: "#ffffff", borderColor: "#8a94a3", borderWidth: 2 }, z: 5,
+          tooltip: { trigger: "item", formatter: (p) => `${p.data.slice} · ${labels[p.data.value[0]]}<br>` +
+            `◇ ${reasonText(p.data.row)}` },
+          data: hidden,
+        },
+      ],
+    };
+  }
+
+  function drawMain(node, q, model) {
+    const chart = newChart(node);
+    chart.setOption(chartOption(q, model, model.series, false));
+    if (q.dim === "org") {
+      chart.on("click", (p) => {
+        const s = model.series[p.seriesIndex];
+        if (s && (S.children[s.slice] || []).length) drillTo(q, s.slice);
+      });
+    }
+  }
+
+  function renderMultiples(q, model) {
+    const grid = el("div", { class: "multiples", id: "multiples" });
+    const values = model.series.flatMap((s) => s.cells.filter((c) => c && !c.suppressed).map((c) => c.value));
+    const shared = { ...model, max: values.length ? Math.max(...values) : undefined, min: Math.min(0, ...values) };
+    for (const s of model.series) {
+      const last = [...s.cells].reverse().find((c) => c);
+      const canDrill = q.dim === "org" && (S.children[s.slice] || []).length > 0;
+      const small = el("div", { class: "small" });
+      grid.append(el("div", { class: "multiple", "data-slice": s.slice },
+        el("h4", {}, el("span", {}, s.name), el("span", {},
+          last ? (last.suppressed ? `◇ ${t("suppressed")}` : fmtValue(last.value, model.unit)) : "",
+          canDrill ? el("button", { type: "button", class: "drill", "data-drill": s.slice,
+            onclick: () => drillTo(q, s.slice) }, `${t("drill")} ›`) : null)),
+        small));
+      requestAnimationFrame(() => newChart(small).setOption(chartOption(q, shared, [s], true)));
+    }
+    return grid;
+  }
+
+  function renderTable(q, model) {
+    const table = el("table", { id: "table" });
+    table.append(el("thead", {}, el("tr", {}, el("th", {}, t("period")),
+      model.series.map((s) => el("th", { "data-slice": s.slice }, s.name,
+        q.dim === "org" && (S.children[s.slice] || []).length ? el("button", { type: "button", class: "drill",
+          "data-drill": s.slice, onclick: () => drillTo(q, s.slice) }, "›") : null)))));
+    const body = el("tbody");
+    model.periods.forEach((period, i) => {
+      body.append(el("tr", { "data-period": period }, el("td", {}, fmtPeriod(q.kind, period)),
+        model.series.map((s) => {
+          const c = s.cells[i];
+          if (!c) return el("td", { class: "none", title: t("noData") }, "–");
+          if (c.suppressed) return el("td", { class: "suppressed", title: reasonText(c), "data-suppressed": "1" },
+            `◇ ${t("suppressed")}`);
+          return el("td", { "data-value": String(c.value) }, fmtValue(c.value, model.unit));
+        })));
+    });
+    table.append(body);
+    return el("div", { class: "table-wrap" }, table);
+  }
+
+  // ---- start ---------------------------------------------------------------------------------------------------
+  async function start() {
+    const asked = new URLSearchParams(location.search).get("lang");
+    S.lang = asked === "en" || asked === "zh" ? asked : localStorage.getItem("lang") || "zh";
+    $("#lang").addEventListener("click", () => {
+      S.lang = S.lang === "zh" ? "en" : "zh";
+      localStorage.setItem("lang", S.lang);
+      const p = new URLSearchParams(location.search);
+      if (p.has("lang")) {
+        p.set("lang", S.lang);
+        history.replaceState(null, "", `${location.pathname}?${p.toString()}`);
+      }
+      render();
+    });
+    window.addEventListener("popstate", render);
+    window.addEventListener("resize", () => S.charts.forEach((c) => c.resize()));
+    try {
+      const [labels, catalog, units, status] = await Promise.all([
+        getJSON("/indicators/labels"), getJSON("/indicators/catalog"), getJSON("/org-units"),
+        getJSON("/indicators/status"),
+      ]);
+      S.labels = labels;
+      S.status = status;
+      for (const entry of catalog) S.catalog[entry.indicator] = entry;
+      const list = Array.isArray(units) ? units : units.units || units.rows || [];
+      for (const u of list) S.units[u.unit_id] = u;
+      const levels = Object.keys(labels.org_levels);
+      for (const u of list.sort((a, b) => a.unit_id.localeCompare(b.unit_id))) {
+        const parent = u.level === levels[0] ? "" : u.parent_id;
+        (S.children[parent] = S.children[parent] || []).push(u.unit_id);
+      }
+    } catch (error) {
+      showError(error);
+      $("#main").dataset.ready = "error";
+      return;
+    }
+    await render();
+  }
+
+  start();
+})();
