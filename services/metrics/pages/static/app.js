@@ -26,7 +26,7 @@
       published: "已公布", computed: "系统计算", difference: "差额", yearToDate: "（年初至今）",
       units: { "%": "%", CNY: "元", workers: "人", participations: "人次", days: "天", hours: "学时", ratio: "倍" },
       period: "期间", loadFailed: "加载失败", shown: (n, total) => `显示 ${n} / ${total} 个单位`,
-      pages: "页面", docs: "接口文档",
+      pages: "页面", docs: "接口文档", showing: "显示",
     },
     en: {
       brand: "Union social workers", brandSub: "Workforce indicators · monthly", other: "中文", overview: "Overview",
@@ -55,7 +55,7 @@
       units: { "%": "%", CNY: "CNY", workers: "workers", participations: "participations", days: "days",
         hours: "hours", ratio: "×" },
       period: "Period", loadFailed: "Could not load", shown: (n, total) => `showing ${n} of ${total} units`,
-      pages: "Pages", docs: "API documentation",
+      pages: "Pages", docs: "API documentation", showing: "showing",
     },
   };
   const CARDS = [
@@ -69,6 +69,9 @@
     { indicator: "trainees", kind: "year", topic: "training", category: "" },
   ];
   const KIND_ORDER = ["month", "year", "rolling12", "cohort"];
+  const FIRST_INDICATOR = { headcount: "headcount_avg", turnover: "separation_rate", training: "trainee_times",
+    pay: "pay_median" };
+  const CHART_SERIES = 6; // more slices than this start with only the first few drawn (the legend adds the rest)
   const MAX_ROWS = 100000;
   const S = {
     lang: "zh", labels: null, catalog: {}, units: {}, children: {}, status: null, cache: new Map(), charts: [],
@@ -340,7 +343,7 @@
     return {
       indicator: p.get("indicator"), kind: p.get("period_kind"), category: p.get("category"),
       dim: p.get("dimension"), unit: p.get("unit") || "", from: p.get("from"), to: p.get("to"),
-      view: p.get("view") || "chart",
+      view: p.get("view"),
     };
   }
 
@@ -356,14 +359,15 @@
   }
 
   function monthsBefore(iso, months) {
-    const [y, m] = iso.split("-").map(Number);
+    const [y, m] = iso.split("-").map(Number); // the day is dropped: periods start on the 1st
     const index = y * 12 + (m - 1) - months;
     return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}-01`;
   }
 
   async function resolveQuery(topic, q) {
     const names = Object.keys(S.catalog).filter((n) => S.catalog[n].topic === topic);
-    if (!names.includes(q.indicator)) q.indicator = names[0];
+    if (!names.includes(q.indicator)) q.indicator = names.includes(FIRST_INDICATOR[topic]) ? FIRST_INDICATOR[topic]
+      : names[0];
     const facets = (await getJSON(`/indicators/facets?indicator=${encodeURIComponent(q.indicator)}`)).period_kinds;
     const kinds = KIND_ORDER.filter((k) => facets[k]);
     if (!kinds.includes(q.kind)) q.kind = kinds[0];
@@ -379,7 +383,15 @@
       q.from = q.kind === "year" ? facet.from : [monthsBefore(q.to, 35), facet.from].sort().pop();
     }
     if (q.dim !== "org" || (q.unit && !S.units[q.unit])) q.unit = "";
+    if (!["chart", "multiples", "table"].includes(q.view)) q.view = q.dim === "org" ? "multiples" : "chart";
     return { names, kinds, dims, facet };
+  }
+
+  function periodOptions(kind, facet) {
+    const out = [];
+    const step = kind === "year" ? 12 : 1;
+    for (let p = facet.from; p <= facet.to; p = monthsBefore(p, -step)) out.push([p, fmtPeriod(kind, p)]);
+    return out;
   }
 
   function orgSlices(unit) {
@@ -401,7 +413,10 @@
         q.from = null;
         q.to = null;
       }
-      if (key === "dim") q.unit = "";
+      if (key === "dim") {
+        q.unit = "";
+        q.view = null;
+      }
       writeQuery(q, true);
       render();
     };
@@ -418,12 +433,8 @@
         : null,
       el("label", {}, t("dimension"), select("f-dimension", "dim", dims.map((d) => [d, label("dimensions", d)]),
         q.dim)),
-      el("label", {}, t("from"), el("input", { id: "f-from", type: "month", value: q.from.slice(0, 7),
-        min: facet.from.slice(0, 7), max: facet.to.slice(0, 7),
-        onchange: (e) => { if (e.target.value) { q.from = `${e.target.value}-01`; writeQuery(q, true); render(); } } })),
-      el("label", {}, t("to"), el("input", { id: "f-to", type: "month", value: q.to.slice(0, 7),
-        min: facet.from.slice(0, 7), max: facet.to.slice(0, 7),
-        onchange: (e) => { if (e.target.value) { q.to = `${e.target.value}-01`; writeQuery(q, true); render(); } } })),
+      el("label", {}, t("from"), select("f-from", "from", periodOptions(q.kind, facet), q.from)),
+      el("label", {}, t("to"), select("f-to", "to", periodOptions(q.kind, facet), q.to)),
       el("div", { class: "views" }, ["chart", "multiples", "table"].map((v) => el("button", {
         type: "button", id: `v-${v}`, class: q.view === v ? "on" : "",
         onclick: () => { q.view = v; writeQuery(q, true); render(); },
@@ -444,7 +455,7 @@
     }
     const model = buildModel(q, rows, slices);
     panel.append(el("div", { class: "legend-hidden" }, el("span", {}, el("span", { class: "mark" }),
-      `${t("suppressed")}: ${UI[S.lang].hiddenWhy(S.status ? S.status.k : "k")}`)));
+      UI[S.lang].hiddenWhy(S.status ? S.status.k : "k"))));
     if (q.view === "table") panel.append(renderTable(q, model));
     else if (q.view === "multiples") panel.append(renderMultiples(q, model));
     else {
@@ -458,8 +469,8 @@
     const trail = [];
     for (let id = q.unit; id; id = (S.units[id] || {}).parent_id) trail.unshift(id);
     const nav = el("div", { class: "crumbs", id: "crumbs" });
-    const top = el("button", { type: "button", "data-unit": "", onclick: () => drillTo(q, "") },
-      label("org_levels", "district"));
+    const top = q.unit ? el("button", { type: "button", "data-unit": "", onclick: () => drillTo(q, "") },
+      label("dimensions", "all")) : el("span", { class: "here", "data-unit": "" }, label("dimensions", "all"));
     nav.append(top);
     for (const id of trail) {
       nav.append("›", id === q.unit
@@ -467,7 +478,7 @@
         : el("button", { type: "button", "data-unit": id, onclick: () => drillTo(q, id) }, unitName(id)));
     }
     const childLevel = (S.units[(S.children[q.unit] || [])[0]] || {}).level;
-    if (childLevel) nav.append(el("span", {}, ` (${label("org_levels", childLevel)})`));
+    if (childLevel) nav.append(el("span", {}, ` — ${t("showing")}: ${label("org_levels", childLevel)}`));
     return nav;
   }
 
@@ -516,10 +527,15 @@
 
   function chartOption(q, model, series, compact) {
     const labels = model.periods.map((p) => fmtPeriod(q.kind, p));
-    const hidden = [];
-    series.forEach((s, index) => s.cells.forEach((c, i) => {
-      if (c && c.suppressed) hidden.push({ value: [i, 0.97], slice: s.name, row: c, seriesIndex: index });
-    }));
+    // A suppressed cell is a gap in its line and a ◇ in a strip above the plot, one row per series (never drawn
+    // inside the plot, where it would read as a value).
+    const rows = Math.min(series.length, 8);
+    const marks = (s, index) => s.cells.flatMap((c, i) => (c && c.suppressed
+      ? [{ value: [i, 1 - ((index % 8) + 0.5) / rows], slice: s.name, row: c }] : []));
+    const strip = compact ? 12 : 6 + 8 * rows;
+    const top = compact ? 4 : 36;
+    const axisLabel = { fontSize: compact ? 9 : 11, formatter: (v) => fmtValue(v, model.unit === "%" ? "ratio" :
+      model.unit) };
     const tooltip = (items) => {
       const i = items.length ? items[0].dataIndex : 0;
       const lines = [`<b>${labels[i]}</b>`];
@@ -536,30 +552,41 @@
       color: PALETTE,
       textStyle: { fontFamily: getComputedStyle(document.documentElement).fontFamily },
       tooltip: { trigger: "axis", formatter: tooltip, confine: true },
-      legend: compact ? { show: false } : { type: "scroll", top: 0, data: series.map((s) => s.name) },
-      grid: compact ? { left: 44, right: 8, top: 8, bottom: 22 } : { left: 64, right: 24, top: 40, bottom: 64 },
-      xAxis: { type: "category", data: labels, boundaryGap: q.kind === "year",
-        axisLabel: { hideOverlap: true, fontSize: compact ? 9 : 11 } },
+      legend: compact ? { show: false } : { type: "scroll", top: 0, data: series.map((s) => s.name),
+        selected: Object.fromEntries(series.map((s, i) => [s.name, i < CHART_SERIES])) },
+      grid: [
+        compact ? { left: 44, right: 8, top: top + strip + 6, bottom: 22 }
+          : { left: 64, right: 24, top: top + strip + 18, bottom: 64 },
+        { left: compact ? 44 : 64, right: compact ? 8 : 24, top, height: strip, show: true, borderWidth: 0,
+          backgroundColor: "#f7f8fa" },
+      ],
+      xAxis: [
+        { type: "category", data: labels, boundaryGap: q.kind === "year",
+          axisLabel: { hideOverlap: true, fontSize: compact ? 9 : 11 } },
+        { type: "category", data: labels, boundaryGap: q.kind === "year", gridIndex: 1, show: false },
+      ],
       yAxis: [
         { type: "value", name: compact ? "" : unitText(model.unit), scale: q.kind !== "year" && model.unit !== "%",
-          max: model.max, min: model.min, axisLabel: { fontSize: compact ? 9 : 11 } },
-        { type: "value", min: 0, max: 1, show: false },
+          max: model.max, min: model.min, axisLabel },
+        { type: "value", min: 0, max: 1, show: false, gridIndex: 1 },
       ],
-      dataZoom: compact ? [] : [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
-      series: [
-        ...series.map((s) => ({
-          name: s.name, type: q.kind === "year" && series.length <= 6 ? "bar" : "line", connectNulls: false,
-          showSymbol: model.periods.length <= 48, symbolSize: 5,
-          data: s.cells.map((c) => (c && !c.suppressed ? c.value : null)),
-        })),
+      dataZoom: compact ? [] : [{ type: "inside", xAxisIndex: [0, 1] },
+        { type: "slider", height: 18, bottom: 8, xAxisIndex: [0, 1] }],
+      series: series.flatMap((s, index) => [
         {
-          name: t("suppressed"), type: "scatter", yAxisIndex: 1, symbol: "diamond", symbolSize: compact ? 7 : 9,
-          itemStyle: { color: "#ffffff", borderColor: "#8a94a3", borderWidth: 2 }, z: 5,
+          name: s.name, type: q.kind === "year" && series.length <= 6 ? "bar" : "line", connectNulls: false,
+          showSymbol: model.periods.length <= 48, symbolSize: 5, slice: s.slice,
+          data: s.cells.map((c) => (c && !c.suppressed ? c.value : null)),
+        },
+        {
+          name: s.name, type: "scatter", xAxisIndex: 1, yAxisIndex: 1, symbol: "diamond", symbolSize: compact ? 7 : 9, z: 5,
+          slice: s.slice, suppressedMarks: true,
+          itemStyle: { color: "#ffffff", borderColor: PALETTE[index % PALETTE.length], borderWidth: 2 },
           tooltip: { trigger: "item", formatter: (p) => `${p.data.slice} · ${labels[p.data.value[0]]}<br>` +
             `◇ ${reasonText(p.data.row)}` },
-          data: hidden,
+          data: marks(s, index),
         },
-      ],
+      ]),
     };
   }
 
@@ -568,16 +595,30 @@
     chart.setOption(chartOption(q, model, model.series, false));
     if (q.dim === "org") {
       chart.on("click", (p) => {
-        const s = model.series[p.seriesIndex];
+        const s = model.series[Math.floor(p.seriesIndex / 2)];
         if (s && (S.children[s.slice] || []).length) drillTo(q, s.slice);
       });
     }
   }
 
+  function niceCeil(value) {
+    if (value <= 0) return 0;
+    const step = 10 ** Math.floor(Math.log10(value));
+    return Math.ceil(value / step) * step;
+  }
+
+  function niceFloor(value) {
+    if (value <= 0) return Math.min(0, value);
+    const step = 10 ** Math.floor(Math.log10(value));
+    return Math.floor(value / step) * step;
+  }
+
   function renderMultiples(q, model) {
     const grid = el("div", { class: "multiples", id: "multiples" });
     const values = model.series.flatMap((s) => s.cells.filter((c) => c && !c.suppressed).map((c) => c.value));
-    const shared = { ...model, max: values.length ? Math.max(...values) : undefined, min: Math.min(0, ...values) };
+    const low = values.length ? Math.min(...values) : 0;
+    const shared = { ...model, max: values.length ? niceCeil(Math.max(...values)) : undefined,
+      min: model.unit === "CNY" || model.unit === "days" ? niceFloor(low * 0.9) : Math.min(0, low) };
     for (const s of model.series) {
       const last = [...s.cells].reverse().find((c) => c);
       const canDrill = q.dim === "org" && (S.children[s.slice] || []).length > 0;
