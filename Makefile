@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps demo test test-unit test-integration lint format schemas asyncapi bench stack-up stack-down stack-status clean
+.PHONY: help install system-deps demo test test-unit test-integration test-browser lint format schemas asyncapi bench stack-up stack-down stack-status clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,9 +29,13 @@ system-deps: ## Debian packages the tests use (promtool/prometheus); skipped whe
 demo: install ## run the main job on the embedded default: local ClickHouse + NATS, ingest, metrics, seed scenario
 	$(PY) -m services.demo
 
-test: install ## all tests: unit (no servers), then integration (real ClickHouse 26 + NATS JetStream, started if absent)
+test: install ## all tests: unit (no servers), integration (real ClickHouse 26 + NATS JetStream, started if absent), pages in Chromium
 	$(PY) -m pytest tests/unit -q
 	$(PY) -m pytest tests/integration -q
+	$(PY) -m pytest tests/browser -q
+
+test-browser: install ## the analyst pages in headless Chromium (screenshots in tests/browser/screenshots/)
+	$(PY) -m pytest tests/browser -q
 
 test-unit: install ## unit tests only
 	$(PY) -m pytest tests/unit -q

@@ -519,7 +519,7 @@
     const series = order.map((slice) => ({
       slice, name: sliceName(q.dim, slice), cells: periods.map((p) => cell.get(`${slice}|${p}`) || null),
     }));
-    return { periods, series, unit: (S.catalog[q.indicator] || {}).unit };
+    return { periods, series, unit: (S.catalog[q.indicator] || {}).unit, anyHidden: rows.some((r) => r.suppressed) };
   }
 
   const PALETTE = ["#b3261e", "#1f6fb2", "#2e7d32", "#ef8f00", "#6a3d9a", "#00838f", "#8d6e63", "#c2185b",
@@ -532,7 +532,7 @@
     const rows = Math.min(series.length, 8);
     const marks = (s, index) => s.cells.flatMap((c, i) => (c && c.suppressed
       ? [{ value: [i, 1 - ((index % 8) + 0.5) / rows], slice: s.name, row: c }] : []));
-    const strip = compact ? 12 : 6 + 8 * rows;
+    const strip = !model.anyHidden ? 0 : compact ? 12 : 6 + 8 * rows;
     const top = compact ? 4 : 36;
     const axisLabel = { fontSize: compact ? 9 : 11, formatter: (v) => fmtValue(v, model.unit === "%" ? "ratio" :
       model.unit) };

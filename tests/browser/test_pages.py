@@ -1,0 +1,219 @@
+"""The analyst pages in Debian's Chromium against the real metrics service: what an analyst sees is what the API
+says, suppressed cells look suppressed, the language switch changes every label, drill-down and CSV work."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.metrics.catalog import BY_NAME, CATEGORIES, DIMENSIONS, PERIOD_KINDS, TOPICS
+
+from .conftest import Service, Visit
+
+PAGES = ("overview", *TOPICS)
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _url(service: Service, page: str, query: str = "", lang: str = "zh") -> str:
+    path = "/" if page == "overview" else f"/pages/{page}"
+    return f"{service.base}{path}?{query + '&' if query else ''}lang={lang}"
+
+
+def _chart_series(visit: Visit, selector: str = "#chart") -> list[dict[str, Any]]:
+    series: list[dict[str, Any]] = visit.page.evaluate(
+        "(sel) => echarts.getInstanceByDom(document.querySelector(sel)).getOption().series"
+        ".map(s => ({name: s.name, type: s.type, slice: s.slice, marks: !!s.suppressedMarks,"
+        " data: s.data.map(d => (d !== null && typeof d === 'object' && 'value' in d) ? d.value : d)}))",
+        selector,
+    )
+    return series
+
+
+def _x_labels(visit: Visit) -> list[str]:
+    labels: list[str] = visit.page.evaluate(
+        "() => echarts.getInstanceByDom(document.querySelector('#chart')).getOption().xAxis[0].data"
+    )
+    return labels
+
+
+def _districts(service: Service) -> list[str]:
+    return sorted(u["unit_id"] for u in service.get("/org-units") if u["level"] == "district")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_cleanly_and_is_screenshotted(service: Service, visit: Visit, page: str, lang: str) -> None:
+    visit.open(_url(service, page, lang=lang))
+    visit.check_clean(service.base)
+    shot = visit.shot(f"{page}-{lang}")
+    assert shot.stat().st_size > 20_000
+    heading = visit.page.inner_text("#main h1")
+    expected = "概览" if page == "overview" and lang == "zh" else "Overview" if page == "overview" else None
+    assert heading == (expected or getattr(TOPICS[page], lang))
+
+
+def test_overview_cards_hold_the_api_figures(service: Service, visit: Visit) -> None:
+    visit.open(_url(service, "overview"))
+    cards = visit.page.query_selector_all(".card")
+    assert len(cards) == 8
+    for card in cards:
+        indicator = card.get_attribute("data-indicator") or ""
+        kind = card.get_attribute("data-period-kind") or ""
+        category = "total" if indicator == "pay_median" else ""
+        rows = service.rows(f"indicator={indicator}&period_kind={kind}&dimension=all&category={category}")
+        latest = max(rows, key=lambda r: r["period"])
+        shown = card.query_selector(".figure")
+        assert shown is not None
+        if latest["suppressed"]:
+            assert shown.get_attribute("data-value") == ""
+        else:
+            assert float(shown.get_attribute("data-value") or "nan") == pytest.approx(latest["value"])
+        assert card.inner_text().startswith(f"{BY_NAME[indicator].name_zh} · {PERIOD_KINDS[kind].zh}")
+    facts = visit.page.query_selector_all("#facts tr[data-fact]")
+    assert [f.get_attribute("data-fact") for f in facts] == ["trainee_times:initial", "trainee_times:rotation"]
+    for fact in facts:
+        category = (fact.get_attribute("data-fact") or "").split(":")[1]
+        rows = service.rows(
+            f"indicator=trainee_times&period_kind=year&dimension=all&category={category}&from=2019-01-01&to=2022-12-31"
+        )
+        computed = fact.query_selector("td[data-value]")
+        assert computed is not None
+        assert float(computed.get_attribute("data-value") or "nan") == pytest.approx(sum(r["value"] for r in rows))
+
+
+def test_the_trend_chart_holds_the_numbers_the_api_gives(service: Service, visit: Visit) -> None:
+    query = "indicator=separation_rate&period_kind=month&dimension=org&from=2022-01-01&to=2023-12-01&view=chart"
+    visit.open(_url(service, "turnover", query))
+    districts = _districts(service)
+    api = service.rows(
+        "indicator=separation_rate&period_kind=month&dimension=org&category=&from=2022-01-01&to=2023-12-01&"
+        + "&".join(f"slice={d}" for d in districts)
+    )
+    periods = sorted({r["period"] for r in api})
+    assert len(periods) == 24
+    assert _x_labels(visit) == [p[:7] for p in periods]
+    lines = {s["slice"]: s["data"] for s in _chart_series(visit) if s["type"] == "line"}
+    assert sorted(lines) == sorted({r["slice"] for r in api})
+    for row in api:
+        drawn = lines[row["slice"]][periods.index(row["period"])]
+        assert drawn == (None if row["suppressed"] else pytest.approx(row["value"]))
+    visit.check_clean(service.base)
+
+
+def _a_suppressed_cell(service: Service) -> tuple[str, str, dict[str, Any]]:
+    """(district, query, row): a suppressed street cell of separation_rate in 2023, found through the API."""
+    for district in _districts(service):
+        streets = [u["unit_id"] for u in service.get("/org-units") if u["parent_id"] == district]
+        query = "indicator=separation_rate&period_kind=month&dimension=org&category=&from=2023-01-01&to=2023-12-01&"
+        rows = service.rows(query + "&".join(f"slice={s}" for s in streets))
+        hidden = [r for r in rows if r["suppressed"]]
+        shown = [r for r in rows if not r["suppressed"]]
+        if hidden and shown:
+            return district, query, hidden[0]
+    raise AssertionError("the test program has no district with both suppressed and published street cells")
+
+
+def test_a_suppressed_cell_shows_as_suppressed_never_as_zero(service: Service, visit: Visit) -> None:
+    district, _, row = _a_suppressed_cell(service)
+    assert row["value"] is None
+    base = f"indicator=separation_rate&period_kind=month&dimension=org&unit={district}&from=2023-01-01&to=2023-12-01"
+    visit.open(_url(service, "turnover", base + "&view=table"))
+    cell = visit.page.query_selector(
+        f"#table tr[data-period='{row['period']}'] td:nth-child({_column(visit, row['slice'])})"
+    )
+    assert cell is not None
+    assert cell.get_attribute("data-suppressed") == "1"
+    assert "已抑制" in cell.inner_text()
+    assert "k = 5" in (cell.get_attribute("title") or "")
+    visit.shot("suppressed-table-zh")
+
+    visit.open(_url(service, "turnover", base + "&view=chart"))
+    series = _chart_series(visit)
+    line = next(s for s in series if s["type"] == "line" and s["slice"] == row["slice"])
+    marks = next(s for s in series if s["marks"] and s["slice"] == row["slice"])
+    index = _x_labels(visit).index(row["period"][:7])
+    assert line["data"][index] is None
+    assert index in [m[0] for m in marks["data"]]
+    visit.shot("suppressed-chart-zh")
+    visit.check_clean(service.base)
+
+
+def _column(visit: Visit, slice_id: str) -> int:
+    headers = visit.page.query_selector_all("#table thead th")
+    return 1 + [h.get_attribute("data-slice") for h in headers].index(slice_id)
+
+
+def test_the_language_switch_changes_every_label(service: Service, visit: Visit) -> None:
+    query = "indicator=separation_rate&period_kind=month&dimension=service_model&view=table"
+    visit.open(_url(service, "turnover", query))
+    options = visit.page.eval_on_selector_all("#f-dimension option", "os => os.map(o => o.textContent)")
+    assert options == [DIMENSIONS[d].zh for d in _option_values(visit, "#f-dimension")]
+    visit.page.click("#lang")
+    visit.wait_ready()
+    text = visit.page.inner_text("body").replace("中文", "")  # the switch back names its language
+    assert not CJK.search(text), CJK.findall(text)[:10]
+    assert visit.page.inner_text("#f-indicator option:checked") == BY_NAME["separation_rate"].name_en
+    kinds = visit.page.eval_on_selector_all("#f-kind option", "os => os.map(o => o.textContent)")
+    assert kinds == [PERIOD_KINDS[k].en for k in _option_values(visit, "#f-kind")]
+    assert visit.page.inner_text("nav a[data-page='turnover']") == TOPICS["turnover"].en
+    visit.shot("turnover-table-en")
+    visit.page.click("#lang")
+    visit.wait_ready()
+    assert visit.page.inner_text("#f-indicator option:checked") == BY_NAME["separation_rate"].name_zh
+    visit.check_clean(service.base)
+
+
+def _option_values(visit: Visit, selector: str) -> list[str]:
+    values: list[str] = visit.page.eval_on_selector_all(f"{selector} option", "os => os.map(o => o.value)")
+    return values
+
+
+def test_categories_are_named_from_the_catalog(service: Service, visit: Visit) -> None:
+    visit.open(_url(service, "turnover", "indicator=cohort_retention&period_kind=cohort&dimension=all", lang="en"))
+    values = _option_values(visit, "#f-category")
+    assert values and set(values) <= set(CATEGORIES)
+    names = visit.page.eval_on_selector_all("#f-category option", "os => os.map(o => o.textContent)")
+    assert names == [CATEGORIES[c].en for c in values]
+    visit.check_clean(service.base)
+
+
+def test_drill_down_from_a_district_to_its_streets(service: Service, visit: Visit) -> None:
+    visit.open(_url(service, "turnover", "indicator=headcount_end&period_kind=month&dimension=org&view=multiples"))
+    shown = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
+    assert shown == _districts(service)
+    district = shown[0] or ""
+    visit.page.click(f"#multiples button[data-drill='{district}']")
+    visit.wait_ready()
+    assert f"unit={district}" in visit.page.url
+    streets = {u["unit_id"] for u in service.get("/org-units") if u["parent_id"] == district}
+    drilled = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
+    assert drilled and set(drilled) <= streets
+    assert visit.page.inner_text("#crumbs .here") == next(
+        u["name_zh"] for u in service.get("/org-units") if u["unit_id"] == district
+    )
+    visit.shot("drill-down-zh")
+    visit.page.click("#crumbs button[data-unit='']")
+    visit.wait_ready()
+    assert [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")] == shown
+    visit.check_clean(service.base)
+
+
+def test_the_csv_download_equals_the_api_csv(service: Service, visit: Visit, tmp_path: Path) -> None:
+    visit.open(
+        _url(service, "pay", "indicator=pay_median&period_kind=month&category=total&dimension=gender&from=2023-01-01")
+    )
+    with visit.page.expect_download() as download:
+        visit.page.click("#csv")
+    saved = tmp_path / "download.csv"
+    download.value.save_as(saved)
+    to = service.get("/indicators/facets?indicator=pay_median")["period_kinds"]["month"]["to"]
+    api = service.get(
+        f"/indicators?indicator=pay_median&period_kind=month&dimension=gender&category=total"
+        f"&from=2023-01-01&to={to}&format=csv&limit=100000"
+    )
+    assert saved.read_bytes().decode("utf-8") == api
+    assert api.count("\n") > 10
+    visit.check_clean(service.base)
