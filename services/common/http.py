@@ -1,4 +1,5 @@
-"""Operator routes both services expose: `/health` (live), `/ready` (dependencies answer), `/metrics`."""
+"""Operator routes both services expose: `/health` (live), `/ready` (dependencies answer), `/metrics`; and the
+application they are served by, whose every answer carries `X-Content-Type-Options: nosniff`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Check = Callable[[], Awaitable[tuple[bool, str]]]
 
@@ -30,5 +33,33 @@ def operator_routes(*, live: Check, ready: Check, registry: CollectorRegistry) -
     return [Route("/health", health), Route("/ready", readiness), Route("/metrics", metrics)]
 
 
+class NoSniff:
+    """ASGI middleware: every HTTP answer says `X-Content-Type-Options: nosniff`, so a browser never guesses a
+    type other than the one declared (a CSV or an error text is never run as HTML or script)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
+
+
+class ServiceApp(Starlette):
+    """Starlette with `NoSniff` outside everything, Starlette's own 500 answer included (user middleware sits
+    inside the error middleware and would miss it)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return NoSniff(super().build_middleware_stack())
+
+
 def build_app(routes: Sequence[BaseRoute]) -> Starlette:
-    return Starlette(routes=list(routes))
+    return ServiceApp(routes=list(routes))
