@@ -116,7 +116,11 @@ async def serve(settings: MetricsSettings) -> int:
         return (refreshed.is_set(), "indicators published" if refreshed.is_set() else "first refresh running")
 
     app = build_app(
-        [*operator_routes(live=live, ready=ready, registry=telemetry.registry), *routes(store), *pages.routes(store)]
+        [
+            *operator_routes(live=live, ready=ready, registry=telemetry.registry),
+            *routes(store, k=settings.metrics_k),
+            *pages.routes(store),
+        ]
     )
     server = uvicorn.Server(
         uvicorn.Config(

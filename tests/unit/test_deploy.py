@@ -54,7 +54,8 @@ def ingest_paths() -> set[str]:
 
 
 def metrics_paths() -> set[str]:
-    routes = [*operator_routes(live=_ok, ready=_ok, registry=MetricsTelemetry().registry), *metrics_api_routes(None)]  # type: ignore[arg-type]
+    operator = operator_routes(live=_ok, ready=_ok, registry=MetricsTelemetry().registry)
+    routes = [*operator, *metrics_api_routes(None, k=5)]  # type: ignore[arg-type]
     return {route.path for route in routes if isinstance(route, Route)}
 
 

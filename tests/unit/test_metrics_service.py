@@ -24,17 +24,17 @@ T = datetime(2024, 1, 1, tzinfo=UTC)
 
 def test_query_values_are_bound_never_formatted() -> None:
     hostile = "x' OR 1=1 --"
-    sql, bound = build_query(QueryParams([("indicator", "hires"), ("slice", hostile), ("from", "2024-01-01")]))
-    assert hostile not in sql
-    assert bound["slice"] == [hostile]
-    assert bound["from"] == date(2024, 1, 1)
-    assert "indicator IN %(indicators)s" in sql and "period >= %(from)s" in sql
+    query = build_query(QueryParams([("indicator", "hires"), ("slice", hostile), ("from", "2024-01-01")]))
+    assert hostile not in query.sql
+    assert query.bound["slice"] == [hostile]
+    assert query.bound["from"] == date(2024, 1, 1)
+    assert "indicator IN %(indicator)s" in query.sql and "period >= %(from)s" in query.sql
 
 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ([("indicator", "nope")], "unknown indicator"),
+        ([("indicator", "nope")], "indicator: unknown value"),
         ([("from", "2024-13-01")], "from: expected a date"),
         ([("limit", "0")], "limit: must be between"),
         ([("limit", "ten")], "limit: expected a whole number"),
@@ -48,7 +48,7 @@ def test_bad_query_parameters_say_which_and_why(params: list[tuple[str, str]], m
 def test_csv_shows_suppressed_cells_as_empty_not_zero() -> None:
     row = ("pay_median", "month", date(2024, 1, 1), "org", "T-1", "total", None, None, None, 3, 1)
     text = as_csv(as_records([row]))
-    header, line = text.strip().split("\n")
+    header, line = text.strip().split("\r\n")
     assert header.startswith("indicator,period_kind,period")
     assert line == "pay_median,month,2024-01-01,org,T-1,total,,,,3,True"
 

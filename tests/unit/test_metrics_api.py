@@ -1,0 +1,395 @@
+"""The metrics read API without a server: paging, validation, CSV safety, OpenAPI coverage, and the routes driven
+through ASGI with a store double (HEAD, 503, nosniff, off the event loop)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import threading
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from prometheus_client import CollectorRegistry
+from starlette.datastructures import QueryParams
+from starlette.routing import Route
+
+from services.common.errors import StoreRejected, StoreUnavailable
+from services.common.http import build_app, operator_routes
+from services.metrics import pages
+from services.metrics.api import (
+    DEFAULT_LIMIT,
+    FIELDS,
+    KEY,
+    MAX_LIMIT,
+    OPENAPI,
+    PARAMETERS,
+    BadRequest,
+    as_csv,
+    as_records,
+    build_query,
+    decode_cursor,
+    encode_cursor,
+    key_of,
+    next_url,
+    page_of,
+    routes,
+    status_of,
+)
+from services.metrics.catalog import BY_NAME, DIMENSIONS, PERIOD_KINDS, TOPICS
+
+
+def _row(indicator: str = "hires", slice_: str = "all", value: float | None = 1.0, period: int = 1) -> tuple[Any, ...]:
+    return (indicator, "month", date(2024, period, 1), "all", slice_, "", value, value, 2.0, 7, 0)
+
+
+# --- query building and paging ---------------------------------------------------------------------------------
+
+
+def test_the_default_page_is_bounded_and_asks_for_one_row_more_to_see_a_next_page() -> None:
+    query = build_query(QueryParams(""))
+    assert (query.limit, query.bound["limit"], query.format) == (DEFAULT_LIMIT, DEFAULT_LIMIT + 1, "json")
+    assert query.sql.endswith(f"ORDER BY {', '.join(KEY)} LIMIT %(limit)s")
+    assert build_query(QueryParams(f"limit={MAX_LIMIT}")).bound["limit"] == MAX_LIMIT + 1
+    with pytest.raises(BadRequest, match="limit: must be between 1 and 100000"):
+        build_query(QueryParams(f"limit={MAX_LIMIT + 1}"))
+
+
+def test_a_cursor_survives_the_round_trip_and_is_bound_not_formatted() -> None:
+    key = ("pay_median", "month", "org", "园区'; DROP TABLE x --", "", date(2024, 2, 1))
+    token = encode_cursor(key)
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert decode_cursor(token) == key
+    query = build_query(QueryParams([("indicator", "pay_median"), ("cursor", token)]))
+    assert "DROP" not in query.sql
+    assert query.bound["after_slice"] == key[3] and query.bound["after_period"] == key[5]
+    assert "(indicator > %(after_indicator)s)" in query.sql
+    assert "category = %(after_category)s AND period > %(after_period)s)" in query.sql
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not a cursor",
+        "%%%",
+        encode_cursor(("a", "b", "c", "d", "e", date(2024, 1, 1)))[:-3],  # cut short
+        "eyJhZnRlciI6WzEsMiwzXX0",  # {"after":[1,2,3]}
+        "eyJiZWZvcmUiOltdfQ",  # {"before":[]}
+        "WzFd",  # [1]
+        "eyJhZnRlciI6WyJhIiwiYiIsImMiLCJkIiwiZSIsIm5vdC1hLWRhdGUiXX0",  # the period not a date
+    ],
+)
+def test_a_bad_cursor_is_a_bad_request(token: str) -> None:
+    with pytest.raises(BadRequest, match="cursor: not a cursor this API gave out") as caught:
+        build_query(QueryParams([("cursor", token)]))
+    assert caught.value.parameter == "cursor"
+
+
+def test_a_page_with_a_row_beyond_it_points_at_the_next_one_and_the_last_page_does_not() -> None:
+    rows = [_row(period=m) for m in (1, 2, 3)]
+    page = page_of(rows, 2)
+    assert [r["period"] for r in page.records] == ["2024-01-01", "2024-02-01"]
+    assert page.next is not None and decode_cursor(page.next) == key_of(rows[1])
+    assert page_of(rows, 3).next is None
+    assert page_of([], 3).next is None and page_of([], 3).records == []
+
+
+def test_the_next_url_keeps_every_filter_and_replaces_the_cursor() -> None:
+    params = QueryParams("indicator=hires&indicator=separations&slice=%3C25&category=&format=csv&cursor=old")
+    url = next_url("/indicators", params, "NEW")
+    parts = urlsplit(url)
+    assert parts.path == "/indicators" and not parts.netloc
+    assert parse_qsl(parts.query, keep_blank_values=True) == [
+        ("indicator", "hires"),
+        ("indicator", "separations"),
+        ("slice", "<25"),
+        ("category", ""),
+        ("format", "csv"),
+        ("cursor", "NEW"),
+    ]
+
+
+def test_key_of_reads_the_order_by_key_from_a_row_in_field_order() -> None:
+    row = ("hires", "year", date(2023, 1, 1), "gender", "female", "", 3.0, None, None, 3, 0)
+    assert dict(zip(FIELDS, row, strict=True))["slice"] == "female"
+    assert key_of(row) == ("hires", "year", "gender", "female", "", date(2023, 1, 1))
+
+
+# --- validation ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "accepted"),
+    [
+        ("dimension=district", "dimension", list(DIMENSIONS)),
+        ("period_kind=quarter", "period_kind", list(PERIOD_KINDS)),
+        ("period_kind=month&period_kind=week", "period_kind", list(PERIOD_KINDS)),
+        ("format=xlsx", "format", ["json", "csv"]),
+        ("indicator=nope", "indicator", list(BY_NAME)),
+        ("indicators=hires", "indicators", list(PARAMETERS)),
+        ("limit=5&pagesize=5", "pagesize", list(PARAMETERS)),
+    ],
+)
+def test_unknown_values_and_names_say_which_parameter_and_what_it_accepts(
+    query: str, parameter: str, accepted: list[str]
+) -> None:
+    with pytest.raises(BadRequest) as caught:
+        build_query(QueryParams(query))
+    body = caught.value.body()
+    assert body["parameter"] == parameter and body["accepted"] == accepted
+    assert body["error"].startswith(parameter) or body["error"].startswith("unknown parameter")
+
+
+@pytest.mark.parametrize("name", ["from", "to", "format", "limit", "cursor"])
+def test_a_single_valued_parameter_given_twice_is_refused(name: str) -> None:
+    value = {"from": "2024-01-01", "to": "2024-01-01", "format": "json", "limit": "5", "cursor": "x"}[name]
+    with pytest.raises(BadRequest, match=f"{name}: given 2 times"):
+        build_query(QueryParams([(name, value), (name, value)]))
+
+
+def test_the_accepted_dimensions_and_period_kinds_are_the_catalogs() -> None:
+    for dimension in DIMENSIONS:
+        assert build_query(QueryParams([("dimension", dimension)])).bound["dimension"] == [dimension]
+    for kind in PERIOD_KINDS:
+        assert build_query(QueryParams([("period_kind", kind)])).bound["period_kind"] == [kind]
+
+
+# --- CSV safety ------------------------------------------------------------------------------------------------
+
+HOSTILE = ["+cmd|' /C calc'!A0", "@SUM(1+1)", '=HYPERLINK("http://x","y")', "-1+2", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_text_cell_a_spreadsheet_would_run_is_neutralised(text: str) -> None:
+    row = ("hires", "month", date(2024, 1, 1), "org", text, text, 1.0, 1.0, 1.0, 5, 0)
+    (record,) = csv.DictReader(io.StringIO(as_csv(as_records([row])), newline=""))
+    assert record["slice"] == "'" + text and record["category"] == "'" + text
+    assert record["indicator"] == "hires" and record["value"] == "1.0"
+
+
+def test_negative_numbers_stay_numbers_and_harmless_text_is_untouched() -> None:
+    row = ("pay_gap_mean", "year", date(2024, 1, 1), "age_band", "<25", "", -12.5, -1.0, -8.0, 9, 0)
+    (record,) = csv.DictReader(io.StringIO(as_csv(as_records([row])), newline=""))
+    assert (record["value"], record["numerator"], record["denominator"]) == ("-12.5", "-1.0", "-8.0")
+    assert record["slice"] == "<25" and record["category"] == ""
+
+
+# --- status ----------------------------------------------------------------------------------------------------
+
+
+def test_status_before_the_first_refresh_is_nulls_and_k() -> None:
+    assert status_of([], 5) == {"as_of": None, "refreshed_at": None, "events_seen_to": None, "k": 5}
+
+
+def test_status_times_are_utc_with_z_and_the_epoch_means_no_events_seen() -> None:
+    refreshed = datetime(2024, 7, 1, 4, 5, 6, 789000, tzinfo=UTC)
+    assert status_of([(date(2024, 6, 30), refreshed, datetime(1970, 1, 1, tzinfo=UTC))], 3) == {
+        "as_of": "2024-06-30",
+        "refreshed_at": "2024-07-01T04:05:06.789Z",
+        "events_seen_to": None,
+        "k": 3,
+    }
+    naive = datetime(2024, 7, 1, 4, 5, 6)  # noqa: DTZ001 - what a driver may hand back for a UTC column
+    assert status_of([(date(2024, 6, 30), naive, naive)], 3)["events_seen_to"] == "2024-07-01T04:05:06.000Z"
+
+
+# --- OpenAPI ---------------------------------------------------------------------------------------------------
+
+
+async def _ok() -> tuple[bool, str]:
+    return True, ""
+
+
+def _service_paths() -> set[str]:
+    """Every path the metrics service serves, assembled as services/metrics/app.py does."""
+    served = [
+        *operator_routes(live=_ok, ready=_ok, registry=CollectorRegistry()),
+        *routes(_Store(), k=5),
+        *pages.routes(_Store()),
+    ]
+    return {route.path for route in served if isinstance(route, Route)}
+
+
+def test_every_route_of_the_service_is_in_the_openapi_document() -> None:
+    assert {route.path for route in routes(_Store(), k=5)} <= set(OPENAPI["paths"])
+    assert _service_paths() <= set(OPENAPI["paths"])
+    assert "analyst pages (HTML)" in OPENAPI["paths"]["/"]["get"]["summary"]
+    assert "analyst pages (HTML)" in OPENAPI["paths"]["/pages/{page}"]["get"]["summary"]
+
+
+def _indicator_parameters() -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in OPENAPI["paths"]["/indicators"]["get"]["parameters"]}
+
+
+def test_the_parameters_build_query_accepts_are_the_documented_ones() -> None:
+    documented = _indicator_parameters()
+    assert set(documented) == set(PARAMETERS)
+    for name, parameter in documented.items():  # each documented example is accepted
+        example = parameter["example"]
+        build_query(QueryParams([(name, v) for v in (example if isinstance(example, list) else [example])]))
+    with pytest.raises(BadRequest, match="unknown parameter"):
+        build_query(QueryParams("offset=10"))
+
+
+def test_the_documented_enums_limits_and_errors_are_the_real_ones() -> None:
+    documented = _indicator_parameters()
+    assert documented["dimension"]["schema"]["items"]["enum"] == list(DIMENSIONS)
+    assert documented["period_kind"]["schema"]["items"]["enum"] == list(PERIOD_KINDS)
+    assert documented["indicator"]["schema"]["items"]["enum"] == list(BY_NAME)
+    assert documented["format"]["schema"]["enum"] == ["json", "csv"]
+    limit = documented["limit"]["schema"]
+    assert (limit["default"], limit["maximum"]) == (DEFAULT_LIMIT, MAX_LIMIT)
+    responses = OPENAPI["paths"]["/indicators"]["get"]["responses"]
+    assert {"200", "400", "503"} <= set(responses)
+    assert "Retry-After" in responses["503"]["headers"]
+    for path in ("/indicators/status", "/org-units"):
+        assert "503" in OPENAPI["paths"][path]["get"]["responses"]
+    refs = json.dumps(OPENAPI).count("#/components/schemas/")
+    assert refs and all(
+        ref.split("/")[-1] in OPENAPI["components"]["schemas"]
+        for ref in _refs(OPENAPI)  # every $ref resolves
+    )
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+# --- the routes over ASGI, with a store double -----------------------------------------------------------------
+
+
+class _Store:
+    """Answers canned rows per table (or raises `error`) and records the thread of each call."""
+
+    def __init__(self, rows: list[tuple[Any, ...]] | None = None, error: Exception | None = None) -> None:
+        self.rows = rows or []
+        self.error = error
+        self.calls: list[tuple[str, str]] = []
+
+    def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        self.calls.append((sql, threading.current_thread().name))
+        if self.error is not None:
+            raise self.error
+        limit = (parameters or {}).get("limit")
+        return self.rows[:limit] if limit else self.rows
+
+
+async def _call(store: _Store, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], bytes]:
+    app = build_app([*operator_routes(live=_ok, ready=_ok, registry=CollectorRegistry()), *routes(store, k=5)])  # type: ignore[arg-type]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with contextlib.suppress(RuntimeError):  # Starlette re-raises after answering 500; the answer is checked
+        await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], headers, body
+
+
+async def test_head_checks_the_parameters_and_answers_headers_without_running_the_query() -> None:
+    store = _Store([_row()])
+    status, headers, body = await _call(store, "HEAD", "/indicators", "format=csv&indicator=hires")
+    assert (status, body, store.calls) == (200, b"", [])
+    assert headers["content-type"].startswith("text/csv")
+    assert headers["content-disposition"] == 'attachment; filename="indicators.csv"'
+    assert (await _call(store, "HEAD", "/indicators", "dimension=district"))[0] == 400
+    assert store.calls == []
+
+
+async def test_clickhouse_away_is_a_503_json_with_retry_after_on_every_route_that_reads_it() -> None:
+    store = _Store(error=StoreUnavailable("ClickHouse unreachable during query: refused"))
+    for path in ("/indicators", "/indicators/status", "/org-units"):
+        status, headers, body = await _call(store, "GET", path)
+        assert (status, headers["retry-after"], headers["content-type"]) == (503, "5", "application/json")
+        assert "unavailable" in json.loads(body)["error"]
+    refused = await _call(_Store(error=StoreRejected("bad SQL")), "GET", "/indicators")
+    assert refused[0] == 500 and json.loads(refused[2]) == {"error": "ClickHouse refused the query"}
+
+
+async def test_every_answer_says_nosniff_errors_included() -> None:
+    class Broken(_Store):
+        def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+            raise RuntimeError("a bug")
+
+    for path in ("/health", "/ready", "/metrics", "/indicators", "/indicators/catalog", "/nowhere", "/openapi.json"):
+        assert (await _call(_Store(), "GET", path))[1]["x-content-type-options"] == "nosniff", path
+    assert (await _call(_Store(), "GET", "/indicators", "bad=1"))[1]["x-content-type-options"] == "nosniff"
+    status, headers, _ = await _call(Broken(), "GET", "/indicators")
+    assert (status, headers["x-content-type-options"]) == (500, "nosniff")
+
+
+async def test_a_page_answers_rows_count_and_next_and_clickhouse_is_asked_off_the_event_loop() -> None:
+    store = _Store([_row(period=m) for m in range(1, 13)])
+    status, headers, body = await _call(store, "GET", "/indicators", "indicator=hires&limit=5")
+    answer = json.loads(body)
+    assert (status, answer["count"], len(answer["rows"])) == (200, 5, 5)
+    assert answer["next"].startswith("/indicators?indicator=hires&limit=5&cursor=")
+    assert headers["link"] == f'<{answer["next"]}>; rel="next"'
+    assert store.calls and all(thread != threading.main_thread().name for _, thread in store.calls)
+    status, headers, body = await _call(store, "GET", "/indicators", "format=csv&limit=20")
+    assert "link" not in headers and headers["content-disposition"] == 'attachment; filename="indicators.csv"'
+    assert body.decode().count("\r\n") == 13
+
+
+async def test_a_bad_request_names_the_parameter_as_json() -> None:
+    status, _, body = await _call(_Store(), "GET", "/indicators", "dimension=district")
+    assert status == 400 and json.loads(body)["accepted"] == list(DIMENSIONS)
+
+
+async def test_status_labels_catalog_and_org_units_answer_json() -> None:
+    refreshed = datetime(2024, 7, 1, tzinfo=UTC)
+    status = json.loads(
+        (await _call(_Store([(date(2024, 6, 30), refreshed, refreshed)]), "GET", "/indicators/status"))[2]
+    )
+    assert status == {
+        "as_of": "2024-06-30",
+        "refreshed_at": "2024-07-01T00:00:00.000Z",
+        "events_seen_to": "2024-07-01T00:00:00.000Z",
+        "k": 5,
+    }
+    labels = json.loads((await _call(_Store(), "GET", "/indicators/labels"))[2])
+    assert set(labels["dimensions"]) == set(DIMENSIONS) and labels["published_facts"]
+    catalog = json.loads((await _call(_Store(), "GET", "/indicators/catalog"))[2])
+    assert {entry["topic"] for entry in catalog} == set(TOPICS) and len(catalog) == len(BY_NAME)
+    unit = ("D1", "", "district", "宝山区", "Baoshan", "none", "D1", "")
+    units = json.loads((await _call(_Store([unit]), "GET", "/org-units"))[2])
+    assert units == [
+        {
+            "unit_id": "D1",
+            "parent_id": "",
+            "level": "district",
+            "name_zh": "宝山区",
+            "name_en": "Baoshan",
+            "service_model": "none",
+            "district_id": "D1",
+            "street_id": "",
+        }
+    ]
