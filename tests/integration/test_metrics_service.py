@@ -1,16 +1,26 @@
-"""The metrics service as a real process over a real ClickHouse: API answers, and new events show within 10 s."""
+"""The metrics service as a real process over a real ClickHouse: API answers, new events show within 10 s, paging
+gives every row exactly once, ClickHouse away is a 503 JSON answer, every answer says nosniff."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from services.common.clickhouse import ConnectClickHouse
 from services.ingest.deliveries import Delivery
@@ -47,20 +57,27 @@ def _get(port: int, path: str) -> Any:
         return json.loads(body) if response.headers.get_content_type() == "application/json" else body.decode()
 
 
-def _separations(port: int, month: str) -> float | None:
-    rows = _get(port, f"/indicators?indicator=separations&dimension=all&period_kind=month&from={month}&to={month}")
-    return rows["rows"][0]["value"] if rows["rows"] else None
+def _answer(port: int, path: str, method: str = "GET") -> tuple[int, Any, bytes]:
+    """(status, headers, body) of any answer, errors included."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status), response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.headers, exc.read()
 
 
-async def test_api_serves_indicators_and_reflects_a_new_event_within_10_seconds(
-    servers: Servers, store: ConnectClickHouse, database: str
-) -> None:
-    events = list(generate(SimConfig(workers=40, start_year=2023, end=AS_OF, seed=5, scenario=False)))
-    _store_events(store, events)
+def _simulated(workers: int = 40) -> list[dict[str, Any]]:
+    return list(generate(SimConfig(workers=workers, start_year=2023, end=AS_OF, seed=5, scenario=False)))
+
+
+@contextlib.asynccontextmanager
+async def _metrics_service(clickhouse_url: str, database: str) -> AsyncIterator[int]:
+    """`workforce-metrics run` as a real process, ready (first refresh published); stopped with SIGTERM → exit 0."""
     port = free_port()
     env = {
-        **__import__("os").environ,
-        "CLICKHOUSE_URL": servers.clickhouse_url,
+        **os.environ,
+        "CLICKHOUSE_URL": clickhouse_url,
         "CLICKHOUSE_DATABASE": database,
         "METRICS_HTTP_PORT": str(port),
         "METRICS_AS_OF": AS_OF.isoformat(),
@@ -70,6 +87,67 @@ async def test_api_serves_indicators_and_reflects_a_new_event_within_10_seconds(
     proc = subprocess.Popen([sys.executable, "-m", "services.metrics.cli", "run"], env=env)  # noqa: ASYNC220 - started once, not awaited
     try:
         await wait_for(lambda: http_status(port, "/ready") == 200, timeout=120, what="metrics /ready")
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0
+
+
+class _Relay:
+    """A TCP relay to ClickHouse that can be cut: once closed, nothing listens on its port any more."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 8123)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self._sockets: list[socket.socket] = []
+        self._open = True
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self._open:
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target)
+            self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self._open = False
+        self._listener.close()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+def _separations(port: int, month: str) -> float | None:
+    rows = _get(port, f"/indicators?indicator=separations&dimension=all&period_kind=month&from={month}&to={month}")
+    return rows["rows"][0]["value"] if rows["rows"] else None
+
+
+async def test_api_serves_indicators_and_reflects_a_new_event_within_10_seconds(
+    servers: Servers, store: ConnectClickHouse, database: str
+) -> None:
+    events = _simulated()
+    _store_events(store, events)
+    async with _metrics_service(servers.clickhouse_url, database) as port:
         catalog = _get(port, "/indicators/catalog")
         assert {"indicator", "name_zh", "name_en", "formula", "standard", "unit"} <= set(catalog[0])
         assert _get(port, "/openapi.json")["paths"]["/indicators"]
@@ -99,10 +177,6 @@ async def test_api_serves_indicators_and_reflects_a_new_event_within_10_seconds(
             what="the new separation in the API",
         )
         print(f"freshness: {time.monotonic() - stored:.2f}s from storage to the API")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-    assert proc.returncode == 0
 
 
 def _employed_on(events: list[dict[str, Any]], worker_id: str, day: date) -> bool:
@@ -121,3 +195,121 @@ def _employed_on(events: list[dict[str, Any]], worker_id: str, day: date) -> boo
             break
         employed = e["event_type"] == "staffing.hired.v1"
     return employed
+
+
+def _follow_json(port: int, path: str) -> tuple[list[dict[str, Any]], int]:
+    """Every row of a query, following `next` from `path`; and how many pages that took."""
+    rows: list[dict[str, Any]] = []
+    pages = 0
+    url: str | None = path
+    while url is not None:
+        page = _get(port, url)
+        assert page["count"] == len(page["rows"])
+        rows += page["rows"]
+        pages += 1
+        assert pages <= 1_000 and page["next"] != url, "paging does not advance"
+        url = page["next"]
+    return rows, pages
+
+
+def _follow_csv(port: int, path: str) -> list[dict[str, str]]:
+    """Every row of a CSV query, following the Link rel=next header."""
+    rows: list[dict[str, str]] = []
+    url: str | None = path
+    while url is not None:
+        status, headers, body = _answer(port, url)
+        assert status == 200 and headers["Content-Disposition"] == 'attachment; filename="indicators.csv"'
+        rows += csv.DictReader(io.StringIO(body.decode(), newline=""))
+        link = headers.get("Link")
+        following = link[1 : link.index(">")] if link else None
+        assert following != url and len(rows) <= 1_000_000, "paging does not advance"
+        url = following
+    return rows
+
+
+def _key(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(row[c]) for c in ("indicator", "period_kind", "dimension", "slice", "category", "period"))
+
+
+async def test_paging_gives_every_row_exactly_once_as_one_unpaged_query_does(
+    servers: Servers, store: ConnectClickHouse, database: str
+) -> None:
+    _store_events(store, _simulated())
+    async with _metrics_service(servers.clickhouse_url, database) as port:
+        total = int(store.query_rows("SELECT count() FROM indicators")[0][0])
+        assert 10_000 < total <= 100_000, total  # more than a default page, within one maximal page
+
+        first = _get(port, "/indicators")
+        assert first["count"] == 10_000 and first["next"].startswith("/indicators?cursor=")
+        unpaged = _get(port, "/indicators?limit=100000")
+        assert (unpaged["count"], unpaged["next"]) == (total, None)
+
+        paged, pages = _follow_json(port, "/indicators?limit=7000")
+        assert pages == -(-total // 7000)
+        assert paged == unpaged["rows"]  # same rows, same order: none twice, none missing
+        assert len({_key(r) for r in paged}) == total
+
+        as_csv = _follow_csv(port, "/indicators?format=csv&limit=30000")
+        assert [_key(r) for r in as_csv] == [_key(r) for r in paged]
+
+        narrow = "indicator=hires&indicator=pay_median&dimension=org&dimension=gender&period_kind=month"
+        filtered, pages = _follow_json(port, f"/indicators?{narrow}&limit=50")
+        whole = _get(port, f"/indicators?{narrow}&limit=100000")["rows"]
+        assert pages > 2 and filtered == whole
+        assert {(r["indicator"], r["dimension"], r["period_kind"]) for r in filtered} == {
+            (i, d, "month") for i in ("hires", "pay_median") for d in ("org", "gender")
+        }
+
+        status, headers, body = _answer(port, "/indicators?indicator=hires&format=csv", method="HEAD")
+        assert (status, body) == (200, b"")
+        assert headers.get_content_type() == "text/csv" and "Link" not in headers
+
+
+async def test_the_new_routes_and_every_answer_says_nosniff(
+    servers: Servers, store: ConnectClickHouse, database: str
+) -> None:
+    _store_events(store, _simulated(workers=10))
+    async with _metrics_service(servers.clickhouse_url, database) as port:
+        status = _get(port, "/indicators/status")
+        assert (status["as_of"], status["k"]) == (AS_OF.isoformat(), 1)
+        assert status["refreshed_at"].endswith("Z") and status["events_seen_to"].endswith("Z")
+        units = _get(port, "/org-units")
+        assert units and set(units[0]) == {
+            "unit_id", "parent_id", "level", "name_zh", "name_en", "service_model", "district_id", "street_id"
+        }  # fmt: skip
+        assert {u["level"] for u in units} >= {"district", "street"}
+        assert {"topics", "dimensions", "period_kinds", "categories", "slices"} <= set(_get(port, "/indicators/labels"))
+        assert all(entry["topic"] for entry in _get(port, "/indicators/catalog"))
+
+        code, _, body = _answer(port, "/indicators?dimension=district")
+        assert code == 400 and json.loads(body)["parameter"] == "dimension"
+        code, _, body = _answer(port, "/indicators?cursor=garbage")
+        assert code == 400 and json.loads(body)["parameter"] == "cursor"
+
+        paths = ["/health", "/ready", "/metrics", "/openapi.json", "/nowhere", "/indicators?format=csv&limit=5"]
+        paths += [p for p in _get(port, "/openapi.json")["paths"] if "{" not in p]
+        for path in paths:
+            code, headers, _ = _answer(port, path)
+            assert headers["X-Content-Type-Options"] == "nosniff", (path, code)
+        assert _answer(port, "/indicators", method="HEAD")[1]["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_clickhouse_away_is_a_503_json_answer_and_health_does_not_ask_it(
+    servers: Servers, store: ConnectClickHouse, database: str
+) -> None:
+    _store_events(store, _simulated(workers=10))
+    relay = _Relay(servers.clickhouse_url)
+    try:
+        async with _metrics_service(relay.url, database) as port:
+            assert _answer(port, "/indicators?limit=1")[0] == 200
+            relay.close()  # its port is closed now: connection refused
+            for path in ("/indicators?indicator=hires", "/indicators/status", "/org-units"):
+                code, headers, body = _answer(port, path)
+                assert (code, headers.get_content_type(), headers["Retry-After"]) == (503, "application/json", "5")
+                assert "unavailable" in json.loads(body)["error"]
+                assert headers["X-Content-Type-Options"] == "nosniff"
+            assert _answer(port, "/health")[0] == 200
+            assert _answer(port, "/ready")[0] == 503
+            assert _answer(port, "/indicators", method="HEAD")[0] == 200  # the query is not run
+    finally:
+        relay.close()
