@@ -19,12 +19,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from services.metrics.catalog import (
+    BY_NAME,
+    CATALOG,
+    CATEGORIES,
+    DIMENSIONS,
+    ORG_LEVELS,
+    PERIOD_KINDS,
+    SLICE_VALUES,
+    TOPICS,
+    Label,
+)
+
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 ALL = "__all"
 CLICKHOUSE = {"type": "grafana-clickhouse-datasource", "uid": "workforce-clickhouse"}
 PROMETHEUS = {"type": "prometheus", "uid": "workforce-prometheus"}
 OUT = Path(__file__).parent / "dashboards"
+FILTER_DIMENSIONS = ("service_model", "source_channel")
 TIME_SERIES_COLUMNS = ("time", "series", "value", "suppressed")
 
 
@@ -64,77 +77,34 @@ class Dashboard:
     tags: tuple[str, ...] = field(default=("workforce",))
 
 
-# Labels of indicator codes, categories and slice values, in one place for both languages.
-LABELS: dict[str, Text] = {
-    "headcount_avg": Text("平均人数", "Average headcount"),
-    "headcount_end": Text("期末人数", "Period-end headcount"),
-    "hires": Text("入职", "Hires"),
-    "separations": Text("离职", "Separations"),
-    "net_change": Text("净变动", "Net change"),
-    "separation_rate": Text("离职率", "Separation rate"),
-    "voluntary_rate": Text("主动离职率", "Voluntary turnover rate"),
-    "involuntary_rate": Text("被动离职率", "Involuntary turnover rate"),
-    "hires_rate": Text("入职率", "Hires rate"),
-    "retention_rate": Text("留存率", "Retention rate"),
-    "stability_index": Text("稳定性指数（12个月）", "Stability index (12 months)"),
-    "median_tenure_current": Text("在职人员工龄中位数（天）", "Median tenure, current (days)"),
-    "median_tenure_leavers": Text("离职人员工龄中位数（天）", "Median tenure, leavers (days)"),
-    "pay_p10": Text("第10百分位", "p10"),
-    "pay_p25": Text("第25百分位", "p25"),
-    "pay_median": Text("中位数", "Median"),
-    "pay_p75": Text("第75百分位", "p75"),
-    "pay_p90": Text("第90百分位", "p90"),
-    "pay_mean": Text("平均数", "Mean"),
-    "pay_gap_mean": Text("性别薪酬差距（平均）", "Gender pay gap (mean)"),
-    "pay_gap_median": Text("性别薪酬差距（中位）", "Gender pay gap (median)"),
-    "pay_growth": Text("薪酬增长", "Pay growth"),
-    "trainee_times": Text("培训人次", "Trainee-times (人次)"),
-    "trainees": Text("培训人数", "Trainees (人数)"),
-    "training_hours_per_worker": Text("人均培训学时", "Training hours per worker"),
-    "share_trained": Text("受训人员占比", "Share trained"),
-    "initial_training_on_time": Text("初任培训按时完成率", "Initial training on time"),
-}
-CATEGORY_LABELS: dict[str, Text] = {
-    "30": Text("30天", "30 days"),
-    "90": Text("90天", "90 days"),
-    "180": Text("180天", "180 days"),
-    "365": Text("365天", "365 days"),
-    "730": Text("730天", "730 days"),
-    "pay": Text("薪酬偏低", "Pay"),
-    "career_development": Text("职业发展", "Career development"),
-    "workload": Text("工作负荷", "Workload"),
-    "relocation": Text("迁居", "Relocation"),
-    "family": Text("家庭原因", "Family"),
-    "further_study": Text("继续深造", "Further study"),
-    "contract_end": Text("合同到期", "Contract end"),
-    "dismissal": Text("解除合同", "Dismissal"),
-    "retirement": Text("退休", "Retirement"),
-    "death": Text("死亡", "Death"),
-    "other": Text("其他", "Other"),
-    "initial": Text("初任培训", "Initial"),
-    "rotation": Text("轮训", "Rotation"),
-    "site_visit": Text("现场教学", "On-site teaching visit"),
-    "skills_competition": Text("技能比武", "Skills competition"),
-    "q1": Text("第一四分位（最低）", "Q1 (lowest)"),
-    "q2": Text("第二四分位", "Q2"),
-    "q3": Text("第三四分位", "Q3"),
-    "q4": Text("第四四分位（最高）", "Q4 (highest)"),
-    "base": Text("基本工资中位数", "Median base"),
-    "allowances": Text("津贴中位数", "Median allowances"),
-    "total": Text("合计中位数", "Median total"),
-}
-SLICE_LABELS: dict[str, Text] = {
-    "enterprise": Text("企业", "Enterprise"),
-    "building": Text("楼宇", "Building"),
-    "park": Text("园区", "Park"),
-    "community": Text("社区", "Community"),
-    "none": Text("无", "None"),
-    "graduate": Text("应届毕业生招聘", "Graduate recruitment"),
-    "retrained_union_staff": Text("工会干部转岗", "Retrained union staff"),
-    "purchased_service": Text("购买服务", "Purchased service"),
-    "enterprise_transfer": Text("企业定向转入", "Targeted enterprise transfer"),
-    "other": Text("其他", "Other"),
-}
+def of(label: Label) -> Text:
+    return Text(label.zh, label.en)
+
+
+def name(indicator: str) -> Text:
+    """The catalog's name of an indicator."""
+    entry = BY_NAME[indicator]
+    return Text(entry.name_zh, entry.name_en)
+
+
+def joined(*parts: Text) -> Text:
+    """Catalog labels side by side, as a panel title or legend: `流失率 · 年度`."""
+    return Text(" · ".join(p.zh for p in parts), " · ".join(p.en for p in parts))
+
+
+def about(indicators: Sequence[str], note: Text | None = None) -> Text:
+    """A panel description: each indicator's formula and standard as the catalog states them, then a note."""
+    zh = [f"- {BY_NAME[i].name_zh}：{BY_NAME[i].formula}（{BY_NAME[i].standard}）" for i in indicators]
+    en = [f"- {BY_NAME[i].name_en}: {BY_NAME[i].formula} ({BY_NAME[i].standard})" for i in indicators]
+    if note is not None:
+        zh, en = [*zh, "", note.zh], [*en, "", note.en]
+    return Text("\n".join(zh), "\n".join(en))
+
+
+# Every code a panel or variable can show, labelled by the catalog (services/metrics/catalog.py) and nowhere else.
+INDICATOR_LABELS: dict[str, Text] = {entry.name: name(entry.name) for entry in CATALOG}
+CATEGORY_LABELS: dict[str, Text] = {code: of(label) for code, label in CATEGORIES.items() if code}
+SLICE_LABELS: dict[str, Text] = {code: of(label) for code, label in SLICE_VALUES.items()}
 
 
 def sql_string(value: str) -> str:
@@ -203,79 +173,78 @@ WHERE i.indicator = 'pay_vs_reference' AND i.period_kind = 'year' AND i.dimensio
   AND $__dateFilter(i.period)
 ORDER BY year, item"""
 
-T_PERCENT = Text("百分比", "percent")
+GAPS = Text(
+    "空缺处为已抑制的单元格（人数少于 k），不是零。", "Gaps are suppressed cells (fewer than k workers), not zero."
+)
+YEARS = Text("仅完整自然年。", "Complete calendar years only.")
+YEAR_COLUMNS = ("year", "item", "value", "workers", "suppressed")
+
+
+def period(kind: str) -> Text:
+    return of(PERIOD_KINDS[kind])
 
 
 def retention() -> Dashboard:
-    gaps = Text(
-        "空缺处为已抑制的单元格（人数少于 k），不是零。", "Gaps are suppressed cells (fewer than k workers), not zero."
-    )
+    rates = ("separation_rate", "voluntary_rate", "involuntary_rate", "hires_rate")
+    flows = ("hires", "separations", "net_change")
+    stability = ("stability_index", "retention_rate")
+    tenure = ("median_tenure_current", "median_tenure_leavers")
+    marks = ["30", "90", "180", "365", "730"]
     return Dashboard(
         "retention",
-        Text("流失与留存", "Retention & turnover"),
+        of(TOPICS["turnover"]),
         (
-            Panel(Text("在岗人数", "Headcount"), "timeseries", gaps, series_sql(["headcount_avg", "headcount_end"])),
             Panel(
-                Text("入职与离职", "Hires vs separations"),
+                of(TOPICS["headcount"]),
                 "timeseries",
-                gaps,
-                series_sql(["hires", "separations", "net_change"]),
-                bars=True,
+                about(["headcount_avg", "headcount_end"], GAPS),
+                series_sql(["headcount_avg", "headcount_end"]),
             ),
+            Panel(joined(*map(name, flows)), "timeseries", about(flows, GAPS), series_sql(flows), bars=True),
             Panel(
-                Text("月度离职率（按类型）", "Monthly turnover rate by kind"),
+                joined(name("separation_rate"), period("month")),
                 "timeseries",
-                Text(
-                    "离职人数 ÷ 月平均人数 × 100（SHRM/JOLTS）。", "Separations ÷ average headcount × 100 (SHRM/JOLTS)."
-                ),
-                series_sql(["separation_rate", "voluntary_rate", "involuntary_rate", "hires_rate"]),
+                about(rates, GAPS),
+                series_sql(rates),
                 unit="percent",
             ),
             Panel(
-                Text("年度离职率（JOLTS）", "Annual turnover rate (JOLTS)"),
+                joined(name("separation_rate"), period("year")),
                 "table",
-                Text("仅完整自然年。", "Complete calendar years only."),
-                year_table_sql(["separation_rate", "voluntary_rate", "involuntary_rate", "hires_rate"], by="indicator"),
-                columns=("year", "item", "value", "workers", "suppressed"),
+                about(rates, YEARS),
+                year_table_sql(rates, by="indicator"),
+                columns=YEAR_COLUMNS,
                 unit="percent",
             ),
             Panel(
-                Text("离职原因（年度）", "Separations by reason (year)"),
+                joined(name("separations_by_reason"), period("year")),
                 "table",
-                Text("每个原因的离职人数，按完整自然年。", "Separations per reason, complete calendar years."),
+                about(["separations_by_reason"], YEARS),
                 year_table_sql(["separations_by_reason"], by="category"),
-                columns=("year", "item", "value", "workers", "suppressed"),
+                columns=YEAR_COLUMNS,
             ),
             Panel(
-                Text("稳定性指数与留存率", "Stability index and retention rate"),
+                joined(*map(name, stability)),
                 "timeseries",
-                Text(
-                    "稳定性指数：工龄满一年的人数 ÷ 一年前人数 × 100（CIPD）。",
-                    "Stability index: workers with ≥ 1 year of service ÷ headcount a year ago × 100 (CIPD).",
-                ),
-                series_sql(["stability_index", "retention_rate"]),
+                about(stability, GAPS),
+                series_sql(stability),
                 unit="percent",
             ),
             Panel(
-                Text("新入职队列留存曲线", "New-hire cohort retention"),
+                name("cohort_retention"),
                 "timeseries",
-                Text(
-                    "横轴为入职月份；每条线为入职后 30/90/180/365/730 天仍在职的比例，未到期者不计入分母。",
-                    "X axis: hire month; each line the share still employed t days after hire. "
-                    "Workers hired too recently for a mark are left out of its denominator.",
+                about(
+                    ["cohort_retention"],
+                    Text(
+                        "横轴为入职月份；每条线为入职后的一个天数节点，未到该节点者不计入分母。",
+                        "X axis: hire month; one line per mark (days after hire). "
+                        "Workers hired too recently for a mark are left out of its denominator.",
+                    ),
                 ),
-                category_series_sql(
-                    "cohort_retention", period_kind="cohort", categories=["30", "90", "180", "365", "730"]
-                ),
+                category_series_sql("cohort_retention", period_kind="cohort", categories=marks),
                 unit="percent",
             ),
-            Panel(
-                Text("工龄中位数", "Median tenure"),
-                "timeseries",
-                gaps,
-                series_sql(["median_tenure_current", "median_tenure_leavers"]),
-                unit="d",
-            ),
+            Panel(joined(*map(name, tenure)), "timeseries", about(tenure, GAPS), series_sql(tenure), unit="d"),
         ),
     )
 
@@ -285,60 +254,64 @@ def pay() -> Dashboard:
         "空缺处为已抑制的单元格，不是零。月末在职人员的月薪（元）。",
         "Gaps are suppressed cells, not zero. Monthly pay (CNY) of workers employed at month end.",
     )
+    bands = ("pay_p10", "pay_p25", "pay_median", "pay_p75", "pay_p90")
+    gap = ("pay_gap_mean", "pay_gap_median")
     return Dashboard(
         "pay",
-        Text("薪酬", "Pay"),
+        of(TOPICS["pay"]),
         (
             Panel(
-                Text("月薪分位带", "Monthly pay percentile bands"),
+                joined(of(TOPICS["pay"]), of(CATEGORIES["total"])),
                 "timeseries",
-                gaps,
-                series_sql(["pay_p10", "pay_p25", "pay_median", "pay_p75", "pay_p90"], category="'total'"),
+                about(bands, gaps),
+                series_sql(bands, category="'total'"),
                 unit="currencyCNY",
             ),
             Panel(
-                Text("基本工资与津贴", "Base and allowances"),
+                name("pay_median"),
                 "timeseries",
-                gaps,
+                about(["pay_median"], gaps),
                 category_series_sql("pay_median", period_kind="month", categories=["base", "allowances", "total"]),
                 unit="currencyCNY",
             ),
             Panel(
-                Text("薪酬与社会平均工资之比", "Pay relative to the reference wage"),
+                name("pay_vs_reference"),
                 "table",
-                Text(
-                    "12 × 12月31日月薪中位数 ÷ 当地当年职工平均工资（运营方载入的参考工资）。",
-                    "12 × median monthly pay on 31 December ÷ the region's published average wage of the year.",
+                about(
+                    ["pay_vs_reference"],
+                    Text(
+                        "参考工资：运营方载入的当地当年职工平均工资。",
+                        "Reference: the region's published average wage of the year, loaded by the operator.",
+                    ),
                 ),
                 PAY_VS_REFERENCE_SQL,
-                columns=("year", "item", "value", "workers", "suppressed"),
+                columns=YEAR_COLUMNS,
                 unit="percentunit",
             ),
             Panel(
-                Text("性别薪酬差距（小时工资）", "Gender pay gap (hourly)"),
+                joined(*map(name, gap)),
                 "timeseries",
-                Text(
-                    "(男性 − 女性) ÷ 男性 × 100（英国 SI 2017/172）；任一性别少于 k 人时抑制。",
-                    "(men − women) ÷ men × 100 (UK SI 2017/172); suppressed when either group has fewer than k.",
-                ),
-                series_sql(["pay_gap_mean", "pay_gap_median"]),
+                about(gap, Text("任一性别少于 k 人时抑制。", "Suppressed when either group has fewer than k.")),
+                series_sql(gap),
                 unit="percent",
             ),
             Panel(
-                Text("按薪酬四分位的主动离职率（年度）", "Voluntary turnover by pay quartile (year)"),
+                joined(name("turnover_by_pay_quartile"), period("year")),
                 "table",
-                Text(
-                    "1月1日在职人员按当日薪酬分四档，当年主动离职的比例。",
-                    "Workers employed on 1 January, banded by that day's pay; share who quit during the year.",
+                about(
+                    ["turnover_by_pay_quartile"],
+                    Text(
+                        "1月1日在职人员按当日薪酬分四档。", "Workers employed on 1 January, banded by that day's pay."
+                    ),
                 ),
                 year_table_sql(["turnover_by_pay_quartile"], by="category"),
-                columns=("year", "item", "value", "workers", "suppressed"),
+                columns=YEAR_COLUMNS,
                 unit="percent",
             ),
             Panel(
-                Text("薪酬增长（同比）", "Pay growth (year on year)"),
+                name("pay_growth"),
                 "timeseries",
-                gaps,
+                about(["pay_growth"], gaps),
                 series_sql(["pay_growth"]),
                 unit="percent",
             ),
@@ -347,54 +320,45 @@ def pay() -> Dashboard:
 
 
 def training() -> Dashboard:
+    counts = ("trainee_times", "trainees")
+    kinds = ["initial", "rotation", "site_visit", "skills_competition", "other"]
     return Dashboard(
         "training",
-        Text("培训", "Training"),
+        of(TOPICS["training"]),
         (
             Panel(
-                Text("培训人次与人数", "Trainee-times (人次) vs trainees (人数)"),
+                joined(*map(name, counts)),
                 "timeseries",
-                Text(
-                    "人次：完成的培训参与次数；人数：不同的受训人员。4个班163人次不等于163人。",
-                    "Trainee-times count completed participations; trainees count distinct workers.",
+                about(
+                    counts, Text("4个班163人次不等于163人。", "163 trainee-times over 4 classes are not 163 workers.")
                 ),
-                series_sql(["trainee_times", "trainees"]),
+                series_sql(counts),
                 bars=True,
             ),
             Panel(
-                Text("人均培训学时", "Training hours per worker"),
+                name("training_hours_per_worker"),
                 "timeseries",
-                Text("培训学时 ÷ 月平均人数（GRI 404-1）。", "Training hours ÷ average headcount (GRI 404-1)."),
+                about(["training_hours_per_worker"], GAPS),
                 series_sql(["training_hours_per_worker"]),
             ),
             Panel(
-                Text("培训学时（按课程类型）", "Training hours by course kind"),
+                name("training_hours"),
                 "timeseries",
-                Text("空缺处为已抑制的单元格，不是零。", "Gaps are suppressed cells, not zero."),
-                category_series_sql(
-                    "training_hours",
-                    period_kind="month",
-                    categories=["initial", "rotation", "site_visit", "skills_competition", "other"],
-                ),
+                about(["training_hours"], GAPS),
+                category_series_sql("training_hours", period_kind="month", categories=kinds),
                 bars=True,
             ),
             Panel(
-                Text("受训人员占比", "Share trained"),
+                name("share_trained"),
                 "timeseries",
-                Text(
-                    "期内至少完成一次培训的人数 ÷ 期内在职人数 × 100。",
-                    "Workers with ≥ 1 completed training ÷ workers employed in the period × 100.",
-                ),
+                about(["share_trained"], GAPS),
                 series_sql(["share_trained"]),
                 unit="percent",
             ),
             Panel(
-                Text("初任培训按时完成率（按入职月份）", "Initial training on time (by hire month)"),
+                joined(name("initial_training_on_time"), period("cohort")),
                 "timeseries",
-                Text(
-                    "入职90天内完成初任培训的新人 ÷ 入职满90天的新人 × 100。",
-                    "Hires who finished initial training within 90 days ÷ hires at least 90 days ago × 100.",
-                ),
+                about(["initial_training_on_time"], Text("横轴为入职月份。", "X axis: hire month.")),
                 series_sql(["initial_training_on_time"], period_kind="cohort"),
                 unit="percent",
             ),
@@ -404,6 +368,11 @@ def training() -> Dashboard:
 
 def latency(quantile: float) -> str:
     return f"histogram_quantile({quantile}, sum by (le) (rate(ingest_insert_seconds_bucket[5m])))"
+
+
+def headline(key: str, label: Text) -> tuple[str, Text]:
+    """A figure of the `metrics_headline` gauge (services/metrics/refresh.py `headlines`), labelled by the catalog."""
+    return (f'metrics_headline{{indicator="{key}"}}', label)
 
 
 def pipeline() -> Dashboard:
@@ -487,9 +456,9 @@ def pipeline() -> Dashboard:
                 "stat",
                 Text("最近一次刷新的全市数值。", "Program-wide values at the last refresh."),
                 promql=(
-                    p('metrics_headline{indicator="separation_rate_annual"}', "年度离职率", "annual turnover"),
-                    p('metrics_headline{indicator="stability_index"}', "稳定性指数", "stability index"),
-                    p('metrics_headline{indicator="pay_median"}', "月薪中位数", "median pay"),
+                    headline("separation_rate_annual", joined(name("separation_rate"), period("rolling12"))),
+                    headline("stability_index", name("stability_index")),
+                    headline("pay_median", joined(name("pay_median"), of(CATEGORIES["total"]))),
                 ),
                 width=24,
             ),
@@ -502,9 +471,9 @@ DASHBOARDS: tuple[Dashboard, ...] = (retention(), pay(), training(), pipeline())
 
 
 def fill_labels(sql: str, lang: Lang) -> str:
-    all_label = sql_string("全市" if lang == "zh" else "Program-wide")
+    all_label = sql_string(of(SLICE_VALUES["all"])(lang))
     return (
-        sql.replace("{label:indicator}", label_sql("indicator", LABELS, lang))
+        sql.replace("{label:indicator}", label_sql("indicator", INDICATOR_LABELS, lang))
         .replace("{label:category}", label_sql("category", CATEGORY_LABELS, lang))
         .replace("{all_label}", all_label)
         .replace("{unit_name}", f"u.name_{lang}")
@@ -512,23 +481,23 @@ def fill_labels(sql: str, lang: Lang) -> str:
 
 
 def variables(lang: Lang) -> list[dict[str, Any]]:
-    name = f"name_{lang}"
+    unit_name = f"name_{lang}"
     district_filter = f"('${{district}}' = '{ALL}' OR district_id = '${{district}}')"
     queries = [
         (
             "district",
-            Text("区", "District"),
-            f"SELECT unit_id AS __value, {name} AS __text FROM org_units FINAL\n"
+            of(ORG_LEVELS["district"]),
+            f"SELECT unit_id AS __value, {unit_name} AS __text FROM org_units FINAL\n"
             "WHERE level = 'district' ORDER BY __text",
         ),
         (
             "street",
-            Text("街道（镇）工会", "Street union"),
-            f"SELECT unit_id AS __value, {name} AS __text FROM org_units FINAL\n"
+            of(ORG_LEVELS["street"]),
+            f"SELECT unit_id AS __value, {unit_name} AS __text FROM org_units FINAL\n"
             f"WHERE level = 'street' AND {district_filter} ORDER BY __text",
         ),
-        ("service_model", Text("服务模式", "Service model"), slice_values_sql("service_model", lang)),
-        ("source_channel", Text("来源渠道", "Source channel"), slice_values_sql("source_channel", lang)),
+        ("service_model", of(DIMENSIONS["service_model"]), slice_values_sql("service_model", lang)),
+        ("source_channel", of(DIMENSIONS["source_channel"]), slice_values_sql("source_channel", lang)),
     ]
     return [variable(key, label(lang), sql, lang) for key, label, sql in queries]
 
@@ -653,9 +622,10 @@ def render(dashboard: Dashboard, lang: Lang) -> dict[str, Any]:
                 "targets": targets(panel, lang),
             }
         )
+    order = [of(ORG_LEVELS["street"]), of(ORG_LEVELS["district"]), *(of(DIMENSIONS[d]) for d in FILTER_DIMENSIONS)]
     note = {
-        "zh": "筛选一次只生效一个：街道 > 区 > 服务模式 > 来源渠道。",
-        "en": "Filters apply one at a time: street union > district > service model > source channel.",
+        "zh": "筛选一次只生效一个：" + " > ".join(t.zh for t in order) + "。",
+        "en": "Filters apply one at a time: " + " > ".join(t.en for t in order) + ".",
     }
     return {
         "uid": f"workforce-{dashboard.key}-{lang}",

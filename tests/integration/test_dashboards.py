@@ -195,7 +195,8 @@ def test_panel_sql_runs_and_returns_rows(loaded: Loaded, query: generate.Query) 
 
 
 def test_suppressed_cells_reach_the_panels_as_null(loaded: Loaded) -> None:
-    query = next(q for q in QUERIES if q.dashboard == "retention" and q.title == "Hires vs separations")
+    flows = generate.joined(*map(generate.name, ("hires", "separations", "net_change")))("en")
+    query = next(q for q in QUERIES if q.dashboard == "retention" and q.title == flows)
     rows = loaded.client.query(expand(query.sql, {**ALL_VALUES, "street": loaded.choices["street"]})).result_rows
     flagged = [row for row in rows if row[3] == 1]
     assert flagged, "a street union of a 150-worker program should have suppressed flow cells"
