@@ -56,7 +56,7 @@ schemas: install ## regenerate the JSON Schema files under schemas/json
 	$(PY) -m schemas.export
 
 asyncapi: install ## print ingest's AsyncAPI document (FastStream)
-	@PSEUDONYM_KEY=$${PSEUDONYM_KEY:-asyncapi-only-$$(printf '%032d' 0)} $(PY) -m services.ingest.cli asyncapi
+	@PSEUDONYM_KEY=$${PSEUDONYM_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')} $(PY) -m services.ingest.cli asyncapi
 
 bench: install ## benchmarks: ratios against raw baselines measured in the same run (~35 min, ~13 GB; BENCH_ARGS=--quick)
 	$(PY) -m bench.run $(BENCH_ARGS)

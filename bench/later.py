@@ -39,7 +39,7 @@ from services.sim import SimConfig, generate
 from .report import Figure, Report, Target
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY = "bench-key-" + "7" * 40
+KEY = "bench-key-0123456789abcdef0123456789abcdef"
 END = date(2026, 10, 31)
 SAMPLES = {True: 5, False: 20}
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from typing import Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -40,6 +43,26 @@ class ServiceSettings(BaseSettings):
         ZoneInfo(value)
         return value
 
+    @model_validator(mode="after")
+    def _password_outside_loopback(self) -> Self:
+        if not self.clickhouse_password.get_secret_value() and not on_loopback(self.clickhouse_url):
+            raise ValueError(
+                "CLICKHOUSE_PASSWORD is empty: allowed only for a ClickHouse on this machine's loopback "
+                f"(the local stack), not for {urlsplit(self.clickhouse_url).hostname!r}"
+            )
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def on_loopback(url: str) -> bool:
+    """True when the URL's host is `localhost` or a loopback address (127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

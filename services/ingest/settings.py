@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 from pydantic import Field, SecretStr, field_validator
 
 from services.common.settings import ServiceSettings
 
 _PLACEHOLDERS = ("changeme", "change-me", "secret", "placeholder", "xxxx", "default")
+KEY_MIN_LENGTH = 32
+KEY_MIN_BITS = 96.0
+"""A key's estimated strength: its length times the Shannon entropy of its own character frequencies. A random
+hex key of 32 characters scores ~118 bits, of 64 ~245; `a` × 32 or spaces score 0, `password` × 4 scores 88."""
+
+
+def key_bits(key: str) -> float:
+    """The estimated strength of `key` in bits (see KEY_MIN_BITS)."""
+    counts, n = Counter(key), len(key)
+    return -n * sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be a pseudonymisation key, or None when it can."""
+    if len(key) < KEY_MIN_LENGTH:
+        return f"must be at least {KEY_MIN_LENGTH} characters (e.g. `openssl rand -hex 32`)"
+    if any(word in key.lower() for word in _PLACEHOLDERS):
+        return "looks like a placeholder; generate a random key (`openssl rand -hex 32`)"
+    if key_bits(key) < KEY_MIN_BITS:
+        return (
+            f"is too predictable: about {key_bits(key):.0f} bits estimated, at least {KEY_MIN_BITS:.0f} needed "
+            "(length × entropy of its characters); generate one with `openssl rand -hex 32`"
+        )
+    return None
 
 
 class IngestSettings(ServiceSettings):
@@ -32,9 +59,7 @@ class IngestSettings(ServiceSettings):
     @field_validator("pseudonym_key")
     @classmethod
     def _real_key(cls, value: SecretStr) -> SecretStr:
-        key = value.get_secret_value()
-        if len(key) < 32:
-            raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
-        if any(word in key.lower() for word in _PLACEHOLDERS):
-            raise ValueError("looks like a placeholder; generate a random key")
+        problem = key_problem(value.get_secret_value())
+        if problem is not None:
+            raise ValueError(problem)
         return value

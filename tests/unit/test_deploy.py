@@ -46,7 +46,7 @@ async def _ok() -> tuple[bool, str]:
 
 
 def ingest_paths() -> set[str]:
-    settings = IngestSettings(pseudonym_key=SecretStr("k" * 40))
+    settings = IngestSettings(pseudonym_key=SecretStr("k0123456789abcdefghijklmnopqrstuvwxyz"))
     fake = SimpleNamespace(settings=settings, metrics=IngestMetrics(), consumer=None, adapter=None, store=None)
     server = http_app(cast(Ingest, fake))
     app = cast(Starlette, server.config.app)

@@ -188,7 +188,7 @@ def test_settings_require_a_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PSEUDONYM_KEY", "changeme-changeme-changeme-changeme")
     with pytest.raises(ValidationError, match="placeholder"):
         IngestSettings()  # type: ignore[call-arg]
-    monkeypatch.setenv("PSEUDONYM_KEY", "3f" * 20)
+    monkeypatch.setenv("PSEUDONYM_KEY", "3f0a9c41d2b7e85f6a1c3d9e0b4f7a2c8d5e1b6f")
     assert IngestSettings().ingest_batch_size == 10_000  # type: ignore[call-arg]
 
 
