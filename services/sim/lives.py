@@ -154,7 +154,7 @@ class Planner:
 
     def lives(self, until: date | None = None) -> Iterator[Life]:
         rng = random.Random(f"{self.seed}:plan")
-        span = (self.end - self.start).days
+        span = max((self.end - self.start).days, 1)  # a run of one day is all at its end
         index, active = 0, 0
         for slot, month in enumerate(self._months):
             if until is not None and month > until:
@@ -164,7 +164,7 @@ class Planner:
             deficit = target - (active + self._starts[slot] - self._ends[slot])
             wanted = max(0, round(deficit * _HIRE_SEASON.get(month.month, 0.85) * rng.uniform(0.9, 1.1)))
             batch = self.forced.get(month)
-            if batch is not None:
+            if batch is not None and batch.month.replace(day=batch.first_day) <= last:  # not hired after the end
                 for _ in range(batch.count):
                     index += 1
                     yield self._book(self._forced_life(index, batch))
@@ -244,8 +244,9 @@ class Planner:
                 base = _base_pay(first.year, district, tenure_years, worker_pay)
             allowances = _allowances(rng, first.year, district)
             spell.pay.append(Pay(first, base, allowances))
-            if retirement.replace(day=1) == month and retirement >= first:
-                _separate(spell, max(retirement, first), "other", "retirement")
+            retires = max(retirement, first)
+            if retirement.replace(day=1) == month and retires <= last:  # after the end: still at work then
+                _separate(spell, retires, "other", "retirement")
                 return spell
             ratio = (base + allowances) / _reference_pay(first.year)
             months_in = (first.year - hire.year) * 12 + first.month - hire.month

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from schemas import EventError, parse_event, validate_many
 from services.sim.cli import main
 from services.sim.generate import SimConfig, generate
+from services.sim.lives import month_end
+from services.sim.scenario import BAOWU, COMPETITION, INITIAL_CLASSES, ROTATION_CLASSES
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 DATE_FIELD = {
@@ -280,3 +283,68 @@ def test_a_short_run_emits_nothing_dated_after_its_end() -> None:
     now = _datetime(2024, 7, 1, 12, tzinfo=_UTC)
     errors = [r for r in _validate_many(bodies, now=now) if isinstance(r, _EventError)]
     assert errors == []
+
+
+# Issue 11: whatever the end date, nothing the simulator emits may be dated after it (ingest refuses the future).
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _boundaries() -> list[date]:
+    """The first simulated day, the month ends of 2026, every year end, 29 February, and the day before and of each
+    published scenario date (the Baowu hires, each class's last day)."""
+    days = {date(2013, 1, 1), date(2016, 2, 29), date(2020, 2, 29), date(2024, 2, 29), date(2026, 12, 5)}
+    days.update(month_end(date(2026, month, 1)) for month in range(1, 13))
+    days.update(date(year, 12, 31) for year in range(2013, 2027))
+    baowu = BAOWU.month.replace(day=BAOWU.first_day)
+    for day in [baowu] + [c.end for c, _ in INITIAL_CLASSES + ROTATION_CLASSES] + [COMPETITION.end]:
+        days.update((day - timedelta(days=1), day))
+    return sorted(days)
+
+
+def _after_end(event: Event, end: date) -> list[str]:
+    """Every date (or birth year) of the event later than ``end`` allows, as ingest reads them (schemas/envelope)."""
+    last = end.isoformat()
+    late = [f"{key}={event[key]}" for key in ("occurred_at", "emitted_at") if event[key][:10] > last]
+    for key, value in event["data"].items():
+        if isinstance(value, str) and _DAY.match(value) and value[:10] > last:
+            late.append(f"data.{key}={value}")
+    if event["data"].get("birth_year", 0) > end.year - 15:
+        late.append(f"data.birth_year={event['data']['birth_year']}")
+    return late
+
+
+def _sweep(ends: list[date], workers: int, seed_of: Callable[[date], int]) -> tuple[list[str], int]:
+    """(events dated after their run's end, retirements dated in the end's month) over one run per end date."""
+    problems: list[str] = []
+    retirements = 0
+    for end in ends:
+        for event in generate(SimConfig(workers=workers, end=end, seed=seed_of(end))):
+            problems.extend(f"end {end}: {event['event_type']} {late}" for late in _after_end(event, end))
+            data = event["data"]
+            if data.get("reason") == "retirement" and data["separation_date"][:7] == end.isoformat()[:7]:
+                retirements += 1
+    return problems, retirements
+
+
+def test_no_event_is_dated_after_the_end_on_any_day_of_a_leap_year() -> None:
+    """Every day of 2024 (29 February included), seed scenario on, a different seed each day so that
+    retirements, separations and late deliveries fall in many end months."""
+    problems, retirements = _sweep(_days(date(2024, 1, 1), date(2024, 12, 31)), 8, lambda day: day.toordinal())
+    assert problems[:10] == []
+    assert retirements >= 5  # the sweep does reach workers retiring in the month it ends
+
+
+def test_no_event_is_dated_after_the_end_at_month_ends_year_ends_and_scenario_dates() -> None:
+    problems, _ = _sweep(_boundaries(), 8, lambda day: 1)
+    assert problems[:10] == []
+
+
+def test_the_demo_of_issue_11_emits_nothing_after_its_day() -> None:
+    """The demo's default scale on 2026-12-05 emitted a retirement dated 2026-12-17, which ingest refused."""
+    problems, _ = _sweep([date(2026, 12, 5)], 1000, lambda day: 1)
+    assert problems == []
