@@ -330,6 +330,7 @@ def catalog_entries() -> list[dict[str, str]]:
             "name_en": i.name_en,
             "unit": i.unit,
             "formula": i.formula,
+            "formula_zh": i.formula_zh,
             "standard": i.standard,
             "topic": topic_of(i.name),
         }

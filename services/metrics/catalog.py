@@ -27,11 +27,58 @@ class Indicator:
     unit: str
     formula: str
     standard: str
+    formula_zh: str
+    """The formula in Chinese, for the Chinese pages and dashboards; `formula` is the English one."""
 
 
 def _i(name: str, zh: str, en: str, unit: str, formula: str, standard: str) -> Indicator:
-    return Indicator(name, zh, en, unit, formula, standard)
+    return Indicator(name, zh, en, unit, formula, standard, FORMULAS_ZH[name])
 
+
+FORMULAS_ZH: Final[dict[str, str]] = {
+    "headcount_avg": "每日在岗人数之和 ÷ 期间天数",
+    "headcount_end": "期间最后一天的在岗人数",
+    "hires": "期间内的入职人数",
+    "separations": "期间内的离职人数",
+    "separations_voluntary": "主动辞职",
+    "separations_involuntary": "解除合同、用人方不续签",
+    "separations_other": "退休、死亡及其他",
+    "separations_by_reason": "按离职原因分列的离职人数",
+    "net_change": "入职人数 − 离职人数",
+    "replacement_ratio": "入职人数 ÷ 离职人数",
+    "transfers_in": "调入本单位的人数（不计为入职）",
+    "transfers_out": "调出本单位的人数（不计为离职）",
+    "separation_rate": "离职人数 ÷ 平均人数 × 100",
+    "voluntary_rate": "主动离职人数 ÷ 平均人数 × 100",
+    "involuntary_rate": "被动离职人数 ÷ 平均人数 × 100",
+    "hires_rate": "入职人数 ÷ 平均人数 × 100",
+    "retention_rate": "期初和期末均在岗的人数 ÷ 期初在岗人数 × 100",
+    "stability_index": "服务满1年的人数 ÷ 一年前在岗人数 × 100",
+    "cohort_retention": "入职后第t天仍在岗的人数 ÷ 可观察的入职人数 × 100",
+    "cohort_half_life": "入职批次留存降到一半所需的天数",
+    "median_tenure_current": "在职人员本次任职天数的中位数",
+    "median_tenure_leavers": "离职人员任职天数的中位数",
+    "trainee_times": "完成的培训人次",
+    "trainees": "至少完成一次培训的人数（不重复）",
+    "training_hours": "已完成培训的学时合计",
+    "training_hours_per_worker": "培训学时 ÷ 平均人数",
+    "share_trained": "受训人数 ÷ 期间内在岗过的人数 × 100",
+    "initial_training_on_time": "入职90天内完成初任培训的人数 ÷ 入职满90天的人数 × 100",
+    "pay_mean": "月末在岗人员月薪的平均数",
+    "pay_p10": "包含端点的线性插值百分位数",
+    "pay_p25": "包含端点的线性插值百分位数",
+    "pay_median": "包含端点的线性插值百分位数",
+    "pay_p75": "包含端点的线性插值百分位数",
+    "pay_p90": "包含端点的线性插值百分位数",
+    "pay_gap_mean": "（男性 − 女性）÷ 男性 × 100，按小时工资",
+    "pay_gap_median": "同上，使用中位数",
+    "pay_quartile_female_share": "女性人数 ÷ 四分位组人数",
+    "pay_quartile_male_share": "男性人数 ÷ 四分位组人数",
+    "pay_growth": "留任人员本月月薪中位数 ÷ 一年前中位数 − 1",
+    "pay_vs_reference": "月薪中位数 × 12 ÷ 社平工资",
+    "turnover_by_pay_quartile": "主动离职人数 ÷ 1月1日所在四分位组人数",
+}
+"""Each indicator's formula in Chinese (read through `Indicator.formula_zh`)."""
 
 NBS, SHRM, JOLTS, CIPD, GRI, UKGPG = (
     "China NBS",

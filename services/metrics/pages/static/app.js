@@ -118,6 +118,7 @@
     return unit === "%" ? `${text} %` : text;
   }
   const unitText = (unit) => UI[S.lang].units[unit] || unit;
+  const formulaOf = (info) => (S.lang === "zh" ? info.formula_zh : info.formula) || info.formula || "";
 
   function fmtPeriod(kind, iso) {
     const month = iso.slice(0, 7);
@@ -292,7 +293,7 @@
     }
     const spark = el("div", { class: "spark" });
     node.append(figure, periodLine, spark,
-      el("div", { class: "about" }, `${info.formula || ""} · ${info.standard || ""}`));
+      el("div", { class: "about" }, `${formulaOf(info)} · ${info.standard || ""}`));
     requestAnimationFrame(() => drawSpark(spark, card, rows.slice(card.kind === "year" ? -12 : -36)));
     return node;
   }
@@ -495,7 +496,8 @@
       el("b", {}, indName(q.indicator)), ` · ${label("period_kinds", q.kind)}`,
       q.category ? ` · ${label("categories", q.category)}` : "", ` · ${label("dimensions", q.dim)}`,
       q.dim === "org" && q.unit ? ` · ${unitName(q.unit)}` : "", el("br"),
-      `${t("formula")}: ${info.formula} · ${t("unit")}: ${unitText(info.unit)} · ${t("standard")}: ${info.standard}`,
+      `${t("formula")}: ${formulaOf(info)} · ${t("unit")}: ${unitText(info.unit)} · ${t("standard")}: ` +
+        info.standard,
       el("br"),
       `${t("asOf")} ${st.as_of || "?"}`,
       st.refreshed_at ? ` · ${t("refreshed")} ${new Date(st.refreshed_at).toLocaleString(locale())}` : "");
