@@ -118,10 +118,20 @@ def label_sql(column: str, labels: dict[str, Text], lang: Lang) -> str:
     return f"transform({column}, [{keys}], [{values}], {column})"
 
 
+def var(name: str) -> str:
+    """A dashboard variable's value as a ClickHouse string, whatever it holds (an org unit id is upstream data).
+
+    Grafana percent-encodes it (`percentencode`: only A-Z a-z 0-9 - _ . ~ and %XX remain) and ClickHouse decodes
+    it. Not `sqlstring`: it doubles `'` but leaves `\\`, which ClickHouse reads as an escape (`x\\' OR 1=1 --`
+    gets out of the literal), and it leaves the custom all-value `__all` unquoted.
+    """
+    return f"decodeURLComponent('${{{name}:percentencode}}')"
+
+
 # The chosen filter, most specific first; the cells of that slice are the only ones read.
 PICK = f"""WITH
-    '${{street}}' AS v_street, '${{district}}' AS v_district,
-    '${{service_model}}' AS v_model, '${{source_channel}}' AS v_channel,
+    {var("street")} AS v_street, {var("district")} AS v_district,
+    {var("service_model")} AS v_model, {var("source_channel")} AS v_channel,
     multiIf(v_street != '{ALL}', 'org', v_district != '{ALL}', 'org',
             v_model != '{ALL}', 'service_model', v_channel != '{ALL}', 'source_channel', 'all') AS pick_dimension,
     multiIf(v_street != '{ALL}', v_street, v_district != '{ALL}', v_district,
@@ -169,7 +179,7 @@ PAY_VS_REFERENCE_SQL = f"""SELECT toYear(i.period) AS year,
 FROM indicators AS i
 LEFT JOIN (SELECT unit_id, name_zh, name_en FROM org_units FINAL) AS u ON u.unit_id = i.slice
 WHERE i.indicator = 'pay_vs_reference' AND i.period_kind = 'year' AND i.dimension IN ('all', 'org')
-  AND (i.slice = 'all' OR '${{district}}' = '{ALL}' OR i.slice = '${{district}}')
+  AND (i.slice = 'all' OR {var("district")} = '{ALL}' OR i.slice = {var("district")})
   AND $__dateFilter(i.period)
 ORDER BY year, item"""
 
@@ -482,7 +492,7 @@ def fill_labels(sql: str, lang: Lang) -> str:
 
 def variables(lang: Lang) -> list[dict[str, Any]]:
     unit_name = f"name_{lang}"
-    district_filter = f"('${{district}}' = '{ALL}' OR district_id = '${{district}}')"
+    district_filter = f"({var('district')} = '{ALL}' OR district_id = {var('district')})"
     queries = [
         (
             "district",

@@ -4,6 +4,7 @@ simulated program and returns the columns its panel reads and some rows."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,6 +28,8 @@ FROM, TO = date(2019, 1, 1), date(2023, 6, 30)
 CONFIG = SimConfig(workers=150, start_year=2019, end=TO, seed=7, scenario=False)
 INDICATOR_COLUMNS = COLUMNS
 ORG_COLUMNS = ("unit_id", "parent_id", "level", "name_zh", "name_en", "service_model", "district_id", "street_id")
+# Org unit ids (and names) an upstream system could register: Grafana puts the chosen id into the panels' SQL.
+HOSTILE = ("1' OR '1'='1", "x\\' OR 1=1 -- ", "tail\\")
 ALL_VALUES = {
     "district": generate.ALL,
     "street": generate.ALL,
@@ -55,6 +58,7 @@ def test_both_languages_have_the_same_panels() -> None:
 class Loaded:
     client: Client
     choices: Mapping[str, str]  # one real value per variable
+    hostile: Mapping[str, list[str]]  # district / street: hostile unit ids holding a copy of the chosen unit's cells
 
 
 def sim_records() -> tuple[list[EventRecord], list[dict[str, Any]]]:
@@ -152,7 +156,6 @@ def loaded(servers: Servers, database: str) -> Iterator[Loaded]:
     for start in range(0, len(rows), 200_000):
         store.insert_rows("indicators", rows[start : start + 200_000], INDICATOR_COLUMNS)
     orgs = org_rows(units, now)
-    store.insert_rows("org_units", orgs, (*ORG_COLUMNS, "computed_at"))
     streets = {o[0] for o in orgs if o[2] == "street"}
     choices = {
         "district": busiest(rows, "org", set(districts)),
@@ -160,11 +163,24 @@ def loaded(servers: Servers, database: str) -> Iterator[Loaded]:
         "service_model": busiest(rows, "service_model"),
         "source_channel": busiest(rows, "source_channel"),
     }
+    hostile = {"district": [f"d{h}" for h in HOSTILE], "street": [f"s{h}" for h in HOSTILE]}
+    twins = [
+        (*r[:4], unit, *r[5:])
+        for level, units_of_level in hostile.items()
+        for unit in units_of_level
+        for r in rows
+        if r[3] == "org" and r[4] == choices[level]
+    ]
+    store.insert_rows("indicators", twins, INDICATOR_COLUMNS)
+    for district, street in zip(hostile["district"], hostile["street"], strict=True):
+        orgs.append((district, "", "district", district, district, "none", district, "", now))
+        orgs.append((street, district, "street", street, street, "none", district, street, now))
+    store.insert_rows("org_units", orgs, (*ORG_COLUMNS, "computed_at"))
     client = clickhouse_connect.get_client(
         dsn=servers.clickhouse_url.replace("http://", "clickhouse://", 1) + f"/{name}",
         autogenerate_session_id=False,
     )
-    yield Loaded(client, choices)
+    yield Loaded(client, choices, hostile)
     client.close()
     store.command(f"DROP DATABASE IF EXISTS {name}")
     store.close()
@@ -212,3 +228,32 @@ def test_variable_queries_list_values(loaded: Loaded, query: generate.Query) -> 
         result = loaded.client.query(expand(query.sql, values))
         assert tuple(result.column_names) == query.columns
         assert result.result_rows
+
+
+VARIABLE_IN_SQL = re.compile(r"\$\{?(?!__)\w+")
+ENCODED = re.compile(r"decodeURLComponent\('\$\{\w+:percentencode\}'\)")
+
+
+def test_every_variable_reaches_the_sql_percent_encoded() -> None:
+    """`${var:percentencode}` leaves only A-Z a-z 0-9 - _ . ~ %: nothing in the value can end the literal."""
+    queries = [*QUERIES, *VARIABLES]
+    for query in queries:
+        assert not VARIABLE_IN_SQL.search(ENCODED.sub("", query.sql)), f"{query.dashboard} {query.title}"
+    assert sum(len(ENCODED.findall(q.sql)) for q in queries) > len(QUERIES)
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[f"{q.dashboard}-{q.lang}-{q.title}" for q in QUERIES])
+def test_hostile_unit_ids_are_values_not_sql(loaded: Loaded, query: generate.Query) -> None:
+    """A unit whose id is `1' OR '1'='1` (or ends in a backslash) shows its own cells, no more, no fewer."""
+    for level, units in loaded.hostile.items():
+        twin = loaded.client.query(expand(query.sql, {**ALL_VALUES, level: loaded.choices[level]})).result_rows
+        for unit in units:
+            rows = loaded.client.query(expand(query.sql, {**ALL_VALUES, level: unit})).result_rows
+            assert len(rows) == len(twin) > 0, (level, unit)
+
+
+def test_hostile_district_lists_only_its_own_street(loaded: Loaded) -> None:
+    for query in (q for q in VARIABLES if q.title == "street"):
+        for district, street in zip(loaded.hostile["district"], loaded.hostile["street"], strict=True):
+            rows = loaded.client.query(expand(query.sql, {**ALL_VALUES, "district": district})).result_rows
+            assert rows == [(street, street)], district
