@@ -94,7 +94,7 @@ def joined(*parts: Text) -> Text:
 
 def about(indicators: Sequence[str], note: Text | None = None) -> Text:
     """A panel description: each indicator's formula and standard as the catalog states them, then a note."""
-    zh = [f"- {BY_NAME[i].name_zh}：{BY_NAME[i].formula}（{BY_NAME[i].standard}）" for i in indicators]
+    zh = [f"- {BY_NAME[i].name_zh}：{BY_NAME[i].formula_zh}（{BY_NAME[i].standard}）" for i in indicators]
     en = [f"- {BY_NAME[i].name_en}: {BY_NAME[i].formula} ({BY_NAME[i].standard})" for i in indicators]
     if note is not None:
         zh, en = [*zh, "", note.zh], [*en, "", note.en]

@@ -190,8 +190,8 @@ def test_descriptions_state_the_catalogs_formula_and_standard() -> None:
         lines = panel["description"].splitlines()
         for code in indicators_in(sql):
             entry = BY_NAME[code]
-            name = entry.name_zh if lang == "zh" else entry.name_en
-            stated = [line for line in lines if name in line and entry.formula in line and entry.standard in line]
+            name, formula = (entry.name_zh, entry.formula_zh) if lang == "zh" else (entry.name_en, entry.formula)
+            stated = [line for line in lines if name in line and formula in line and entry.standard in line]
             assert stated, f"{lang}/{key} {panel['title']!r}: no line gives {code}'s catalog formula and standard"
 
 
