@@ -25,18 +25,19 @@ import time
 import unicodedata
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import nats
 from nats.js.errors import NotFoundError
 from tqdm import tqdm
 
+from schemas import PROGRAM_TZ, EventError, validate_many
 from services.common.clickhouse import ConnectClickHouse
 from services.metrics.catalog import BY_NAME, CATEGORIES, PERIOD_KINDS, PUBLISHED_FACTS, PUBLISHED_YEARS, Label
 from services.sim import SimConfig, generate
@@ -46,7 +47,6 @@ from services.stack.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_WAGES = ROOT / "deploy" / "reference_wages" / "shanghai.csv"
-PROGRAM_TZ = ZoneInfo("Asia/Shanghai")
 DATABASE = "workforce_demo"
 INGEST_PORT, METRICS_PORT = 8081, 8082
 TITLE = "工会社工队伍指标 · Union social workers: headline indicators"
@@ -172,8 +172,14 @@ class Service:
         """Raise ``DemoFailed`` with the exit status and the log's tail if the service has exited."""
         code = self.process.poll()
         if code is not None:
-            tail = log_tail(self.log, lines=25)
-            raise DemoFailed(f"{self.name} exited with status {code}; the end of {self.log}:\n{tail}")
+            raise DemoFailed(f"{self.name} exited with status {code}; from {self.log}:\n{excerpt(self.log)}")
+
+
+def excerpt(log: Path, lines: int = 20) -> str:
+    """The first error lines of a log (a traceback's tail often hides them), then its last ``lines`` lines."""
+    text = log_tail(log, lines=100_000).splitlines()
+    errors = [line for line in text[:-lines] if " ERROR " in line or line.startswith(("ERROR", "CRITICAL"))][:5]
+    return "\n".join([*errors, "…", *text[-lines:]] if errors else text[-lines:])
 
 
 @contextmanager
@@ -282,9 +288,20 @@ class Tally:
         return [(str(code), int(n), str(example)) for code, n, example in rows]
 
 
-def wait_for_every_event(tally: Tally, running: list[Service], ingest_port: int) -> None:
+def schema_check(bodies: list[bytes]) -> str:
+    """What the contract's validation, ingest's first step, makes of the published events here and now."""
+    errors = [r for r in validate_many(bodies, now=datetime.now(UTC)) if isinstance(r, EventError)]
+    if not errors:
+        return "every published event passes the schemas here: see ingest's log"
+    by_field = Counter(f"{e.code} at {e.field_path or 'the message'}" for e in errors)
+    top = "; ".join(f"{what}: {n:,}" for what, n in by_field.most_common(5))
+    example = errors[0].message
+    return f"{len(errors):,} of {len(bodies):,} published events fail the schemas here ({top}), e.g. {example}"
+
+
+def wait_for_every_event(tally: Tally, running: list[Service], ingest_port: int, hint: Callable[[], str]) -> None:
     """Until stored + rejected covers every published event; fails when ingest exits, stops consuming (its reject
-    limit) or makes no progress for ``STALL_SECONDS``."""
+    limit, with ``hint()`` saying why) or makes no progress for ``STALL_SECONDS``."""
     last_change, seen = time.monotonic(), -1
     with tqdm(total=tally.total, unit="ev", desc="stored or rejected", file=sys.stderr) as bar:
         while (done := tally.read()) < tally.total:
@@ -292,7 +309,7 @@ def wait_for_every_event(tally: Tally, running: list[Service], ingest_port: int)
             for service in running:
                 service.check_running()
             if (why := unhealthy(ingest_port)) is not None:
-                raise DemoFailed(f"ingest stopped consuming: {why}\n{describe(tally)}")
+                raise DemoFailed(f"ingest stopped consuming: {why}\n{describe(tally)}\n{hint()}")
             if done != seen:
                 last_change, seen = time.monotonic(), done
             elif time.monotonic() - last_change > STALL_SECONDS:
@@ -456,7 +473,7 @@ def run(options: Options, urls: stack.StackUrls, settings: StackSettings) -> Non
         asyncio.run(publish(broker, bodies))
         check = ConnectClickHouse.connect(urls.clickhouse_url, database=options.database, user="default", password="")
         tally = Tally(check, len(bodies))
-        wait_for_every_event(tally, running, options.ingest_port)
+        wait_for_every_event(tally, running, options.ingest_port, lambda: schema_check([b for _, b in bodies]))
         say(f"ingest: {describe(tally)}, in {time.monotonic() - started:.1f}s; waiting for the indicators")
 
         def current() -> bool:

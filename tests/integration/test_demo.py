@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas import PROGRAM_TZ
 from services.common.clickhouse import ConnectClickHouse
-from services.demo import PROGRAM_TZ, TITLE, Channels, reset_streams
+from services.demo import TITLE, Channels, reset_streams
 from services.metrics.catalog import BY_NAME, CATEGORIES, PERIOD_KINDS, PUBLISHED_FACTS
 from services.stack.ports import free_port
 
