@@ -36,12 +36,17 @@ from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
 from services.sim import SimConfig, generate
 
+from . import pages
 from .report import Figure, Report, Target
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-key-0123456789abcdef0123456789abcdef"
 END = date(2026, 10, 31)
 SAMPLES = {True: 5, False: 20}
+PAGE_LOADS = {True: 5, False: 10}  # timed loads of each page
+PAGE_REPEATS = {True: 10, False: 20}  # replays of each data call
+PAGES_UP_TO = 1_000_000
+"""Pages are measured up to this scale: above it the service's start-up refresh would repeat the rebuild."""
 
 
 EVENTS_PER_WORKER = 117  # the simulator's program: 1,000 workers → about 117,000 events from 2013 on
@@ -209,12 +214,14 @@ def _measure_services(ctx: Context, report: Report, database: str, stored: int) 
     logs.mkdir(parents=True, exist_ok=True)
     metrics = _service("services.metrics.cli", env, logs / "metrics.log")
     ingest = _service("services.ingest.cli", env, logs / "ingest-freshness.log")
+    first: float | None = None
     try:
         started = time.monotonic()
         _wait(lambda: _ready(metrics_port) and _ready(ingest_port), 1800, "both services ready")
         first = time.monotonic() - started
         progress(f"metrics: first full refresh of {stored:,} events took {first:.1f}s")
         report.notes.append(f"metrics first refresh (start-up, {stored:,} events): {first:.1f}s")
+        _measure_pages(ctx, report, metrics_port, "demo scale")
         samples = []
         base = _hires(metrics_port)
         for n in range(SAMPLES[ctx.quick]):
@@ -233,6 +240,8 @@ def _measure_services(ctx: Context, report: Report, database: str, stored: int) 
         )
     except TimeoutError as exc:
         report.targets.append(Target("freshness p99 (publish → indicator API)", None, "<=", 10, "s", str(exc)))
+        if first is None:
+            pages.unmeasured(report, "demo scale", f"not measured: {exc}")
     finally:
         rss = _peak_rss_mb(metrics.pid)  # reported, not judged: the issue sets an RSS target for ingest only
         report.notes.append(f"metrics service peak RSS (VmHWM): {rss:,.0f} MB" if rss else "metrics RSS unreadable")
@@ -288,6 +297,8 @@ def panels_at_scale(ctx: Context, report: Report) -> None:
                 else f"metrics rebuild of {stored:,} events: {seconds:.0f}s"
             )
             panel_latency(ctx, report, store, f"{stored / 1e6:.1f} M events")
+            if events <= PAGES_UP_TO:
+                _pages_at_scale(ctx, report, database, f"{stored / 1e6:.1f} M events")
         finally:
             store.command(f"DROP DATABASE IF EXISTS {database}")
             store.close()
@@ -296,6 +307,51 @@ def panels_at_scale(ctx: Context, report: Report) -> None:
         report.targets.append(
             Target("dashboard panel query p95, slowest panel (10 M events)", None, "<=", 100, "ms", why)
         )
+    if 1_000_000 not in scales:
+        why = "quick run" if ctx.quick else "not asked for (`--panel-events` without 1000000)"
+        pages.unmeasured(report, "1 M events", why)
+
+
+def _measure_pages(ctx: Context, report: Report, port: int, scale: str) -> None:
+    progress(f"pages: {PAGE_LOADS[ctx.quick]} loads of each analyst page in Chromium at {scale}")
+    begin = time.monotonic()
+    pages.measure(
+        f"http://127.0.0.1:{port}", report, scale, loads=PAGE_LOADS[ctx.quick], repeats=PAGE_REPEATS[ctx.quick]
+    )
+    progress(f"pages: measured in {time.monotonic() - begin:.0f}s")
+
+
+def _pages_at_scale(ctx: Context, report: Report, database: str, scale: str) -> None:
+    """The metrics service over the rebuilt database: its start-up refresh recomputes everything once (the API
+    answers meanwhile, but timing pages beside a full recomputation would measure the recomputation)."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLICKHOUSE_URL": ctx.clickhouse_url,
+        "CLICKHOUSE_DATABASE": database,
+        "METRICS_AS_OF": END.isoformat(),
+        "METRICS_HTTP_PORT": str(port),
+    }
+    progress(f"pages: starting the metrics service at {scale} (its start-up refresh recomputes every indicator)")
+    service = _service("services.metrics.cli", env, ROOT / "bench" / "results" / "metrics-pages.log")
+    try:
+        started = time.monotonic()
+        _wait(lambda: service.poll() is not None or _ready(port), 1800, f"the metrics service ready at {scale}")
+        if service.poll() is not None:
+            why = (
+                f"not measured: the metrics service exited ({service.returncode}), see bench/results/metrics-pages.log"
+            )
+            pages.unmeasured(report, scale, why)
+            return
+        report.notes.append(f"metrics service start-up refresh at {scale}: {time.monotonic() - started:.0f}s")
+        _measure_pages(ctx, report, port, scale)
+    except TimeoutError as exc:
+        pages.unmeasured(report, scale, f"not measured: {exc}")
+    finally:
+        rss = _peak_rss_mb(service.pid)
+        if rss:
+            report.notes.append(f"metrics service peak RSS at {scale} (start-up refresh, then pages): {rss:,.0f} MB")
+        _stop(service)
 
 
 def _rebuild(ctx: Context, database: str) -> tuple[float, float | None]:

@@ -1,0 +1,272 @@
+"""The analyst pages in Debian's Chromium: time to each page's first full render, and every data call behind it.
+
+Each load opens a fresh browser context (empty cache: an analyst's first visit) against a warm service, after one
+discarded warm-up load per page. The time runs from navigation start (`performance.now()`'s origin) to the moment
+the page sets `#main[data-ready='1']`, recorded in the page by a MutationObserver; "charts drawn" is the animation
+frame after it, where the cards' and side-by-side charts queued before it are drawn. Every data URL the pages
+asked for is then replayed one at a time over one kept-alive connection and timed per call kind.
+
+`python -m bench.pages http://127.0.0.1:8082 [--loads N]` measures a service already running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .report import Figure, Report, Target
+
+CHROMIUM = Path(os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
+PAGE_TARGET_MS = 1000.0
+CALL_TARGET_MS = 100.0
+TOPICS = ("headcount", "turnover", "training", "pay")
+NOT_DATA = ("/static/", "/pages/")
+LOAD_TIMEOUT_MS = 30_000
+WATCH_READY = """
+(() => {
+  new MutationObserver((changes, observer) => {
+    for (const change of changes) {
+      const node = change.target;
+      if (node.id === "main" && node.dataset.ready === "1") {
+        window.__benchReady = performance.now();
+        requestAnimationFrame(() => {
+          window.__benchDrawn = performance.now();
+          document.documentElement.dataset.benchDrawn = "1";
+        });
+        observer.disconnect();
+        return;
+      }
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
+})();
+"""
+
+
+class PageFailed(RuntimeError):
+    """A page showed its load-failed state instead of its data."""
+
+
+@dataclass
+class Loads:
+    """Per page: ready and drawn times (ms from navigation start); every data URL the pages requested."""
+
+    ready: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    drawn: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    urls: set[str] = field(default_factory=set)
+    in_page: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    """Data call kind → ms from request start to response end as the page saw it (beside its other calls)."""
+
+
+def p95(values: list[float]) -> float:
+    """The nearest-rank 95th percentile (the maximum of 10 samples or fewer)."""
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+def page_urls(base: str, first_district: str | None) -> dict[str, str]:
+    """Page name → URL: the overview, each topic page, and a turnover trend drilled into the first district."""
+    urls = {"overview": f"{base}/", **{topic: f"{base}/pages/{topic}" for topic in TOPICS}}
+    if first_district:
+        urls["turnover, drilled into " + first_district] = (
+            f"{base}/pages/turnover?dimension=org&unit={first_district}&view=chart"
+        )
+    return urls
+
+
+def first_district(base: str) -> str | None:
+    split = urlsplit(base)
+    conn = http.client.HTTPConnection(split.hostname or "127.0.0.1", split.port or 80, timeout=30)
+    try:
+        conn.request("GET", "/org-units")
+        units: list[dict[str, Any]] = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    districts = sorted(u["unit_id"] for u in units if u.get("level") == "district")
+    return districts[0] if districts else None
+
+
+def load_pages(urls: dict[str, str], loads: int) -> Loads:
+    """`loads` timed loads of every page (round-robin, after one warm-up each) in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    found = Loads()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        try:
+            for round_ in range(loads + 1):
+                for name, url in urls.items():
+                    ready, drawn, calls = _load(browser, url, found.urls)
+                    if round_:
+                        found.ready[name].append(ready)
+                        found.drawn[name].append(drawn)
+                        for call, ms in calls:
+                            found.in_page[call_kind(call)].append(ms)
+        finally:
+            browser.close()
+    return found
+
+
+def _load(browser: Any, url: str, requested: set[str]) -> tuple[float, float, list[tuple[str, float]]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.add_init_script(WATCH_READY)
+        page.on("request", lambda request: requested.add(request.url))
+        page.goto(url, wait_until="commit")
+        # a selector, not wait_for_function: the pages' CSP forbids the eval Playwright's predicates need
+        page.wait_for_selector("html[data-bench-drawn], #main[data-ready='error']", timeout=LOAD_TIMEOUT_MS)
+        if page.get_attribute("#main", "data-ready") == "error":
+            raise PageFailed(f"{url}: {page.inner_text('#status')}")
+        ready, drawn, calls = page.evaluate(
+            "[window.__benchReady, window.__benchDrawn, performance.getEntriesByType('resource')"
+            ".map((e) => [e.name, e.responseEnd - e.startTime])]"
+        )
+        data = [(name, float(ms)) for name, ms in calls if _data(url, name)]
+        return float(ready), float(drawn), data
+    finally:
+        context.close()
+
+
+def call_kind(url: str) -> str:
+    """The route, and for indicator data which indicator, period kind, dimension and category it asks for."""
+    split = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+    if split.path == "/indicators/facets":
+        return f"{split.path} {query.get('indicator', '')}"
+    if split.path != "/indicators":
+        return split.path
+    parts = [query.get(k, "") for k in ("indicator", "period_kind", "dimension")]
+    if query.get("category"):
+        parts.append(query["category"])
+    slices = len(parse_qs(split.query).get("slice", []))
+    kind = f"/indicators {' '.join(parts)}" + (f" ({slices} slices)" if slices > 1 else "")
+    return kind + (" next page" if "cursor" in query else "")
+
+
+def replay(base: str, urls: set[str], repeats: int) -> dict[str, list[float]]:
+    """Each data URL `repeats` times, one at a time over one kept-alive connection → ms per call, by call kind."""
+    split = urlsplit(base)
+    conn = http.client.HTTPConnection(split.hostname or "127.0.0.1", split.port or 80, timeout=30)
+    times: dict[str, list[float]] = defaultdict(list)
+    try:
+        for url in sorted(urls):
+            target = urlsplit(url)
+            path = target.path + (f"?{target.query}" if target.query else "")
+            for _ in range(repeats):
+                begin = time.perf_counter()
+                conn.request("GET", path, headers={"Accept": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                times[call_kind(url)].append((time.perf_counter() - begin) * 1000)
+                if response.status != 200:
+                    raise PageFailed(f"{path}: HTTP {response.status}")
+    finally:
+        conn.close()
+    return times
+
+
+def _data(page: str, url: str) -> bool:
+    """A call to the service behind `page` for data (not the page itself, nor its scripts and styles)."""
+    base, path = urlsplit(page), urlsplit(url)
+    same = (base.scheme, base.netloc) == (path.scheme, path.netloc)
+    return same and path.path != "/" and not any(path.path.startswith(prefix) for prefix in NOT_DATA)
+
+
+def measure(base: str, report: Report, scale: str, *, loads: int = 10, repeats: int = 20) -> None:
+    """Add page-load and data-call figures and both targets for the service at `base`; never raises for a
+    missing browser or a failed page (the targets then say why nothing was measured)."""
+    if not CHROMIUM.exists():
+        unmeasured(report, scale, f"not measured: no Chromium at {CHROMIUM} (`make install` installs Debian's package)")
+        return
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        found = load_pages(page_urls(base, first_district(base)), loads)
+        calls = replay(base, {u for u in found.urls if _data(base, u)}, repeats)
+    except (PlaywrightError, PageFailed, OSError) as exc:
+        unmeasured(report, scale, f"not measured: {str(exc).splitlines()[0][:200]}")
+        return
+    _page_figures(report, found, scale, _page_target(scale))
+    _call_figures(report, calls, found.in_page, scale, _call_target(scale), repeats)
+
+
+def unmeasured(report: Report, scale: str, why: str) -> None:
+    """Both targets at `scale`, with no value and the reason."""
+    report.targets.append(Target(_page_target(scale), None, "<=", PAGE_TARGET_MS, "ms", why))
+    report.targets.append(Target(_call_target(scale), None, "<=", CALL_TARGET_MS, "ms", why))
+
+
+def _page_target(scale: str) -> str:
+    return f"page first full render p95, slowest page ({scale})"
+
+
+def _call_target(scale: str) -> str:
+    return f"page data call p95, slowest call ({scale})"
+
+
+def _page_figures(report: Report, found: Loads, scale: str, target: str) -> None:
+    worst = (0.0, "")
+    for name, ready in found.ready.items():
+        note = (
+            f"p50 {statistics.median(ready):.0f} ms; charts drawn p95 {p95(found.drawn[name]):.0f} ms;"
+            f" {len(ready)} loads, each in a fresh browser context"
+        )
+        report.add(Figure(f"pages, {scale}", name, p95(ready), "ms p95", note=note))
+        worst = max(worst, (p95(ready), name))
+    report.targets.append(Target(target, worst[0], "<=", PAGE_TARGET_MS, "ms"))
+    drawn = max(p95(d) for d in found.drawn.values())
+    report.notes.append(
+        f"page load at {scale}: slowest page {worst[1]} p95 {worst[0]:.0f} ms to data-ready; slowest p95 to the"
+        f" charts' frame {drawn:.0f} ms (headless Chromium, navigation start → #main[data-ready='1'])"
+    )
+
+
+def _call_figures(
+    report: Report,
+    calls: dict[str, list[float]],
+    in_page: dict[str, list[float]],
+    scale: str,
+    target: str,
+    repeats: int,
+) -> None:
+    ranked = sorted(((p95(times), kind) for kind, times in calls.items()), reverse=True)
+    for value, kind in ranked:
+        note = f"p50 {statistics.median(calls[kind]):.1f} ms over {len(calls[kind])} calls"
+        if in_page.get(kind):
+            note += f"; in the page, beside its other calls: p95 {p95(in_page[kind]):.0f} ms"
+        report.add(Figure(f"page data calls, {scale}", kind, value, "ms p95", note=note))
+    report.targets.append(Target(target, ranked[0][0] if ranked else None, "<=", CALL_TARGET_MS, "ms", "no calls"))
+    report.notes.append(
+        f"page data calls at {scale}: {sum(len(t) for t in calls.values()) // repeats} distinct URLs in"
+        f" {len(calls)} kinds, each replayed {repeats}× one at a time; slowest {ranked[0][1]} {ranked[0][0]:.0f} ms;"
+        f" 1-minute load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        if ranked
+        else f"page data calls at {scale}: the pages requested no data"
+    )
+
+
+def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__)
+    parser.add_argument("base", help="the metrics service, e.g. http://127.0.0.1:8082")
+    parser.add_argument("--loads", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    report = Report(events=0, quick=False)
+    measure(args.base.rstrip("/"), report, "given service", loads=args.loads, repeats=args.repeats)
+    out(report.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
