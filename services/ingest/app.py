@@ -28,6 +28,7 @@ from .consumer import Consumer
 from .guard import RejectGuard, RejectLimit
 from .pipeline import Pipeline
 from .pseudonymise import Pseudonymiser
+from .retention import ensure_reject_retention
 from .settings import IngestSettings
 from .telemetry import IngestMetrics
 from .writer import EventWriter
@@ -49,11 +50,15 @@ def channels_for(settings: IngestSettings) -> Channels:
         consumer=settings.ingest_consumer,
         fetch_size=settings.ingest_fetch_size,
         in_flight=2 * settings.ingest_batch_size,
+        dead_letter_days=settings.ingest_reject_ttl_days,
     )
 
 
 def connect_store(settings: IngestSettings) -> ConnectClickHouse:
-    return connect_with_tables(settings, DDL)
+    """Connect, create the tables if missing, and bring `ingest_rejects` to INGEST_REJECT_TTL_DAYS."""
+    store = connect_with_tables(settings, DDL)
+    ensure_reject_retention(store, settings.ingest_reject_ttl_days)
+    return store
 
 
 async def connect_store_with_retry(settings: IngestSettings, stop: asyncio.Event) -> ConnectClickHouse | None:

@@ -16,6 +16,7 @@ from services.common.logs import configure
 from . import app
 from .backfill import backfill, read_lines
 from .brokers import make_adapter
+from .errors import StoreSetupError
 from .pipeline import Pipeline
 from .pseudonymise import Pseudonymiser
 from .settings import IngestSettings
@@ -35,7 +36,11 @@ def _settings() -> IngestSettings:
 def _run(_: argparse.Namespace) -> int:
     settings = _settings()
     configure(settings.log_level)
-    return asyncio.run(app.serve(settings))
+    try:
+        return asyncio.run(app.serve(settings))
+    except StoreSetupError as exc:
+        print(f"workforce-ingest: {exc}", file=sys.stderr)
+        return 2
 
 
 def _backfill(args: argparse.Namespace) -> int:

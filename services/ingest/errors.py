@@ -2,7 +2,8 @@
 
     IngestError
      ├── RejectLimitExceeded   too many bad messages in the window: stop consuming, report unhealthy
-     └── BrokerSetupError      BROKER_URL names no supported broker, or the broker refused set-up
+     ├── BrokerSetupError      BROKER_URL names no supported broker, or the broker refused set-up
+     └── StoreSetupError       ClickHouse refused to bring ingest_rejects to the configured retention
 StoreUnavailable / StoreRejected (services.common.errors) come from the ClickHouse port.
 """
 
@@ -19,3 +20,7 @@ class RejectLimitExceeded(IngestError):
 
 class BrokerSetupError(IngestError):
     """The broker URL is not supported or the broker refused to declare what ingest needs."""
+
+
+class StoreSetupError(IngestError):
+    """The ClickHouse user may not alter `ingest_rejects` to the configured columns and TTL."""

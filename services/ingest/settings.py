@@ -55,6 +55,12 @@ class IngestSettings(ServiceSettings):
     ingest_reject_window: int = Field(10_000, ge=100, description="…of this many recent messages")
     ingest_reject_min: int = Field(100, ge=1, description="…and at least this many rejects")
     ingest_http_port: int = Field(8081, ge=0, le=65535, description="port of /health, /ready, /metrics")
+    ingest_reject_ttl_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="days ClickHouse keeps a reject row (TTL on stored_at) and the dead-letter destination a letter",
+    )
 
     @field_validator("pseudonym_key")
     @classmethod

@@ -1,17 +1,25 @@
 -- Every message ingest refused, with the reason; the original bytes are also in the dead-letter destination.
+-- Rows expire 90 days after they were stored; ingest sets the TTL from INGEST_REJECT_TTL_DAYS at start, and adds
+-- the columns from stored_at on to a table created before them (services/ingest/retention.py).
 CREATE TABLE IF NOT EXISTS {database}.ingest_rejects
 (
-    received_at  DateTime64(3, 'UTC'),
-    reason_code  LowCardinality(String),
-    reason       String,
-    field_path   String,
-    event_type   String,
-    event_id     Nullable(UUID),
-    payload      String,
-    broker       LowCardinality(String),
-    subject      String,
-    reject_key   String
+    received_at     DateTime64(3, 'UTC'),
+    reason_code     LowCardinality(String),
+    reason          String,
+    field_path      String,
+    event_type      String,
+    event_id        Nullable(UUID),
+    payload         String,
+    broker          LowCardinality(String),
+    subject         String,
+    reject_key      String,
+    stored_at       DateTime64(3, 'UTC') DEFAULT now64(3),
+    payload_form    LowCardinality(String),
+    payload_bytes   UInt64,
+    payload_sha256  String,
+    dead_letter     LowCardinality(String)
 )
 ENGINE = ReplacingMergeTree
 ORDER BY reject_key
+TTL toDateTime(stored_at) + INTERVAL 90 DAY
 SETTINGS non_replicated_deduplication_window = 1000;

@@ -28,6 +28,8 @@ class Channels:
     fetch_size: int
     in_flight: int = 20_000
     """Messages a consumer may hold unacknowledged: room for a full batch being stored and the next filling."""
+    dead_letter_days: int = 90
+    """How long the dead-letter destination keeps a letter (INGEST_REJECT_TTL_DAYS); each adapter says how."""
 
 
 class BrokerAdapter(Protocol):

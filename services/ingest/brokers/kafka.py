@@ -6,6 +6,9 @@ stored — so it is never used. Instead every received offset is outstanding unt
 is its lowest outstanding offset (or one past the highest received when none is outstanding): only a contiguous
 settled prefix is ever committed. A nacked message stays outstanding, so nothing at or after it is committed
 and it is delivered again after a restart or rebalance.
+
+Dead letters: topic `channels.dead_letter`, created with ``retention.ms`` = `channels.dead_letter_days` (an existing
+topic keeps its own: change it with ``kafka-configs --alter --add-config retention.ms=...``).
 """
 
 from __future__ import annotations
@@ -128,10 +131,11 @@ class KafkaAdapter:
     async def declare(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
         await admin.start()
+        retention = {"retention.ms": str(self._ch.dead_letter_days * 86_400_000)}
         try:
-            for topic in (self._ch.subject, self._ch.dead_letter):
+            for topic, configs in ((self._ch.subject, None), (self._ch.dead_letter, retention)):
                 with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics([NewTopic(topic, self._partitions, 1)])
+                    await admin.create_topics([NewTopic(topic, self._partitions, 1, topic_configs=configs)])
         finally:
             await admin.close()
         self._declared = True

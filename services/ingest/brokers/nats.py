@@ -2,6 +2,9 @@
 
 FastStream owns the connection and documents the subscriber (AsyncAPI); the messages themselves are pulled
 by `Puller`, which keeps several pull requests open (FastStream's batch subscriber fetches one at a time).
+
+Dead letters: stream `<stream>_DLQ` over `channels.dead_letter`, with `max_age` = `channels.dead_letter_days`
+(set on an existing stream too).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class NatsAdapter:
         self.broker = NatsBroker(url, logger=None, graceful_timeout=None)
         self._stream = JStream(channels.stream, subjects=[channels.subject])
         self._dlq_stream = f"{channels.stream}_DLQ"
+        self._dlq_max_age = channels.dead_letter_days * 86_400.0
         self._nc: Client | None = None
         self._sink: Sink | None = None
         self._puller: Puller | None = None
@@ -98,14 +102,19 @@ class NatsAdapter:
 
     async def declare(self) -> None:
         js = (await self._client()).jetstream()
-        for name, subjects in (
-            (self._ch.stream, [self._ch.subject]),
-            (self._dlq_stream, [self._ch.dead_letter]),
-        ):
-            try:
-                await js.stream_info(name)
-            except NotFoundError:
-                await js.add_stream(StreamConfig(name=name, subjects=subjects))
+        try:
+            await js.stream_info(self._ch.stream)
+        except NotFoundError:
+            await js.add_stream(StreamConfig(name=self._ch.stream, subjects=[self._ch.subject]))
+        try:
+            dlq = (await js.stream_info(self._dlq_stream)).config
+        except NotFoundError:
+            config = StreamConfig(name=self._dlq_stream, subjects=[self._ch.dead_letter], max_age=self._dlq_max_age)
+            await js.add_stream(config)
+            return
+        if dlq.max_age != self._dlq_max_age:
+            dlq.max_age = self._dlq_max_age
+            await js.update_stream(dlq)
 
     async def _ensure_consumer(self, client: Client) -> None:
         js = client.jetstream()

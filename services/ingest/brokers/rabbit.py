@@ -3,8 +3,10 @@
 The main queue carries ``x-dead-letter-exchange`` → the durable direct exchange ``<dead_letter>.dlx``, bound to the
 dead-letter queue with routing key `channels.dead_letter`, so messages the broker itself dead-letters (expiry,
 ``reject(requeue=False)``) land there too. Rejected events are published there by the adapter with the reject
-headers. Prefetch is ``channels.in_flight`` (two batches; AMQP caps it at 65,535): with acks deferred until
-storage it bounds the messages in flight, and below a batch it would make every batch wait for its timer.
+headers and a per-message expiration of ``channels.dead_letter_days`` (queue arguments cannot change on an existing
+queue; a message the broker dead-letters itself keeps no expiration). Prefetch is ``channels.in_flight`` (two
+batches; AMQP caps it at 65,535): with acks deferred until storage it bounds the messages in flight, and below a
+batch it would make every batch wait for its timer.
 
 FastStream owns the connection and documents the subscriber (AsyncAPI); the messages themselves arrive through
 an aio-pika consumer on a channel of that connection and reach the sink in runs, not one handler call each
@@ -18,7 +20,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import aio_pika
@@ -188,9 +190,11 @@ class RabbitAdapter:
     async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
         channel = await self._declared_channel()
         exchange = await channel.get_exchange(self.dlx.name, ensure=False)
+        expiration = timedelta(days=self._ch.dead_letter_days)
+        persistent = aio_pika.DeliveryMode.PERSISTENT
         messages = [
             aio_pika.Message(
-                r.delivery.body, headers=dict(reject_headers(r)), delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                r.delivery.body, headers=dict(reject_headers(r)), delivery_mode=persistent, expiration=expiration
             )
             for r in records
         ]

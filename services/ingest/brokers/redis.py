@@ -7,7 +7,9 @@ envelope with headers in ``__data__``) is unwrapped to its body. Entries without
 ``payload`` field, else reach the pipeline as the JSON of their fields, so they are rejected with their content.
 
 Dead letters are entries of stream `channels.dead_letter` with the original bytes in ``payload`` plus the reject
-headers (``x-reject-code``, ``x-reject-reason``, ...) as further fields.
+headers (``x-reject-code``, ``x-reject-reason``, ...) as further fields. Each write trims the stream to entries of
+the last `channels.dead_letter_days` (``XADD ... MINID``, exact: entry ids are their arrival time in milliseconds;
+approximate trimming would keep a small stream's old entries until a whole node of them could go).
 
 Redelivery: FastStream reads only new entries (``>``) and never re-reads the pending-entries list, so on start the
 adapter claims (XCLAIM) what this consumer name left pending in an earlier life, and while running it claims
@@ -24,6 +26,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -242,12 +245,13 @@ class RedisAdapter:
             )
 
     async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
+        oldest = f"{int((time.time() - self._ch.dead_letter_days * 86_400) * 1000)}-0"
         client = await self._redis()
         async with client.pipeline(transaction=False) as pipe:
             for record in records:
                 fields: dict[str | bytes, bytes | str] = {"payload": record.delivery.body}
                 fields.update(reject_headers(record))
-                pipe.xadd(self._ch.dead_letter, fields)  # type: ignore[arg-type]
+                pipe.xadd(self._ch.dead_letter, fields, minid=oldest, approximate=False)  # type: ignore[arg-type]
             await pipe.execute()
 
     async def pending(self) -> int | None:
