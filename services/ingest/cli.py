@@ -58,6 +58,7 @@ def _backfill(args: argparse.Namespace) -> int:
         zone=settings.zone,
         broker="file",
         clock=app.utc_now,
+        dead_letters=False,
     )
     total = sum(1 for p in paths for line in p.open("rb") if line.strip())
     with tqdm(total=total, unit="ev", desc="backfill", disable=args.quiet) as bar:

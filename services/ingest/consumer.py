@@ -4,26 +4,34 @@ Batch N+1 is validated (in a worker thread) while batch N is stored; batches are
 a time, in order, so each lookup of duplicates sees every earlier batch in the store. Order per batch, never
 changed: store events and rejects in ClickHouse, publish dead letters, then acknowledge. A crash anywhere
 before the ack means redelivery, which the pipeline absorbs as duplicates.
+
+No message stops the loop: a dead letter that does not fit the broker goes by reference (its row says so), one the
+broker refuses as too large is sent again by reference, and a reference it refuses is not sent (row: "none").
+A broker that takes no dead letter at all (BrokerUnavailable) is retried with backoff and nothing is acknowledged
+meanwhile; a retried publish may repeat letters already sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from services.common.errors import StoreRejected, StoreUnavailable
 
-from .brokers.base import BrokerAdapter
+from .brokers.base import BrokerAdapter, letter, letter_size
 from .buffer import Buffer
 from .deliveries import Delivery
+from .errors import BrokerUnavailable
 from .guard import RejectGuard
 from .pipeline import Outcome, Pipeline, Prepared
 from .telemetry import IngestMetrics
+from .writer import RejectRecord
 
 log = logging.getLogger("workforce.ingest")
 T = TypeVar("T")
@@ -124,11 +132,58 @@ class Consumer:
             await self._trip(batch, outcome)
             return
         self._guard.record(len(batch), len(rejects))
-        if rejects:
-            await self._with_retry(lambda: self._pipeline.write_rejects(rejects))
-            await self.adapter.dead_letter(rejects)
+        if rejects and not await self._refuse(rejects):
+            await self.adapter.nack(batch)  # stopping with the store or the broker away: redelivered, absorbed
+            return
         await self.adapter.ack(batch)
         self._observe(batch, outcome, time.perf_counter() - started)
+
+    async def _refuse(self, rejects: list[RejectRecord]) -> bool:
+        """Record the rejects in ClickHouse, then dead-letter them; False if stopping before both are done."""
+        limit = await self._broker_retry(self.adapter.dead_letter_limit)
+        if limit is None:
+            return False
+        pending = [
+            r if r.dead_letter != "original" or letter_size(*letter(r)) <= limit else r.by_reference() for r in rejects
+        ]
+        if not await self._write_rejects(pending):
+            return False
+        pending = [r for r in pending if r.dead_letter != "none"]
+        while pending:
+            too_large = await self._broker_retry(functools.partial(self.adapter.dead_letter, pending))
+            if too_large is None:
+                return False
+            if not too_large:
+                break
+            log.warning("the broker refused %d dead letters as too large; sending them by reference", len(too_large))
+            pending = [
+                r.by_reference() if r.dead_letter == "original" else replace(r, dead_letter="none") for r in too_large
+            ]
+            if not await self._write_rejects(pending):
+                return False
+            pending = [r for r in pending if r.dead_letter != "none"]
+        return True
+
+    async def _write_rejects(self, records: list[RejectRecord]) -> bool:
+        def write() -> bool:
+            self._pipeline.write_rejects(records)
+            return True
+
+        return await self._with_retry(write, len(records)) is not None
+
+    async def _broker_retry(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """Await a dead-letter call until the broker takes it; None if stopping while it does not."""
+        delay = self._backoff.first
+        while True:
+            try:
+                return await call()
+            except BrokerUnavailable as exc:
+                if self._stopping.is_set():
+                    log.error("broker refuses dead letters while stopping; the batch is left for redelivery: %s", exc)
+                    return None
+                log.warning("broker refuses dead letters, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * self._backoff.factor, self._backoff.ceiling)
 
     async def _store_with_retry(self, batch: Sequence[Delivery], prepared: Prepared) -> Outcome | None:
         return await self._with_retry(lambda: self._pipeline.commit(batch, prepared, write_rejects=False), len(batch))

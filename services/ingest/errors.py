@@ -3,7 +3,8 @@
     IngestError
      ├── RejectLimitExceeded   too many bad messages in the window: stop consuming, report unhealthy
      ├── BrokerSetupError      BROKER_URL names no supported broker, or the broker refused set-up
-     └── StoreSetupError       ClickHouse refused to bring ingest_rejects to the configured retention
+     ├── StoreSetupError       ClickHouse refused to bring ingest_rejects to the configured retention
+     └── BrokerUnavailable     the broker could not take dead letters now (transient: retried, never acked)
 StoreUnavailable / StoreRejected (services.common.errors) come from the ClickHouse port.
 """
 
@@ -24,3 +25,7 @@ class BrokerSetupError(IngestError):
 
 class StoreSetupError(IngestError):
     """The ClickHouse user may not alter `ingest_rejects` to the configured columns and TTL."""
+
+
+class BrokerUnavailable(IngestError):
+    """The broker did not take a publish (connection lost, timeout, server error); retrying may succeed."""

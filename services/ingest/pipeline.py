@@ -19,6 +19,7 @@ from schemas import REGISTRY, Event, EventError, validate_many
 
 from .deliveries import Delivery, Reject
 from .pseudonymise import Pseudonymiser
+from .rejects import keep
 from .resolve import lookup_ids, resolve
 from .rows import EventRow, to_row
 from .writer import EventWriter, RejectRecord
@@ -67,12 +68,14 @@ class Pipeline:
         zone: ZoneInfo,
         broker: str,
         clock: Callable[[], datetime],
+        dead_letters: bool = True,
     ) -> None:
         self._writer = writer
         self._pseudonymise = pseudonymise
         self._zone = zone
         self._broker = broker
         self._clock = clock
+        self._dead_letter = "original" if dead_letters else "none"
 
     def validate(self, deliveries: Sequence[Delivery]) -> Prepared:
         """Pure part: every delivery becomes a row or a reject, in order."""
@@ -94,11 +97,16 @@ class Pipeline:
     ) -> None:
         for index, (delivery, result) in enumerate(zip(deliveries, results, strict=True), start):
             if isinstance(result, EventError):
-                rejects.append(RejectRecord(delivery, reject_of(result), self._broker))
+                rejects.append(self._reject(delivery, reject_of(result)))
             else:
                 event: BaseModel = result
                 row = to_row(event, received_at=delivery.received_at, pseudonymise=self._pseudonymise, zone=self._zone)
                 rows.append((index, row))
+
+    def _reject(self, delivery: Delivery, reject: Reject) -> RejectRecord:
+        """A refused delivery with what ClickHouse may keep of it (worker ids pseudonymised)."""
+        kept = keep(delivery.body, self._pseudonymise)
+        return RejectRecord(delivery, reject, self._broker, kept, self._dead_letter)
 
     def write_rejects(self, records: Sequence[RejectRecord]) -> None:
         """Record refused deliveries in `ingest_rejects` (once: redeliveries share their key)."""
@@ -116,7 +124,7 @@ class Pipeline:
         outcome = Outcome()
         outcome.stored = [row for _, row in resolution.new]
         outcome.duplicates = [deliveries[i] for i in resolution.duplicates]
-        outcome.rejected = rejects + [RejectRecord(deliveries[i], r, self._broker) for i, r in resolution.rejects]
+        outcome.rejected = rejects + [self._reject(deliveries[i], r) for i, r in resolution.rejects]
         self._writer.write_events(outcome.stored)
         if write_rejects:
             self._writer.write_rejects(outcome.rejected)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
 from services.common.clickhouse import ClickHouse
 
 from .deliveries import Delivery, Reject
+from .rejects import Kept, keep
 from .resolve import Known
 from .rows import EVENT_COLUMNS, EventRow, dedup_token
 
@@ -27,6 +29,10 @@ REJECT_COLUMNS: Final = (
     "broker",
     "subject",
     "reject_key",
+    "payload_form",
+    "payload_bytes",
+    "payload_sha256",
+    "dead_letter",
 )
 _LOOKUP_CHUNK: Final = 5_000  # 5,000 ids are 185 kB of query text, under ClickHouse's max_query_size (256 kB)
 # The ids travel as one heredoc string ($ids$…$ids$, bound by the driver as bytes, never escaped char by char).
@@ -48,11 +54,18 @@ def id_list(event_ids: list[str]) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class RejectRecord:
-    """A refused delivery as stored in `ingest_rejects` and sent to the dead-letter destination."""
+    """A refused delivery as stored in `ingest_rejects` and sent to the dead-letter destination.
+
+    `kept` is what ClickHouse stores of the message (`rejects.keep`; without it, the skeleton). `dead_letter`
+    says what the dead-letter destination gets: "original" (the bytes as sent), "reference" (a small JSON
+    body pointing here: the original does not fit the broker) or "none" (backfill: the file is the original).
+    """
 
     delivery: Delivery
     reject: Reject
     broker: str
+    kept: Kept | None = None
+    dead_letter: str = "original"
 
     @property
     def key(self) -> str:
@@ -62,19 +75,41 @@ class RejectRecord:
         digest.update(self.delivery.body)
         return digest.hexdigest()
 
+    @property
+    def stored(self) -> Kept:
+        return self.kept if self.kept is not None else keep(self.delivery.body, None)
+
+    def by_reference(self) -> RejectRecord:
+        return replace(self, dead_letter="reference")
+
     def as_tuple(self) -> tuple[object, ...]:
+        kept = self.stored
         return (
             self.delivery.received_at,
             self.reject.code,
-            self.reject.reason,
-            self.reject.field_path,
-            self.reject.event_type,
-            self.reject.event_id,
-            self.delivery.body.decode("utf-8", errors="replace"),
+            kept.scrub(self.reject.reason),
+            kept.scrub(self.reject.field_path),
+            kept.scrub(self.reject.event_type),
+            canonical_uuid(self.reject.event_id),
+            kept.payload,
             self.broker,
-            self.delivery.subject,
+            kept.scrub(self.delivery.subject),
             self.key,
+            kept.form,
+            kept.size,
+            kept.sha256,
+            self.dead_letter,
         )
+
+
+def canonical_uuid(value: str | None) -> str | None:
+    """The event id as the UUID column takes it; None for anything a sender made up that is not a UUID."""
+    if value is None or len(value) > 45:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 class EventWriter:
@@ -102,7 +137,8 @@ class EventWriter:
 
     def write_rejects(self, records: Sequence[RejectRecord]) -> None:
         if records:
-            token = "rejects-" + dedup_token([record.key for record in records])
+            # a row rewritten to say it went by reference is a new insert, not a retry of the first
+            token = "rejects-" + dedup_token([f"{record.key}:{record.dead_letter}" for record in records])
             self._store.insert_rows(
                 "ingest_rejects", [record.as_tuple() for record in records], REJECT_COLUMNS, dedup_token=token
             )

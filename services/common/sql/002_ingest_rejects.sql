@@ -1,6 +1,9 @@
--- Every message ingest refused, with the reason; the original bytes are also in the dead-letter destination.
+-- Every message ingest refused, with the reason. No clear worker id: `payload` is the message with its worker ids
+-- pseudonymised (payload_form 'json') or only its structure (payload_form 'skeleton'), see
+-- services/ingest/rejects.py; the bytes as sent go to the dead-letter destination (dead_letter 'original'), or,
+-- when they do not fit the broker, a reference to this row does (dead_letter 'reference').
 -- Rows expire 90 days after they were stored; ingest sets the TTL from INGEST_REJECT_TTL_DAYS at start, and adds
--- the columns from stored_at on to a table created before them (services/ingest/retention.py).
+-- the columns below stored_at to a table created before them (services/ingest/retention.py).
 CREATE TABLE IF NOT EXISTS {database}.ingest_rejects
 (
     received_at     DateTime64(3, 'UTC'),

@@ -8,7 +8,9 @@ settled prefix is ever committed. A nacked message stays outstanding, so nothing
 and it is delivered again after a restart or rebalance.
 
 Dead letters: topic `channels.dead_letter`, created with ``retention.ms`` = `channels.dead_letter_days` (an existing
-topic keeps its own: change it with ``kafka-configs --alter --add-config retention.ms=...``).
+topic keeps its own: change it with ``kafka-configs --alter --add-config retention.ms=...``). A dead letter over
+1 MiB less 1 kB (the producer's max_request_size and the broker's default message.max.bytes, less record
+overhead) goes by reference, and so does one the broker refuses as too large.
 """
 
 from __future__ import annotations
@@ -24,17 +26,27 @@ from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+)
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from ..deliveries import Delivery
+from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import Channels, Sink, reject_headers
+from .base import Channels, Sink, is_reference, letter
 
 log = logging.getLogger("workforce.ingest.kafka")
 _REPLAY_WAIT_MS: Final = 1_000
+_LARGEST_RECORD: Final = 1_048_576 - 1_024
+_TOO_LARGE: Final = (MessageSizeTooLargeError, RecordTooLargeError)
 
 
 async def _pass_through(_: Any) -> None:
@@ -185,17 +197,33 @@ class KafkaAdapter:
     async def nack(self, deliveries: Sequence[Delivery]) -> None:
         """Nothing to send: the offsets stay outstanding, so no commit passes them."""
 
-    async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
-        producer = await self._producer_started()
-        sent = [
-            await producer.send(
-                self._ch.dead_letter,
-                r.delivery.body,
-                headers=[(k, v.encode()) for k, v in reject_headers(r).items()],
-            )
-            for r in records
-        ]
-        await asyncio.gather(*sent)
+    async def dead_letter_limit(self) -> int:
+        return _LARGEST_RECORD
+
+    async def dead_letter(self, records: Sequence[RejectRecord]) -> list[RejectRecord]:
+        too_large: list[RejectRecord] = []
+        try:
+            producer = await self._producer_started()
+            sent: list[tuple[RejectRecord, asyncio.Future[Any]]] = []
+            for record in records:
+                body, headers = letter(record)
+                try:
+                    future = await producer.send(
+                        self._ch.dead_letter, body, headers=[(k, v.encode()) for k, v in headers.items()]
+                    )
+                except _TOO_LARGE:
+                    too_large.append(record)
+                    continue
+                sent.append((record, future))
+            results = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+        except (KafkaError, OSError) as exc:
+            raise BrokerUnavailable(f"Kafka refused a dead letter: {exc!r}") from exc
+        for (record, _), result in zip(sent, results, strict=True):
+            if isinstance(result, _TOO_LARGE):
+                too_large.append(record)
+            elif isinstance(result, BaseException):
+                raise BrokerUnavailable(f"Kafka refused a dead letter: {result!r}") from result
+        return too_large
 
     async def _probe_started(self) -> AIOKafkaConsumer:
         if self._probe is None:
@@ -259,10 +287,12 @@ class KafkaAdapter:
                 done: dict[TopicPartition, int] = {}
                 for tp, records in batch.items():
                     for r in records:
-                        original = dict(r.headers).get("x-original-subject", b"").decode() or self._ch.subject
-                        await (await producer.send(original, r.value))
+                        headers = dict(r.headers)
+                        if not is_reference(headers):  # a reference has no original to re-submit: passed over
+                            original = headers.get("x-original-subject", b"").decode() or self._ch.subject
+                            await (await producer.send(original, r.value))
+                            moved += 1
                         done[tp] = r.offset + 1
-                        moved += 1
                 if done:
                     await reader.commit(done)
         finally:

@@ -4,7 +4,8 @@ FastStream owns the connection and documents the subscriber (AsyncAPI); the mess
 by `Puller`, which keeps several pull requests open (FastStream's batch subscriber fetches one at a time).
 
 Dead letters: stream `<stream>_DLQ` over `channels.dead_letter`, with `max_age` = `channels.dead_letter_days`
-(set on an existing stream too).
+(set on an existing stream too). A dead letter's body and headers together must fit the server's max_payload
+(1 MiB by default): a bigger one would make the server close the connection, so it goes by reference.
 """
 
 from __future__ import annotations
@@ -12,21 +13,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import nats
+import nats.errors
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from ..deliveries import Delivery
+from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import Channels, Sink, reject_headers
+from .base import Channels, Sink, is_reference, letter
 from .nats_pull import Puller, PullSettings
+
+_MESSAGE_TOO_LARGE: Final = 10054  # JetStream: "message size exceeds maximum allowed"
 
 
 async def _pass_through(_: Any) -> None:
@@ -152,11 +157,30 @@ class NatsAdapter:
             msg: Msg = delivery.handle  # type: ignore[assignment]
             await msg.nak(delay=5)
 
-    async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
-        js = (await self._client()).jetstream()
+    async def dead_letter_limit(self) -> int:
+        try:
+            return (await self._client()).max_payload
+        except (nats.errors.Error, OSError) as exc:
+            raise BrokerUnavailable(f"NATS: {exc!r}") from exc
+
+    async def dead_letter(self, records: Sequence[RejectRecord]) -> list[RejectRecord]:
         subject = self._ch.dead_letter.rstrip(">").rstrip(".*") or self._ch.dead_letter
-        for record in records:
-            await js.publish(f"{subject}.{record.reject.code}", record.delivery.body, headers=reject_headers(record))
+        too_large: list[RejectRecord] = []
+        try:
+            js = (await self._client()).jetstream()
+            for record in records:
+                body, headers = letter(record)
+                try:
+                    await js.publish(f"{subject}.{record.reject.code}", body, headers=headers)
+                except nats.errors.MaxPayloadError:
+                    too_large.append(record)
+                except APIError as exc:
+                    if exc.err_code != _MESSAGE_TOO_LARGE:  # the stream's own max_msg_size
+                        raise
+                    too_large.append(record)
+        except (nats.errors.Error, OSError) as exc:
+            raise BrokerUnavailable(f"NATS refused a dead letter: {exc!r}") from exc
+        return too_large
 
     async def pending(self) -> int | None:
         js = (await self._client()).jetstream()
@@ -181,7 +205,10 @@ class NatsAdapter:
         await asyncio.gather(*pending)
 
     async def replay_dead_letters(self, limit: int | None = None) -> int:
+        """Re-submit the originals the dead-letter stream held when the replay began (a letter refused again while
+        it runs waits for the next replay); references are passed over."""
         js = (await self._client()).jetstream()
+        last = (await js.stream_info(self._dlq_stream)).state.last_seq
         sub = await js.pull_subscribe(
             self._ch.dead_letter, durable=f"{self._ch.consumer}_replay", stream=self._dlq_stream
         )
@@ -192,11 +219,18 @@ class NatsAdapter:
                     msgs = await sub.fetch(min(500, (limit or 500) - moved or 500), timeout=1)
                 except TimeoutError:
                     break
+                later = [m for m in msgs if m.metadata.sequence.stream > last]
                 for msg in msgs:
-                    original = (msg.headers or {}).get("x-original-subject") or self._ch.subject.replace(">", "events")
-                    await js.publish(original, msg.data)
+                    if msg in later:
+                        await msg.nak()
+                        continue
+                    if not is_reference(msg.headers):  # a reference has no original to re-submit: it stays put
+                        default = self._ch.subject.replace(">", "events")
+                        await js.publish((msg.headers or {}).get("x-original-subject") or default, msg.data)
+                        moved += 1
                     await msg.ack()
-                    moved += 1
+                if later:
+                    break
         finally:
             await sub.unsubscribe()
         return moved

@@ -4,9 +4,10 @@ The main queue carries ``x-dead-letter-exchange`` → the durable direct exchang
 dead-letter queue with routing key `channels.dead_letter`, so messages the broker itself dead-letters (expiry,
 ``reject(requeue=False)``) land there too. Rejected events are published there by the adapter with the reject
 headers and a per-message expiration of ``channels.dead_letter_days`` (queue arguments cannot change on an existing
-queue; a message the broker dead-letters itself keeps no expiration). Prefetch is ``channels.in_flight`` (two
-batches; AMQP caps it at 65,535): with acks deferred until storage it bounds the messages in flight, and below a
-batch it would make every batch wait for its timer.
+queue; a message the broker dead-letters itself keeps no expiration). A dead letter over 16 MiB (RabbitMQ's default
+max_message_size since 4.0) goes by reference. Prefetch is ``channels.in_flight`` (two batches; AMQP caps it at
+65,535): with acks deferred until storage it bounds the messages in flight, and below a batch it would make every
+batch wait for its timer.
 
 FastStream owns the connection and documents the subscriber (AsyncAPI); the messages themselves arrive through
 an aio-pika consumer on a channel of that connection and reach the sink in runs, not one handler call each
@@ -31,14 +32,15 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from aio_pika.exceptions import ChannelClosed
+from aio_pika.exceptions import AMQPError, ChannelClosed
 from faststream import AckPolicy
 from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 
 from ..deliveries import Delivery
+from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import Channels, Sink, reject_headers
+from .base import LARGEST_DEAD_LETTER, Channels, Sink, is_reference, letter
 
 _CHUNK: Final = 500
 MAX_PREFETCH: Final = 65_535  # prefetch-count is a 16-bit field of basic.qos
@@ -187,18 +189,25 @@ class RabbitAdapter:
         for i in range(0, len(messages), _CHUNK):
             await asyncio.gather(*(exchange.publish(m, routing_key) for m in messages[i : i + _CHUNK]))
 
-    async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
-        channel = await self._declared_channel()
-        exchange = await channel.get_exchange(self.dlx.name, ensure=False)
+    async def dead_letter_limit(self) -> int:
+        return LARGEST_DEAD_LETTER
+
+    async def dead_letter(self, records: Sequence[RejectRecord]) -> list[RejectRecord]:
         expiration = timedelta(days=self._ch.dead_letter_days)
-        persistent = aio_pika.DeliveryMode.PERSISTENT
-        messages = [
-            aio_pika.Message(
-                r.delivery.body, headers=dict(reject_headers(r)), delivery_mode=persistent, expiration=expiration
+        messages = []
+        for record in records:
+            body, headers = letter(record)
+            persistent = aio_pika.DeliveryMode.PERSISTENT
+            messages.append(
+                aio_pika.Message(body, headers=dict(headers), delivery_mode=persistent, expiration=expiration)
             )
-            for r in records
-        ]
-        await self._publish(exchange, self._ch.dead_letter, messages)
+        try:
+            channel = await self._declared_channel()
+            exchange = await channel.get_exchange(self.dlx.name, ensure=False)
+            await self._publish(exchange, self._ch.dead_letter, messages)
+        except (AMQPError, OSError, TimeoutError) as exc:
+            raise BrokerUnavailable(f"RabbitMQ refused a dead letter: {exc!r}") from exc
+        return []
 
     async def pending(self) -> int | None:
         channel = await self._admin()
@@ -226,16 +235,27 @@ class RabbitAdapter:
     async def replay_dead_letters(self, limit: int | None = None) -> int:
         channel = await self._declared_channel()
         queue = await channel.declare_queue(self.dlq.name, durable=True)
+        # what the queue held when the replay began (the robust channel's cached queue has a stale count)
+        declared = await (await channel.get_underlay_channel()).queue_declare(self.dlq.name, passive=True)
+        waiting = int(declared.message_count or 0)
         moved = 0
-        while limit is None or moved < limit:
+        references: list[AbstractIncomingMessage] = []  # held unacknowledged, so `get` moves past them
+        for _ in range(waiting):
+            if limit is not None and moved >= limit:
+                break
             message = await queue.get(no_ack=False, fail=False)
             if message is None:
                 break
+            if is_reference(message.headers):
+                references.append(message)
+                continue
             original = str((message.headers or {}).get("x-original-subject") or self._ch.subject)
             out = aio_pika.Message(message.body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
             await channel.default_exchange.publish(out, original)
             await message.ack()
             moved += 1
+        for message in references:  # a reference has no original to re-submit: it goes back to the queue
+            await message.nack(requeue=True)
         return moved
 
     async def close(self) -> None:

@@ -9,7 +9,8 @@ envelope with headers in ``__data__``) is unwrapped to its body. Entries without
 Dead letters are entries of stream `channels.dead_letter` with the original bytes in ``payload`` plus the reject
 headers (``x-reject-code``, ``x-reject-reason``, ...) as further fields. Each write trims the stream to entries of
 the last `channels.dead_letter_days` (``XADD ... MINID``, exact: entry ids are their arrival time in milliseconds;
-approximate trimming would keep a small stream's old entries until a whole node of them could go).
+approximate trimming would keep a small stream's old entries until a whole node of them could go). A dead letter
+over 16 MiB goes by reference.
 
 Redelivery: FastStream reads only new entries (``>``) and never re-reads the pending-entries list, so on start the
 adapter claims (XCLAIM) what this consumer name left pending in an earlier life, and while running it claims
@@ -41,8 +42,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from ..deliveries import Delivery
+from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import Channels, Sink, reject_headers
+from .base import LARGEST_DEAD_LETTER, Channels, Sink, is_reference, letter
 
 DATA_FIELD: Final = b"__data__"
 PAYLOAD_FIELD: Final = b"payload"
@@ -244,15 +246,23 @@ class RedisAdapter:
                 justid=True,
             )
 
-    async def dead_letter(self, records: Sequence[RejectRecord]) -> None:
+    async def dead_letter_limit(self) -> int:
+        return LARGEST_DEAD_LETTER
+
+    async def dead_letter(self, records: Sequence[RejectRecord]) -> list[RejectRecord]:
         oldest = f"{int((time.time() - self._ch.dead_letter_days * 86_400) * 1000)}-0"
-        client = await self._redis()
-        async with client.pipeline(transaction=False) as pipe:
-            for record in records:
-                fields: dict[str | bytes, bytes | str] = {"payload": record.delivery.body}
-                fields.update(reject_headers(record))
-                pipe.xadd(self._ch.dead_letter, fields, minid=oldest, approximate=False)  # type: ignore[arg-type]
-            await pipe.execute()
+        try:
+            client = await self._redis()
+            async with client.pipeline(transaction=False) as pipe:
+                for record in records:
+                    body, headers = letter(record)
+                    fields: dict[str | bytes, bytes | str] = {"payload": body}
+                    fields.update(headers)
+                    pipe.xadd(self._ch.dead_letter, fields, minid=oldest, approximate=False)  # type: ignore[arg-type]
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise BrokerUnavailable(f"Redis refused a dead letter: {exc!r}") from exc
+        return []
 
     async def pending(self) -> int | None:
         client = await self._redis()
@@ -283,20 +293,32 @@ class RedisAdapter:
                 await pipe.execute()
 
     async def replay_dead_letters(self, limit: int | None = None) -> int:
+        """Originals the stream held when the replay began move (XADD to their subject, XDEL here); references stay,
+        and the read goes on past them."""
         client = await self._redis()
+        newest = cast(list[Entry], await client.xrevrange(self._ch.dead_letter, count=1))
+        if not newest:
+            return 0
         moved = 0
+        after: bytes | str = "-"
         while limit is None or moved < limit:
             count = min(_CHUNK, limit - moved) if limit is not None else _CHUNK
-            entries = cast(list[Entry], await client.xrange(self._ch.dead_letter, count=count))
+            entries = cast(
+                list[Entry], await client.xrange(self._ch.dead_letter, min=after, max=newest[0][0], count=count)
+            )
             if not entries:
                 break
+            originals = [
+                (i, f) for i, f in entries if not is_reference({k.decode(errors="replace"): v for k, v in f.items()})
+            ]
             async with client.pipeline(transaction=True) as pipe:
-                for entry_id, fields in entries:
+                for entry_id, fields in originals:
                     target = fields.get(b"x-original-subject", b"").decode() or self._ch.subject
                     pipe.xadd(target, {DATA_FIELD: fields.get(PAYLOAD_FIELD, b"")})
                     pipe.xdel(self._ch.dead_letter, entry_id)
                 await pipe.execute()
-            moved += len(entries)
+            moved += len(originals)
+            after = b"(" + entries[-1][0]
         return moved
 
     async def close(self) -> None:
