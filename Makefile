@@ -27,7 +27,7 @@ system-deps: ## Debian packages the tests use (promtool/prometheus); skipped whe
 	@bash scripts/system-deps.sh
 
 demo: install ## run the main job on the embedded default: local ClickHouse + NATS, ingest, metrics, seed scenario
-	$(PY) -m services.demo
+	$(PY) -m services.demo $(DEMO_ARGS)
 
 test: install ## all tests: unit (no servers), integration (real ClickHouse 26 + NATS JetStream, started if absent), pages in Chromium
 	$(PY) -m pytest tests/unit -q

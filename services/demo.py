@@ -507,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv, program_today())
     signal.signal(signal.SIGTERM, _interrupt)
     settings = StackSettings()
+    print(
+        f"Analyst pages   http://127.0.0.1:{options.metrics_port}/  (open once the indicators are computed)", flush=True
+    )
     say("bringing up the local stack (ClickHouse 26 via chdb-core, NATS JetStream)")
     before = started_servers(settings)
     urls = stack.ensure_up(settings, report=say)
