@@ -18,6 +18,8 @@ GRANT CREATE DATABASE ON {database}.* TO ingest_writer;
 GRANT TABLE ENGINE ON ReplacingMergeTree TO ingest_writer;
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.events TO ingest_writer;
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.ingest_rejects TO ingest_writer;
+-- Ingest brings an older ingest_rejects up to date at start (the stored_at column and the retention TTL).
+GRANT ALTER ADD COLUMN, ALTER MODIFY TTL ON {database}.ingest_rejects TO ingest_writer;
 
 -- metrics: reads events and reference wages; publishes indicators through indicators_staging
 -- (REPLACE PARTITION needs SELECT on the source, INSERT and ALTER DELETE on the target); writes labels and its log.
