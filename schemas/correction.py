@@ -7,24 +7,23 @@ target's data with ``changes`` applied still validates.
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID
 
 from pydantic import Field, JsonValue
 
-from schemas.envelope import Frozen, Identifier, Note, UnitEnvelope
+from schemas.envelope import EventId, Frozen, Identifier, Note, UnitEnvelope
 
 
 class RetractedData(Frozen):
     """Withdraw the event ``target_event_id`` entirely."""
 
-    target_event_id: UUID
+    target_event_id: EventId
     reason: Note | None = None
 
 
 class AmendedData(Frozen):
     """Replace some ``data`` fields of the event ``target_event_id`` (field → new value, ≥ 1 key)."""
 
-    target_event_id: UUID
+    target_event_id: EventId
     changes: Annotated[dict[Identifier, JsonValue], Field(min_length=1)]
     reason: Note | None = None
 

@@ -12,6 +12,7 @@ in the program time zone (``context["tz"]``, default ``PROGRAM_TZ``). A batch pa
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -25,11 +26,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    Strict,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
     StringConstraints,
     ValidationInfo,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 MIN_DATE: Final = date(1990, 1, 1)
@@ -41,9 +43,33 @@ MONEY_MAX: Final = Decimal(1_000_000)
 
 # Unicode category Cc minus \t (U+0009) and \n (U+000A); written for JSON Schema (ECMA) and Python alike.
 _FREE_TEXT_PATTERN: Final = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
-_IDENTIFIER_PATTERN: Final = r"^[^\u0000-\u001f\u007f-\u009f]*$"
 _FREE_TEXT_BAD: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_IDENTIFIER_BAD: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+# Identifiers refuse every control character and the invisible characters that make two ids look alike:
+# bidirectional controls, zero-width and other invisible format characters (soft hyphen, invisible operators).
+_CONTROLS: Final = r"\u0000-\u001f\u007f-\u009f"
+_BIDI: Final = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_INVISIBLE: Final = r"\u00ad\u200b-\u200d\u2060-\u2064\ufeff"
+_IDENTIFIER_PATTERN: Final = f"^[^{_CONTROLS}{_BIDI}{_INVISIBLE}]*$"
+_IDENTIFIER_BAD: Final = re.compile(f"[{_CONTROLS}{_BIDI}{_INVISIBLE}]")
+_KINDS: Final = (
+    (re.compile(f"[{_CONTROLS}]"), "control_character", "a control character"),
+    (re.compile(f"[{_BIDI}]"), "bidi_character", "a bidirectional control"),
+    (re.compile(f"[{_INVISIBLE}]"), "invisible_character", "a zero-width or invisible character"),
+)
+IDENTIFIER_MAX: Final = 64
+
+# RFC 3339 date-time (section 5.6): full-date "T" full-time, seconds required, offset required ("Z" or ±hh:mm);
+# "T" and "Z" may be lower case (section 5.6, note). Digits are ASCII only (pydantic-core's regex: `$` is the end).
+_RFC3339: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+_DATE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_UUID: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+STRING_FORMS: Final = {
+    _RFC3339: "must be an RFC 3339 date-time string with seconds and an offset, e.g. 2026-03-02T09:30:00+08:00",
+    _DATE: "must be a calendar date string YYYY-MM-DD",
+    _UUID: "must be a UUID string in lower-case hyphenated form (8-4-4-4-12 hex digits)",
+}
+"""Pattern of a string form → what a refusal says (in place of pydantic's "String should match pattern ...")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +138,49 @@ def _free_text(value: str) -> str:
 
 
 def _identifier(value: str) -> str:
-    return _reject_controls(value, _IDENTIFIER_BAD, "identifiers take none")
+    if not value.isascii():
+        value = _nfc(value)
+    found = _IDENTIFIER_BAD.search(value)
+    if found is None:
+        return value
+    char = found.group()
+    kind, what = next((kind, what) for pattern, kind, what in _KINDS if pattern.match(char))
+    raise PydanticCustomError(
+        kind,
+        "U+{code} at position {position} is {what}; identifiers take none",
+        {"code": f"{ord(char):04X}", "position": found.start(), "what": what},
+    )
+
+
+def _nfc(value: str) -> str:
+    """The NFC form of an identifier (one spelling per id), still within the length limit."""
+    if unicodedata.is_normalized("NFC", value):
+        return value
+    value = unicodedata.normalize("NFC", value)
+    if len(value) > IDENTIFIER_MAX:
+        raise PydanticCustomError(
+            "string_too_long", "must have at most {max} characters once NFC-normalised", {"max": IDENTIFIER_MAX}
+        )
+    return value
+
+
+def _string_form(pattern: str) -> GetPydanticSchema:
+    """Read a JSON value of the annotated type only from a string matching ``pattern`` (anchored).
+
+    Pydantic alone also reads epoch seconds ("1700000000") as a datetime or date, a space for "T", no seconds,
+    "+0800", and upper-case, braced or dash-less UUIDs. The pattern is checked in pydantic-core before the type's
+    own parser runs (no Python call per field); values built in Python code skip it.
+    """
+
+    def build(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        inner = handler(source)
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.chain_schema([core_schema.str_schema(pattern=pattern), inner]),
+            python_schema=inner,
+            serialization=inner.get("serialization"),
+        )
+
+    return GetPydanticSchema(build)
 
 
 def _check_instant(value: datetime, info: ValidationInfo) -> datetime:
@@ -160,18 +228,28 @@ def _text(min_length: int, max_length: int, pattern: str, check: Any) -> tuple[A
     )
 
 
-Identifier = Annotated[str, *_text(1, 64, _IDENTIFIER_PATTERN, _identifier)]
-"""An id or system name: 1..64 characters, any script, no control characters at all."""
+Identifier = Annotated[str, *_text(1, IDENTIFIER_MAX, _IDENTIFIER_PATTERN, _identifier)]
+"""An id or system name: 1..64 characters, any script, NFC-normalised; no control, bidi or invisible characters."""
 
 Name = Annotated[str, *_text(1, 200, _FREE_TEXT_PATTERN, _free_text)]
 OptionalName = Annotated[str, *_text(0, 200, _FREE_TEXT_PATTERN, _free_text)]
 Note = Annotated[str, *_text(0, 500, _FREE_TEXT_PATTERN, _free_text)]
 
-EventTime = Annotated[AwareDatetime, Strict(), AfterValidator(_check_instant)]
-"""RFC 3339 string with an offset; 1990-01-01 ≤ t ≤ now + 1 day."""
+EventTime = Annotated[
+    AwareDatetime,
+    _string_form(_RFC3339),
+    AfterValidator(_check_instant),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+"""RFC 3339 string with seconds and an offset; 1990-01-01 ≤ t ≤ now + 1 day."""
 
-EventDate = Annotated[date, Strict(), AfterValidator(_check_date)]
+EventDate = Annotated[
+    date, _string_form(_DATE), AfterValidator(_check_date), Field(json_schema_extra={"format": "date"})
+]
 """``YYYY-MM-DD`` string; 1990-01-01 ≤ d ≤ today + 1 day (program time zone)."""
+
+EventId = Annotated[UUID, _string_form(_UUID), Field(json_schema_extra={"format": "uuid"})]
+"""A UUID written lower-case and hyphenated (``1c1d7b52-8f10-4f51-b7a6-3d0f3e9a0a01``); other spellings refused."""
 
 Money = Annotated[Decimal, Field(ge=0, le=MONEY_MAX, allow_inf_nan=False)]
 """Decimal ≥ 0 and ≤ 1,000,000 (JSON number or string)."""
@@ -186,7 +264,7 @@ class Frozen(BaseModel):
 class Envelope(Frozen):
     """Fields every event carries; concrete events narrow ``event_type``, add ``worker_id`` and ``data``."""
 
-    event_id: UUID
+    event_id: EventId
     event_type: str
     occurred_at: EventTime
     emitted_at: EventTime

@@ -4,7 +4,8 @@ Every refusal is one ``EventError``: a bad message, never retried. ``code`` says
 
     too_large        the raw message is bigger than MAX_PAYLOAD_BYTES (checked before parsing)
     invalid_utf8     the bytes are not UTF-8
-    malformed_json   the text is not JSON (truncated, bad escape, lone surrogate, ...)
+    malformed_json   the text is not JSON (truncated, bad escape, lone surrogate, NaN or Infinity, ...)
+    duplicate_key    one JSON object names a key twice, at any depth (never resolved first- or last-wins)
     unknown_type     ``event_type`` names no family.name in the registry
     unknown_version  the family.name is known, the version is not
     invalid          the JSON does not satisfy the type's model (field path + reason in ``message``)
@@ -16,11 +17,16 @@ from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
-ErrorCode = Literal["malformed_json", "invalid_utf8", "unknown_type", "unknown_version", "invalid", "too_large"]
+from schemas.envelope import STRING_FORMS
+
+ErrorCode = Literal[
+    "malformed_json", "invalid_utf8", "duplicate_key", "unknown_type", "unknown_version", "invalid", "too_large"
+]
 
 ERROR_CODES: Final[tuple[ErrorCode, ...]] = (
     "malformed_json",
     "invalid_utf8",
+    "duplicate_key",
     "unknown_type",
     "unknown_version",
     "invalid",
@@ -86,7 +92,10 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
 
 def _reason(error: Any) -> str:
     path = format_loc(tuple(error["loc"])) or "(event)"
-    return f"{path}: {_MESSAGES.get(error['type'], error['msg'])}"
+    message = _MESSAGES.get(error["type"], error["msg"])
+    if error["type"] == "string_pattern_mismatch":
+        message = STRING_FORMS.get(error.get("ctx", {}).get("pattern"), message)
+    return f"{path}: {message}"
 
 
 def from_validation_error(exc: ValidationError, *, event_type: str | None, event_id: str | None) -> EventError:

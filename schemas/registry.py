@@ -1,17 +1,22 @@
 """Event type name → model, and the two ways in: ``parse_event`` (one message), ``validate_many`` (a batch).
 
 Both check the size cap before parsing, inject the clock as validation context and refuse with ``EventError``.
+Both refuse a JSON object that names a key twice, at any depth (pydantic alone keeps the last), and the
+non-JSON constants ``NaN`` and ``Infinity``: ``parse_event`` with a second, full parse; ``validate_many``, for a
+message that validates, by counting key tokens in its bytes (``_keys_plainly_unique``), parsing it again only
+when the count cannot prove its keys unique (text with escapes, a value starting with a colon).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from schemas.correction import AmendedV1, RetractedV1
+from schemas.correction import AmendedData, AmendedV1, RetractedV1
 from schemas.envelope import MAX_PAYLOAD_BYTES, validation_context
 from schemas.errors import ErrorCode, EventError, from_validation_error
 from schemas.org import UnitChangedV1, UnitRegisteredV1
@@ -91,6 +96,116 @@ def _probe(raw: bytes | str) -> _Probe:
         raise EventError("invalid", "message must be a JSON object") from None
 
 
+class _Repeated(dict[str, Any]):
+    """A parsed JSON object that named ``key`` more than once."""
+
+    key: str = ""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    repeated = _Repeated(found)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            repeated.key = key
+            break
+        seen.add(key)
+    return repeated
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (numbers must be finite)")
+
+
+def _repeated_path(value: Any, path: str = "") -> str | None:
+    """The path of the first repeated key, depth first in document order."""
+    if isinstance(value, dict):
+        if isinstance(value, _Repeated):
+            return f"{path}.{value.key}" if path else value.key
+        items: Any = ((f"{path}.{k}" if path else k, v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, child in items:
+        found = _repeated_path(child, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _check_keys(raw: bytes | str, event_type: str | None, event_id: str | None) -> None:
+    """Refuse a key named twice in one object (any depth), and NaN / Infinity: a full parse, for the slow path."""
+    try:
+        tree = json.loads(raw, object_pairs_hook=_object, parse_constant=_not_a_number)
+    except RecursionError:
+        raise EventError("malformed_json", "message is not JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise EventError(
+            "malformed_json", f"message is not JSON: {exc}", event_type=event_type, event_id=event_id
+        ) from None
+    path = _repeated_path(tree)
+    if path is not None:
+        raise EventError(
+            "duplicate_key",
+            f"{path}: key appears more than once in one JSON object (repeated keys are refused, not resolved)",
+            field_path=path,
+            event_type=event_type,
+            event_id=event_id,
+        )
+
+
+_JSON_SPACE: Final = b" \t\r\n"
+
+
+def _keys_plainly_unique(raw: bytes, event: BaseModel) -> bool:
+    """True only if the raw bytes of a validated event provably name no key twice; False: parse again to know.
+
+    Without a backslash every ``"`` delimits a string, and once JSON whitespace is deleted a key's closing quote
+    is followed at once by its colon. So the count of ``":`` is at least the number of keys written (a string
+    value starting with a colon, or with whitespace then a colon, adds one), which is at least the number of
+    distinct keys the models read. When the count equals that number, no key was written twice. One pass to
+    delete and one to count cost less than a regular expression. (NaN and Infinity need no look here: no field
+    of a validated event takes them.)
+    """
+    if b"\\" in raw:
+        return False
+    return raw.translate(None, _JSON_SPACE).count(b'":') == _distinct_keys(event)
+
+
+def _all_required(model: type[BaseModel]) -> int | None:
+    """The number of keys every valid event of the model has, when it has no optional field at any depth."""
+    data: Any = model.model_fields["data"].annotation
+    fields = [*model.model_fields.values(), *data.model_fields.values()]
+    return len(fields) if all(f.is_required() for f in fields) and data is not AmendedData else None
+
+
+def _distinct_keys(event: Any) -> int:
+    fixed = _FIXED_KEYS.get(type(event))
+    if fixed is not None:
+        return fixed
+    data = event.data  # every registered model has one, and (extra="forbid") reads no key it does not know
+    count = len(event.model_fields_set) + len(data.model_fields_set)
+    if type(data) is AmendedData:
+        count += _json_keys(data.changes)
+    return count
+
+
+def _json_keys(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_json_keys(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_json_keys(v) for v in value)
+    return 0
+
+
+_FIXED_KEYS: Final = {m: n for m in REGISTRY.values() if (n := _all_required(m)) is not None}
+"""Models whose events always name the same keys (staffing and training): their count, looked up, not counted."""
+
+
 def _known_versions(base: str) -> list[str]:
     return sorted(name.rsplit(".", 1)[1] for name in REGISTRY if name.rsplit(".", 1)[0] == base)
 
@@ -132,6 +247,7 @@ def _parse(raw: bytes | str, context: dict[str, Any]) -> Event:
     _check_size(raw)
     probe = _probe(raw)
     event_id = probe.event_id if isinstance(probe.event_id, str) else None
+    _check_keys(raw, probe.event_type if isinstance(probe.event_type, str) else None, event_id)
     model = _lookup(probe.event_type, event_id)
     try:
         event: Event = model.model_validate_json(raw, context=context)  # type: ignore[assignment]
@@ -144,9 +260,17 @@ def _validate_one(raw: bytes, context: dict[str, Any]) -> Event | EventError:
     if len(raw) > MAX_PAYLOAD_BYTES:
         return EventError("too_large", f"message is {len(raw)} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes")
     try:
-        return EVENT_ADAPTER.validate_json(raw, context=context)
+        event = EVENT_ADAPTER.validate_json(raw, context=context)
     except ValidationError:
         pass
+    else:
+        if _keys_plainly_unique(raw, event):
+            return event
+        try:  # escaped text, NaN in a note, ...: parse again to be sure
+            _check_keys(raw, event.event_type, str(event.event_id))
+        except EventError as error:
+            return error
+        return event
     # Slow path, failures only: re-run the single-message checks for a precise, identical error.
     try:
         return _parse(raw, context)

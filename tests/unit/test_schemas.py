@@ -62,11 +62,14 @@ def test_valid_example_parses_identically_and_round_trips(path: Path) -> None:
 
 @pytest.mark.parametrize("path", INVALID, ids=_id)
 def test_invalid_example_is_refused_for_the_stated_reason(path: Path) -> None:
+    """An example holds the message as a JSON ``payload``, or as ``raw`` text when JSON cannot hold it (a key
+    named twice, NaN)."""
     case = json.loads(path.read_text(encoding="utf-8"))
-    raw = _encode(case["payload"])
+    raw = case["raw"].encode("utf-8") if "raw" in case else _encode(case["payload"])
     error = _refusal(raw)
     assert (error.code, error.field_path) == (case["expect_code"], case["expect_path"]), error.message
-    assert error.message.startswith(f"{case['expect_path']}: ")
+    if case["expect_path"]:
+        assert error.message.startswith(f"{case['expect_path']}: ")
     assert error.event_type == path.parent.name
     assert validate_many([raw], NOW) == [error]
 
@@ -219,3 +222,175 @@ def test_batch_keeps_order_and_mixes_results() -> None:
 def test_committed_json_schemas_match_the_models() -> None:
     committed = {p.name: p.read_text(encoding="utf-8") for p in sorted(JSON_DIR.glob("*.schema.json"))}
     assert committed == generate(), "schemas/json is stale: run `python -m schemas.export`"
+
+
+# Issue 15: the parser is as strict as the contract (item 5).
+
+AMENDMENT = {
+    "event_id": "7f2d8c99-a0b1-4c23-9e45-f6a7b8c9da01",
+    "event_type": "correction.amended.v1",
+    "occurred_at": "2026-03-02T09:30:00+08:00",
+    "emitted_at": "2026-03-02T09:31:05Z",
+    "source": "hr-system",
+    "data": {"target_event_id": "3b8f4e55-6c7d-4e8f-9a01-b2c3d4e5f601", "changes": {"monthly_base": "7050.50"}},
+}
+
+
+def _amendment(changes: dict[str, Any], **data: Any) -> dict[str, Any]:
+    return {**AMENDMENT, "data": {**AMENDMENT["data"], "changes": changes, **data}}
+
+
+OTHER_ID = "9d4c2f7e-0000-4000-8000-000000000001"
+
+
+def _hired_text(
+    *, indent: int | None = None, separators: tuple[str, str] | None = None, ascii_only: bool = False
+) -> str:
+    return json.dumps(HIRED, ensure_ascii=ascii_only, indent=indent, separators=separators)
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        (_hired_text().replace('"event_type"', f'"event_id": "{OTHER_ID}", "event_type"'),
+         "event_id"),
+        (_hired_text(separators=(",", ":")).replace('"worker_id":"W-1"', '"worker_id":"W-1","worker_id":"W-2"'),
+         "worker_id"),
+        (_hired_text().replace('"hire_date"', '"org_unit_id": "OTHER", "hire_date"'), "data.org_unit_id"),
+        (_hired_text().replace('"birth_year": 2001', '"birth_year": 2001, "birth_year": 2001'), "data.birth_year"),
+        (_hired_text().replace('"source": "hr-system"', '"source": "hr-system", "source" : "hr-system"'), "source"),
+        (_hired_text(indent=2).replace('"gender": "female"', '"gender": "female",\n "gender"\n:\t"male"'),
+         "data.gender"),
+        (_hired_text().replace('"event_type"', f'"event\\u005fid": "{OTHER_ID}", "event_type"'), "event_id"),
+        (json.dumps(_amendment({"parent_id": None})).replace('"parent_id": null', '"parent_id": {"a": 1, "a": 2}'),
+         "data.changes.parent_id.a"),
+    ],
+    ids=["event_id", "compact", "in_data", "same_value_twice", "space_before_colon", "pretty", "escaped_key", "deep"],
+)  # fmt: skip
+def test_a_key_named_twice_is_refused_at_any_depth(raw: str, path: str) -> None:
+    error = _refusal(raw.encode())
+    assert (error.code, error.field_path) == ("duplicate_key", path), error.message
+    assert "key appears more than once" in error.message
+    assert validate_many([raw.encode()], NOW) == [error]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _hired_text(),
+        _hired_text(separators=(",", ":")),
+        _hired_text(indent=2),
+        _hired_text().replace('": ', '" :\t'),  # whitespace before every colon
+        _hired_text(ascii_only=True).replace('"W-1"', '"\\u5f20\\u4e09"'),  # escapes: the full check runs
+        _hired_text().replace('"BS-ZGH"', '":BS\\":"'),  # a value that starts with a colon, and an escaped quote
+        _hired_text().replace('"hr-system"', '"\\"event_id\\":"'),
+    ],
+    ids=["default", "compact", "pretty", "space_before_colon", "escaped", "colon_value", "key_lookalike_value"],
+)
+def test_unique_keys_pass_however_the_json_is_spelled(raw: str) -> None:
+    [event] = validate_many([raw.encode()], NOW)
+    assert isinstance(event, HiredV1), event
+    assert parse_event(raw, now=NOW) == event
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(literal: str) -> None:
+    raw = _encode(HIRED).replace(b'"birth_year": 2001', b'"birth_year": ' + literal.encode())
+    error = _refusal(raw)
+    assert error.code == "malformed_json" and "not a JSON value" in error.message
+    assert validate_many([raw], NOW) == [error]
+    in_changes = _encode(_amendment({"monthly_base": 1})).replace(b": 1}", b": " + literal.encode() + b"}")
+    assert _refusal(in_changes).code == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "accepted"),
+    [
+        ("2026-03-02T09:30:00+08:00", True),
+        ("2026-03-02T01:30:00Z", True),
+        ("2026-03-02t01:30:00.123456z", True),  # RFC 3339 5.6: "t" and "z" may be lower case
+        ("2026-03-02T01:30:00-00:00", True),
+        ("1772415000", False),  # epoch seconds as a string
+        (1772415000, False),
+        ("2026-03-02 09:30:00+08:00", False),
+        ("2026-03-02T09:30+08:00", False),
+        ("2026-03-02T09:30:00+0800", False),
+        ("2026-03-02T09:30:00", False),
+        ("2026-03-02T09:30:00,5Z", False),
+        ("20260302T013000Z", False),
+        ("2026-03-02T01:30:00Z\n", False),
+        ("２０２６-03-02T01:30:00Z", False),
+    ],
+)
+def test_instants_are_rfc_3339_with_an_offset_only(occurred_at: object, accepted: bool) -> None:
+    raw = _encode({**HIRED, "occurred_at": occurred_at})
+    [result] = validate_many([raw], NOW)
+    assert isinstance(result, HiredV1) is accepted, result
+    if not accepted:
+        assert isinstance(result, EventError) and result.field_path == "occurred_at"
+
+
+@pytest.mark.parametrize("hire_date", ["1756684800", "2025-09-01T00:00:00Z", "2025-9-1", "20250901", "2025-W36-1"])
+def test_dates_are_yyyy_mm_dd_only(hire_date: str) -> None:
+    error = _refusal(_encode({**HIRED, "data": {**HIRED["data"], "hire_date": hire_date}}))
+    assert error.field_path == "data.hire_date"
+    assert "must be a calendar date string YYYY-MM-DD" in error.message
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    [
+        "1C1D7B52-8F10-4F51-B7A6-3D0F3E9A0A01",
+        "1c1d7b52-8f10-4f51-b7a6-3D0F3E9A0A01",
+        "{1c1d7b52-8f10-4f51-b7a6-3d0f3e9a0a01}",
+        "1c1d7b528f104f51b7a63d0f3e9a0a01",
+        "urn:uuid:1c1d7b52-8f10-4f51-b7a6-3d0f3e9a0a01",
+    ],
+)
+def test_uuids_are_lower_case_hyphenated_only(event_id: str) -> None:
+    error = _refusal(_encode({**HIRED, "event_id": event_id}))
+    assert error.field_path == "event_id"
+    assert "lower-case hyphenated" in error.message
+    target = _refusal(_encode(_amendment({"allowances": 1}, target_event_id=event_id)))
+    assert target.field_path == "data.target_event_id"
+
+
+@pytest.mark.parametrize(
+    ("char", "kind"),
+    [
+        ("\u202a", "bidirectional"),
+        ("\u202e", "bidirectional"),
+        ("\u2066", "bidirectional"),
+        ("\u2069", "bidirectional"),
+        ("\u200e", "bidirectional"),
+        ("\u200f", "bidirectional"),
+        ("\u061c", "bidirectional"),
+        ("\u200b", "zero-width"),
+        ("\u200c", "zero-width"),
+        ("\u200d", "zero-width"),
+        ("\u2060", "zero-width"),
+        ("\ufeff", "zero-width"),
+        ("\u00ad", "zero-width"),
+        ("\u0007", "control"),
+        ("\u0085", "control"),
+    ],
+)
+def test_identifiers_refuse_invisible_and_direction_characters(char: str, kind: str) -> None:
+    for field, event in (
+        ("worker_id", {**HIRED, "worker_id": f"W{char}1"}),
+        ("source", {**HIRED, "source": f"hr{char}"}),
+        ("data.org_unit_id", {**HIRED, "data": {**HIRED["data"], "org_unit_id": f"{char}BS"}}),
+    ):
+        error = _refusal(_encode(event))
+        assert (error.code, error.field_path) == ("invalid", field)
+        assert f"U+{ord(char):04X}" in error.message and kind in error.message
+
+
+def test_identifiers_are_stored_nfc_normalised() -> None:
+    """Two spellings of one id (e + combining acute, é) are one worker, one unit."""
+    decomposed = {**HIRED, "worker_id": "Jose\u0301", "data": {**HIRED["data"], "org_unit_id": "Cafe\u0301"}}
+    event = parse_event(_encode(decomposed), now=NOW)
+    assert (event.worker_id, event.data.org_unit_id) == ("Jos\u00e9", "Caf\u00e9")
+    assert parse_event(_encode({**HIRED, "worker_id": "Jos\u00e9"}), now=NOW).worker_id == event.worker_id
+    # the length limit counts the stored (composed) form: 64 characters decomposed are 32
+    assert parse_event(_encode({**HIRED, "worker_id": "e\u0301" * 32}), now=NOW).worker_id == "\u00e9" * 32
