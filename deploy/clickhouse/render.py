@@ -30,6 +30,7 @@ PASSWORD_ENV = {
 }
 _PASSWORD = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
 _CREATE = re.compile(r"^CREATE TABLE IF NOT EXISTS (?P<db>\w+)\.(?P<name>\w+)(?P<rest>.*)$", re.DOTALL)
+_ALTER = re.compile(r"^ALTER TABLE (?P<db>\w+)\.(?P<name>\w+) (?P<rest>.*)$", re.DOTALL)
 _AS = re.compile(r"^\s*AS (?P<db>\w+)\.(?P<source>\w+)\s*$")
 _ENGINE = re.compile(r"ENGINE = (?P<kind>Replacing)?MergeTree(?:\((?P<args>[^)]*)\))?")
 _NON_REPLICATED = re.compile(r"\n?SETTINGS non_replicated_deduplication_window = \d+")
@@ -51,9 +52,15 @@ def render_cluster(database: str, cluster: str = "{cluster}") -> list[str]:
     by_name: dict[str, str] = {}
     out: list[str] = []
     for statement in render_single(database):
+        altered = _ALTER.match(statement)
+        if altered is not None:  # bringing an older table up to date: on every node, every table of the name
+            name = altered["name"]
+            tables = (f"{name}_local", name) if name in SHARD_KEYS else (name,)
+            out.extend(f"ALTER TABLE {database}.{t} ON CLUSTER '{cluster}' {altered['rest']}" for t in tables)
+            continue
         match = _CREATE.match(statement)
         if match is None:
-            raise ValueError(f"not a CREATE TABLE IF NOT EXISTS statement: {statement[:80]}")
+            raise ValueError(f"not a CREATE TABLE IF NOT EXISTS or ALTER TABLE statement: {statement[:80]}")
         name, rest = match["name"], match["rest"]
         copied = _AS.match(rest)
         if copied:  # `AS other` would copy the other table's replication path: restate its definition instead

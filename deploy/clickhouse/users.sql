@@ -34,6 +34,9 @@ GRANT SELECT, INSERT, TRUNCATE, CREATE TABLE ON {database}.indicators_staging TO
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.org_units TO metrics_job;
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.indicator_catalog TO metrics_job;
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.refresh_log TO metrics_job;
+-- Metrics brings an older indicators table (and its staging twin) up to date at start (the reason column).
+GRANT ALTER ADD COLUMN ON {database}.indicators TO metrics_job;
+GRANT ALTER ADD COLUMN ON {database}.indicators_staging TO metrics_job;
 
 -- Grafana: reads the published indicators and their labels, nothing else.
 GRANT SELECT ON {database}.indicators TO dashboard_reader;

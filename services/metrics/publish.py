@@ -26,6 +26,7 @@ COLUMNS: Final = (
     "denominator",
     "workers",
     "suppressed",
+    "reason",
     "computed_at",
 )
 
@@ -79,4 +80,4 @@ class IndicatorPublisher:
 
 def _tuple(row: IndicatorRow, at: datetime) -> tuple[object, ...]:
     """The row as inserted: fields in COLUMNS order (an IndicatorRow is a tuple of them), suppressed as 0/1."""
-    return (*row[:10], 1 if row.suppressed else 0, at)
+    return (*row[:10], 1 if row.suppressed else 0, row.reason, at)

@@ -130,6 +130,7 @@ def astuple_row(r: IndicatorRow) -> tuple[Any, ...]:
         r.denominator,
         r.workers,
         int(r.suppressed),
+        r.reason,
     )
 
 
@@ -151,7 +152,7 @@ def loaded(servers: Servers, database: str) -> Iterator[Loaded]:
     rows = [
         (*astuple_row(r), now)
         for r in result.rows
-        if r.dimension in used or (r.dimension == "org" and r.slice in selectable and r.workers > 0)
+        if r.dimension in used or (r.dimension == "org" and r.slice in selectable)
     ]
     for start in range(0, len(rows), 200_000):
         store.insert_rows("indicators", rows[start : start + 200_000], INDICATOR_COLUMNS)

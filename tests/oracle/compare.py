@@ -7,15 +7,15 @@ from collections.abc import Iterable
 from typing import Any
 
 Key = tuple[str, str, str, str, str, str]
-Cell = tuple[float | None, float | None, float | None, int, bool]
+Cell = tuple[float | None, float | None, float | None, int, bool, str]
 
 
 def cells(rows: Iterable[Any]) -> dict[Key, Cell]:
-    """IndicatorRow-like objects → {key: (value, numerator, denominator, workers, suppressed)}."""
+    """IndicatorRow-like objects → {key: (value, numerator, denominator, workers, suppressed, reason)}."""
     out: dict[Key, Cell] = {}
     for r in rows:
         key = (r.indicator, r.period_kind, str(r.period), r.dimension, r.slice, r.category)
-        out[key] = (r.value, r.numerator, r.denominator, int(r.workers), bool(r.suppressed))
+        out[key] = (r.value, r.numerator, r.denominator, int(r.workers), bool(r.suppressed), str(r.reason))
     return out
 
 

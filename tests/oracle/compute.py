@@ -34,11 +34,14 @@ Decisions (where the texts leave a choice open):
 8. ``net_change`` and ``replacement_ratio`` reference the ``hires`` and ``separations`` cells,
    ``share_trained`` references ``trainees``, ``training_hours_per_worker`` references ``training_hours``
    (category ``all``) and ``headcount_avg`` (suppressed if any of them is).
-9. Suppression schedule: primary (population < k) first; then rounds until nothing changes. Each round is
-   judged entirely on the flags at its start and applies, simultaneously, (a) parent/child across the
+9. Suppression schedule (v5): primary (population < k) first; then the linked rule (a cell referencing a
+   suppressed cell is suppressed) until nothing changes; then rounds until a round hides nothing. Each round
+   is judged entirely on the flags at its start and applies, simultaneously, (a) parent/child across the
    values of one dimension, for every indicator, period and category, (b) year → 12 months for the flow
-   counts of the contract list, (c) a cell referencing a suppressed count cell is suppressed.
+   counts of the contract list; the linked rule then runs again before the next round.
    Ties for "next smallest child" by slice value (across slices) or by month (month-in-year).
+   Each hidden cell says why: ``primary``, ``linked`` or ``secondary`` (the phase that hid it); the published
+   row of a hidden cell has no value, numerator, denominator or population (``workers`` 0).
 10. Population (``workers``) of a pay gap is the men and women whose pay it uses (M:69); the cell is also
     suppressed when either group has fewer than k (M:70). Band shares and turnover by pay quartile: the band.
 11. pay_gap_mean/median carry ``value`` only; pay_quartile_*_share, turnover_by_pay_quartile and
@@ -597,6 +600,7 @@ class Cell:
     workers: int = 0
     suppressed: bool = False
     smallest_group: int | None = None  # a pay figure comparing groups: size of the smallest compared group
+    reason: str = ""  # why it is suppressed: primary, secondary or linked
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -999,6 +1003,7 @@ def suppress(o: Oracle) -> None:
     # M:66-71 primary: population smaller than k
     for cell in cells.values():
         cell.suppressed = cell.workers < o.k or (cell.smallest_group is not None and cell.smallest_group < o.k)
+        cell.reason = "primary" if cell.suppressed else ""
 
     # the parent → children families, each child with its tie-break value
     families: dict[CellKey, list[tuple[CellKey, Any]]] = defaultdict(list)
@@ -1020,14 +1025,27 @@ def suppress(o: Oracle) -> None:
         for group in groups.values():
             split.append((parent, group))
 
-    # M:77 a cell whose numerator or denominator is a suppressed count is suppressed too
+    # M:77 a cell whose numerator or denominator is a suppressed count is suppressed too ("linked")
     references: dict[CellKey, list[CellKey]] = {}
     for key in cells:
         indicator, kind, period, dimension, slice_value, _category = key
         targets = [(r, kind, period, dimension, slice_value, c) for r, c in REFERENCES.get(indicator, ())]
         references[key] = [t for t in targets if t in cells]
 
-    # M:78-79 rounds until nothing changes, each judged on the flags at its start
+    def hide_linked() -> None:
+        # M "Linked": hidden at once, before the first round of secondary suppression and after each
+        while True:
+            hits = [k for k, targets in references.items() if not cells[k].suppressed and linked(k, targets)]
+            if not hits:
+                return
+            for key in hits:
+                cells[key].suppressed, cells[key].reason = True, "linked"
+
+    def linked(key: CellKey, targets: list[CellKey]) -> bool:
+        return any(cells[t].suppressed for t in targets)
+
+    hide_linked()
+    # M "Secondary": rounds until nothing changes, each judged on the flags at its start
     while True:
         flags = {key: cell.suppressed for key, cell in cells.items()}
         to_suppress: set[CellKey] = set()
@@ -1038,13 +1056,11 @@ def suppress(o: Oracle) -> None:
             shown = [(cells[c].workers, tie, c) for c, tie in children if not flags[c]]
             if len(hidden) == 1 and shown:
                 to_suppress.add(min(shown)[2])
-        for key, targets in references.items():
-            if not flags[key] and any(flags[t] for t in targets):
-                to_suppress.add(key)
         if not to_suppress:
             break
         for key in to_suppress:
-            cells[key].suppressed = True
+            cells[key].suppressed, cells[key].reason = True, "secondary"
+        hide_linked()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1123,8 +1139,9 @@ def oracle_compute(
                 value=None if hidden or cell.value is None else float(cell.value),
                 numerator=None if hidden or cell.numerator is None else float(cell.numerator),
                 denominator=None if hidden or cell.denominator is None else float(cell.denominator),
-                workers=int(cell.workers),
+                workers=0 if hidden else int(cell.workers),  # M: a hidden cell shows no population
                 suppressed=hidden,
+                reason=cell.reason,
             )
         )
     return rows

@@ -78,7 +78,7 @@ def test_pay_gap_population_is_men_and_women_and_either_group_below_k_suppresses
     shown = log.run("2023-06-30", k=1).row("pay_gap_mean", "2023-06-01")
     assert shown.workers == 4 and not shown.suppressed and shown.value == 0
     hidden = log.run("2023-06-30", k=2).row("pay_gap_mean", "2023-06-01")
-    assert hidden.workers == 4 and hidden.suppressed
+    assert hidden.suppressed and hidden.reason == "primary" and hidden.workers == 0  # population not published
 
 
 def test_stability_row_for_a_slice_emptied_since_a_year_ago_and_no_empty_pay_growth() -> None:

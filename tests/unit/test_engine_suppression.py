@@ -7,8 +7,9 @@ from datetime import date
 from tests.unit.test_engine_support import Log
 
 
-def test_primary_hides_value_but_keeps_population() -> None:
-    """k = 2: a unit with one worker is suppressed: workers 1, no value; the all cell (2 workers) is shown."""
+def test_primary_hides_value_and_population_and_says_why() -> None:
+    """k = 2: a unit with one worker is suppressed: no value, no population (workers 0), reason primary; the all
+    cell (2 workers) is shown with reason ''."""
     log = Log()
     log.unit("U1")
     log.unit("U2")
@@ -16,9 +17,10 @@ def test_primary_hides_value_but_keeps_population() -> None:
     log.hire("b", "2024-01-01", "U2")
     r = log.run("2024-01-31", k=2)
     row = r.row("headcount_avg", "2024-01-01", dim="org", sl="U1")
-    assert row.suppressed and row.workers == 1
-    assert (row.value, row.numerator, row.denominator) == (None, None, None)
-    assert not r.row("headcount_avg", "2024-01-01").suppressed
+    assert row.suppressed and row.reason == "primary"
+    assert (row.value, row.numerator, row.denominator, row.workers) == (None, None, None, 0)
+    shown = r.row("headcount_avg", "2024-01-01")
+    assert not shown.suppressed and shown.reason == "" and shown.workers == 2
 
 
 def test_secondary_hides_the_smallest_sibling_ties_by_slice() -> None:
@@ -53,9 +55,11 @@ def test_month_in_year_rule_needs_a_second_round() -> None:
     """k = 2. 2023: m1 (male) and f1, f2 (female) hired 10 Jan; m2 (male) hired 10 Feb.
 
     Round 1: Jan male hires (1 worker) primary -> Jan female hires hidden (sibling rule); in the male year
-      cell's months only Jan is suppressed -> male Feb hidden (smallest month, ties by month).
-    Round 2 (judged on round-1 flags): the female year cell now has exactly one hidden month (Jan) -> Feb
-      female hires hidden. hires_rate follows its hidden hires count (female Feb, population 2 >= k).
+      cell's months only Jan is suppressed -> male Feb hidden (smallest month, ties by month). At once after
+      the round (linked): the rates on those hidden counts, male Feb hires_rate among them.
+    Round 2 (judged on the flags after round 1 and its linked cells): the female year cell now has exactly one
+      hidden month (Jan) -> Feb female hires hidden; and in Feb's hires_rate across gender the male cell is
+      hidden (linked) -> the female one (population 2 >= k) is hidden as secondary, in the same round.
     Round 3: nothing changes. Non-flow indicators (headcount_avg) are not touched by the month rule.
     """
     log = Log()
@@ -67,14 +71,18 @@ def test_month_in_year_rule_needs_a_second_round() -> None:
     def hidden(indicator: str, month: str, gender: str) -> bool:
         return r.row(indicator, month, dim="gender", sl=gender).suppressed
 
-    assert hidden("hires", "2023-01-01", "male")  # primary
-    assert hidden("hires", "2023-01-01", "female")  # round 1, sibling
-    assert hidden("hires", "2023-02-01", "male")  # round 1, month in year
-    assert hidden("hires", "2023-02-01", "female")  # round 2
+    def reason(indicator: str, month: str, gender: str) -> str:
+        return r.row(indicator, month, dim="gender", sl=gender).reason
+
+    assert reason("hires", "2023-01-01", "male") == "primary"
+    assert reason("hires", "2023-01-01", "female") == "secondary"  # round 1, sibling
+    assert reason("hires", "2023-02-01", "male") == "secondary"  # round 1, month in year
+    assert reason("hires_rate", "2023-02-01", "male") == "linked"  # after round 1
+    assert reason("hires", "2023-02-01", "female") == "secondary"  # round 2
+    assert reason("hires_rate", "2023-02-01", "female") == "secondary"  # round 2, beside the linked male cell
     assert not hidden("hires", "2023-03-01", "female")
     assert not r.row("hires", "2023-01-01", kind="year", dim="gender", sl="female").suppressed
-    assert hidden("hires_rate", "2023-02-01", "female")
-    assert r.row("hires_rate", "2023-02-01", dim="gender", sl="female").workers == 2
+    assert r.row("hires_rate", "2023-02-01", dim="gender", sl="female").workers == 0  # not published
     assert not hidden("headcount_avg", "2023-02-01", "female")
     assert not hidden("hires_rate", "2023-03-01", "female")
 

@@ -44,7 +44,7 @@ from services.metrics.catalog import BY_NAME, DIMENSIONS, PERIOD_KINDS, TOPICS
 
 
 def _row(indicator: str = "hires", slice_: str = "all", value: float | None = 1.0, period: int = 1) -> tuple[Any, ...]:
-    return (indicator, "month", date(2024, period, 1), "all", slice_, "", value, value, 2.0, 7, 0)
+    return (indicator, "month", date(2024, period, 1), "all", slice_, "", value, value, 2.0, 7, 0, "")
 
 
 # --- query building and paging ---------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def test_the_next_url_keeps_every_filter_and_replaces_the_cursor() -> None:
 
 
 def test_key_of_reads_the_order_by_key_from_a_row_in_field_order() -> None:
-    row = ("hires", "year", date(2023, 1, 1), "gender", "female", "", 3.0, None, None, 3, 0)
+    row = ("hires", "year", date(2023, 1, 1), "gender", "female", "", 3.0, None, None, 3, 0, "")
     assert dict(zip(FIELDS, row, strict=True))["slice"] == "female"
     assert key_of(row) == ("hires", "year", "gender", "female", "", date(2023, 1, 1))
 
@@ -165,14 +165,14 @@ HOSTILE = ["+cmd|' /C calc'!A0", "@SUM(1+1)", '=HYPERLINK("http://x","y")', "-1+
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_a_text_cell_a_spreadsheet_would_run_is_neutralised(text: str) -> None:
-    row = ("hires", "month", date(2024, 1, 1), "org", text, text, 1.0, 1.0, 1.0, 5, 0)
+    row = ("hires", "month", date(2024, 1, 1), "org", text, text, 1.0, 1.0, 1.0, 5, 0, "")
     (record,) = csv.DictReader(io.StringIO(as_csv(as_records([row])), newline=""))
     assert record["slice"] == "'" + text and record["category"] == "'" + text
     assert record["indicator"] == "hires" and record["value"] == "1.0"
 
 
 def test_negative_numbers_stay_numbers_and_harmless_text_is_untouched() -> None:
-    row = ("pay_gap_mean", "year", date(2024, 1, 1), "age_band", "<25", "", -12.5, -1.0, -8.0, 9, 0)
+    row = ("pay_gap_mean", "year", date(2024, 1, 1), "age_band", "<25", "", -12.5, -1.0, -8.0, 9, 0, "")
     (record,) = csv.DictReader(io.StringIO(as_csv(as_records([row])), newline=""))
     assert (record["value"], record["numerator"], record["denominator"]) == ("-12.5", "-1.0", "-8.0")
     assert record["slice"] == "<25" and record["category"] == ""

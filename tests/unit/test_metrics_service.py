@@ -46,11 +46,11 @@ def test_bad_query_parameters_say_which_and_why(params: list[tuple[str, str]], m
 
 
 def test_csv_shows_suppressed_cells_as_empty_not_zero() -> None:
-    row = ("pay_median", "month", date(2024, 1, 1), "org", "T-1", "total", None, None, None, 3, 1)
+    row = ("pay_median", "month", date(2024, 1, 1), "org", "T-1", "total", None, None, None, 0, 1, "primary")
     text = as_csv(as_records([row]))
     header, line = text.strip().split("\r\n")
-    assert header.startswith("indicator,period_kind,period")
-    assert line == "pay_median,month,2024-01-01,org,T-1,total,,,,3,True"
+    assert header.startswith("indicator,period_kind,period") and header.endswith(",workers,suppressed,reason")
+    assert line == "pay_median,month,2024-01-01,org,T-1,total,,,,0,True,primary"
 
 
 def test_catalog_names_every_indicator_in_both_languages() -> None:
@@ -77,7 +77,9 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _row(period: date, value: float | None) -> IndicatorRow:
-    return IndicatorRow("hires", "month", period, "all", "all", "", value, None, None, 7, value is None)
+    hidden = value is None
+    return IndicatorRow("hires", "month", period, "all", "all", "", value, None, None, 0 if hidden else 7, hidden,
+                        "primary" if hidden else "")  # fmt: skip
 
 
 def test_fingerprint_ignores_order_and_sees_any_change() -> None:

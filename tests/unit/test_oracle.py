@@ -243,7 +243,13 @@ def test_two_round_secondary_suppression() -> None:
         if cell(rows, "hires", m, dim="gender", slice_=g).suppressed
     }
     assert hidden == {(jan, "female"), (jan, "male"), (feb, "female"), (feb, "male")}
-    assert cell(rows, "hires", jan, dim="gender", slice_="female").workers == 1  # population stays visible
+    assert cell(rows, "hires", jan, dim="gender", slice_="female").workers == 0  # population not published
+    assert [cell(rows, "hires", m, dim="gender", slice_=g).reason for m, g in sorted(hidden)] == [
+        "primary",  # female Jan
+        "secondary",  # male Jan, round 1
+        "secondary",  # female Feb, round 1
+        "secondary",  # male Feb, round 2
+    ]
     assert cell(rows, "hires", feb, dim="gender", slice_="female").value is None
     assert not cell(rows, "hires", date(2023, 1, 1), kind="year", dim="gender", slice_="female").suppressed
     # a rate on a hidden count is hidden too (female Feb hires_rate), and headcount_avg (not a flow count)

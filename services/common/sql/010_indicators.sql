@@ -1,5 +1,7 @@
 -- The indicator catalog's values, long form (docs/contract.md §4). One partition per year of `period`:
 -- a refresh builds changed years in indicators_staging and swaps them in with REPLACE PARTITION (atomic).
+-- A suppressed cell (suppressed = 1) has no value, numerator or denominator, `workers` 0 (its population is not
+-- published) and the reason it is hidden: primary, secondary, linked or audit; `reason` is '' when published.
 CREATE TABLE IF NOT EXISTS {database}.indicators
 (
     indicator    LowCardinality(String),
@@ -13,6 +15,7 @@ CREATE TABLE IF NOT EXISTS {database}.indicators
     denominator  Nullable(Float64),
     workers      UInt32,
     suppressed   UInt8,
+    reason       LowCardinality(String),
     computed_at  DateTime64(3, 'UTC')
 )
 ENGINE = MergeTree
@@ -20,6 +23,11 @@ PARTITION BY toYear(period)
 ORDER BY (indicator, period_kind, dimension, slice, category, period);
 
 CREATE TABLE IF NOT EXISTS {database}.indicators_staging AS {database}.indicators;
+
+-- Tables created by a release before `reason` get it in the same place, so that both tables keep one structure
+-- (REPLACE PARTITION needs it); old rows read '' until the next refresh, which republishes every year.
+ALTER TABLE {database}.indicators ADD COLUMN IF NOT EXISTS reason LowCardinality(String) AFTER suppressed;
+ALTER TABLE {database}.indicators_staging ADD COLUMN IF NOT EXISTS reason LowCardinality(String) AFTER suppressed;
 
 -- Org units as last registered: labels and hierarchy for dashboards' variables.
 CREATE TABLE IF NOT EXISTS {database}.org_units

@@ -1,8 +1,10 @@
 """The cell store the indicator families write into, and the small numeric helpers they share.
 
-Rows are built once, at ``put``: a cell below the primary threshold is born suppressed (no value kept), so
-suppression later only replaces the few rows that secondary rules hide. Rows live in families (indicator,
-period_kind, period, category) keyed by slice, the shape the suppression rules walk.
+Rows are built once, at ``put``: a cell below the primary threshold is born suppressed (reason ``primary``), so
+suppression later only replaces the few rows that secondary and linked rules hide. Rows live in families
+(indicator, period_kind, period, category) keyed by slice, the shape the suppression rules walk. A hidden row keeps
+its figures and population here (the rules compare populations, and the linked rule values); ``rows`` gives the
+published form, which drops them.
 """
 
 from __future__ import annotations
@@ -36,12 +38,21 @@ def mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def hidden(row: IndicatorRow) -> IndicatorRow:
-    """The suppressed form of a row: population kept, value, numerator and denominator dropped."""
-    return IndicatorRow(*row[:6], None, None, None, row.workers, True)
-
-
+PRIMARY, SECONDARY, LINKED = "primary", "secondary", "linked"  # model.SUPPRESSION_REASONS; "audit" comes later
+_SUPPRESSED = IndicatorRow._fields.index("suppressed")
 _row = tuple.__new__  # IndicatorRow from a plain tuple, without the named constructor's argument handling
+
+
+def hidden(row: IndicatorRow, reason: str) -> IndicatorRow:
+    """The row flagged suppressed for ``reason``; figures and population kept until it is published."""
+    return _row(IndicatorRow, (*row[:10], True, reason))
+
+
+def published(row: IndicatorRow) -> IndicatorRow:
+    """The row as published: a suppressed cell has no value, numerator, denominator or population."""
+    if not row[_SUPPRESSED]:
+        return row
+    return _row(IndicatorRow, (*row[:6], None, None, None, 0, True, row.reason))
 
 
 class Cells:
@@ -69,18 +80,20 @@ class Cells:
         rows = self.families.get(fam)
         if rows is None:
             rows = self.families[fam] = {}
-        row: tuple[object, ...]
-        if workers < self.k or (group_min is not None and group_min < self.k):
-            row = (indicator, kind, period, key[0], key[1], category, None, None, None, workers, True)
-        else:
-            row = (
-                indicator, kind, period, key[0], key[1], category,
-                None if value is None else float(value),
-                None if numerator is None else float(numerator),
-                None if denominator is None else float(denominator),
-                workers, False,
-            )  # fmt: skip
+        primary = workers < self.k or (group_min is not None and group_min < self.k)
+        row = (
+            indicator, kind, period, key[0], key[1], category,
+            None if value is None else float(value),
+            None if numerator is None else float(numerator),
+            None if denominator is None else float(denominator),
+            workers, primary, PRIMARY if primary else "",
+        )  # fmt: skip
         rows[key] = _row(IndicatorRow, row)
+
+    def hide(self, fam: Family, key: SliceKey, reason: str) -> None:
+        """Suppress a stored cell for ``reason`` (secondary rules, and any later pass such as an audit)."""
+        rows = self.families[fam]
+        rows[key] = hidden(rows[key], reason)
 
     def value(self, indicator: str, kind: str, period: date, key: SliceKey, value: float | None, workers: int) -> None:
         """A count, sum, mean or percentile: value only."""
@@ -103,9 +116,10 @@ class Cells:
         self.put(indicator, kind, period, key, category, ratio(num, den, scale), num, den, workers)
 
     def rows(self) -> list[IndicatorRow]:
-        """All rows, by (indicator, period_kind, period, category), then (dimension, slice)."""
+        """All rows as published, by (indicator, period_kind, period, category), then (dimension, slice)."""
         out: list[IndicatorRow] = []
         for fam in sorted(self.families):
             rows = self.families[fam]
-            out.extend([rows[key] for key in sorted(rows)])  # cells are stored in slice order: a linear sort
+            # cells are stored in slice order: a linear sort
+            out.extend([published(row) if row[_SUPPRESSED] else row for row in map(rows.__getitem__, sorted(rows))])
         return out

@@ -1,6 +1,6 @@
 """Stable value types shared by the engine and the independent oracle.
 
-These four types are the engine's public contract (docs/contract.md, sections 3 and 4): the oracle imports
+These types are the engine's public contract (docs/contract.md, sections 3 and 4): the oracle imports
 them, so their names, fields and field order must not change without changing the contract.
 """
 
@@ -31,9 +31,9 @@ class EventRecord:
 class IndicatorRow(NamedTuple):
     """One cell of the long ``indicators`` table (contract section 4).
 
-    Suppressed rows keep ``workers`` (the suppression population) and carry no value, numerator or denominator.
-    A named tuple, not a dataclass: the engine builds millions of them, and a tuple is also the shape the
-    publisher inserts.
+    A suppressed row carries no value, numerator, denominator or population (``workers`` 0) and says why it is
+    hidden in ``reason`` (one of ``SUPPRESSION_REASONS``); a published row has ``reason`` ``''``. A named tuple, not a
+    dataclass: the engine builds millions of them, and a tuple is also the shape the publisher inserts.
     """
 
     indicator: str
@@ -47,6 +47,12 @@ class IndicatorRow(NamedTuple):
     denominator: float | None
     workers: int
     suppressed: bool
+    reason: str = ""
+
+
+SUPPRESSION_REASONS = ("primary", "secondary", "linked", "audit")
+"""Why a cell is suppressed (METRICS.md, Suppression): below its threshold, hidden to protect a sibling, equal in
+numerator or denominator to a hidden cell, or hidden by the disclosure audit."""
 
 
 @dataclass(frozen=True, slots=True)

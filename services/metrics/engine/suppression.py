@@ -1,16 +1,21 @@
-"""Statistical disclosure control (METRICS.md, Suppression; contract section 4).
+"""Statistical disclosure control (METRICS.md v5, Suppression; contract section 4).
 
-Primary suppression happens when a cell is stored (``Cells.put``). Then rounds, each judged on the flags as
-they stood at its start, until nothing changes:
-  * sibling rule - a published parent with exactly one suppressed child gets its smallest published child
-    (by population, ties by slice) suppressed; per indicator, period kind, period and category; the parent of
-    an org unit is its nearest published ancestor (none: ``all``), of any other dimension's value the ``all`` cell;
-  * month-in-year rule - for flow counts, a published year cell with exactly one suppressed month gets its
-    smallest published month (by population, ties by month) suppressed;
-  * reference rule - a rate, ratio or derived count is suppressed when a cell it is computed from is.
+Primary suppression happens when a cell is stored (``Cells.put``, reason ``primary``). Then:
+  * linked rule - a cell whose numerator or denominator is a hidden cell is hidden at once (reason ``linked``):
+    a rate, ratio or derived count with a hidden count or average-headcount cell;
+  * rounds, each judged on the flags as they stood at its start, until a round hides nothing (reason
+    ``secondary``):
+      - sibling rule: a published parent with exactly one suppressed child gets its smallest published child
+        (by population, ties by slice) suppressed; per indicator, period kind, period and category; the parent
+        of an org unit is its nearest published ancestor (none: ``all``), of any other dimension's value the
+        ``all`` cell;
+      - month-in-year rule: for flow counts, a published year cell with exactly one suppressed month gets its
+        smallest published month (by population, ties by month) suppressed;
+    and after each round the linked rule again, before the next round is judged.
 
 Only groups whose children changed in the previous round are judged again: flags only ever turn on, so a group
-judged without effect stays without effect until one of its children is hidden.
+judged without effect stays without effect until one of its children is hidden. ``suppress`` starts from the flags
+it finds, so a later pass that hides more cells (an audit) can run it again.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from .cells import Cells, Family, hidden
+from .cells import LINKED, SECONDARY, Cells, Family
 from .model import IndicatorRow
 from .orgs import OrgTree, SliceKey
 from .slices import ALL
@@ -68,8 +73,21 @@ def _year_of(fam: Family) -> Family | None:
     return (ind, "year", date(period.year, 1, 1), cat)
 
 
+def sources(fam: Family) -> list[Family]:
+    """The families of the same slice whose hidden cell hides a cell of ``fam`` (linked rule)."""
+    ind, kind, period, _ = fam
+    return [(name, kind, period, cat) for name, cat in REFERENCES.get(ind, ())]
+
+
+def dependents(fam: Family) -> list[Family]:
+    """The families of the same slice that ``sources`` names ``fam`` for."""
+    ind, kind, period, cat = fam
+    return [(rate, kind, period, "") for rate in DEPENDENTS.get((ind, cat), ())]
+
+
 class _Rules:
     def __init__(self, cells: Cells, org: OrgTree) -> None:
+        self.cells = cells
         self.fams = cells.families
         slices: set[SliceKey] = set()
         for rows in self.fams.values():
@@ -90,7 +108,7 @@ class _Rules:
         self.children = {group: sorted(kids) for group, kids in children.items()}
 
     def first_round(self) -> set[GroupKey]:
-        """The groups with exactly one suppressed child after primary suppression (others cannot act)."""
+        """The groups with exactly one suppressed child (the others cannot act)."""
         out: set[GroupKey] = set()
         months: dict[Family, Counter[SliceKey]] = {}
         for fam, rows in self.fams.items():
@@ -146,29 +164,40 @@ class _Rules:
         shown = [kid for kid in kids if not kid[3]]
         return min(shown, key=lambda kid: kid[:2])[2] if shown else None
 
-    def reference_hits(self) -> set[Ref]:
-        """Published rates of which a referenced cell is suppressed (first round: every rate)."""
-        out: set[Ref] = set()
-        for fam, rows in self.fams.items():
-            ind, kind, period, _ = fam
-            if ind not in REFERENCES:
-                continue
-            sources = [self.fams.get((name, kind, period, cat), {}) for name, cat in REFERENCES[ind]]
-            for key, row in rows.items():
-                if not row.suppressed and any(_hidden(src.get(key)) for src in sources):
-                    out.add((fam, key))
-        return out
-
-    def reference_hit(self, ref: Ref) -> bool:
-        (ind, kind, period, _), key = ref
-        row = self.fams.get(ref[0], {}).get(key)
+    def linked(self, ref: Ref) -> bool:
+        """A published cell with a hidden source cell."""
+        fam, key = ref
+        row = self.fams.get(fam, {}).get(key)
         if row is None or row.suppressed:
             return False
-        return any(_hidden(self.fams.get((name, kind, period, cat), {}).get(key)) for name, cat in REFERENCES[ind])
+        return any(_hidden(self.fams.get(src, {}).get(key)) for src in sources(fam))
+
+    def initial_hits(self) -> set[Ref]:
+        """Every published cell with a hidden source cell (after primary suppression)."""
+        out: set[Ref] = set()
+        for fam, rows in self.fams.items():
+            srcs = [self.fams.get(src, {}) for src in sources(fam)]
+            if srcs:
+                out.update((fam, key) for key, row in rows.items() if not row.suppressed and _any_hidden(srcs, key))
+        return out
 
     def dependents(self, ref: Ref) -> list[Ref]:
-        (ind, kind, period, cat), key = ref
-        return [((rate, kind, period, ""), key) for rate in DEPENDENTS.get((ind, cat), ())]
+        fam, key = ref
+        return [(dep, key) for dep in dependents(fam)]
+
+    def link(self, hits: set[Ref]) -> set[Ref]:
+        """Hide the cells the linked rule hits, and what that hides in turn; return them all."""
+        done: set[Ref] = set()
+        while hits:
+            for fam, key in hits:
+                self.cells.hide(fam, key, LINKED)
+            done |= hits
+            hits = {dep for ref in hits for dep in self.dependents(ref) if self.linked(dep)}
+        return done
+
+
+def _any_hidden(srcs: list[dict[SliceKey, IndicatorRow]], key: SliceKey) -> bool:
+    return any(_hidden(src.get(key)) for src in srcs)
 
 
 def _hidden(row: IndicatorRow | None) -> bool:
@@ -176,22 +205,17 @@ def _hidden(row: IndicatorRow | None) -> bool:
 
 
 def suppress(cells: Cells, org: OrgTree) -> int:
-    """Apply secondary suppression in rounds to a fixed point; return the number of cells it hid."""
+    """Apply the linked rule, then secondary rounds (each followed by the linked rule) to a fixed point; return
+    the number of cells hidden."""
     rules = _Rules(cells, org)
+    total = len(rules.link(rules.initial_hits()))
     groups = rules.first_round()
-    added = rules.reference_hits()
-    total = 0
     while True:
-        for group in groups:
-            pick = rules.sibling_pick(group)
-            if pick is not None:
-                added.add(pick)
-        if not added:
+        picks = {pick for group in groups if (pick := rules.sibling_pick(group)) is not None}
+        if not picks:
             return total
-        total += len(added)
-        for fam, key in added:
-            rows = cells.families[fam]
-            rows[key] = hidden(rows[key])
-        groups = {group for ref in added for group in rules.groups_of(ref)}
-        rates = {dep for ref in added for dep in rules.dependents(ref)}
-        added = {ref for ref in rates if rules.reference_hit(ref)}
+        for fam, key in picks:
+            cells.hide(fam, key, SECONDARY)
+        linked = rules.link({dep for ref in picks for dep in rules.dependents(ref) if rules.linked(dep)})
+        total += len(picks) + len(linked)
+        groups = {group for ref in picks | linked for group in rules.groups_of(ref)}
