@@ -92,12 +92,16 @@ def _correction_problem(row: EventRow, seen: Mapping[str, Known], check: Amendme
     target_id = data["target_event_id"]
     target = seen.get(target_id)
     if target is None:
-        # Out of order: the target may still arrive. Stored as is; the metrics engine applies it once the
-        # target exists and reports it as an anomaly while it does not (docs/contract.md §2).
+        # Out of order: the target may still arrive. Stored: the schema already checked each change against a
+        # type that has the field; the metrics engine applies it once the target exists if the target's data
+        # stays valid, and reports it as an anomaly otherwise or while the target is missing (docs/contract.md §2).
         return None
     if target.event_type.startswith(CORRECTION_PREFIX):
         return f"correction of a correction ({target_id}) is not allowed"
     if row.event_type.startswith("correction.amended"):
+        named = data.get("target_event_type")
+        if named is not None and named != target.event_type:
+            return f"amendment names target type {named}, but {target_id} is {target.event_type}"
         merged = {**json.loads(target.data), **data["changes"]}
         reason = check(target.event_type, merged)
         if reason is not None:

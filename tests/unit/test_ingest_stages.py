@@ -140,15 +140,19 @@ def test_corrections_of_known_corrections_are_refused_and_early_ones_kept() -> N
 
 
 def test_amendment_is_checked_against_the_target_type() -> None:
-    pay = example("staffing.pay_set.v1")
-    good = _correction("amended", pay["event_id"], changes={"monthly_base": "7100"})
-    bad = _correction("amended", pay["event_id"], changes={"monthly_base": "-5"})
-    unknown_field = _correction("amended", pay["event_id"], changes={"colour": "red"})
-    out = resolve(_rows(pay, good, bad, unknown_field), {}, check_amendment)
+    """Each change alone is checked by the schema (tests/unit/test_schemas.py); resolve checks the target's whole
+    data with the changes applied, and the type the amendment names."""
+    transfer = example("staffing.transferred.v1")
+    good = _correction("amended", transfer["event_id"], changes={"to_unit_id": "U-9"})
+    back_to_origin = _correction("amended", transfer["event_id"], changes={"to_unit_id": "BS-YY-PARK-01"})
+    other_type = _correction(
+        "amended", transfer["event_id"], target_event_type="staffing.hired.v1", changes={"org_unit_id": "U-9"}
+    )
+    out = resolve(_rows(transfer, good, back_to_origin, other_type), {}, check_amendment)
     assert [i for i, _ in out.new] == [0, 1]
     reasons = {i: r.reason for i, r in out.rejects}
-    assert "data.monthly_base" in reasons[2]
-    assert "data.colour" in reasons[3]
+    assert "data.to_unit_id" in reasons[2]
+    assert "names target type staffing.hired.v1" in reasons[3]
 
 
 def test_lookup_ids_include_correction_targets() -> None:

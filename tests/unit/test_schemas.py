@@ -224,7 +224,8 @@ def test_committed_json_schemas_match_the_models() -> None:
     assert committed == generate(), "schemas/json is stale: run `python -m schemas.export`"
 
 
-# Issue 15: the parser is as strict as the contract (item 5).
+# Issue 15: hostile amendments are refused when they arrive, before their target (item 2); the parser is as strict
+# as the contract (item 5).
 
 AMENDMENT = {
     "event_id": "7f2d8c99-a0b1-4c23-9e45-f6a7b8c9da01",
@@ -238,6 +239,45 @@ AMENDMENT = {
 
 def _amendment(changes: dict[str, Any], **data: Any) -> dict[str, Any]:
     return {**AMENDMENT, "data": {**AMENDMENT["data"], "changes": changes, **data}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"monthly_base": "abc"}, "monthly_base: Input should be a valid decimal"),
+        ({"birth_year": "x"}, "birth_year: Input should be a valid integer"),
+        ({"hire_date": "1969-12-01"}, "hire_date: must be on or after 1990-01-01"),
+        ({"monthly_base": 1e400}, "monthly_base: numbers must be finite"),
+        ({"parent_id": {"nested": [1.0, 1e400]}}, "parent_id: numbers must be finite"),
+        ({"colour": "red"}, "colour: no event type has this field"),
+        ({"monthly_base": "7000", "hire_date": "2025-09-01"}, "no event type has all of the fields"),
+    ],
+    ids=["base_abc", "birth_year_x", "hire_date_1969", "base_1e400", "nested_1e400", "unknown_field", "two_types"],
+)
+def test_a_hostile_amendment_is_refused_before_its_target_arrives(changes: dict[str, Any], needle: str) -> None:
+    raw = _encode(_amendment(changes)).replace(b"Infinity", b"1e400")  # json.dumps writes inf as Infinity
+    error = _refusal(raw)
+    assert (error.code, error.field_path) == ("invalid", "data.changes")
+    assert needle in error.message
+    assert validate_many([raw], NOW) == [error]
+
+
+def test_an_amendment_naming_its_target_type_is_checked_against_that_type_alone() -> None:
+    named = _amendment({"kind": "initial"}, target_event_type="training.completed.v1")
+    assert parse_event(_encode(named), now=NOW).data.target_event_type == "training.completed.v1"
+    wrong = _amendment({"kind": "initial"}, target_event_type="turnover.separated.v1")
+    assert "as a field of turnover.separated.v1" in _refusal(_encode(wrong)).message
+    # without a name, one type that has the field and takes the value is enough (kind: training or separation)
+    assert parse_event(_encode(_amendment({"kind": "initial"})), now=NOW)
+
+
+def test_an_amendment_without_a_target_type_is_stored_as_before() -> None:
+    """The optional field is left out of the stored payload when absent: content hashes of amendments stored
+    before it existed do not change, so their redelivery is still absorbed, not refused as a conflict."""
+    event = parse_event(_encode(AMENDMENT), now=NOW)
+    assert "target_event_type" not in event.data.model_dump(mode="json")
+    named = parse_event(_encode(_amendment({"allowances": 1}, target_event_type="staffing.pay_set.v1")), now=NOW)
+    assert named.data.model_dump(mode="json")["target_event_type"] == "staffing.pay_set.v1"
 
 
 OTHER_ID = "9d4c2f7e-0000-4000-8000-000000000001"
