@@ -2,19 +2,32 @@
 
 A retraction beats any amendment; amendments of one event apply in (emitted_at, event_id) order, field by
 field, the later winning. A correction of an unknown event or of another correction is an anomaly.
+
+An amendment applies only if the target's data with it applied is still a valid payload of the target's type
+(``schemas``): one stored before ingest checked its changes, or written to the store by hand, would otherwise
+stop the engine (``"abc"`` as pay) or poison its output (a hire in 1969, pay of 1e400). Such an amendment is an
+anomaly (``correction_invalid``, or ``correction_wrong_target_type`` when it names another type) and the target
+counts as the amendments before it left it. The check has no clock: a date's upper bound (today + 1 day) was
+ingest's to check when the event came; what the engine cannot count is a value of the wrong type or range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from schemas.correction import payload_problem
+from schemas.envelope import validation_context
 
 from .model import Anomaly, EventRecord
 
 RETRACTED = "correction.retracted.v1"
 AMENDED = "correction.amended.v1"
 CORRECTION_TYPES = frozenset({RETRACTED, AMENDED})
+NO_CLOCK: Final = validation_context(datetime(9000, 1, 1, tzinfo=UTC))
+"""Validation context whose "now" is far away: only the clock-free rules of the payload models apply."""
 
 
 def norm_id(value: Any) -> str:
@@ -55,10 +68,27 @@ def apply_corrections(events: Iterable[EventRecord]) -> tuple[list[EventRecord],
         if ev.event_type in CORRECTION_TYPES or key in retracted:
             continue
         if key in amendments:
-            data = dict(ev.data)
-            for amendment in amendments[key]:
-                changes = amendment.data.get("changes") or {}
-                data.update(changes)
-            ev = replace(ev, data=data)
+            ev = replace(ev, data=_amended(ev, amendments[key], anomalies))
         out.append(ev)
     return out, anomalies
+
+
+def _amended(target: EventRecord, amendments: list[EventRecord], anomalies: list[Anomaly]) -> dict[str, Any]:
+    """The target's data with each amendment applied in turn, skipping (as anomalies) those it cannot take."""
+    data = dict(target.data)
+    for amendment in amendments:
+        named = amendment.data.get("target_event_type")
+        changes = amendment.data.get("changes")
+        reason: str | None = None
+        if named is not None and named != target.event_type:
+            reason = "correction_wrong_target_type"
+        elif not isinstance(changes, Mapping) or not changes:
+            reason = "correction_invalid"
+        else:
+            merged = {**data, **changes}
+            if payload_problem(target.event_type, merged, NO_CLOCK) is None:
+                data = merged
+                continue
+            reason = "correction_invalid"
+        anomalies.append(Anomaly(amendment.event_id, amendment.worker_key, reason))
+    return data

@@ -13,11 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from .corrections import CORRECTION_TYPES, apply_corrections, norm_id
+from schemas.correction import payload_problem
+
+from .corrections import CORRECTION_TYPES, NO_CLOCK, apply_corrections, norm_id
 from .model import Anomaly, EventRecord
 from .orgs import ORG_TYPES
 from .spells import Worker
-from .timeline import WORKER_TYPES, Dated, first_date, group_by_worker, replay_worker
+from .timeline import UNREADABLE, WORKER_TYPES, Dated, first_date, group_by_worker, replay_worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +127,27 @@ class EventLog:
 
     def _replay(self, key: str) -> None:
         anomalies: list[Anomaly] = []
-        self._workers[key] = replay_worker(key, self._dated[key], anomalies)
+        try:
+            self._workers[key] = replay_worker(key, self._dated[key], anomalies)
+        except UNREADABLE:
+            anomalies = []
+            self._workers[key] = self._replay_readable(key, anomalies)
         if anomalies:
             self._replay_anomalies[key] = anomalies
         else:
             self._replay_anomalies.pop(key, None)
+
+    def _replay_readable(self, key: str, anomalies: list[Anomaly]) -> Worker:
+        """The worker replayed without the events their payload model refuses (stored by hand, or amended before
+        the engine checked amendments): each an ``invalid_payload`` anomaly. Only after a replay failed."""
+        readable: list[Dated] = []
+        for dated in self._dated[key]:
+            ev = dated.event
+            if payload_problem(ev.event_type, ev.data, NO_CLOCK) is None:
+                readable.append(dated)
+            else:
+                anomalies.append(Anomaly(ev.event_id, ev.worker_key, "invalid_payload"))
+        return replay_worker(key, readable, anomalies)
 
     def _assemble(self) -> Prepared:
         anomalies = [*self._loose, *(a for group in self._replay_anomalies.values() for a in group)]

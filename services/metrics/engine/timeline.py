@@ -16,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from schemas.envelope import MIN_DATE, MONEY_MAX
+
 from .dates import ONE_DAY, to_date
 from .model import Anomaly, EventRecord
 from .spells import PaySet, Separation, Spell, Training, Transfer, Worker
@@ -33,6 +35,11 @@ DATE_FIELD = {
     SEPARATED: "separation_date",
     TRAINING: "end_date",
 }
+_MONEY_MAX = float(MONEY_MAX)
+_HOURS_MAX = 80.0
+_TRAINING_HOURS_MAX = 2000.0
+UNREADABLE = (KeyError, TypeError, ValueError, ArithmeticError)
+"""What reading a payload the schemas would refuse can raise (a missing key, "abc" as a number, ...)."""
 # Processing rank of state events by employment at the start of the day.
 _RANK_NOT_EMPLOYED = {HIRED: 0, TRANSFERRED: 1, SEPARATED: 2}
 _RANK_EMPLOYED = {TRANSFERRED: 0, SEPARATED: 1, HIRED: 2}
@@ -63,7 +70,9 @@ def group_by_worker(events: Iterable[EventRecord], anomalies: list[Anomaly]) -> 
             continue
         try:
             day = event_date(ev)
-        except (KeyError, ValueError, TypeError):
+        except UNREADABLE:
+            day = None
+        if day is None or day < MIN_DATE:  # before 1990 (ingest refuses it) no period exists: stored by hand
             anomalies.append(Anomaly(ev.event_id, ev.worker_key, "invalid_payload"))
             continue
         per_worker.setdefault(ev.worker_key, []).append(Dated(day, ev))
@@ -177,12 +186,20 @@ def _attach_pays(worker: Worker, pays: list[Dated], out: list[Anomaly]) -> None:
         if spell is None:
             out.append(Anomaly(ev.event_id, ev.worker_key, "pay_without_spell"))
             continue
-        base = _decimal(ev.data["monthly_base"])
-        allowances = _decimal(ev.data["allowances"])
-        total = float(base + allowances)
-        weekly = float(_decimal(ev.data["weekly_hours"]))
-        hourly = total / (weekly * 52 / 12) if weekly else 0.0
-        spell.add_pay(PaySet(d.day, ev.emitted_at, ev.event_id, float(base), float(allowances), total, weekly, hourly))
+        try:
+            base = _decimal(ev.data["monthly_base"])
+            allowances = _decimal(ev.data["allowances"])
+            total = float(base + allowances)
+            weekly = float(_decimal(ev.data["weekly_hours"]))
+            fbase, fallowances = float(base), float(allowances)
+        except UNREADABLE:
+            fbase = fallowances = weekly = total = float("nan")
+        # NaN fails every comparison; an infinite or out-of-range amount (stored by hand) would poison every sum.
+        if not (0.0 <= fbase <= _MONEY_MAX and 0.0 <= fallowances <= _MONEY_MAX and 0.0 < weekly <= _HOURS_MAX):
+            out.append(Anomaly(ev.event_id, ev.worker_key, "invalid_payload"))
+            continue
+        hourly = total / (weekly * 52 / 12)
+        spell.add_pay(PaySet(d.day, ev.emitted_at, ev.event_id, fbase, fallowances, total, weekly, hourly))
 
 
 def _attach_trainings(worker: Worker, trainings: list[Dated], out: list[Anomaly]) -> None:
@@ -192,6 +209,11 @@ def _attach_trainings(worker: Worker, trainings: list[Dated], out: list[Anomaly]
         if spell is None:
             out.append(Anomaly(ev.event_id, ev.worker_key, "training_not_employed"))
             continue
-        spell.trainings.append(
-            Training(d.day, str(ev.data["kind"]), float(_decimal(ev.data["hours"])), spell.unit_on(d.day))
-        )
+        try:
+            hours = float(_decimal(ev.data["hours"]))
+        except UNREADABLE:
+            hours = float("nan")
+        if not 0.0 <= hours <= _TRAINING_HOURS_MAX:
+            out.append(Anomaly(ev.event_id, ev.worker_key, "invalid_payload"))
+            continue
+        spell.trainings.append(Training(d.day, str(ev.data["kind"]), hours, spell.unit_on(d.day)))
