@@ -6,8 +6,9 @@ regenerates, compares with the committed files, and runs every ClickHouse panel'
 Panels read the long ``indicators`` table (docs/contract.md §4) through the grafana-clickhouse-datasource
 plugin. That table holds one slice dimension per cell, so the filters apply one at a time, the most
 specific chosen one winning: street union, then district, then service model, then source channel.
-Suppressed cells come back as NULL values with ``suppressed = 1``: gaps in a curve, "已抑制 / suppressed"
-in a table, never zero.
+Suppressed cells come back as NULL values (and NULL workers) with ``suppressed`` > 0, a code of the reason they are
+hidden (``SUPPRESSED_CODE``): gaps in a curve, "已抑制：人数少于k / suppressed: fewer than k workers" (the catalog's
+``REASONS``) in a tooltip or a table, never zero.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from services.metrics.catalog import (
     DIMENSIONS,
     ORG_LEVELS,
     PERIOD_KINDS,
+    REASONS,
     SLICE_VALUES,
     TOPICS,
     Label,
@@ -137,14 +139,26 @@ PICK = f"""WITH
     multiIf(v_street != '{ALL}', v_street, v_district != '{ALL}', v_district,
             v_model != '{ALL}', v_model, v_channel != '{ALL}', v_channel, 'all') AS pick_slice"""
 SLICE = "dimension = pick_dimension AND slice = pick_slice"
-SHOWN = "if(suppressed = 1, NULL, value)"
+# Columns are named with their table: ClickHouse resolves a bare name to a SELECT alias first, and the query's
+# `suppressed` output is the code below, not the stored flag.
+SHOWN = "if(indicators.suppressed = 1, NULL, value)"
+# 0 published; 1 suppressed for no stated reason (a row of an older release); 2.. the catalog's REASONS in order.
+# A number, not text: a second text column would split a time series into one series per reason.
+REASON_CODES = ", ".join(sql_string(code) for code in REASONS)
+
+
+def suppressed_code(table: str) -> str:
+    return f"if({table}.suppressed = 1, 1 + indexOf([{REASON_CODES}], {table}.reason), 0)"
+
+
+SUPPRESSED_CODE = suppressed_code("indicators")
 
 
 def series_sql(indicators: Sequence[str], *, period_kind: str = "month", category: str = "''") -> str:
     """Time series of several indicators in the chosen slice, one series per indicator."""
     names = ", ".join(sql_string(i) for i in indicators)
     return f"""{PICK}
-SELECT toDateTime(period) AS time, {{label:indicator}} AS series, {SHOWN} AS value, suppressed
+SELECT toDateTime(period) AS time, {{label:indicator}} AS series, {SHOWN} AS value, {SUPPRESSED_CODE} AS suppressed
 FROM indicators
 WHERE indicator IN ({names}) AND period_kind = '{period_kind}' AND category = {category}
   AND {SLICE} AND $__dateFilter(period)
@@ -155,7 +169,7 @@ def category_series_sql(indicator: str, *, period_kind: str, categories: Sequenc
     """Time series of one indicator, one series per category."""
     cats = ", ".join(sql_string(c) for c in categories)
     return f"""{PICK}
-SELECT toDateTime(period) AS time, {{label:category}} AS series, {SHOWN} AS value, suppressed
+SELECT toDateTime(period) AS time, {{label:category}} AS series, {SHOWN} AS value, {SUPPRESSED_CODE} AS suppressed
 FROM indicators
 WHERE indicator = '{indicator}' AND period_kind = '{period_kind}' AND category IN ({cats})
   AND {SLICE} AND $__dateFilter(period)
@@ -166,7 +180,8 @@ def year_table_sql(indicators: Sequence[str], *, by: Literal["indicator", "categ
     """Complete calendar years in the range, one row per year and indicator (or category)."""
     names = ", ".join(sql_string(i) for i in indicators)
     return f"""{PICK}
-SELECT toYear(period) AS year, {{label:{by}}} AS item, {SHOWN} AS value, workers, suppressed
+SELECT toYear(period) AS year, {{label:{by}}} AS item, {SHOWN} AS value,
+       if(indicators.suppressed = 1, NULL, workers) AS workers, {SUPPRESSED_CODE} AS suppressed
 FROM indicators
 WHERE indicator IN ({names}) AND period_kind = 'year'
   AND {SLICE} AND $__dateFilter(period)
@@ -175,7 +190,8 @@ ORDER BY year, item"""
 
 PAY_VS_REFERENCE_SQL = f"""SELECT toYear(i.period) AS year,
        if(i.slice = 'all', {{all_label}}, {{unit_name}}) AS item,
-       if(i.suppressed = 1, NULL, i.value) AS value, i.workers AS workers, i.suppressed AS suppressed
+       if(i.suppressed = 1, NULL, i.value) AS value, if(i.suppressed = 1, NULL, i.workers) AS workers,
+       {suppressed_code("i")} AS suppressed
 FROM indicators AS i
 LEFT JOIN (SELECT unit_id, name_zh, name_en FROM org_units FINAL) AS u ON u.unit_id = i.slice
 WHERE i.indicator = 'pay_vs_reference' AND i.period_kind = 'year' AND i.dimension IN ('all', 'org')
@@ -184,7 +200,9 @@ WHERE i.indicator = 'pay_vs_reference' AND i.period_kind = 'year' AND i.dimensio
 ORDER BY year, item"""
 
 GAPS = Text(
-    "空缺处为已抑制的单元格（人数少于 k），不是零。", "Gaps are suppressed cells (fewer than k workers), not zero."
+    "空缺处为已抑制的单元格（人数少于 k，或为防止推算而隐藏；提示中注明原因），不是零。",
+    "Gaps are suppressed cells (fewer than k workers, or hidden so that none can be worked out; the tooltip says "
+    "why), not zero.",
 )
 YEARS = Text("仅完整自然年。", "Complete calendar years only.")
 YEAR_COLUMNS = ("year", "item", "value", "workers", "suppressed")
@@ -539,10 +557,13 @@ def variable(key: str, label: str, sql: str, lang: Lang) -> dict[str, Any]:
 
 
 def suppressed_mapping(lang: Lang) -> dict[str, Any]:
-    return {
-        "type": "value",
-        "options": {"1": {"text": SUPPRESSED(lang), "color": "orange", "index": 0}, "0": {"text": "", "index": 1}},
-    }
+    """`SUPPRESSED_CODE` shown as text: "已抑制：<the catalog's reason>"."""
+    colon = "：" if lang == "zh" else ": "
+    reasons = [f"{SUPPRESSED(lang)}{colon}{of(label)(lang)}" for label in REASONS.values()]
+    options = {"0": {"text": "", "index": 0}, "1": {"text": SUPPRESSED(lang), "color": "orange", "index": 1}}
+    for code, text in enumerate(reasons, start=2):
+        options[str(code)] = {"text": text, "color": "orange", "index": code}
+    return {"type": "value", "options": options}
 
 
 def field_config(panel: Panel, lang: Lang) -> dict[str, Any]:
@@ -579,7 +600,7 @@ def field_config(panel: Panel, lang: Lang) -> dict[str, Any]:
             properties: list[dict[str, Any]] = [{"id": "displayName", "value": headers[column](lang)}]
             if column == "suppressed":
                 properties.append({"id": "mappings", "value": [suppressed_mapping(lang)]})
-            if column == "value":
+            if column in ("value", "workers"):  # a suppressed cell's value and population are not published
                 null_text = {"type": "special", "options": {"match": "null", "result": {"text": "—"}}}
                 properties.append({"id": "mappings", "value": [null_text]})
             if column in ("year", "workers", "suppressed"):

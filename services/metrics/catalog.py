@@ -284,6 +284,14 @@ SLICE_VALUES: Final[dict[str, Label]] = {
 }
 """Slice values other than org unit ids (org units are named by their registration events, table `org_units`)."""
 
+REASONS: Final[dict[str, Label]] = {
+    "primary": Label("人数少于k", "fewer than k workers"),
+    "secondary": Label("次级抑制（保护另一个已抑制单元格）", "secondary (protects another suppressed cell)"),
+    "linked": Label("关联抑制（分子或分母等于已抑制单元格）", "linked (numerator or denominator is a suppressed cell)"),
+    "audit": Label("审计抑制（可由已发布数据推算）", "audit (could be worked out from published cells)"),
+}
+"""Why a suppressed cell is hidden (the `reason` column, METRICS.md Suppression), in the engine's order."""
+
 PUBLISHED_FACTS: Final[tuple[tuple[str, str, int, Label], ...]] = (
     (
         "trainee_times",
@@ -316,6 +324,7 @@ def labels() -> dict[str, object]:
         "org_levels": table(ORG_LEVELS),
         "categories": table(CATEGORIES),
         "slices": table(SLICE_VALUES),
+        "reasons": table(REASONS),
         "published_facts": [
             {
                 "indicator": i,

@@ -17,6 +17,7 @@ from clickhouse_connect.driver.client import Client
 
 from deploy.grafana import generate, macros
 from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.metrics.catalog import REASONS
 from services.metrics.engine import EventRecord, IndicatorRow, ReferenceWage, compute
 from services.metrics.publish import COLUMNS
 from services.sim import SimConfig
@@ -208,16 +209,22 @@ def test_panel_sql_runs_and_returns_rows(loaded: Loaded, query: generate.Query) 
         assert result.result_rows, f"no rows with {values}"
         if "suppressed" in query.columns:
             value_at, flag_at = query.columns.index("value"), query.columns.index("suppressed")
-            assert all(row[value_at] is None for row in result.result_rows if row[flag_at] == 1)
+            assert all(row[value_at] is None for row in result.result_rows if row[flag_at] != 0)
+            if "workers" in query.columns:  # a suppressed cell's population is not shown either
+                workers_at = query.columns.index("workers")
+                assert all(row[workers_at] is None for row in result.result_rows if row[flag_at] != 0)
 
 
 def test_suppressed_cells_reach_the_panels_as_null(loaded: Loaded) -> None:
     flows = generate.joined(*map(generate.name, ("hires", "separations", "net_change")))("en")
     query = next(q for q in QUERIES if q.dashboard == "retention" and q.title == flows)
     rows = loaded.client.query(expand(query.sql, {**ALL_VALUES, "street": loaded.choices["street"]})).result_rows
-    flagged = [row for row in rows if row[3] == 1]
+    flagged = [row for row in rows if row[3] != 0]
     assert flagged, "a street union of a 150-worker program should have suppressed flow cells"
     assert all(row[2] is None for row in flagged)
+    # the flag is the code of the reason: 2 + its place in the catalog's REASONS (1: no reason stated)
+    codes = {row[3] for row in flagged}
+    assert codes <= set(range(2, 2 + len(REASONS))) and 2 + list(REASONS).index("primary") in codes
 
 
 VARIABLES = generate.variable_queries()

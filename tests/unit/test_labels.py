@@ -21,10 +21,12 @@ from services.metrics.catalog import (
     ORG_LEVELS,
     PERIOD_KINDS,
     PUBLISHED_FACTS,
+    REASONS,
     SLICE_VALUES,
     TOPICS,
     Label,
 )
+from services.metrics.engine.model import SUPPRESSION_REASONS
 
 Lang = Literal["zh", "en"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,6 +195,29 @@ def test_descriptions_state_the_catalogs_formula_and_standard() -> None:
             name, formula = (entry.name_zh, entry.formula_zh) if lang == "zh" else (entry.name_en, entry.formula)
             stated = [line for line in lines if name in line and formula in line and entry.standard in line]
             assert stated, f"{lang}/{key} {panel['title']!r}: no line gives {code}'s catalog formula and standard"
+
+
+def suppressed_mappings() -> Iterator[tuple[Lang, str, dict[str, Any]]]:
+    for lang, key, panel, _ in clickhouse_panels():
+        for override in panel["fieldConfig"]["overrides"]:
+            if "suppressed" in override["matcher"]["options"]:
+                for prop in override["properties"]:
+                    if prop["id"] == "mappings":
+                        yield lang, f"{key}: {panel['title']}", prop["value"][0]["options"]
+
+
+def test_a_suppressed_cell_is_shown_with_the_catalogs_reason() -> None:
+    """The `suppressed` column is 0, 1 (no reason stated) or 2 + the place of its reason in the catalog's REASONS;
+    each code is shown as the suppressed label followed by the catalog's label of that reason."""
+    assert tuple(REASONS) == SUPPRESSION_REASONS  # the catalog labels every reason the engine can give, in order
+    seen = 0
+    for lang, where, options in suppressed_mappings():
+        assert options["0"]["text"] == "", where
+        for code, reason in enumerate(REASONS.values(), start=2):
+            text = options[str(code)]["text"]
+            assert text.startswith(options["1"]["text"]) and text.endswith(say(reason, lang)), f"{lang} {where}"
+        seen += 1
+    assert seen > 20
 
 
 def headline_indicator(key: str) -> str:
