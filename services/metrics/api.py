@@ -29,7 +29,7 @@ from starlette.routing import Route
 from services.common.clickhouse import ClickHouse
 from services.common.errors import StoreRejected, StoreUnavailable
 
-from .catalog import BY_NAME, CATALOG, DIMENSIONS, PERIOD_KINDS, labels, topic_of
+from .catalog import BY_NAME, CATALOG, DIMENSIONS, PERIOD_KINDS, REASONS, labels, topic_of
 from .publish import COLUMNS
 
 log = logging.getLogger("workforce.metrics.api")
@@ -57,7 +57,7 @@ ACCEPTED: Final[dict[str, tuple[str, ...]]] = {
     "dimension": tuple(DIMENSIONS),
 }
 """The parameters whose values are a closed list (the catalog's names); slice and category are open."""
-LABEL_TABLES: Final = ("topics", "dimensions", "period_kinds", "org_levels", "categories", "slices")
+LABEL_TABLES: Final = ("topics", "dimensions", "period_kinds", "org_levels", "categories", "slices", "reasons")
 UNIT_FIELDS: Final = (
     "unit_id",
     "parent_id",
@@ -453,7 +453,7 @@ OPENAPI: Final[dict[str, Any]] = {
     "paths": {
         "/indicators": {
             "get": {
-                "summary": "Indicator cells (suppressed cells have no value), one page",
+                "summary": "Indicator cells (a suppressed cell has no value and no population, and says why), one page",
                 "description": INDICATORS_DESCRIPTION,
                 "parameters": [
                     _param("indicator", "indicator name(s)", "hires", _enum(ACCEPTED["indicator"]), many=True),
@@ -558,8 +558,13 @@ OPENAPI: Final[dict[str, Any]] = {
                     **{column: _STRING for column in KEY[:-1]},
                     "period": _DATE,
                     **{column: _NULLABLE_NUMBER for column in ("value", "numerator", "denominator")},
-                    "workers": {"type": "integer"},
+                    "workers": {"type": "integer", "description": "the cell's population; 0 when suppressed (hidden)"},
                     "suppressed": {"type": "boolean"},
+                    "reason": {
+                        "type": "string",
+                        "enum": ["", *REASONS],
+                        "description": "why a suppressed cell is hidden, '' when published (/indicators/labels)",
+                    },
                 }
             ),
             "IndicatorPage": _object(
