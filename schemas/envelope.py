@@ -45,17 +45,20 @@ MONEY_MAX: Final = Decimal(1_000_000)
 _FREE_TEXT_PATTERN: Final = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
 _FREE_TEXT_BAD: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-# Identifiers refuse every control character and the invisible characters that make two ids look alike:
-# bidirectional controls, zero-width and other invisible format characters (soft hyphen, invisible operators).
+# Identifiers refuse every control character and the characters that make two ids look alike or break lines in
+# logs and pages: bidirectional controls, zero-width and other invisible format characters (soft hyphen, invisible
+# operators), the line and paragraph separators.
 _CONTROLS: Final = r"\u0000-\u001f\u007f-\u009f"
 _BIDI: Final = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _INVISIBLE: Final = r"\u00ad\u200b-\u200d\u2060-\u2064\ufeff"
-_IDENTIFIER_PATTERN: Final = f"^[^{_CONTROLS}{_BIDI}{_INVISIBLE}]*$"
-_IDENTIFIER_BAD: Final = re.compile(f"[{_CONTROLS}{_BIDI}{_INVISIBLE}]")
+_SEPARATORS: Final = r"\u2028\u2029"
+_IDENTIFIER_PATTERN: Final = f"^[^{_CONTROLS}{_BIDI}{_INVISIBLE}{_SEPARATORS}]*$"
+_IDENTIFIER_BAD: Final = re.compile(f"[{_CONTROLS}{_BIDI}{_INVISIBLE}{_SEPARATORS}]")
 _KINDS: Final = (
     (re.compile(f"[{_CONTROLS}]"), "control_character", "a control character"),
     (re.compile(f"[{_BIDI}]"), "bidi_character", "a bidirectional control"),
     (re.compile(f"[{_INVISIBLE}]"), "invisible_character", "a zero-width or invisible character"),
+    (re.compile(f"[{_SEPARATORS}]"), "line_separator", "a line or paragraph separator"),
 )
 IDENTIFIER_MAX: Final = 64
 

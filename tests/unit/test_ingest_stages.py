@@ -80,7 +80,7 @@ def test_content_hash_is_the_sha256_of_the_canonical_document(path: Path) -> Non
 
 
 def test_content_hash_document_escapes_text_like_json() -> None:
-    payload = example("org.unit_registered.v1", source='sys"\\tem\u2028', data={"name_zh": '工会 "\n'})
+    payload = example("org.unit_registered.v1", source='sys"\\tem', data={"name_zh": '工会 "\n\u2028'})
     row = row_of(payload)
     document = _hashed_fields(row)
     assert row.content_hash == hashlib.sha256(canonical_json(document).encode()).hexdigest()

@@ -411,6 +411,8 @@ def test_uuids_are_lower_case_hyphenated_only(event_id: str) -> None:
         ("\u2060", "zero-width"),
         ("\ufeff", "zero-width"),
         ("\u00ad", "zero-width"),
+        ("\u2028", "line or paragraph separator"),
+        ("\u2029", "line or paragraph separator"),
         ("\u0007", "control"),
         ("\u0085", "control"),
     ],
