@@ -12,6 +12,7 @@ Decisions (where the texts leave a choice open):
    period: population 0), plus the ``all`` cell (always). ``rolling12``: the same without transfer-only units.
    ``stability_index`` also gets rows for slices that had workers on D - 1 year. Cohort rows exist for
    the slices of the cohort members' hire days. Every such slice gets every indicator of its period kind.
+   Then (v5) every cell of a slice value whose own population is empty is dropped; ``all`` cells stay.
 2. Fixed categories are always emitted: ``separations_by_reason`` all 11 reasons, ``training_hours``
    the 5 kinds + ``all``, ``q1``..``q4``, cohort marks ``30``..``730`` (zero counts are rows, not gaps).
 3. "The slice where the worker is on that day" (M:137) is read inside the spell the flow belongs to: a
@@ -43,7 +44,9 @@ Decisions (where the texts leave a choice open):
    Each hidden cell says why: ``primary``, ``linked`` or ``secondary`` (the phase that hid it); the published
    row of a hidden cell has no value, numerator, denominator or population (``workers`` 0).
 10. Population (``workers``) of a pay gap is the men and women whose pay it uses (M:69); the cell is also
-    suppressed when either group has fewer than k (M:70). Band shares and turnover by pay quartile: the band.
+    suppressed when either group has fewer than k (M:70). Band shares and turnover by pay quartile (v5): the n
+    workers ranked, each band a compared group. The pay distribution thresholds (v5) are read as a population
+    (and, for the median gap, each compared group) of at least 2k or 4k.
 11. pay_gap_mean/median carry ``value`` only; pay_quartile_*_share, turnover_by_pay_quartile and
     pay_vs_reference carry all three (numerator, denominator, value). Shares are × 100.
 12. pay_growth: worker must be employed with a pay at the end of both last days (any spell); slice and
@@ -798,24 +801,28 @@ def month_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
                 put(o, name, period, key, category, Cell(percentile_inclusive(amounts, p), workers=n))
         # M:57-58 gender pay gap on hourly pay; A = men, B = women; population = the smaller group (M:70)
         # population = the men and women whose pay it uses (M:69); suppressed if either group < k (M:70)
+        # M v5 "Which rows exist": no gap and no band share within gender slices
+        within_gender = key[0] == "gender"
         men = [hourly(p) for w, p in group if w.gender == "male"]
         women = [hourly(p) for w, p in group if w.gender == "female"]
         smaller = min(len(men), len(women))
-        for name, stat in (("pay_gap_mean", mean), ("pay_gap_median", median)):
+        for name, stat in (("pay_gap_mean", mean), ("pay_gap_median", median)) if not within_gender else ():
             a, b = stat(men), stat(women)
             gap = None if a is None or b is None or a == 0 else (a - b) / a * 100
             put(o, name, period, key, "", Cell(gap, workers=len(men) + len(women), smallest_group=smaller))
-        # M:117-118 quartile bands of hourly pay; share of each gender per band; population = the band.
+        # M:117-118 quartile bands of hourly pay; share of each gender per band; M v5: population = the n
+        # workers ranked, and the band is a compared group (fewer than k in it: suppressed)
         # contract §4: quartile bands need >= 1 worker (no rows for a slice with nobody paid)
         bands = quartile_bands([(hourly(p), w.key, w) for w, p in group])
-        for quartile, band in zip(QUARTILES, bands, strict=True) if group else ():
+        for quartile, band in zip(QUARTILES, bands, strict=True) if group and not within_gender else ():
             size = len(band)
             for name, gender in (
                 ("pay_quartile_female_share", "female"),
                 ("pay_quartile_male_share", "male"),
             ):
                 hits = float(sum(1 for w in band if w.gender == gender))
-                put(o, name, period, key, quartile, Cell(ratio(hits, size), hits, float(size), size))
+                cell = Cell(ratio(hits, size), hits, float(size), n, smallest_group=size)
+                put(o, name, period, key, quartile, cell)
         # M:124-125 workers employed (with pay) at both dates, same workers' medians
         now, before = [], []
         for worker, pay in group:
@@ -871,8 +878,8 @@ def year_pay(o: Oracle, period: Period, universe: list[Key]) -> None:
             leavers = float(
                 sum(1 for w in band if any(kind == "voluntary" and d.year == year for d, kind, _r, _s in w.separations))
             )
-            size = len(band)
-            cell = Cell(ratio(leavers, size), leavers, float(size), size)
+            size = len(band)  # M v5: population = the n workers ranked, the band a compared group
+            cell = Cell(ratio(leavers, size), leavers, float(size), len(paid[key]), smallest_group=size)
             put(o, "turnover_by_pay_quartile", period, key, quartile, cell)
     # M:122-123 (median monthly pay on 31 December × 12) ÷ reference annual wage of that region and year
     dec31 = date(year, 12, 31)
@@ -998,11 +1005,31 @@ def drop_unpublished(o: Oracle) -> None:
     o.cells = {key: cell for key, cell in o.cells.items() if key[3] != "org" or published(o, key[4])}
 
 
+def drop_empty(o: Oracle) -> None:
+    # M v5 "Which rows exist": a slice value gets a row only when the cell's population is not empty; the
+    # program row always exists (and is suppressed when empty, below)
+    o.cells = {key: cell for key, cell in o.cells.items() if cell.workers > 0 or key[3:5] == ("all", "all")}
+
+
+# M v5 "Pay distributions need more workers": the population needed, in multiples of k (others: 1)
+NEEDS_K_TIMES = {
+    "pay_p10": 4,
+    "pay_p90": 4,
+    "pay_p25": 2,
+    "pay_median": 2,
+    "pay_p75": 2,
+    "pay_gap_median": 2,  # the medians inside it: each compared group
+    "pay_vs_reference": 2,
+    "pay_growth": 2,
+}
+
+
 def suppress(o: Oracle) -> None:
     cells = o.cells
-    # M:66-71 primary: population smaller than k
-    for cell in cells.values():
-        cell.suppressed = cell.workers < o.k or (cell.smallest_group is not None and cell.smallest_group < o.k)
+    # M:66-71 primary: population (or a compared group) smaller than k, or than 2k / 4k for pay distributions
+    for key, cell in cells.items():
+        need = NEEDS_K_TIMES.get(key[0], 1) * o.k
+        cell.suppressed = cell.workers < need or (cell.smallest_group is not None and cell.smallest_group < need)
         cell.reason = "primary" if cell.suppressed else ""
 
     # the parent → children families, each child with its tie-break value
@@ -1123,6 +1150,7 @@ def oracle_compute(
         rolling12(o, Period("rolling12", m, window[0], month_end(m), window))
 
     drop_unpublished(o)
+    drop_empty(o)
     suppress(o)
     rows = []
     for key, cell in sorted(o.cells.items(), key=lambda item: tuple(str(part) for part in item[0])):

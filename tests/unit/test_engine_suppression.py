@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.metrics.engine import ReferenceWage
 from tests.unit.test_engine_support import Log
 
 
@@ -131,3 +132,107 @@ def test_suppression_parent_skips_an_unpublished_level() -> None:
     assert r.row("hires", "2024-01-01", dim="org", sl="T2").suppressed
     every = _two_streets().run("2024-01-31", k=2)
     assert not every.row("hires", "2024-01-01", dim="org", sl="T2").suppressed
+
+
+# --- METRICS v5 -------------------------------------------------------------------------------------------------
+
+PAY_FIGURES = ("pay_p10", "pay_p25", "pay_median", "pay_p75", "pay_p90")
+
+
+def _paid(log: Log, pays: list[str], unit: str = "U", genders: str = "") -> None:
+    """Workers w0, w1, ... hired on 1 Jan 2024 in ``unit`` at these monthly base pays (allowances 100)."""
+    for n, amount in enumerate(pays):
+        gender = {"m": "male", "f": "female"}.get(genders[n:n + 1], "female")  # fmt: skip
+        log.hire(f"{unit}w{n}", "2024-01-01", unit, gender=gender)
+        log.pay(f"{unit}w{n}", "2024-01-01", amount, "100")
+
+
+def test_a_district_of_five_workers_publishes_its_mean_pay_but_no_percentile_at_k5() -> None:
+    """Pays 5000, 6100, 7300, 8800, 23456: at k = 5 the six figures would give all five pays (p25 = the second,
+    median the third...). v5: the mean from k, the median and quartiles from 2k, p10 and p90 from 4k."""
+    log = Log()
+    log.unit("D", level="district")
+    _paid(log, ["5000", "6100", "7300", "8800", "23456"], "D")
+    r = log.run("2024-01-31", k=5)
+    for comp in ("total", "base", "allowances"):
+        assert r.value("pay_mean", "2024-01-01", dim="org", sl="D", cat=comp) is not None
+        for name in PAY_FIGURES:
+            row = r.row(name, "2024-01-01", dim="org", sl="D", cat=comp)
+            assert row.suppressed and row.reason == "primary" and row.value is None, (name, comp)
+
+
+def test_pay_percentiles_need_2k_and_p10_p90_4k_workers() -> None:
+    """k = 2: four workers publish the median and quartiles, not p10/p90; eight publish all five."""
+    four, eight = Log(), Log()
+    _paid(four, ["1000", "2000", "3000", "4000"])
+    _paid(eight, [str(1000 * n) for n in range(1, 9)])
+    shown = {
+        name: not four.run("2024-01-31", k=2).row(name, "2024-01-01", cat="total").suppressed for name in PAY_FIGURES
+    }
+    assert shown == {"pay_p10": False, "pay_p25": True, "pay_median": True, "pay_p75": True, "pay_p90": False}
+    r = eight.run("2024-01-31", k=2)
+    assert not any(r.row(name, "2024-01-01", cat="base").suppressed for name in PAY_FIGURES)
+
+
+def test_the_median_pay_gap_needs_2k_men_and_2k_women_the_mean_gap_k() -> None:
+    """k = 2, two men and two women: the mean gap is published, the median gap is not (each group 2 < 2k)."""
+    log = Log()
+    _paid(log, ["1000", "2000", "3000", "4000"], genders="mmff")
+    r = log.run("2024-01-31", k=2)
+    assert not r.row("pay_gap_mean", "2024-01-01").suppressed
+    assert r.row("pay_gap_median", "2024-01-01").reason == "primary"
+
+
+def test_pay_growth_and_pay_vs_reference_are_medians_needing_2k() -> None:
+    log = Log()
+    for n in range(3):
+        log.hire(f"w{n}", "2023-01-01")
+        log.pay(f"w{n}", "2023-01-01", "5000")
+    refs = (ReferenceWage("all", 2023, 60000.0, "NBS"),)
+    assert log.run("2024-01-31", k=2, refs=refs).row("pay_vs_reference", "2023-01-01", kind="year").reason == "primary"
+    assert log.run("2024-01-31", k=2).row("pay_growth", "2024-01-01").reason == "primary"
+    shown = log.run("2024-01-31", k=1, refs=refs)  # 3 >= 2k = 2
+    assert shown.value("pay_vs_reference", "2023-01-01", kind="year") == 1.0
+    assert shown.value("pay_growth", "2024-01-01") == 0
+
+
+def test_band_shares_take_the_workers_ranked_as_population_and_each_band_as_a_compared_group() -> None:
+    """k = 2, seven workers paid: population 7; bands hold ranks 1, 2-3, 4-5, 6-7 -> q1 (1 worker) is hidden."""
+    log = Log()
+    _paid(log, [str(1000 * n) for n in range(1, 8)])
+    r = log.run("2024-01-31", k=2)
+    q1 = r.row("pay_quartile_female_share", "2024-01-01", cat="q1")
+    q2 = r.row("pay_quartile_female_share", "2024-01-01", cat="q2")
+    assert q1.reason == "primary" and (q2.workers, q2.denominator, q2.value) == (7, 2.0, 100.0)
+
+
+def test_no_pay_gap_or_band_share_within_a_gender_slice() -> None:
+    log = Log()
+    _paid(log, ["1000", "2000", "3000", "4000"], genders="mmff")
+    r = log.run("2024-01-31")
+    assert r.has("pay_gap_mean", "2024-01-01") and r.has(
+        "pay_median", "2024-01-01", dim="gender", sl="male", cat="total"
+    )
+    for name in ("pay_gap_mean", "pay_gap_median"):
+        assert not r.has(name, "2024-01-01", dim="gender", sl="male")
+    for name in ("pay_quartile_female_share", "pay_quartile_male_share"):
+        assert not r.has(name, "2024-01-01", dim="gender", sl="female", cat="q1")
+
+
+def test_an_empty_slice_gets_no_row_and_hides_no_sibling_even_at_k1() -> None:
+    """U1 has a worker until 31 Jan; U2 one worker throughout. February: U1's population is empty -> no row (it
+    used to be a suppressed row with population 0, and hid U2's cell as its only published sibling). The program
+    row exists even when empty: nobody in March -> suppressed, population 0 < k."""
+    log = Log()
+    for unit in ("U1", "U2"):
+        log.unit(unit)
+    log.hire("a", "2024-01-01", "U1")
+    log.separate("a", "2024-01-31")
+    log.hire("b", "2024-01-01", "U2")
+    log.separate("b", "2024-02-29")
+    r = log.run("2024-03-31", k=1)
+    assert not r.has("headcount_avg", "2024-02-01", dim="org", sl="U1")
+    assert not r.row("headcount_avg", "2024-02-01", dim="org", sl="U2").suppressed
+    march = r.row("headcount_avg", "2024-03-01")
+    assert march.suppressed and march.reason == "primary"
+    assert not r.has("pay_mean", "2024-02-01", cat="total", dim="org", sl="U2")  # nobody paid

@@ -214,11 +214,16 @@ def test_pay_median_of_four_workers_and_gender_gap() -> None:
     # quartile bands of n = 4 hold one worker each: q1 = 1000 (male) → male share 100, female share 0
     assert cell(rows, "pay_quartile_male_share", june, category="q1").value == 100
     assert cell(rows, "pay_quartile_female_share", june, category="q4").value == 100
-    # k = 3: the gap compares 2 men and 2 women → suppressed; the median uses 4 workers → published
+    # k = 3: the gap compares 2 men and 2 women → suppressed; the mean uses 4 workers → published, the median
+    # needs 2k = 6 (v5) → suppressed; at k = 2 the median is published (4 = 2k) and p10 is not (4 < 4k)
     rows = table(oracle_compute(events, as_of=date(2023, 6, 30), k=3))
     assert cell(rows, "pay_gap_mean", june).suppressed
     assert cell(rows, "pay_gap_mean", june).value is None
-    assert not cell(rows, "pay_median", june, category="total").suppressed
+    assert not cell(rows, "pay_mean", june, category="total").suppressed
+    assert cell(rows, "pay_median", june, category="total").reason == "primary"
+    rows = table(oracle_compute(events, as_of=date(2023, 6, 30), k=2))
+    assert cell(rows, "pay_median", june, category="total").value == 2500
+    assert cell(rows, "pay_p10", june, category="total").reason == "primary"
 
 
 def test_two_round_secondary_suppression() -> None:

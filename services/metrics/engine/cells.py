@@ -13,6 +13,7 @@ from datetime import date
 
 from .model import IndicatorRow
 from .orgs import SliceKey
+from .slices import ALL
 
 Family = tuple[str, str, date, str]  # indicator, period_kind, period, category
 
@@ -74,13 +75,20 @@ class Cells:
         denominator: float | None,
         workers: int,
         group_min: int | None = None,
+        need: int = 1,
     ) -> None:
-        """Store one cell; primary suppression: population (or smallest compared group) below k."""
+        """Store one cell; primary suppression: population (or smallest compared group) below ``need`` x k.
+
+        A slice value with an empty population gets no row; the program row (``all``) always does.
+        """
+        if not workers and key != ALL:
+            return
         fam = (indicator, kind, period, category)
         rows = self.families.get(fam)
         if rows is None:
             rows = self.families[fam] = {}
-        primary = workers < self.k or (group_min is not None and group_min < self.k)
+        threshold = need * self.k
+        primary = workers < threshold or (group_min is not None and group_min < threshold)
         row = (
             indicator, kind, period, key[0], key[1], category,
             None if value is None else float(value),
@@ -111,9 +119,10 @@ class Cells:
         *,
         category: str = "",
         scale: float = 100.0,
+        group_min: int | None = None,
     ) -> None:
         """A rate or ratio: value = num / den x scale (NULL when den is 0), with numerator and denominator."""
-        self.put(indicator, kind, period, key, category, ratio(num, den, scale), num, den, workers)
+        self.put(indicator, kind, period, key, category, ratio(num, den, scale), num, den, workers, group_min)
 
     def rows(self) -> list[IndicatorRow]:
         """All rows as published, by (indicator, period_kind, period, category), then (dimension, slice)."""

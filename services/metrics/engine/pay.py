@@ -17,7 +17,10 @@ from .periods import Period
 from .slices import worker_keys
 from .spells import PaySet, Spell, Worker
 
-PERCENTILES = (("pay_p10", 10), ("pay_p25", 25), ("pay_median", 50), ("pay_p75", 75), ("pay_p90", 90))
+# (indicator, percentile, population needed in multiples of k): METRICS v5, a percentile at a whole rank is one
+# worker's pay, so the median and quartiles need 2k workers, p10 and p90 4k (the mean k).
+PERCENTILES = (("pay_p10", 10, 4), ("pay_p25", 25, 2), ("pay_median", 50, 2), ("pay_p75", 75, 2), ("pay_p90", 90, 4))
+MEDIAN_NEED = 2
 QUARTILES = ("q1", "q2", "q3", "q4")
 Paid = list[tuple[Worker, PaySet]]
 PaidGroups = dict[SliceKey, Paid]
@@ -59,12 +62,14 @@ def quartile_bands(ranked: Paid) -> list[Paid]:
 
 
 def pay_cells(cells: Cells, period: Period, stats: MonthStats, now: PaidGroups, prev: PayDay) -> None:
-    """Month pay figures on the period's last day, for workers employed at its end with pay."""
+    """Month pay figures on the period's last day, for workers employed at its end with pay.
+
+    Gender pay gaps and quartile band shares are not computed within gender slices (METRICS v5)."""
     kind, label = period.kind, period.label
     for key in stats:
         paid = now.get(key, [])
         n = len(paid)
-        # Below k every figure is suppressed by its population: the values are never computed.
+        # Below its threshold a figure is suppressed by its population: its value is never computed.
         shown = paid if n >= cells.k else []
         for comp, values in (
             ("total", sorted([p.total for _, p in shown])),
@@ -72,11 +77,14 @@ def pay_cells(cells: Cells, period: Period, stats: MonthStats, now: PaidGroups, 
             ("allowances", sorted([p.allowances for _, p in shown])),
         ):
             cells.put("pay_mean", kind, label, key, comp, mean(values), None, None, n)
-            for name, pct in PERCENTILES:
-                cells.put(name, kind, label, key, comp, percentile(values, pct), None, None, n)
-        _gap_cells(cells, period, key, paid)
+            for name, pct, need in PERCENTILES:
+                value = percentile(values, pct) if n >= need * cells.k else None
+                cells.put(name, kind, label, key, comp, value, None, None, n, need=need)
+        if key[0] != "gender":
+            _gap_cells(cells, period, key, paid)
         if paid:
-            _band_cells(cells, period, key, paid)
+            if key[0] != "gender":
+                _band_cells(cells, period, key, paid)
             _growth_cell(cells, period, key, paid, prev)
 
 
@@ -85,30 +93,31 @@ def _gap_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None:
     men = [p.hourly for w, p in paid if w.gender == "male"]
     women = [p.hourly for w, p in paid if w.gender == "female"]
     pop, smallest = len(men) + len(women), min(len(men), len(women))
-    for name, a, b in (
-        ("pay_gap_mean", mean(men), mean(women)),
-        ("pay_gap_median", percentile(men, 50), percentile(women, 50)),
+    for name, need, a, b in (
+        ("pay_gap_mean", 1, mean(men), mean(women)),
+        ("pay_gap_median", MEDIAN_NEED, percentile(men, 50), percentile(women, 50)),  # each group needs 2k
     ):
         value = ratio(a - b, a) if a is not None and b is not None else None
-        cells.put(name, period.kind, period.label, key, "", value, None, None, pop, smallest)
+        cells.put(name, period.kind, period.label, key, "", value, None, None, pop, smallest, need)
 
 
 def _band_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None:
-    shown = len(paid) >= cells.k  # else every band is below k: suppressed, the shares are never computed
+    """Population: the n workers ranked; the band is the compared group (each needs k)."""
+    n = len(paid)
     for q, band in zip(QUARTILES, quartile_bands(paid), strict=True):
         for gender in ("female", "male"):
-            count = sum(1 for w, _ in band if w.gender == gender) if shown else 0
+            count = sum(1 for w, _ in band if w.gender == gender)
             name = f"pay_quartile_{gender}_share"
-            cells.rate(name, period.kind, period.label, key, count, len(band), len(band), category=q)
+            cells.rate(name, period.kind, period.label, key, count, len(band), n, category=q, group_min=len(band))
 
 
 def _growth_cell(cells: Cells, period: Period, key: SliceKey, paid: Paid, prev: PayDay) -> None:
     """(median now / median a year earlier - 1) x 100 over workers employed and paid at both dates."""
     pays = prev.pays
-    if len(paid) < cells.k:  # suppressed by population: only the population is needed
+    if len(paid) < MEDIAN_NEED * cells.k:  # suppressed by population: only the population is needed
         count = sum(1 for w, _ in paid if w.key in pays)
         if count:
-            cells.put("pay_growth", period.kind, period.label, key, "", None, None, None, count)
+            cells.put("pay_growth", period.kind, period.label, key, "", None, None, None, count, need=MEDIAN_NEED)
         return
     now: list[float] = []
     then: list[float] = []
@@ -120,34 +129,40 @@ def _growth_cell(cells: Cells, period: Period, key: SliceKey, paid: Paid, prev: 
     if not now:
         return
     value = None
-    if len(now) >= cells.k:
+    if len(now) >= MEDIAN_NEED * cells.k:
         a, b = percentile(sorted(now), 50), percentile(sorted(then), 50)
         assert a is not None and b is not None
         value = (a / b - 1) * 100 if b else None
-    cells.put("pay_growth", period.kind, period.label, key, "", value, None, None, len(now))
+    cells.put("pay_growth", period.kind, period.label, key, "", value, None, None, len(now), need=MEDIAN_NEED)
 
 
 def turnover_by_quartile_cells(
     cells: Cells, period: Period, stats: MonthStats, jan1: PaidGroups, voluntary: set[str]
 ) -> None:
-    """Year cohort rate: workers employed on 1 January ranked by hourly pay that day; share who quit in the year."""
+    """Year cohort rate: workers employed on 1 January ranked by hourly pay that day; share who quit in the year.
+
+    Population: the n workers ranked; the band is the compared group (each needs k)."""
     for key in stats:
         paid = jan1.get(key, [])
         if not paid:
             continue
+        n = len(paid)
         for q, band in zip(QUARTILES, quartile_bands(paid), strict=True):
             quits = sum(1 for w, _ in band if w.key in voluntary)
-            cells.rate("turnover_by_pay_quartile", "year", period.label, key, quits, len(band), len(band), category=q)
+            size = len(band)
+            cells.rate(
+                "turnover_by_pay_quartile", "year", period.label, key, quits, size, n, category=q, group_min=size
+            )
 
 
 def reference_cell(cells: Cells, period: Period, key: SliceKey, dec31: PaidGroups, amount: float) -> None:
-    """pay_vs_reference = median monthly total pay on 31 December x 12 / reference annual wage."""
+    """pay_vs_reference = median monthly total pay on 31 December x 12 / reference annual wage (needs 2k paid)."""
     paid = dec31.get(key, [])
     median = percentile(sorted(p.total for _, p in paid), 50)
+    need = MEDIAN_NEED
     if median is None:
-        cells.put("pay_vs_reference", "year", period.label, key, "", None, None, None, 0)
+        cells.put("pay_vs_reference", "year", period.label, key, "", None, None, None, 0, need=need)
     else:
         annual = median * 12
-        cells.put(
-            "pay_vs_reference", "year", period.label, key, "", ratio(annual, amount, 1.0), annual, amount, len(paid)
-        )
+        value = ratio(annual, amount, 1.0)
+        cells.put("pay_vs_reference", "year", period.label, key, "", value, annual, amount, len(paid), need=need)
