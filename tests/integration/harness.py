@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import nats
+from nats.js.api import RawStreamMsg
 
 from services.common.clickhouse import ConnectClickHouse
 from services.ingest.app import Ingest, build
@@ -167,3 +169,70 @@ def metric_value(port: int, name: str) -> float | None:
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     return None
+
+
+async def nats_stream_messages(url: str, stream: str) -> list[RawStreamMsg]:
+    """Every message a JetStream stream holds, oldest first (e.g. the dead letters of `<stream>_DLQ`)."""
+    client = await nats.connect(url)
+    try:
+        js = client.jetstream()
+        info = await js.stream_info(stream)
+        if not info.state.messages:
+            return []
+        return [await js.get_msg(stream, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+    finally:
+        await client.close()
+
+
+async def nats_max_payload(url: str) -> int:
+    """The largest message the NATS server accepts (its max_payload)."""
+    client = await nats.connect(url)
+    try:
+        return int(client.max_payload)
+    finally:
+        await client.close()
+
+
+def start_metrics_process(clickhouse_url: str, database: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    """`workforce-metrics run` as a real process on `port` over `database`; `env` adds METRICS_* variables."""
+    variables = {
+        **os.environ,
+        "CLICKHOUSE_URL": clickhouse_url,
+        "CLICKHOUSE_DATABASE": database,
+        "METRICS_HTTP_PORT": str(port),
+        **env,
+    }
+    return subprocess.Popen([sys.executable, "-m", "services.metrics.cli", "run"], env=variables)
+
+
+async def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:  # noqa: ASYNC109 - a deadline for polling
+    """SIGTERM, then wait for the exit code (SIGKILL and fail after `timeout` seconds)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait(10)
+            raise AssertionError(f"process {proc.pid} did not exit within {timeout}s of SIGTERM")
+        await asyncio.sleep(0.1)
+    return int(proc.returncode)
+
+
+async def wait_nats_drained(
+    url: str,
+    stream: str,
+    consumer: str,
+    *,
+    timeout: float,  # noqa: ASYNC109 - a deadline for polling, not a cancellation scope
+    alive: Callable[[], None] = lambda: None,
+) -> None:
+    """Wait until the durable consumer has nothing pending and nothing unacknowledged: ingest acknowledges only
+    after storing, so every message published before the call is stored or refused by then. `alive` raises when
+    a process the caller watches has died."""
+    deadline = time.monotonic() + timeout
+    while (state := await nats_consumer_state(url, stream, consumer)) != (0, 0):
+        alive()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s: {stream}/{consumer} (pending, ack pending) = {state}")
+        await asyncio.sleep(0.2)
