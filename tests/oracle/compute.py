@@ -1062,14 +1062,38 @@ def suppress(o: Oracle) -> None:
     def hide_linked() -> None:
         # M "Linked": hidden at once, before the first round of secondary suppression and after each
         while True:
-            hits = [k for k, targets in references.items() if not cells[k].suppressed and linked(k, targets)]
+            hits = [k for k in cells if not cells[k].suppressed and linked(k, references.get(k, []))]
             if not hits:
                 return
             for key in hits:
                 cells[key].suppressed, cells[key].reason = True, "linked"
 
+    # M v5 "Linked", by value: a cohort or on-time row whose denominator (the half-life: its cohort) equals the
+    # period's hidden hires in the slice; a stability index whose denominator equals the hidden period-end
+    # headcount of the month a year before
+    equal_to: dict[CellKey, CellKey] = {}
+    for key in cells:
+        indicator, kind, period, dimension, slice_value, _category = key
+        if kind == "cohort" and indicator in ("cohort_retention", "cohort_half_life", "initial_training_on_time"):
+            target = ("hires", "month", period, dimension, slice_value, "")
+        elif kind == "year" and indicator == "initial_training_on_time":
+            target = ("hires", "year", period, dimension, slice_value, "")
+        elif kind == "month" and indicator == "stability_index":
+            target = ("headcount_end", "month", add_months(period, -12), dimension, slice_value, "")
+        else:
+            continue
+        if target in cells:
+            equal_to[key] = target
+
     def linked(key: CellKey, targets: list[CellKey]) -> bool:
-        return any(cells[t].suppressed for t in targets)
+        if any(cells[t].suppressed for t in targets):
+            return True
+        target = equal_to.get(key)
+        if target is None or not cells[target].suppressed:
+            return False
+        cell = cells[key]
+        base = cell.workers if key[0] == "cohort_half_life" else cell.denominator
+        return base == cells[target].value
 
     hide_linked()
     # M "Secondary": rounds until nothing changes, each judged on the flags at its start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.metrics.engine import ReferenceWage
+from services.metrics.engine import ReferenceWage, compute
 from tests.unit.test_engine_support import Log
 
 
@@ -236,3 +236,58 @@ def test_an_empty_slice_gets_no_row_and_hides_no_sibling_even_at_k1() -> None:
     march = r.row("headcount_avg", "2024-03-01")
     assert march.suppressed and march.reason == "primary"
     assert not r.has("pay_mean", "2024-02-01", cat="total", dim="org", sl="U2")  # nobody paid
+
+
+def test_a_cohort_row_whose_denominator_is_a_hidden_hires_count_is_linked() -> None:
+    """k = 2 (METRICS v5 example): women F1, F2 hired on 1 and 2 March 2021, man M1 in February, one unit.
+    March's hires by gender: men (population 1) primary, women (2) secondary. The women's March cohort has 2
+    eligible hires at every mark: its retention, half-life and on-time rows would give the hidden count 2."""
+    log = Log()
+    log.hire("M1", "2021-02-10", gender="male")
+    log.hire("F1", "2021-03-01", gender="female")
+    log.hire("F2", "2021-03-02", gender="female")
+    r = log.run("2024-01-31", k=2)
+    hires = r.row("hires", "2021-03-01", dim="gender", sl="female")
+    assert hires.reason == "secondary"
+    for mark in ("30", "90", "180", "365", "730"):
+        row = r.row("cohort_retention", "2021-03-01", kind="cohort", dim="gender", sl="female", cat=mark)
+        assert row.suppressed and row.reason == "linked", mark
+    for name in ("cohort_half_life", "initial_training_on_time"):
+        assert r.row(name, "2021-03-01", kind="cohort", dim="gender", sl="female").reason == "linked"
+
+
+def test_a_cohort_row_smaller_than_its_hidden_hires_is_not_linked() -> None:
+    """k = 2: women F0..F2 hired on 1-3 March, F9 on 30 March; as of 20 April F9 is not eligible at 30 days, so
+    the women's 30-day row (3 eligible) does not equal their hidden March hires (4) and stays published."""
+    log = Log()
+    log.hire("M1", "2021-02-10", gender="male")
+    for n in range(3):
+        log.hire(f"F{n}", f"2021-03-0{n + 1}", gender="female")
+    log.hire("F9", "2021-03-30", gender="female")
+    r = log.run("2021-04-20", k=2)
+    assert r.row("hires", "2021-03-01", dim="gender", sl="female").reason == "secondary"  # 4 women, 1 man
+    thirty = r.row("cohort_retention", "2021-03-01", kind="cohort", dim="gender", sl="female", cat="30")
+    assert not thirty.suppressed and thirty.denominator == 3  # F9 not yet eligible: 3 != 4 hidden hires
+
+
+def test_a_stability_index_whose_denominator_is_a_hidden_year_ago_headcount_is_linked() -> None:
+    """k = 2. On 31 Jan 2023: one man, four women, three undisclosed (a fourth left on 15 Jan 2023). January 2023
+    headcount_end by gender: men primary; women and undisclosed both have population 4, the women's 4 hidden in
+    round 1 (slice order). January 2024 stability by gender: men primary; round 1 hides the smallest published
+    sibling (undisclosed, 3 on D - 1 year); after it the women's index, whose denominator is that hidden 4, is
+    linked. Before v5 it was published, and gave the hidden headcount away."""
+    log = Log()
+    log.hire("m", "2022-12-01", gender="male")
+    for n in range(4):
+        log.hire(f"f{n}", "2022-12-01", gender="female")
+        log.hire(f"u{n}", "2022-12-01", gender="undisclosed")
+    log.separate("u3", "2023-01-15")
+    r = log.run("2024-01-31", k=2)
+    assert r.row("headcount_end", "2023-01-01", dim="gender", sl="female").reason == "secondary"
+    women = r.row("stability_index", "2024-01-01", dim="gender", sl="female")
+    assert women.suppressed and women.reason == "linked"
+    assert r.row("stability_index", "2024-01-01", dim="gender", sl="undisclosed").reason == "secondary"
+    # the same from 2024 on (an incremental refresh): the year before's headcount cells are read, not published
+    part = compute(log.events, as_of=date(2024, 1, 31), k=2, from_year=2024).rows
+    assert {row.period.year for row in part} == {2024}
+    assert sorted(part) == sorted(row for row in r.result.rows if row.period.year >= 2024)

@@ -294,3 +294,31 @@ def test_slices_of_one_dimension_add_up_to_all() -> None:
     for (indicator, kind, period, dimension), total in totals.items():
         if dimension not in ("all", "org"):
             assert abs(total - totals[(indicator, kind, period, "all")]) < 1e-9, (indicator, period, dimension)
+
+
+def test_v5_cohort_rows_on_hidden_hires_are_linked() -> None:
+    # k = 2: M1 hired in February, F1 and F2 on 1 and 2 March 2021 (METRICS v5's example). March hires by gender:
+    # male (population 1) primary, female (2) secondary. The female March cohort: 2 eligible = the hidden hires.
+    events = [hire("M1", "2021-02-10", gender="male"), hire("F1", "2021-03-01"), hire("F2", "2021-03-02")]
+    rows = table(oracle_compute(events, as_of=date(2022, 6, 30), k=2))
+    march = date(2021, 3, 1)
+    assert cell(rows, "hires", march, dim="gender", slice_="female").reason == "secondary"
+    for mark in ("30", "90", "180", "365"):
+        assert (
+            cell(rows, "cohort_retention", march, kind="cohort", dim="gender", slice_="female", category=mark).reason
+            == "linked"
+        )
+    assert cell(rows, "cohort_half_life", march, kind="cohort", dim="gender", slice_="female").reason == "linked"
+    # 730 days: nobody eligible yet → no row for the slice (v5: no empty population)
+    assert ("cohort_retention", "cohort", march, "gender", "female", "730") not in rows
+
+
+def test_v5_pay_percentiles_need_2k_and_4k() -> None:
+    # k = 5, five workers (METRICS v5's district): the mean is published, no percentile
+    amounts = (5000, 6100, 7300, 8800, 23456)
+    events = [e for n, a in enumerate(amounts) for e in (hire(f"w{n}", "2023-06-01"), pay(f"w{n}", "2023-06-01", a))]
+    rows = table(oracle_compute(events, as_of=date(2023, 6, 30), k=5))
+    june = date(2023, 6, 1)
+    assert cell(rows, "pay_mean", june, category="total").value == sum(amounts) / 5
+    for name in ("pay_p10", "pay_p25", "pay_median", "pay_p75", "pay_p90"):
+        assert cell(rows, name, june, category="base").reason == "primary"

@@ -12,7 +12,7 @@ from datetime import date
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
 from .cells import Cells
 from .dates import month_index, month_start, year_ago
-from .headcount import flow_cells, rolling_cells
+from .headcount import flow_cells, headcount_end_cells, rolling_cells
 from .log import EventLog, Prepared
 from .model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
 from .orgs import OrgTree, SliceKey, build_org_tree
@@ -87,7 +87,9 @@ def compute(
     follow the published hierarchy.
 
     ``from_year`` keeps only the periods (months, years, rolling windows, cohorts) of that year and later; their
-    cells are exactly those of the full computation, since no suppression group spans two years.
+    cells are exactly those of the full computation: no suppression group spans two years, and the one link that
+    does (a stability index and the period-end headcount a year before) reads the year before's headcount cells,
+    computed and suppressed as in the full computation (their family is the only one they sit in), then dropped.
 
     ``events`` may come already prepared (``EventLog.prepared()``): a service that keeps the log between
     refreshes replays only the workers a batch touched.
@@ -129,6 +131,8 @@ def _compute(
     engine = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k, from_year)
     cells = engine.run(reference_wages)
     suppress(cells, org)
+    for fam in [fam for fam in cells.families if fam[2].year < engine.from_year]:
+        del cells.families[fam]  # the year before from_year's headcount, read only by the linked rule
     return ComputeResult(cells.rows(), anomalies)
 
 
@@ -141,15 +145,17 @@ class _Engine:
         self.org, self.workers, self.first_mi, self.as_of = org, workers, first_mi, as_of
         self.from_year = from_year or 0
         self.cells = Cells(k)
-        # Periods of from_year and later read months back to the first of a rolling window ending in January.
-        first_read = max(first_mi, self.from_year * 12 - 11)
+        # Periods of from_year and later read months back to the year before (stability's link to its headcount).
+        first_read = max(first_mi, self.from_year * 12 - 12)
         self.monthly = Monthly(first_read, month_index(as_of), as_of)
         for worker in workers:
             self.monthly.add_worker(org, worker)
         self.monthly.finish()
         self.months = [p for p in month_periods(first_mi, as_of) if p.first.year >= self.from_year]
         self.years = [p for p in year_periods(first_mi, as_of) if p.first.year >= self.from_year]
+        self.before = [p for p in month_periods(first_mi, as_of) if p.first.year == self.from_year - 1]
         days = {d for p in self.months + self.years for d in (p.first, p.last, year_ago(p.last), p.pay_prev)}
+        days.update(p.last for p in self.before)
         self.snaps = snapshots(workers, days)
         self._grouped: dict[tuple[date, int], Groups] = {}
         self._counted: dict[tuple[date, int], Counter[SliceKey]] = {}
@@ -181,6 +187,9 @@ class _Engine:
         return self._paid[key]
 
     def run(self, refs: Sequence[ReferenceWage]) -> Cells:
+        for period in self.before:
+            banded = self.monthly.banded(period.months, period.age_year)
+            headcount_end_cells(self.cells, period, banded, self.counts(period.last, period.age_year))
         for period in self.months:
             self._period(self.cells, period)
             self._grouped = {k: v for k, v in self._grouped.items() if k[0] >= year_ago(period.last)}

@@ -49,6 +49,12 @@ def flow_cells(cells: Cells, period: Period, stats: MonthStats, end_counts: Mapp
         cells.rate("hires_rate", kind, label, key, st.hires, avg, pop)
 
 
+def headcount_end_cells(cells: Cells, period: Period, stats: MonthStats, end_counts: Mapping[SliceKey, int]) -> None:
+    """headcount_end alone, as ``flow_cells`` stores it (a month a stability index a year later links to)."""
+    for key, st in stats.items():
+        cells.value("headcount_end", period.kind, period.label, key, end_counts.get(key, 0), len(st.present))
+
+
 def rolling_cells(cells: Cells, label: date, stats: dict[SliceKey, Rolling]) -> None:
     """Rolling 12 months ending with the month ``label``: separations / average headcount of the window."""
     for key, r in stats.items():

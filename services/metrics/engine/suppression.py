@@ -2,7 +2,10 @@
 
 Primary suppression happens when a cell is stored (``Cells.put``, reason ``primary``). Then:
   * linked rule - a cell whose numerator or denominator is a hidden cell is hidden at once (reason ``linked``):
-    a rate, ratio or derived count with a hidden count or average-headcount cell;
+    a rate, ratio or derived count with a hidden count or average-headcount cell; a cohort row (retention at a
+    mark, half-life, initial training on time; by hire month, and on time by hire year) whose population equals
+    the hidden hires of its period and slice; a stability index whose population (its denominator) equals the
+    hidden period-end headcount of the month a year before;
   * rounds, each judged on the flags as they stood at its start, until a round hides nothing (reason
     ``secondary``):
       - sibling rule: a published parent with exactly one suppressed child gets its smallest published child
@@ -26,6 +29,7 @@ from datetime import date
 from .cells import LINKED, SECONDARY, Cells, Family
 from .model import IndicatorRow
 from .orgs import OrgTree, SliceKey
+from .retention import MARKS
 from .slices import ALL
 
 FLOW_COUNTS = frozenset(
@@ -58,8 +62,14 @@ for _rate, _refs in REFERENCES.items():
     for _ref in _refs:
         DEPENDENTS[_ref] = (*DEPENDENTS.get(_ref, ()), _rate)
 
+# The cohort cells of a hire month whose population is at most the month's hires in the slice (distinct workers).
+COHORT_CELLS = (*(("cohort_retention", str(mark)) for mark in MARKS), ("cohort_half_life", ""))
+_COHORT_NAMES = frozenset(name for name, _ in COHORT_CELLS)
+ON_TIME = "initial_training_on_time"
+
 SUPPRESSED = IndicatorRow._fields.index("suppressed")
 Ref = tuple[Family, SliceKey]
+Source = tuple[Family, bool]  # the family of the same slice, and whether the link holds only on equal values
 Siblings = tuple[SliceKey, str]  # parent slice, children's dimension
 # ("slice", family, (parent slice, dimension)) or ("month", year family, (slice, dimension))
 GroupKey = tuple[str, Family, Siblings]
@@ -73,16 +83,46 @@ def _year_of(fam: Family) -> Family | None:
     return (ind, "year", date(period.year, 1, 1), cat)
 
 
-def sources(fam: Family) -> list[Family]:
-    """The families of the same slice whose hidden cell hides a cell of ``fam`` (linked rule)."""
+def _year_before(month: date) -> date:
+    return month.replace(year=month.year - 1)
+
+
+def _year_after(month: date) -> date:
+    return month.replace(year=month.year + 1)
+
+
+def sources(fam: Family) -> list[Source]:
+    """The families of the same slice whose hidden cell hides a cell of ``fam`` (linked rule); a value link hides
+    it only when the cell's population equals the hidden cell's (true) value."""
     ind, kind, period, _ = fam
-    return [(name, kind, period, cat) for name, cat in REFERENCES.get(ind, ())]
+    refs = REFERENCES.get(ind)
+    if refs is not None:
+        return [((name, kind, period, cat), False) for name, cat in refs]
+    if kind == "cohort" and (ind == ON_TIME or ind in _COHORT_NAMES):
+        return [(("hires", "month", period, ""), True)]
+    if kind == "year" and ind == ON_TIME:
+        return [(("hires", "year", period, ""), True)]
+    if kind == "month" and ind == "stability_index":
+        return [(("headcount_end", "month", _year_before(period), ""), True)]
+    return []
 
 
 def dependents(fam: Family) -> list[Family]:
     """The families of the same slice that ``sources`` names ``fam`` for."""
     ind, kind, period, cat = fam
-    return [(rate, kind, period, "") for rate in DEPENDENTS.get((ind, cat), ())]
+    out = [(rate, kind, period, "") for rate in DEPENDENTS.get((ind, cat), ())]
+    if ind == "hires" and not cat and kind == "month":
+        out += [(name, "cohort", period, mark) for name, mark in COHORT_CELLS]
+        out.append((ON_TIME, "cohort", period, ""))
+    elif ind == "hires" and not cat and kind == "year":
+        out.append((ON_TIME, "year", period, ""))
+    elif ind == "headcount_end" and kind == "month":
+        out.append(("stability_index", "month", _year_after(period), ""))
+    return out
+
+
+def _hits(row: IndicatorRow, src: IndicatorRow | None, by_value: bool) -> bool:
+    return src is not None and src.suppressed and (not by_value or src.value == row.workers)
 
 
 class _Rules:
@@ -170,15 +210,15 @@ class _Rules:
         row = self.fams.get(fam, {}).get(key)
         if row is None or row.suppressed:
             return False
-        return any(_hidden(self.fams.get(src, {}).get(key)) for src in sources(fam))
+        return any(_hits(row, self.fams.get(src, {}).get(key), by_value) for src, by_value in sources(fam))
 
     def initial_hits(self) -> set[Ref]:
         """Every published cell with a hidden source cell (after primary suppression)."""
         out: set[Ref] = set()
         for fam, rows in self.fams.items():
-            srcs = [self.fams.get(src, {}) for src in sources(fam)]
+            srcs = [(self.fams.get(src, {}), by_value) for src, by_value in sources(fam)]
             if srcs:
-                out.update((fam, key) for key, row in rows.items() if not row.suppressed and _any_hidden(srcs, key))
+                out.update((fam, key) for key, row in rows.items() if not row.suppressed and _any_hit(row, srcs, key))
         return out
 
     def dependents(self, ref: Ref) -> list[Ref]:
@@ -196,12 +236,8 @@ class _Rules:
         return done
 
 
-def _any_hidden(srcs: list[dict[SliceKey, IndicatorRow]], key: SliceKey) -> bool:
-    return any(_hidden(src.get(key)) for src in srcs)
-
-
-def _hidden(row: IndicatorRow | None) -> bool:
-    return row is not None and row.suppressed
+def _any_hit(row: IndicatorRow, srcs: list[tuple[dict[SliceKey, IndicatorRow], bool]], key: SliceKey) -> bool:
+    return any(_hits(row, src.get(key), by_value) for src, by_value in srcs)
 
 
 def suppress(cells: Cells, org: OrgTree) -> int:
