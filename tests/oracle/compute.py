@@ -27,8 +27,9 @@ Decisions (where the texts leave a choice open):
    net_change, replacement_ratio, the four rates, retention_rate, median_tenure_current/leavers, all
    training indicators except initial_training_on_time, pay_vs_reference, turnover_by_pay_quartile.
    Not for stability_index, the month pay figures (mean/percentiles/gaps/bands) or pay_growth.
-   ``rolling12`` rows: separation_rate only (numerator = Σ separations, denominator = Σ monthly average
-   headcounts ÷ 12). Age band of a rolling window: year of its last day.
+   ``rolling12`` rows (v5): separation, voluntary, involuntary and hires rates (numerator = Σ of the flow,
+   denominator = Σ monthly average headcounts ÷ 12). Age band of a rolling window: year of its last day.
+   initial_training_on_time also by hire year (period_kind ``year``, complete years only, v5).
 6. Training ``passed`` is ignored: every ``training.completed`` participation counts (also for initial
    training on time).
 7. Ties among pay sets with the same effective date: later (emitted_at, event_id) wins.
@@ -910,22 +911,53 @@ def separation_slices(o: Oracle, period: Period) -> set[Key]:
 
 
 def rolling12(o: Oracle, period: Period) -> None:
-    # M:29-30 rolling 12 months: Σ separations ÷ (Σ monthly average headcounts ÷ 12) × 100
+    # M:29-30 rolling 12 months: Σ separations ÷ (Σ monthly average headcounts ÷ 12) × 100; v5: the same for
+    # the voluntary, involuntary and hires rates
     population: dict[Key, set[str]] = o.population(period)
     sums: dict[Key, float] = defaultdict(float)
     for m in period.months:
         for key, avg in o.month_average(m, period).items():
             sums[key] += avg
-    separations: dict[Key, int] = defaultdict(int)
+    flows: dict[tuple[str, Key], int] = defaultdict(int)
     for worker in o.workers:
-        for d, _kind, _reason, spell in worker.separations:
+        for d, kind, _reason, spell in worker.separations:
             if period.first <= d <= period.last:
                 for key in o.slices_in_spell(worker, spell, d, period):  # decision 3
-                    separations[key] += 1
+                    flows[("separation_rate", key)] += 1
+                    flows[(f"{kind}_rate", key)] += 1
+        for d, _spell in worker.hires:
+            if period.first <= d <= period.last:
+                for key in o.slices(worker, d, period):
+                    flows[("hires_rate", key)] += 1
     for key in sorted(set(population) | separation_slices(o, period) | {("all", "all")}):
-        num = float(separations[key])
         den = sums[key] / 12
-        put(o, "separation_rate", period, key, "", Cell(ratio(num, den), num, den, len(population[key])))
+        for rate in ("separation_rate", "voluntary_rate", "involuntary_rate", "hires_rate"):
+            num = float(flows[(rate, key)])
+            put(o, rate, period, key, "", Cell(ratio(num, den), num, den, len(population[key])))
+
+
+def initial_on_time(worker: Worker, h: date, s: int) -> bool:
+    # M:108 + contract §4: initial training of the same spell ending 0..90 days after hire
+    return any(
+        kind == "initial" and spell == s and 0 <= (end - h).days <= 90 for end, kind, _h, spell in worker.trainings
+    )
+
+
+def year_on_time(o: Oracle, period: Period) -> None:
+    # M v5: initial training on time by hire year too: each worker's first hire in the (complete) year, in the
+    # slices of the hire day; eligible when hired on or before as_of − 90 days
+    members: dict[Key, list[tuple[Worker, date, int]]] = defaultdict(list)
+    for worker in o.workers:
+        in_year = [(d, s) for d, s in worker.hires if d.year == period.first.year]
+        if in_year:
+            h, spell = min(in_year)
+            for key in o.slices(worker, h, period):
+                members[key].append((worker, h, spell))
+    for key, group in sorted(members.items()):
+        eligible = [(w, h, s) for w, h, s in group if h <= o.as_of - timedelta(days=90)]
+        on_time = float(sum(1 for w, h, s in eligible if initial_on_time(w, h, s)))
+        n = len(eligible)
+        put(o, "initial_training_on_time", period, key, "", Cell(ratio(on_time, n), on_time, float(n), n))
 
 
 def cohorts(o: Oracle, m: date) -> None:
@@ -1165,6 +1197,7 @@ def oracle_compute(
         keys = universe(period, population)
         flows_and_headcount(o, period, population, keys)
         year_pay(o, period, keys)
+        year_on_time(o, period)
 
     for index in range(11, len(months)):
         m = months[index]

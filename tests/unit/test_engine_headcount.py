@@ -119,6 +119,10 @@ def test_year_and_rolling_rates_are_jolts_annual() -> None:
     assert r.value("separation_rate", "2023-01-01", kind="year") == approx(100 / 1.5)
     assert r.value("hires_rate", "2023-01-01", kind="year") == approx(200 / 1.5)
     assert r.value("separation_rate", "2023-12-01", kind="rolling12") == approx(100 / 1.5)
+    # v5: the voluntary, involuntary and hires rates have rolling-12 rows too (b's separation is voluntary)
+    assert r.value("voluntary_rate", "2023-12-01", kind="rolling12") == approx(100 / 1.5)
+    assert r.value("involuntary_rate", "2023-12-01", kind="rolling12") == 0
+    assert r.value("hires_rate", "2023-12-01", kind="rolling12") == approx(200 / 1.5)
     # a rolling window must start at or after the first month: none ends before Dec 2023
     assert not r.has("separation_rate", "2023-11-01", kind="rolling12")
     # 2024 is not complete on 10 Jan 2024

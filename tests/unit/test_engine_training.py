@@ -58,3 +58,23 @@ def test_initial_training_on_time() -> None:
     # Feb cohort: hire 1 Feb > cutoff 31 Jan -> not eligible, denominator 0
     feb = r.row("initial_training_on_time", "2024-02-01", kind="cohort")
     assert feb.workers == 0 and feb.value is None
+
+
+def test_initial_training_on_time_by_hire_year() -> None:
+    """v5: by hire year too (period_kind year, complete years). 2023 hires: a (2 Mar, initial within 90 days), b
+    (1 Jun, late), c (1 Nov, separated 10 Nov, rehired 1 Dec: counted once, at its first hire), d (1 Dec 2023,
+    initial 10 Jan 2024, on time) -> as of 31 Mar 2024 (cutoff 1 Jan 2024): 2 of 4 on time (a, d)."""
+    log = Log()
+    log.hire("a", "2023-03-02")
+    log.train("a", "2023-04-01", "initial", "40")
+    log.hire("b", "2023-06-01")
+    log.train("b", "2023-10-01", "initial", "40")
+    log.hire("c", "2023-11-01")
+    log.separate("c", "2023-11-10")
+    log.hire("c", "2023-12-01")
+    log.hire("d", "2023-12-01")
+    log.train("d", "2024-01-10", "initial", "40")
+    r = log.run("2024-03-31")
+    row = r.row("initial_training_on_time", "2023-01-01", kind="year")
+    assert (row.numerator, row.denominator, row.value, row.workers) == (2, 4, 50, 4)
+    assert not r.has("initial_training_on_time", "2024-01-01", kind="year")  # 2024 is not complete

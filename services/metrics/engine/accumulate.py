@@ -180,11 +180,14 @@ class Monthly:
         return out
 
     def rolling(self, windows: Sequence[int]) -> Iterator[tuple[int, dict[SliceKey, Rolling]]]:
-        """Per window end month m (ascending): per slice, separations, average headcount, distinct workers.
+        """Per window end month m (ascending): per slice, the flows, average headcount and distinct workers.
 
         The window slides month by month; headcount is summed in exact integer units of 1/lcm(1..31) day.
         """
         seps: Counter[SliceKey] = Counter()
+        quits: Counter[SliceKey] = Counter()
+        involuntary: Counter[SliceKey] = Counter()
+        hires: Counter[SliceKey] = Counter()
         units: Counter[SliceKey] = Counter()
         present: dict[SliceKey, Counter[str]] = {}
 
@@ -192,6 +195,9 @@ class Monthly:
             ndays = (min(month_end(mi), self.as_of) - month_start(mi)).days + 1
             for key, st in self.months.get(mi, {}).items():
                 seps[key] += sign * sum(st.seps.values())
+                quits[key] += sign * st.seps["voluntary"]
+                involuntary[key] += sign * st.seps["involuntary"]
+                hires[key] += sign * st.hires
                 units[key] += sign * st.days * (DAY_UNITS // ndays)
                 counter = present.setdefault(key, Counter())
                 for worker in st.present:
@@ -211,9 +217,16 @@ class Monthly:
                 if not counter and not seps[key]:
                     continue
                 target = band_key(key, end // 12)
-                prev = out.get(target, Rolling(0, 0, 0))
-                out[target] = Rolling(prev.seps + seps[key], prev.units + units[key], prev.workers + len(counter))
-            out.setdefault(ALL, Rolling(0, 0, 0))
+                prev = out.get(target, NO_FLOWS)
+                out[target] = Rolling(
+                    prev.seps + seps[key],
+                    prev.units + units[key],
+                    prev.workers + len(counter),
+                    prev.voluntary + quits[key],
+                    prev.involuntary + involuntary[key],
+                    prev.hires + hires[key],
+                )
+            out.setdefault(ALL, NO_FLOWS)
             yield end, dict(sorted(out.items()))
 
 
@@ -225,6 +238,9 @@ class Rolling:
     seps: int
     units: int  # headcount-days x DAY_UNITS / days of their month, summed over the window
     workers: int
+    voluntary: int
+    involuntary: int
+    hires: int
 
     @property
     def headcount_avg(self) -> float:
@@ -232,6 +248,7 @@ class Rolling:
         return self.units / (DAY_UNITS * 12)
 
 
+NO_FLOWS = Rolling(0, 0, 0, 0, 0, 0)
 Groups = dict[SliceKey, list[tuple[Worker, Spell, str]]]
 Snapshot = dict[str, tuple[Worker, Spell, str]]
 

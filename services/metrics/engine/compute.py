@@ -18,7 +18,15 @@ from .model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
 from .orgs import OrgTree, SliceKey, build_org_tree
 from .pay import PaidGroups, PayDay, paid_by_slice, pay_cells, pay_day, reference_cell, turnover_by_quartile_cells
 from .periods import Period, month_periods, rolling_months, year_periods
-from .retention import cohort_cells, cohort_groups, cohorts, retention_cells, stability_cells, tenure_cells
+from .retention import (
+    cohort_cells,
+    cohort_groups,
+    cohorts,
+    retention_cells,
+    stability_cells,
+    tenure_cells,
+    year_cohorts,
+)
 from .slices import ALL
 from .spells import Worker
 from .suppression import suppress
@@ -207,6 +215,9 @@ class _Engine:
             by_slice = cohort_groups(self.org, members)
             cohort_cells(self.cells, month, by_slice, self.as_of)
             on_time_cells(self.cells, month, by_slice, self.as_of)
+        for year, members in sorted(year_cohorts(self.workers, self.as_of).items()):
+            if year.year >= self.from_year:  # v5: initial training on time by hire year too (complete years)
+                on_time_cells(self.cells, year, cohort_groups(self.org, members), self.as_of, kind="year")
         return self.cells
 
     def _period(self, cells: Cells, period: Period) -> None:

@@ -56,6 +56,14 @@ def headcount_end_cells(cells: Cells, period: Period, stats: MonthStats, end_cou
 
 
 def rolling_cells(cells: Cells, label: date, stats: dict[SliceKey, Rolling]) -> None:
-    """Rolling 12 months ending with the month ``label``: separations / average headcount of the window."""
+    """Rolling 12 months ending with the month ``label``: the window's flows / its average headcount (v5: the
+    separation, voluntary, involuntary and hires rates alike)."""
     for key, r in stats.items():
-        cells.rate("separation_rate", "rolling12", label, key, r.seps, r.headcount_avg, r.workers)
+        avg = r.headcount_avg
+        for name, flow in (
+            ("separation_rate", r.seps),
+            ("voluntary_rate", r.voluntary),
+            ("involuntary_rate", r.involuntary),
+            ("hires_rate", r.hires),
+        ):
+            cells.rate(name, "rolling12", label, key, flow, avg, r.workers)

@@ -110,6 +110,20 @@ def cohorts(workers: Iterable[Worker], as_of: date) -> dict[date, list[Member]]:
     return out
 
 
+def year_cohorts(workers: Iterable[Worker], as_of: date) -> dict[date, list[Member]]:
+    """Hire-year cohorts of the complete years up to as_of: each worker's first hire in the year."""
+    out: dict[date, list[Member]] = {}
+    for worker in workers:
+        seen: set[int] = set()
+        for spell in worker.spells:
+            year = spell.start.year
+            if date(year, 12, 31) > as_of or year in seen:
+                continue
+            seen.add(year)
+            out.setdefault(date(year, 1, 1), []).append(Member(worker, spell))
+    return out
+
+
 def cohort_groups(org: OrgTree, members: list[Member]) -> dict[SliceKey, list[Member]]:
     """Members split by the slices of their hire day, slices in sorted order."""
     groups: dict[SliceKey, list[Member]] = {}

@@ -44,10 +44,13 @@ def on_time(member: Member) -> bool:
     return any(t.kind == "initial" and 0 <= (t.end - start).days <= ON_TIME_DAYS for t in member.spell.trainings)
 
 
-def on_time_cells(cells: Cells, month: date, groups: dict[SliceKey, list[Member]], as_of: date) -> None:
-    """initial_training_on_time per hire-month cohort; eligible when hire_date <= as_of - 90 days."""
+def on_time_cells(
+    cells: Cells, label: date, groups: dict[SliceKey, list[Member]], as_of: date, kind: str = "cohort"
+) -> None:
+    """initial_training_on_time per hire-month (``cohort``) or hire-year (``year``) cohort; eligible when
+    hire_date <= as_of - 90 days."""
     cutoff = as_of - timedelta(days=ON_TIME_DAYS)
     for key, members in groups.items():
         eligible = [m for m in members if m.spell.start <= cutoff]
         kept = sum(1 for m in eligible if on_time(m))
-        cells.rate("initial_training_on_time", "cohort", month, key, kept, len(eligible), len(eligible))
+        cells.rate("initial_training_on_time", kind, label, key, kept, len(eligible), len(eligible))
