@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.httputil import get_pool_manager
+from urllib3 import PoolManager
 
 from .errors import StoreRejected, StoreUnavailable
 from .settings import ServiceSettings
@@ -61,15 +63,26 @@ def _translated(what: str) -> Iterator[None]:
 
 
 class ConnectClickHouse:
-    """`ClickHouse` over clickhouse-connect's HTTP client."""
+    """`ClickHouse` over clickhouse-connect's HTTP client.
 
-    def __init__(self, client: Client) -> None:
+    Safe to share between threads: the client runs without a ClickHouse session (`autogenerate_session_id=False`;
+    clickhouse-connect refuses concurrent queries only within one session), keeps each query's state in its own
+    context object, and draws connections from a thread-safe urllib3 pool."""
+
+    def __init__(self, client: Client, pool: PoolManager | None = None) -> None:
         self._client = client
+        self._pool = pool
 
     @classmethod
-    def connect(cls, url: str, *, database: str, user: str, password: str) -> ConnectClickHouse:
-        """Connect to the server at `url` (http://host:port) and use `database`, creating it if missing."""
+    def connect(
+        cls, url: str, *, database: str, user: str, password: str, connections: int | None = None
+    ) -> ConnectClickHouse:
+        """Connect to the server at `url` (http://host:port) and use `database`, creating it if missing.
+
+        `connections`: keep up to this many connections in a pool of this store's own (for a store queried from
+        that many threads at once); without it the process-wide pool of clickhouse-connect (8 per host)."""
         parts = urlsplit(url)
+        pool = None if connections is None else get_pool_manager(maxsize=connections)
         with _translated("connect"):
             bootstrap = clickhouse_connect.get_client(
                 host=parts.hostname or "127.0.0.1",
@@ -88,8 +101,9 @@ class ConnectClickHouse:
                 database=database,
                 secure=parts.scheme == "https",
                 autogenerate_session_id=False,
+                pool_mgr=pool,
             )
-        return cls(client)
+        return cls(client, pool)
 
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
         with _translated("command"):
@@ -99,6 +113,20 @@ class ConnectClickHouse:
         with _translated("query"):
             result = self._client.query(sql, parameters=dict(parameters or {}))
             return [tuple(row) for row in result.result_rows]
+
+    def query_bytes(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        fmt: str,
+        settings: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """The answer as ClickHouse writes it in output format `fmt` (e.g. JSONEachRow), unparsed."""
+        with _translated("query"):
+            return bytes(
+                self._client.raw_query(sql, parameters=dict(parameters or {}), fmt=fmt, settings=dict(settings or {}))
+            )
 
     def insert_rows(
         self,
@@ -128,6 +156,8 @@ class ConnectClickHouse:
 
     def close(self) -> None:
         self._client.close()
+        if self._pool is not None:
+            self._pool.clear()
 
 
 def identifier(name: str) -> str:
