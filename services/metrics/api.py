@@ -1,8 +1,11 @@
 """Read API of the metrics service: `GET /indicators` (JSON or CSV, paged), `/indicators/catalog`,
 `/indicators/labels`, `/indicators/status`, `/org-units`, `/openapi.json`.
 
-Request values are always bound as query parameters, never formatted into SQL. Every ClickHouse call runs in a
-worker thread; `StoreUnavailable` becomes a 503 JSON answer with `Retry-After`, never a plain-text 500.
+Request values are always bound as query parameters, never formatted into SQL. Every ClickHouse call and every
+rendering of its rows runs on the API's own sized pool of threads (never on the event loop, so `/health` is never
+queued behind a query); ClickHouse itself writes the rows of a JSON page (JSONEachRow), so the worker threads hold
+the GIL little. Answers of `/indicators` and `/org-units` are kept (`AnswerCache`) until the service next publishes.
+`StoreUnavailable` becomes a 503 JSON answer with `Retry-After`, never a plain-text 500.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import functools
 import io
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
@@ -26,7 +32,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.common.clickhouse import ClickHouse
 from services.common.errors import StoreRejected, StoreUnavailable
 
 from .catalog import BY_NAME, CATALOG, DIMENSIONS, PERIOD_KINDS, REASONS, labels, topic_of
@@ -36,6 +41,12 @@ log = logging.getLogger("workforce.metrics.api")
 
 FIELDS: Final = COLUMNS[:-1]
 """Every published column but `computed_at`."""
+SELECTED: Final = tuple("toBool(suppressed) AS suppressed" if f == "suppressed" else f for f in FIELDS)
+"""FIELDS as selected: `suppressed` as a Bool, so that ClickHouse writes it as JSON true/false."""
+JSON_SETTINGS: Final = {"output_format_json_escape_forward_slashes": 0}
+"""ClickHouse's JSONEachRow as json.dumps writes it: `/` not escaped (NaN and infinities are null)."""
+CACHE_SECONDS: Final = 60.0
+"""The longest a kept answer is served: bounds what a writer other than this service (a `rebuild`) leaves stale."""
 KEY: Final = ("indicator", "period_kind", "dimension", "slice", "category", "period")
 """The table's ORDER BY key: the order of rows and what a cursor holds."""
 TEXT_COLUMNS: Final = frozenset(KEY[:-1])
@@ -117,7 +128,7 @@ def build_query(params: QueryParams) -> Query:
     limit = _int("limit", _once(params, "limit") or str(DEFAULT_LIMIT), 1, MAX_LIMIT)
     bound["limit"] = limit + 1
     sql = (
-        f"SELECT {', '.join(FIELDS)} FROM indicators"
+        f"SELECT {', '.join(SELECTED)} FROM indicators"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {', '.join(KEY)} LIMIT %(limit)s"
     )
@@ -259,14 +270,69 @@ def page_of(rows: list[tuple[Any, ...]], limit: int) -> Page:
     return Page(as_records(shown), encode_cursor(key_of(shown[-1])) if more else None)
 
 
-def indicators_response(page: Page, query: Query, url: str | None) -> Response:
-    """The answer for one page: JSON `{rows, count, next}` or CSV; both carry `Link: <next>; rel="next"`."""
-    headers = {"Link": f'<{url}>; rel="next"'} if url else {}
+def json_rows(raw: bytes, limit: int) -> tuple[list[bytes], tuple[Any, ...] | None]:
+    """JSONEachRow of a query that asked for `limit + 1` rows → the page's rows (one JSON object each) and, when a
+    row lies beyond the page, the KEY of its last row (the next page's cursor). ClickHouse escapes every newline
+    inside a string, so each line is one row."""
+    lines = raw.rstrip(b"\n").split(b"\n") if raw.strip() else []
+    shown = lines[:limit]
+    if len(lines) <= limit:
+        return shown, None
+    last = json.loads(shown[-1])
+    return shown, tuple(last[column] for column in KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A rendered 200 answer; what `AnswerCache` keeps."""
+
+    body: bytes
+    media_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def response(self) -> Response:
+        return Response(self.body, media_type=self.media_type, headers=dict(self.headers))
+
+
+def _link(url: str | None) -> tuple[tuple[str, str], ...]:
+    return (("Link", f'<{url}>; rel="next"'),) if url else ()
+
+
+def json_answer(rows: list[bytes], url: str | None) -> Answer:
+    """`{rows, count, next}` around rows ClickHouse wrote, with `Link: <next>; rel="next"`."""
+    body = b'{"rows":[%b],"count":%d,"next":%b}' % (b",".join(rows), len(rows), _json(url))
+    return Answer(body, "application/json", _link(url))
+
+
+def csv_answer(page: Page, url: str | None) -> Answer:
+    """The page as CSV (`as_csv`), an attachment, with `Link: <next>; rel="next"`."""
+    disposition = ("Content-Disposition", 'attachment; filename="indicators.csv"')
+    return Answer(as_csv(page.records).encode(), "text/csv; charset=utf-8", (*_link(url), disposition))
+
+
+class IndicatorStore(Protocol):
+    """What the read API asks of ClickHouse: rows, or an answer in one of ClickHouse's output formats."""
+
+    def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def query_bytes(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        fmt: str,
+        settings: Mapping[str, Any] | None = None,
+    ) -> bytes: ...
+
+
+def render_page(store: IndicatorStore, query: Query, path: str, params: QueryParams) -> Answer:
+    """One page of `GET /indicators`: JSON written by ClickHouse and wrapped, or CSV rendered here."""
     if query.format == "csv":
-        headers["Content-Disposition"] = 'attachment; filename="indicators.csv"'
-        return Response(as_csv(page.records), media_type="text/csv; charset=utf-8", headers=headers)
-    body = {"rows": page.records, "count": len(page.records), "next": url}
-    return Response(_json(body), media_type="application/json", headers=headers)
+        page = page_of(store.query_rows(query.sql, query.bound), query.limit)
+        return csv_answer(page, next_url(path, params, page.next) if page.next else None)
+    raw = store.query_bytes(query.sql, query.bound, fmt="JSONEachRow", settings=JSON_SETTINGS)
+    rows, last = json_rows(raw, query.limit)
+    return json_answer(rows, next_url(path, params, encode_cursor(last)) if last else None)
 
 
 def _json(body: object) -> bytes:
@@ -338,8 +404,94 @@ def catalog_entries() -> list[dict[str, str]]:
     ]
 
 
-def routes(store: ClickHouse, *, k: int) -> list[Route]:
-    """The read API over `store`; `k` is the suppression threshold the service publishes with."""
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class AnswerCache:
+    """Rendered answers by request target (path and query string), kept until `invalidate` (the service calls it
+    after every refresh that ran, since a refresh may have published), at most `seconds` old and `max_bytes` in
+    all, least recently used out first; an answer above a quarter of `max_bytes` is not kept. Concurrent misses of
+    one target share one query. Used from the event loop only (no locks)."""
+
+    max_bytes: int
+    seconds: float = CACHE_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    hits: int = 0
+    misses: int = 0
+    _entries: OrderedDict[str, tuple[float, Answer]] = field(default_factory=OrderedDict)
+    _bytes: int = 0
+    _pending: dict[str, asyncio.Future[Answer]] = field(default_factory=dict)
+    _generation: int = 0
+
+    def invalidate(self) -> None:
+        """Forget every answer; queries already running finish for their callers but are not kept."""
+        self._generation += 1
+        self._entries.clear()
+        self._pending.clear()
+        self._bytes = 0
+
+    async def answer(self, target: str, make: Callable[[], Awaitable[Answer]]) -> Answer:
+        entry = self._entries.get(target)
+        if entry is not None and entry[0] > self.clock():
+            self._entries.move_to_end(target)
+            self.hits += 1
+            return entry[1]
+        pending = self._pending.get(target)
+        if pending is None:
+            self.misses += 1
+            pending = asyncio.ensure_future(make())
+            self._pending[target] = pending
+            generation = self._generation
+            pending.add_done_callback(lambda done: self._settle(target, generation, done))
+        return await asyncio.shield(pending)  # a caller that goes away does not cancel the others' query
+
+    def _settle(self, target: str, generation: int, done: asyncio.Future[Answer]) -> None:
+        if self._pending.get(target) is done:
+            del self._pending[target]
+        if done.cancelled() or done.exception() is not None or generation != self._generation:
+            return
+        answer = done.result()
+        if self.max_bytes <= 0 or len(answer.body) > self.max_bytes // 4:
+            return
+        if (old := self._entries.pop(target, None)) is not None:
+            self._bytes -= len(old[1].body)
+        self._entries[target] = (self.clock() + self.seconds, answer)
+        self._bytes += len(answer.body)
+        while self._bytes > self.max_bytes:
+            _, (_, evicted) = self._entries.popitem(last=False)
+            self._bytes -= len(evicted.body)
+
+
+class ApiThreads:
+    """The read API's sized pool: its ClickHouse calls and renderings run on `size` threads of its own, never on
+    the event loop nor on the default executor the refresh uses; more requests than threads wait their turn in
+    the pool's queue (FIFO) without holding anything the event loop needs."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._executor = ThreadPoolExecutor(size, thread_name_prefix="metrics-api")
+
+    async def run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def _target(request: Request) -> str:
+    return f"{request.url.path}?{request.url.query}"
+
+
+def routes(
+    store: IndicatorStore, *, k: int, threads: ApiThreads | None = None, cache: AnswerCache | None = None
+) -> list[Route]:
+    """The read API over `store`; `k` is the suppression threshold the service publishes with. ClickHouse calls
+    and renderings run on `threads` (default: a pool of 4); with `cache`, answers are kept until it is
+    invalidated."""
+    keep = cache or AnswerCache(0)  # a budget of 0 keeps nothing; concurrent identical misses still share a query
+    pool = threads or ApiThreads(4)
+    off_loop = pool.run
 
     @store_errors
     async def indicators(request: Request) -> Response:
@@ -349,33 +501,39 @@ def routes(store: ClickHouse, *, k: int) -> list[Route]:
             return JSONResponse(exc.body(), status_code=400)
         if request.method == "HEAD":
             return head_response(query)
+        path, params = request.url.path, request.query_params
 
-        def answer() -> Response:  # the query and the rendering of up to MAX_LIMIT rows, off the event loop
-            page = page_of(store.query_rows(query.sql, query.bound), query.limit)
-            url = next_url(request.url.path, request.query_params, page.next) if page.next else None
-            return indicators_response(page, query, url)
+        async def make() -> Answer:
+            return await off_loop(lambda: render_page(store, query, path, params))
 
-        return await asyncio.to_thread(answer)
+        return (await keep.answer(_target(request), make)).response()
+
+    catalog_answer = Answer(_json(catalog_entries()), "application/json")
+    labels_answer = Answer(_json(labels()), "application/json")
+    openapi_answer = Answer(_json(OPENAPI), "application/json")
 
     async def catalog(_: Request) -> Response:
-        return JSONResponse(catalog_entries())
+        return catalog_answer.response()
 
     async def label_document(_: Request) -> Response:
-        return JSONResponse(labels())
+        return labels_answer.response()
 
     @store_errors
     async def status(_: Request) -> Response:
         sql = "SELECT as_of, refreshed_at, events_seen_to FROM refresh_log ORDER BY refreshed_at DESC LIMIT 1"
-        return JSONResponse(status_of(await asyncio.to_thread(store.query_rows, sql), k))
+        return JSONResponse(status_of(await off_loop(lambda: store.query_rows(sql)), k))
+
+    def units_answer() -> Answer:
+        sql = f"SELECT {', '.join(UNIT_FIELDS)} FROM org_units FINAL ORDER BY unit_id"
+        units = [dict(zip(UNIT_FIELDS, row, strict=True)) for row in store.query_rows(sql)]
+        return Answer(_json(units), "application/json")
 
     @store_errors
-    async def org_units(_: Request) -> Response:
-        sql = f"SELECT {', '.join(UNIT_FIELDS)} FROM org_units FINAL ORDER BY unit_id"
-        rows = await asyncio.to_thread(store.query_rows, sql)
-        return JSONResponse([dict(zip(UNIT_FIELDS, row, strict=True)) for row in rows])
+    async def org_units(request: Request) -> Response:
+        return (await keep.answer(_target(request), lambda: off_loop(units_answer))).response()
 
     async def openapi(_: Request) -> Response:
-        return JSONResponse(OPENAPI)
+        return openapi_answer.response()
 
     return [
         Route("/indicators", indicators),

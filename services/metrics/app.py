@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import uvicorn
@@ -16,7 +17,7 @@ from services.common.errors import StoreError
 from services.common.http import build_app, operator_routes
 
 from . import pages
-from .api import routes
+from .api import AnswerCache, ApiThreads, routes
 from .refresh import Refresher, RefreshReport
 
 __all__ = ["Refresher", "as_of_of", "connect_store", "serve", "utc_now"]
@@ -33,6 +34,19 @@ def utc_now() -> datetime:
 
 def connect_store(settings: MetricsSettings) -> ConnectClickHouse:
     return connect_with_tables(settings, DDL)
+
+
+def connect_api_store(settings: MetricsSettings) -> ConnectClickHouse:
+    """The read API's own client: its connections never wait behind the refresh's, nor the refresh's behind it.
+    One client serves all the API's threads (no ClickHouse session); the pool holds a connection for each of them
+    and as many again for the pages' facets query, which runs on the default executor."""
+    return ConnectClickHouse.connect(
+        settings.clickhouse_url,
+        database=settings.clickhouse_database,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+        connections=2 * settings.metrics_api_concurrency,
+    )
 
 
 def as_of_of(settings: MetricsSettings) -> date:
@@ -79,7 +93,15 @@ async def absorb_backlog(refresher: Refresher, every: float, stop: asyncio.Event
             return
 
 
-async def refresh_loop(refresher: Refresher, telemetry: MetricsTelemetry, every: float, stop: asyncio.Event) -> None:
+async def refresh_loop(
+    refresher: Refresher,
+    telemetry: MetricsTelemetry,
+    every: float,
+    stop: asyncio.Event,
+    published: Callable[[], None] = lambda: None,
+) -> None:
+    """Absorb, refresh, wait `every` seconds, until `stop`; `published` is called after every refresh that ran
+    (it may have swapped in years, even one that failed part-way)."""
     while not stop.is_set():
         try:
             await absorb_backlog(refresher, every, stop)
@@ -87,10 +109,12 @@ async def refresh_loop(refresher: Refresher, telemetry: MetricsTelemetry, every:
                 break
             report = await asyncio.to_thread(refresher.refresh)
         except StoreError as exc:
+            published()
             telemetry.errors.inc()
             log.warning("refresh failed, will retry: %s", exc)
         else:
             if report is not None:
+                published()
                 observe(telemetry, report)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
@@ -102,6 +126,9 @@ async def serve(settings: MetricsSettings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     store = await asyncio.to_thread(connect_store, settings)
+    api_store = await asyncio.to_thread(connect_api_store, settings)
+    api_threads = ApiThreads(settings.metrics_api_concurrency)
+    cache = AnswerCache(settings.metrics_api_cache_mb * 1024 * 1024)
     telemetry = MetricsTelemetry()
     refresher = build_refresher(settings, store)
     refreshed = asyncio.Event()
@@ -118,8 +145,8 @@ async def serve(settings: MetricsSettings) -> int:
     app = build_app(
         [
             *operator_routes(live=live, ready=ready, registry=telemetry.registry),
-            *routes(store, k=settings.metrics_k),
-            *pages.routes(store),
+            *routes(api_store, k=settings.metrics_k, threads=api_threads, cache=cache),
+            *pages.routes(api_store),
         ]
     )
     server = uvicorn.Server(
@@ -129,12 +156,15 @@ async def serve(settings: MetricsSettings) -> int:
     )
     http = asyncio.create_task(server.serve())
     first = await asyncio.to_thread(refresher.refresh, force=True)
+    cache.invalidate()  # answers given while the first refresh ran
     if first is not None:
         observe(telemetry, first)
     refreshed.set()
     log.info("metrics serving on %s:%d", settings.http_host, settings.metrics_http_port)
-    await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop)
+    await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, cache.invalidate)
     server.should_exit = True
     await http
+    api_threads.shutdown()
+    api_store.close()
     store.close()
     return 0

@@ -20,6 +20,16 @@ class MetricsSettings(ServiceSettings):
     metrics_k: int = Field(5, ge=1, le=100, description="suppress cells with fewer workers than this")
     metrics_as_of: date | None = Field(None, description="compute as of this date (default: today in TIMEZONE)")
     metrics_refresh_seconds: float = Field(2.0, gt=0, le=3600, description="how often to look for new events")
+    metrics_api_concurrency: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="ClickHouse queries the read API runs at once (its own threads and connections, apart from the "
+        "refresh's); more requests wait for a free one, /health never does",
+    )
+    metrics_api_cache_mb: int = Field(
+        64, ge=0, le=4096, description="memory for answers kept until the next refresh (0: keep none)"
+    )
     metrics_org_levels: str = Field(
         "district,street",
         description="comma-separated org levels that get `org` slices (district, street, second_tier); workers "

@@ -17,7 +17,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,11 +58,11 @@ def _get(port: int, path: str) -> Any:
         return json.loads(body) if response.headers.get_content_type() == "application/json" else body.decode()
 
 
-def _answer(port: int, path: str, method: str = "GET") -> tuple[int, Any, bytes]:
+def _answer(port: int, path: str, method: str = "GET", timeout: float = 10) -> tuple[int, Any, bytes]:
     """(status, headers, body) of any answer, errors included."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status), response.headers, response.read()
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.headers, exc.read()
@@ -95,7 +96,8 @@ async def _metrics_service(clickhouse_url: str, database: str) -> AsyncIterator[
 
 
 class _Relay:
-    """A TCP relay to ClickHouse that can be cut: once closed, nothing listens on its port any more."""
+    """A TCP relay to ClickHouse that can be cut (once closed, nothing listens on its port any more) or slowed:
+    `hold(pattern, seconds)` keeps every request whose bytes hold `pattern` that long before passing it on."""
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
@@ -104,8 +106,27 @@ class _Relay:
         self._listener.settimeout(0.1)
         self._sockets: list[socket.socket] = []
         self._open = True
+        self._pattern: bytes | None = None
+        self._seconds = 0.0
+        self._released = threading.Event()
+        self.holding = 0
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def hold(self, pattern: bytes | None, seconds: float = 0.0) -> None:
+        """Hold matching requests `seconds` each from now on; None lets every held one go at once."""
+        self._pattern, self._seconds = pattern, seconds
+        if pattern is None:
+            self._released.set()
+        else:
+            self._released.clear()
+
+    def _held(self, data: bytes) -> None:
+        if self._pattern is None or self._pattern not in data:
+            return
+        self.holding += 1
+        self._released.wait(self._seconds)
+        self.holding -= 1
 
     def _accept(self) -> None:
         while self._open:
@@ -117,13 +138,15 @@ class _Relay:
                 return
             upstream = socket.create_connection(self._target)
             self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            for source, sink, hold in ((client, upstream, self._held), (upstream, client, None)):
+                threading.Thread(target=self._pipe, args=(source, sink, hold), daemon=True).start()
 
     @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(source: socket.socket, sink: socket.socket, hold: Callable[[bytes], None] | None) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
+                if hold is not None:
+                    hold(data)
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
@@ -313,3 +336,50 @@ async def test_clickhouse_away_is_a_503_json_answer_and_health_does_not_ask_it(
             assert _answer(port, "/indicators", method="HEAD")[0] == 200  # the query is not run
     finally:
         relay.close()
+
+
+async def test_health_and_ready_answer_at_once_while_20_slow_queries_are_in_flight(
+    servers: Servers, store: ConnectClickHouse, database: str
+) -> None:
+    """The API's queries have threads and connections of their own: 20 held indicator queries fill them, yet
+    /health (no ClickHouse call) and /ready (a ping on the refresh's client and threads) answer within 1 s."""
+    _store_events(store, _simulated(workers=10))
+    relay = _Relay(servers.clickhouse_url)
+    try:
+        async with _metrics_service(relay.url, database) as port:
+            relay.hold(b"FROM indicators", seconds=5.0)
+            with ThreadPoolExecutor(20) as clients:
+                targets = [f"/indicators?indicator=hires&limit={n + 1}" for n in range(20)]  # 20 distinct queries
+                asked = [clients.submit(_answer, port, target, "GET", 60) for target in targets]
+                await wait_for(lambda: relay.holding >= 6, timeout=30, what="six indicator queries held")
+                for path in ("/health", "/ready"):
+                    begin = time.perf_counter()
+                    assert _answer(port, path, timeout=5)[0] == 200, path
+                    assert time.perf_counter() - begin < 1.0, path
+                assert not any(a.done() for a in asked)  # every indicator query was still in flight
+                relay.hold(None)
+                assert [a.result()[0] for a in asked] == [200] * 20
+    finally:
+        relay.close()
+
+
+def test_one_store_answers_concurrent_queries_from_many_threads(servers: Servers, database: str) -> None:
+    """The API shares one client among its threads: without a ClickHouse session, concurrent queries on it are
+    neither refused by clickhouse-connect nor mixed up, even with more threads than pooled connections."""
+    shared = ConnectClickHouse.connect(
+        servers.clickhouse_url, database=database, user="default", password="", connections=4
+    )
+    try:
+
+        def ask(n: int) -> list[tuple[Any, ...]]:
+            return shared.query_rows("SELECT %(n)s + number FROM numbers(1000)", {"n": n})
+
+        with ThreadPoolExecutor(16) as threads:
+            answers = list(threads.map(ask, range(64)))
+        assert all(rows == [(n + i,) for i in range(1000)] for n, rows in enumerate(answers))
+        raw = shared.query_bytes(
+            "SELECT 1 AS one, 'a/b' AS s", fmt="JSONEachRow", settings={"output_format_json_escape_forward_slashes": 0}
+        )
+        assert raw == b'{"one":1,"s":"a/b"}\n'
+    finally:
+        shared.close()

@@ -3,6 +3,7 @@ through ASGI with a store double (HEAD, 503, nosniff, off the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.routing import Route
 
@@ -28,12 +30,17 @@ from services.metrics.api import (
     MAX_LIMIT,
     OPENAPI,
     PARAMETERS,
+    Answer,
+    AnswerCache,
+    ApiThreads,
     BadRequest,
     as_csv,
     as_records,
     build_query,
     decode_cursor,
     encode_cursor,
+    json_answer,
+    json_rows,
     key_of,
     next_url,
     page_of,
@@ -281,9 +288,34 @@ class _Store:
         limit = (parameters or {}).get("limit")
         return self.rows[:limit] if limit else self.rows
 
+    def query_bytes(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        fmt: str,
+        settings: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """The rows as ClickHouse's JSONEachRow writes them (one object a line, the period ISO, `suppressed` a Bool)."""
+        assert fmt == "JSONEachRow"
+        lines = []
+        for row in self.query_rows(sql, parameters):
+            record = dict(zip(FIELDS, row, strict=True))
+            record["period"], record["suppressed"] = record["period"].isoformat(), bool(record["suppressed"])
+            lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        return "".join(lines).encode()
+
+
+def _app(store: _Store, **options: Any) -> Starlette:
+    operator = operator_routes(live=_ok, ready=_ok, registry=CollectorRegistry())
+    return build_app([*operator, *routes(store, k=5, **options)])
+
 
 async def _call(store: _Store, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], bytes]:
-    app = build_app([*operator_routes(live=_ok, ready=_ok, registry=CollectorRegistry()), *routes(store, k=5)])  # type: ignore[arg-type]
+    return await _request(_app(store), method, path, query)
+
+
+async def _request(app: Starlette, method: str, path: str, query: str = "") -> tuple[int, dict[str, str], bytes]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -393,3 +425,150 @@ async def test_status_labels_catalog_and_org_units_answer_json() -> None:
             "street_id": "",
         }
     ]
+
+
+# --- concurrency: the API's own threads, kept answers, /health never behind a query -----------------------------
+
+
+def test_a_json_page_is_the_rows_clickhouse_wrote_and_the_last_ones_key_when_more_follow() -> None:
+    raw = _Store([_row(period=m, slice_="a\nb") for m in range(1, 4)]).query_bytes("", fmt="JSONEachRow")
+    rows, last = json_rows(raw, 2)
+    assert [json.loads(r)["period"] for r in rows] == ["2024-01-01", "2024-02-01"]
+    assert last == ("hires", "month", "all", "a\nb", "", "2024-02-01")
+    assert decode_cursor(encode_cursor(last))[-1] == date(2024, 2, 1)
+    assert json_rows(raw, 3) == (raw.rstrip(b"\n").split(b"\n"), None)
+    assert json_rows(b"", 5) == ([], None)
+    body = json.loads(json_answer(rows, "/indicators?cursor=x").body)
+    assert (body["count"], body["next"], body["rows"][0]["suppressed"]) == (2, "/indicators?cursor=x", False)
+
+
+def _answer(text: str) -> Answer:
+    return Answer(text.encode(), "application/json")
+
+
+async def test_an_answer_is_kept_until_invalidated_and_one_asked_before_is_not_kept_after() -> None:
+    cache = AnswerCache(1_000)
+    made: list[str] = []
+
+    async def make() -> Answer:
+        made.append("query")
+        return _answer(f"v{len(made)}")
+
+    assert (await cache.answer("/a", make)).body == b"v1"
+    assert (await cache.answer("/a", make)).body == b"v1" and (cache.hits, cache.misses) == (1, 1)
+    release = asyncio.Event()
+
+    async def slow() -> Answer:
+        await release.wait()
+        return _answer("old")
+
+    cache.invalidate()
+    pending = asyncio.ensure_future(cache.answer("/a", slow))
+    await asyncio.sleep(0)  # the fill has started
+    cache.invalidate()  # a publish while it runs
+    release.set()
+    assert (await pending).body == b"old"  # its caller gets it ...
+    assert (await cache.answer("/a", make)).body == b"v2"  # ... but it is not kept
+
+
+async def test_concurrent_misses_of_one_target_share_one_query_and_errors_are_not_kept() -> None:
+    cache = AnswerCache(1_000)
+    calls = 0
+    release = asyncio.Event()
+
+    async def make() -> Answer:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        if calls == 1:
+            raise StoreUnavailable("away")
+        return _answer("ok")
+
+    waiting = [asyncio.ensure_future(cache.answer("/a", make)) for _ in range(20)]
+    await asyncio.sleep(0)
+    release.set()
+    outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    assert calls == 1 and all(isinstance(o, StoreUnavailable) for o in outcomes)
+    assert (await cache.answer("/a", make)).body == b"ok" and calls == 2
+
+
+async def test_what_is_kept_is_bounded_in_bytes_and_in_age() -> None:
+    now = [0.0]
+    cache = AnswerCache(40, seconds=60, clock=lambda: now[0])
+
+    async def of(text: str) -> Answer:
+        return await cache.answer(text, lambda: asyncio.sleep(0, _answer(text * 10)))
+
+    for name in ("a", "b", "c", "d"):
+        await of(name)  # 10 bytes each: all kept
+    await of("a")  # a hit: now the most recently used
+    await of("e")  # 50 bytes > 40: the least recently used go first
+    assert cache.misses == 5 and cache.hits == 1
+    await of("a")
+    assert cache.hits == 2
+    await of("b")
+    assert cache.misses == 6  # b was evicted
+    big = await cache.answer("big", lambda: asyncio.sleep(0, _answer("x" * 11)))  # above a quarter: never kept
+    assert (await cache.answer("big", lambda: asyncio.sleep(0, big))) and cache.misses == 8
+    now[0] = 61.0
+    await of("a")
+    assert cache.misses == 9  # too old
+
+
+class _Blocking(_Store):
+    """Holds every query until `release` is set; says on the event loop how many are held."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(rows)
+        self.release = threading.Event()
+        self.held = 0
+        self.changed = asyncio.Event()
+        self._loop = loop
+
+    def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        self.calls.append((sql, threading.current_thread().name))
+        self._loop.call_soon_threadsafe(self._one_more)
+        assert self.release.wait(10)
+        limit = (parameters or {}).get("limit")
+        return self.rows[:limit] if limit else self.rows
+
+    def _one_more(self) -> None:
+        self.held += 1
+        self.changed.set()
+
+
+async def test_queries_run_on_the_apis_threads_and_health_asks_nothing_while_they_are_all_busy() -> None:
+    store = _Blocking([_row()], asyncio.get_running_loop())
+    threads = ApiThreads(2)
+    app = _app(store, threads=threads, cache=AnswerCache(1_000_000))
+    try:
+        asked = [asyncio.ensure_future(_request(app, "GET", "/indicators", f"limit={n + 1}")) for n in range(20)]
+        while store.held < 2:  # both threads hold a query; 18 requests wait their turn
+            store.changed.clear()
+            await asyncio.wait_for(store.changed.wait(), 10)
+        assert (await _request(app, "GET", "/health"))[0] == 200
+        assert (await _request(app, "GET", "/indicators/catalog"))[0] == 200
+        assert len(store.calls) == 2 and not any(a.done() for a in asked)  # /health asked nothing, waited for none
+        store.release.set()
+        assert [status for status, _, _ in await asyncio.gather(*asked)] == [200] * 20
+        assert {thread.rsplit("_", 1)[0] for _, thread in store.calls} == {"metrics-api"}
+    finally:
+        store.release.set()
+        threads.shutdown()
+
+
+async def test_a_kept_answer_is_served_without_asking_clickhouse_until_invalidated() -> None:
+    store = _Store([_row(period=m) for m in range(1, 4)])
+    cache = AnswerCache(1_000_000)
+    app = _app(store, cache=cache)
+    first = await _request(app, "GET", "/indicators", "indicator=hires")
+    assert await _request(app, "GET", "/indicators", "indicator=hires") == first and len(store.calls) == 1
+    await _request(app, "GET", "/indicators", "indicator=hires&format=csv")  # another target
+    assert len(store.calls) == 2
+    cache.invalidate()
+    await _request(app, "GET", "/indicators", "indicator=hires")
+    assert len(store.calls) == 3
+    units = _Store([("D1", "", "district", "宝山区", "Baoshan", "none", "D1", "")])
+    app = _app(units, cache=cache)
+    assert await _request(app, "GET", "/org-units") == await _request(app, "GET", "/org-units")
+    assert len(units.calls) == 1
