@@ -254,12 +254,32 @@
     main.dataset.ready = "";
     const cards = el("div", { class: "cards", id: "cards" });
     main.replaceChildren(el("h1", {}, t("overview")), el("p", { class: "lede" }, t("overviewLede")), cards);
-    const results = await Promise.all(CARDS.map((card) => fetchRows(apiParams({
-      indicator: card.indicator, kind: card.kind, dim: "all", category: card.category !== undefined
-        ? card.category : "",
-    }, ["all"]))));
-    CARDS.forEach((card, i) => cards.append(renderCard(card, results[i])));
-    main.append(await renderFacts());
+    // Two calls serve every card and the published facts: the years, and the last three years of months.
+    const facts = S.labels.published_facts || [];
+    const yearly = (card) => card.kind === "year";
+    const asOf = (S.status && S.status.as_of) || new Date().toISOString().slice(0, 10);
+    const [years, months] = await Promise.all([
+      fetchRows(overviewParams([...CARDS.filter(yearly), ...facts.map((f) => ({ ...f, kind: "year" }))])),
+      fetchRows(overviewParams(CARDS.filter((c) => !yearly(c)), monthsBefore(asOf, 36))),
+    ]);
+    const rows = [...years, ...months];
+    for (const card of CARDS) {
+      cards.append(renderCard(card, rows.filter((r) => r.indicator === card.indicator &&
+        r.period_kind === card.kind && r.category === (card.category || ""))));
+    }
+    main.append(renderFacts(facts, years));
+  }
+
+  function overviewParams(wanted, from) {
+    const p = new URLSearchParams();
+    for (const name of new Set(wanted.map((w) => w.indicator))) p.append("indicator", name);
+    for (const kind of new Set(wanted.map((w) => w.kind))) p.append("period_kind", kind);
+    for (const category of new Set(wanted.map((w) => w.category || ""))) p.append("category", category);
+    p.append("dimension", "all");
+    p.append("slice", "all");
+    if (from) p.append("from", from);
+    p.append("limit", String(MAX_ROWS));
+    return p;
   }
 
   function renderCard(card, rows) {
@@ -313,19 +333,16 @@
     });
   }
 
-  async function renderFacts() {
-    const facts = S.labels.published_facts || [];
+  function renderFacts(facts, years) {
     const panel = el("div", { class: "panel", id: "facts" });
     panel.append(el("h2", {}, t("facts")), el("p", { class: "lede" }, t("factsLede")));
     const table = el("table", { class: "facts" });
     table.append(el("tr", {}, el("th", {}, t("indicator")), el("th", {}, t("published")),
       el("th", {}, t("computed")), el("th", {}, t("difference"))));
     for (const fact of facts) {
-      const rows = await fetchRows(apiParams({
-        indicator: fact.indicator, kind: "year", dim: "all", category: fact.category,
-        from: `${fact.from_year}-01-01`, to: `${fact.to_year}-12-31`,
-      }, ["all"]));
-      const shown = rows.filter((r) => !r.suppressed && r.value !== null);
+      const shown = years.filter((r) => r.indicator === fact.indicator && r.category === fact.category &&
+        !r.suppressed && r.value !== null && r.period >= `${fact.from_year}-01-01` &&
+        r.period <= `${fact.to_year}-12-31`);
       const sum = shown.reduce((acc, r) => acc + r.value, 0);
       const complete = shown.length === fact.to_year - fact.from_year + 1;
       table.append(el("tr", { "data-fact": `${fact.indicator}:${fact.category}` },
