@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -120,7 +121,14 @@ async def refresh_loop(
             await asyncio.wait_for(stop.wait(), every)
 
 
+SWITCH_SECONDS = 0.001
+"""How long a thread may hold the GIL while another waits for it (CPython's default is 5 ms). The event loop and
+the API's threads wait for it after every socket call while the refresh computes; at 1 ms the uncached API
+answered ~35 % more requests under 50 clients in `bench.api_load`."""
+
+
 async def serve(settings: MetricsSettings) -> int:
+    sys.setswitchinterval(SWITCH_SECONDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
