@@ -2,8 +2,9 @@
 
 Measures, in this order, with progress on stderr: ingest throughput per broker against the raw client and
 FastStream baselines (and the ingest process's peak RSS), the insert path against a bare clickhouse-connect
-insert, the measurements still waiting for their pieces (bench.later), and a py-spy profile of NATS ingest
-when it is below target. Prints the Markdown report and writes bench/results/latest.{json,md}.
+insert, the measurements still waiting for their pieces (bench.later), the indicator API under 50 concurrent
+clients (bench.api_load), and a py-spy profile of NATS ingest when it is below target. Prints the Markdown report
+and writes bench/results/latest.{json,md}.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from services.stack import tansu
 
-from . import corpus, later, profile
+from . import api_load, corpus, later, profile
 from .brokers import BENCHES, BrokerBench, reachable
 from .ingest import IngestRun, run_ingest
 from .insert import measure_inserts
@@ -250,6 +251,7 @@ def run(
     ctx = later.Context(clickhouse_url, urls.broker_url, n, quick, panel_events)
     for measurement in later.MEASUREMENTS:
         measurement(ctx, report)
+    api_load.api_suite(ctx, report)
     nats_rate = rates.get("nats")
     if profile_below_target and nats_rate is not None and nats_rate < TARGET_RATE:
         nats_url = broker_url("nats", urls.broker_url) or urls.broker_url
