@@ -105,7 +105,8 @@ def test_the_demo_prints_the_headline_table(as_of: date, database: str, demo_env
     ]
     assert [label for label in labels if label not in run.stdout] == [], run.explain()
     urls = [line for line in run.stdout.splitlines() if "http://" in line]
-    assert urls[0] == f"Analyst pages   http://127.0.0.1:{metrics_port}/", run.explain()
+    assert urls[0].startswith(f"Analyst pages   http://127.0.0.1:{metrics_port}/ "), run.explain()  # announced first
+    assert f"Analyst pages   http://127.0.0.1:{metrics_port}/" in urls[1:], run.explain()  # and again with the rest
     assert "stored and 0 rejected of" in run.stderr, run.explain()
 
 
