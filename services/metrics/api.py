@@ -35,7 +35,7 @@ from starlette.routing import Route
 from services.common.errors import StoreRejected, StoreUnavailable
 
 from .catalog import BY_NAME, CATALOG, DIMENSIONS, PERIOD_KINDS, REASONS, labels, topic_of
-from .publish import COLUMNS
+from .publish import COLUMNS, ORG_UNIT_FIELDS
 
 log = logging.getLogger("workforce.metrics.api")
 
@@ -69,16 +69,7 @@ ACCEPTED: Final[dict[str, tuple[str, ...]]] = {
 }
 """The parameters whose values are a closed list (the catalog's names); slice and category are open."""
 LABEL_TABLES: Final = ("topics", "dimensions", "period_kinds", "org_levels", "categories", "slices", "reasons")
-UNIT_FIELDS: Final = (
-    "unit_id",
-    "parent_id",
-    "level",
-    "name_zh",
-    "name_en",
-    "service_model",
-    "district_id",
-    "street_id",
-)
+UNIT_FIELDS: Final = ORG_UNIT_FIELDS
 
 
 class BadRequest(ValueError):

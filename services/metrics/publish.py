@@ -30,6 +30,18 @@ COLUMNS: Final = (
     "computed_at",
 )
 
+ORG_UNIT_FIELDS: Final = (
+    "unit_id",
+    "parent_id",
+    "level",
+    "name_zh",
+    "name_en",
+    "service_model",
+    "district_id",
+    "street_id",
+)
+"""The columns of `org_units` as the API reads them (the refresh also writes `computed_at`)."""
+
 
 def by_year(rows: Iterable[IndicatorRow]) -> dict[int, list[IndicatorRow]]:
     groups: dict[int, list[IndicatorRow]] = defaultdict(list)

@@ -21,7 +21,7 @@ from .engine import EventRecord, IndicatorRow, compute
 from .engine.log import EventLog
 from .loader import load_events, load_reference_wages
 from .orgunits import UnitLabel, labels, latest_units
-from .publish import IndicatorPublisher, by_year, fingerprint
+from .publish import ORG_UNIT_FIELDS, IndicatorPublisher, by_year, fingerprint
 from .scope import first_dates, recompute_from
 
 log = logging.getLogger("workforce.metrics")
@@ -196,17 +196,7 @@ class Refresher:
             self._store.insert_rows(
                 "org_units",
                 rows,
-                (
-                    "unit_id",
-                    "parent_id",
-                    "level",
-                    "name_zh",
-                    "name_en",
-                    "service_model",
-                    "district_id",
-                    "street_id",
-                    "computed_at",
-                ),
+                (*ORG_UNIT_FIELDS, "computed_at"),
             )
 
     def _log(self, report: RefreshReport) -> None:
