@@ -233,17 +233,24 @@
     render();
   }
 
+  let renders = 0;  // the latest render wins: an older one still loading must not mark the page ready
+
   async function render() {
+    // Not ready until this render has drawn: a test (or a user's script) waiting on data-ready must not see the
+    // previous page's flag while this one still loads.
+    const mine = ++renders;
+    const main = $("#main");
+    main.dataset.ready = "";
     disposeCharts();
     renderFrame();
-    const main = $("#main");
     main.replaceChildren(el("p", { class: "loading" }, "…"));
     try {
       const name = pageName();
       if (name === "overview") await renderOverview(main);
       else await renderTopic(main, name);
-      main.dataset.ready = "1";
+      if (mine === renders) main.dataset.ready = "1";
     } catch (error) {
+      if (mine !== renders) return;
       showError(error);
       main.dataset.ready = "error";
     }
@@ -251,7 +258,6 @@
 
   // ---- overview ------------------------------------------------------------------------------------------------
   async function renderOverview(main) {
-    main.dataset.ready = "";
     const cards = el("div", { class: "cards", id: "cards" });
     main.replaceChildren(el("h1", {}, t("overview")), el("p", { class: "lede" }, t("overviewLede")), cards);
     // Two calls serve every card and the published facts: the years, and the last three years of months.
