@@ -32,16 +32,14 @@ def _records(bodies: list[bytes]) -> list[EventRecord]:
     out = []
     for body in bodies:
         event = parse_event(body, now=NOW)
-        env: object = event
-        e = SimpleNamespace(**{k: getattr(env, k) for k in ("event_id", "event_type", "occurred_at", "emitted_at")})
         out.append(
             EventRecord(
-                str(e.event_id),
-                e.event_type,
-                e.occurred_at,
-                e.emitted_at,
-                pseudonymise(getattr(env, "worker_id", None)),
-                env.data.model_dump(mode="json"),
+                str(event.event_id),
+                event.event_type,
+                event.occurred_at,
+                event.emitted_at,
+                pseudonymise(getattr(event, "worker_id", None)),
+                event.data.model_dump(mode="json"),
             )
         )
     return out

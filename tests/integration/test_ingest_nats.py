@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import nats
 import pytest
+from nats.js.api import RawStreamMsg
 
 from services.common.clickhouse import ConnectClickHouse
 
@@ -12,7 +13,7 @@ from .harness import count, exact_once, ingest_settings, nats_consumer_state, pu
 from .servers import Servers
 
 
-async def _dead_letters(url: str, stream: str) -> list[nats.aio.msg.Msg]:
+async def _dead_letters(url: str, stream: str) -> list[RawStreamMsg]:
     client = await nats.connect(url)
     try:
         js = client.jetstream()
@@ -51,7 +52,7 @@ async def test_good_events_stored_once_bad_ones_dead_lettered(
     letters = await _dead_letters(servers.nats_url, f"{settings.ingest_stream}_DLQ")
     assert len(letters) == stream.bad
     assert all(m.headers and m.headers["x-reject-code"] and m.headers["x-reject-reason"] for m in letters)
-    sql_text = [m for m in letters if b"DROP TABLE" in m.data]
+    sql_text = [m for m in letters if b"DROP TABLE" in (m.data or b"")]
     assert sql_text, "SQL-looking text must arrive in the dead letters as text"
     assert count(store, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'events'") == 1
 

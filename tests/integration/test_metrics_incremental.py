@@ -176,7 +176,7 @@ def test_events_of_a_failed_refresh_are_published_by_the_next(store: ConnectClic
     apply_ddl(store, METRICS_DDL, database=database)
     store.command("TRUNCATE TABLE indicators")
     flaky = _FailingSwap(store, fail=0)
-    refresher = Refresher(flaky, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS)  # type: ignore[arg-type]
+    refresher = Refresher(flaky, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS)
     assert refresher.refresh(force=True) is not None
     hire = next(e for e in base if e["event_type"] == "staffing.hired.v1")
     _store(store, [_event("staffing.hired.v1", "NEW-2", {**hire["data"], "hire_date": "2024-06-04"})])

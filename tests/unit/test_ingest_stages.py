@@ -188,12 +188,12 @@ def test_pseudonymiser_is_stable_keyed_and_hides_its_key() -> None:
 def test_settings_require_a_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PSEUDONYM_KEY", raising=False)
     with pytest.raises(ValidationError, match="pseudonym_key"):
-        IngestSettings()  # type: ignore[call-arg]
+        IngestSettings()
     monkeypatch.setenv("PSEUDONYM_KEY", "changeme-changeme-changeme-changeme")
     with pytest.raises(ValidationError, match="placeholder"):
-        IngestSettings()  # type: ignore[call-arg]
+        IngestSettings()
     monkeypatch.setenv("PSEUDONYM_KEY", "3f0a9c41d2b7e85f6a1c3d9e0b4f7a2c8d5e1b6f")
-    assert IngestSettings().ingest_batch_size == 10_000  # type: ignore[call-arg]
+    assert IngestSettings().ingest_batch_size == 10_000
 
 
 def _delivery(n: int) -> Delivery:

@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -19,7 +19,9 @@ from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.routing import Route
+from starlette.types import Message
 
+from services.common.clickhouse import ClickHouse
 from services.common.errors import StoreRejected, StoreUnavailable
 from services.common.http import build_app, operator_routes
 from services.metrics import pages
@@ -216,7 +218,7 @@ def _service_paths() -> set[str]:
     served = [
         *operator_routes(live=_ok, ready=_ok, registry=CollectorRegistry()),
         *routes(_Store(), k=5),
-        *pages.routes(_Store()),
+        *pages.routes(cast(ClickHouse, _Store())),  # the pages only ask query_rows
     ]
     return {route.path for route in served if isinstance(route, Route)}
 
@@ -330,12 +332,12 @@ async def _request(app: Starlette, method: str, path: str, query: str = "") -> t
         "client": ("127.0.0.1", 1),
         "server": ("test", 80),
     }
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     with contextlib.suppress(RuntimeError):  # Starlette re-raises after answering 500; the answer is checked

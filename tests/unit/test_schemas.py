@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from schemas import MAX_PAYLOAD_BYTES, REGISTRY, EventError, HiredV1, SeparatedV1, parse_event, validate_many
+from schemas import (
+    MAX_PAYLOAD_BYTES,
+    REGISTRY,
+    AmendedData,
+    EventError,
+    HiredV1,
+    SeparatedV1,
+    parse_event,
+    validate_many,
+)
 from schemas.export import JSON_DIR, generate
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -32,7 +41,7 @@ def _refusal(raw: bytes | str) -> EventError:
     return caught.value
 
 
-HIRED = {
+HIRED: dict[str, Any] = {
     "event_id": "1c1d7b52-8f10-4f51-b7a6-3d0f3e9a0a01",
     "event_type": "staffing.hired.v1",
     "occurred_at": "2026-03-02T09:30:00+08:00",
@@ -167,7 +176,7 @@ def _separation(note: str) -> dict[str, Any]:
 
 
 def test_all_errors_are_listed_first_path_reported() -> None:
-    data = {**HIRED["data"], "hire_date": "1989-01-01", "gender": "x"}  # type: ignore[dict-item]
+    data = {**HIRED["data"], "hire_date": "1989-01-01", "gender": "x"}
     error = _refusal(_encode({**HIRED, "data": data}))
     assert error.field_path == "data.hire_date"
     assert "data.hire_date: must be on or after 1990-01-01 (got 1989-01-01)" in error.message
@@ -227,7 +236,7 @@ def test_committed_json_schemas_match_the_models() -> None:
 # Issue 15: hostile amendments are refused when they arrive, before their target (item 2); the parser is as strict
 # as the contract (item 5).
 
-AMENDMENT = {
+AMENDMENT: dict[str, Any] = {
     "event_id": "7f2d8c99-a0b1-4c23-9e45-f6a7b8c9da01",
     "event_type": "correction.amended.v1",
     "occurred_at": "2026-03-02T09:30:00+08:00",
@@ -264,7 +273,8 @@ def test_a_hostile_amendment_is_refused_before_its_target_arrives(changes: dict[
 
 def test_an_amendment_naming_its_target_type_is_checked_against_that_type_alone() -> None:
     named = _amendment({"kind": "initial"}, target_event_type="training.completed.v1")
-    assert parse_event(_encode(named), now=NOW).data.target_event_type == "training.completed.v1"
+    parsed = parse_event(_encode(named), now=NOW)
+    assert isinstance(parsed.data, AmendedData) and parsed.data.target_event_type == "training.completed.v1"
     wrong = _amendment({"kind": "initial"}, target_event_type="turnover.separated.v1")
     assert "as a field of turnover.separated.v1" in _refusal(_encode(wrong)).message
     # without a name, one type that has the field and takes the value is enough (kind: training or separation)
@@ -432,6 +442,7 @@ def test_identifiers_are_stored_nfc_normalised() -> None:
     """Two spellings of one id (e + combining acute, é) are one worker, one unit."""
     decomposed = {**HIRED, "worker_id": "Jose\u0301", "data": {**HIRED["data"], "org_unit_id": "Cafe\u0301"}}
     event = parse_event(_encode(decomposed), now=NOW)
+    assert isinstance(event, HiredV1)
     assert (event.worker_id, event.data.org_unit_id) == ("Jos\u00e9", "Caf\u00e9")
     assert parse_event(_encode({**HIRED, "worker_id": "Jos\u00e9"}), now=NOW).worker_id == event.worker_id
     # the length limit counts the stored (composed) form: 64 characters decomposed are 32
