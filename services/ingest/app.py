@@ -28,6 +28,7 @@ from .consumer import Consumer
 from .guard import RejectGuard, RejectLimit
 from .pipeline import Pipeline
 from .pseudonymise import Pseudonymiser
+from .rekey import ensure_key_column
 from .retention import ensure_reject_retention
 from .settings import IngestSettings
 from .telemetry import IngestMetrics
@@ -55,10 +56,18 @@ def channels_for(settings: IngestSettings) -> Channels:
 
 
 def connect_store(settings: IngestSettings) -> ConnectClickHouse:
-    """Connect, create the tables if missing, and bring `ingest_rejects` to INGEST_REJECT_TTL_DAYS."""
+    """Connect, create the tables if missing, add `events.key_id` to an older table, and bring `ingest_rejects`
+    to INGEST_REJECT_TTL_DAYS."""
     store = connect_with_tables(settings, DDL)
+    ensure_key_column(store)
     ensure_reject_retention(store, settings.ingest_reject_ttl_days)
     return store
+
+
+def pseudonymisers(settings: IngestSettings) -> tuple[Pseudonymiser, list[Pseudonymiser]]:
+    """The current key's pseudonymiser and one per previous key (PSEUDONYM_KEYS_PREVIOUS)."""
+    current = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
+    return current, [Pseudonymiser(key.encode()) for key in settings.previous_keys]
 
 
 async def connect_store_with_retry(settings: IngestSettings, stop: asyncio.Event) -> ConnectClickHouse | None:
@@ -88,12 +97,9 @@ class Ingest:
 def build(settings: IngestSettings, store: ConnectClickHouse, clock: Callable[[], datetime] = utc_now) -> Ingest:
     metrics = IngestMetrics()
     adapter = make_adapter(settings.broker_url, channels_for(settings), clock=clock)
+    current, previous = pseudonymisers(settings)
     pipeline = Pipeline(
-        EventWriter(store),
-        Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()),
-        zone=settings.zone,
-        broker=adapter.name,
-        clock=clock,
+        EventWriter(store), current, zone=settings.zone, broker=adapter.name, clock=clock, previous=previous
     )
     buffer = Buffer(
         max_size=settings.ingest_batch_size,
@@ -179,6 +185,7 @@ async def serve(settings: IngestSettings) -> int:
     flusher = asyncio.create_task(ingest.consumer.run())
     poller = asyncio.create_task(poll_pending(ingest))
     log.info("ingest consuming from %s (%s)", redact(settings.broker_url), ingest.adapter.name)
+    log.info("pseudonym key %s; previous keys %s", *key_ids(settings))
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({stopper, flusher}, return_when=asyncio.FIRST_COMPLETED)
     log.info("stopping: flushing %d buffered messages", ingest.consumer.buffered)
@@ -192,6 +199,12 @@ async def serve(settings: IngestSettings) -> int:
     store.close()
     log.info("ingest stopped cleanly")
     return 0
+
+
+def key_ids(settings: IngestSettings) -> tuple[str, str]:
+    """The current key's id and the previous keys' ids, for logs: ids name keys, they never reveal them."""
+    current, previous = pseudonymisers(settings)
+    return current.key_id, ", ".join(p.key_id for p in previous) or "none"
 
 
 def redact(url: str) -> str:

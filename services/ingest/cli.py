@@ -1,4 +1,4 @@
-"""`workforce-ingest run | backfill FILE... | replay-dlq | asyncapi`."""
+"""`workforce-ingest run | backfill FILE... | replay-dlq | rekey --worker-ids FILE | asyncapi`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .backfill import backfill, read_lines
 from .brokers import make_adapter
 from .errors import StoreSetupError
 from .pipeline import Pipeline
-from .pseudonymise import Pseudonymiser
+from .rekey import plan, read_worker_ids, rekey
 from .settings import IngestSettings
 from .writer import EventWriter
 
@@ -52,13 +52,15 @@ def _backfill(args: argparse.Namespace) -> int:
         print(f"workforce-ingest backfill: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     store = app.connect_store(settings)
+    current, previous = app.pseudonymisers(settings)
     pipeline = Pipeline(
         EventWriter(store),
-        Pseudonymiser(settings.pseudonym_key.get_secret_value().encode()),
+        current,
         zone=settings.zone,
         broker="file",
         clock=app.utc_now,
         dead_letters=False,
+        previous=previous,
     )
     total = sum(1 for p in paths for line in p.open("rb") if line.strip())
     with tqdm(total=total, unit="ev", desc="backfill", disable=args.quiet) as bar:
@@ -89,6 +91,28 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rekey(args: argparse.Namespace) -> int:
+    settings = _settings()
+    configure(settings.log_level)
+    current, previous = app.pseudonymisers(settings)
+    if not previous:
+        print("workforce-ingest rekey: PSEUDONYM_KEYS_PREVIOUS names no key to re-key from", file=sys.stderr)
+        return 2
+    path = Path(args.worker_ids)
+    if not path.is_file():
+        print(f"workforce-ingest rekey: no such file: {path}", file=sys.stderr)
+        return 2
+    with path.open(encoding="utf-8") as lines:
+        mapping = plan(read_worker_ids(lines), current, previous)
+    store = app.connect_store(settings)
+    try:
+        done = rekey(store, mapping, current.key_id)
+    finally:
+        store.close()
+    print("\n".join(done.lines()))
+    return 0
+
+
 def _asyncapi(_: argparse.Namespace) -> int:
     settings = _settings()
     adapter = make_adapter(settings.broker_url, app.channels_for(settings), clock=app.utc_now)
@@ -112,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     replay = commands.add_parser("replay-dlq", help="re-submit dead-lettered messages after a fix")
     replay.add_argument("--limit", type=int, default=None)
     replay.set_defaults(func=_replay)
+    rekeying = commands.add_parser(
+        "rekey", help="re-key stored worker keys from PSEUDONYM_KEYS_PREVIOUS to PSEUDONYM_KEY (docs/operations.md)"
+    )
+    rekeying.add_argument("--worker-ids", required=True, help="clear worker ids, one a line (UTF-8)")
+    rekeying.set_defaults(func=_rekey)
     commands.add_parser("asyncapi", help="print the AsyncAPI document").set_defaults(func=_asyncapi)
     args = parser.parse_args(argv)
     code: int = args.func(args)

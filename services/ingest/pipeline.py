@@ -20,7 +20,7 @@ from schemas import REGISTRY, Event, EventError, validate_many
 from .deliveries import Delivery, Reject
 from .pseudonymise import Pseudonymiser
 from .rejects import keep
-from .resolve import lookup_ids, resolve
+from .resolve import EarlierHashes, lookup_ids, resolve
 from .rows import EventRow, to_row
 from .writer import EventWriter, RejectRecord
 
@@ -69,9 +69,11 @@ class Pipeline:
         broker: str,
         clock: Callable[[], datetime],
         dead_letters: bool = True,
+        previous: Sequence[Pseudonymiser] = (),
     ) -> None:
         self._writer = writer
         self._pseudonymise = pseudonymise
+        self._previous = tuple(previous)
         self._zone = zone
         self._broker = broker
         self._clock = clock
@@ -108,6 +110,22 @@ class Pipeline:
         kept = keep(delivery.body, self._pseudonymise)
         return RejectRecord(delivery, reject, self._broker, kept, self._dead_letter)
 
+    def _earlier_hashes(self, deliveries: Sequence[Delivery]) -> EarlierHashes:
+        """The content hashes a delivery's row has under each previous key; asked only when the stored row
+        differs from it under the current key (rare: a redelivery after a rotation, or a conflict)."""
+
+        def hashes(index: int) -> list[str]:
+            delivery = deliveries[index]
+            result = validate_many([delivery.body], now=self._clock())[0] if self._previous else None
+            if result is None or isinstance(result, EventError):
+                return []
+            return [
+                to_row(result, received_at=delivery.received_at, pseudonymise=key, zone=self._zone).content_hash
+                for key in self._previous
+            ]
+
+        return hashes
+
     def write_rejects(self, records: Sequence[RejectRecord]) -> None:
         """Record refused deliveries in `ingest_rejects` (once: redeliveries share their key)."""
         self._writer.write_rejects(records)
@@ -120,12 +138,13 @@ class Pipeline:
     def commit(self, deliveries: Sequence[Delivery], prepared: Prepared, *, write_rejects: bool = True) -> Outcome:
         """The I/O part of `store` for rows `validate` already made; batches must be committed one at a time."""
         rows, rejects = prepared
-        resolution = resolve(rows, self._writer.known(lookup_ids(row for _, row in rows)), check_amendment)
+        known = self._writer.known(lookup_ids(row for _, row in rows))
+        resolution = resolve(rows, known, check_amendment, self._earlier_hashes(deliveries))
         outcome = Outcome()
         outcome.stored = [row for _, row in resolution.new]
         outcome.duplicates = [deliveries[i] for i in resolution.duplicates]
         outcome.rejected = rejects + [self._reject(deliveries[i], r) for i, r in resolution.rejects]
-        self._writer.write_events(outcome.stored)
+        self._writer.write_events(outcome.stored, key_id=self._pseudonymise.key_id)
         if write_rejects:
             self._writer.write_rejects(outcome.rejected)
         outcome.settled = [deliveries[i] for i, _ in resolution.new] + outcome.duplicates

@@ -6,7 +6,7 @@ Pure: it needs only the rows and what the store already holds for their ids and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .deliveries import Reject
@@ -36,6 +36,13 @@ class Resolution:
 AmendmentCheck = Callable[[str, dict[str, object]], str | None]
 """(target event type, merged data) → None if valid, else the reason."""
 
+EarlierHashes = Callable[[int], Collection[str]]
+"""Delivery index → the content hashes its row would have had under each previous pseudonym key (none without)."""
+
+
+def _no_earlier_keys(_: int) -> Collection[str]:
+    return ()
+
 
 def lookup_ids(rows: Iterable[EventRow]) -> set[str]:
     """Every event id the store must be asked about: the rows' own ids and their correction targets."""
@@ -48,15 +55,20 @@ def lookup_ids(rows: Iterable[EventRow]) -> set[str]:
 
 
 def resolve(
-    rows: list[tuple[int, EventRow]], stored: Mapping[str, Known], check_amendment: AmendmentCheck
+    rows: list[tuple[int, EventRow]],
+    stored: Mapping[str, Known],
+    check_amendment: AmendmentCheck,
+    earlier_hashes: EarlierHashes = _no_earlier_keys,
 ) -> Resolution:
-    """Walk the rows in delivery order; the first content seen for an event id wins."""
+    """Walk the rows in delivery order; the first content seen for an event id wins. A stored row made under a
+    previous pseudonym key is the same content when its hash is the row's hash under that key (a redelivery
+    after a key rotation is a duplicate, not a conflict)."""
     seen: dict[str, Known] = dict(stored)
     out = Resolution()
     for index, row in rows:
         earlier = seen.get(row.event_id)
         if earlier is not None:
-            if earlier.content_hash == row.content_hash:
+            if earlier.content_hash == row.content_hash or earlier.content_hash in earlier_hashes(index):
                 out.duplicates.append(index)
             else:
                 out.rejects.append((index, _conflict(row)))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from services.common.settings import ServiceSettings
 
@@ -41,7 +42,11 @@ class IngestSettings(ServiceSettings):
 
     pseudonym_key: SecretStr = Field(
         ...,
-        description="HMAC-SHA256 key for worker ids: ≥ 32 characters, never logged; rotating it re-keys workers",
+        description="HMAC-SHA256 key for worker ids: ≥ 32 characters, never logged; see docs/operations.md to rotate",
+    )
+    pseudonym_keys_previous: SecretStr = Field(
+        SecretStr(""),
+        description="earlier PSEUDONYM_KEYs, comma-separated: redeliveries of rows they made are duplicates",
     )
     ingest_subject: str = Field("workforce.>", description="NATS subject (wildcards) consumed")
     ingest_topic: str = Field("workforce.events", description="RabbitMQ queue / Redis stream / Kafka topic consumed")
@@ -69,3 +74,30 @@ class IngestSettings(ServiceSettings):
         if problem is not None:
             raise ValueError(problem)
         return value
+
+    @field_validator("pseudonym_keys_previous")
+    @classmethod
+    def _real_previous_keys(cls, value: SecretStr) -> SecretStr:
+        keys = split_keys(value.get_secret_value())
+        for number, key in enumerate(keys, 1):
+            problem = key_problem(key)
+            if problem is not None:
+                raise ValueError(f"key {number} of {len(keys)} {problem}")  # names the key by position, never by value
+        if len(set(keys)) != len(keys):
+            raise ValueError("names one key twice")
+        return value
+
+    @model_validator(mode="after")
+    def _previous_not_current(self) -> Self:
+        if self.pseudonym_key.get_secret_value() in self.previous_keys:
+            raise ValueError("PSEUDONYM_KEYS_PREVIOUS holds the current PSEUDONYM_KEY")
+        return self
+
+    @property
+    def previous_keys(self) -> tuple[str, ...]:
+        return split_keys(self.pseudonym_keys_previous.get_secret_value())
+
+
+def split_keys(text: str) -> tuple[str, ...]:
+    """The keys of a comma-separated list, without surrounding spaces or empty entries."""
+    return tuple(key.strip() for key in text.split(",") if key.strip())

@@ -129,11 +129,17 @@ class EventWriter:
                 found[event_id] = Known(content_hash, event_type, data)
         return found
 
-    def write_events(self, rows: Sequence[EventRow]) -> None:
-        """Insert rows once: a retry of the same set carries the same deduplication token."""
-        if rows:
-            token = dedup_token([row.event_id for row in rows])
+    def write_events(self, rows: Sequence[EventRow], *, key_id: str | None = None) -> None:
+        """Insert rows once: a retry of the same set carries the same deduplication token. `key_id` names the
+        pseudonym key that made the rows' worker keys (stored on rows that have one; '' when None)."""
+        if not rows:
+            return
+        token = dedup_token([row.event_id for row in rows])
+        if key_id is None:
             self._store.insert_rows("events", [row.as_tuple() for row in rows], EVENT_COLUMNS, dedup_token=token)
+        else:
+            keyed = [(*row, key_id if row.worker_key else "") for row in rows]
+            self._store.insert_rows("events", keyed, (*EVENT_COLUMNS, "key_id"), dedup_token=token)
 
     def write_rejects(self, records: Sequence[RejectRecord]) -> None:
         if records:
