@@ -29,8 +29,9 @@ from urllib.parse import urlencode, urlsplit
 
 from services.common.clickhouse import ConnectClickHouse, apply_ddl
 from services.ingest.app import DDL
+from services.stack.ports import free_port
 
-from .later import END, ROOT, Context, _fill, _free_port, _ready, _service, _stop, _wait, progress
+from .later import END, ROOT, Context, _fill, _ready, _service, _stop, _wait, progress
 from .report import Figure, Report, Target
 
 CLIENTS = 50
@@ -280,7 +281,7 @@ def api_suite(ctx: Context, report: Report) -> None:
         apply_ddl(store, DDL, database=database)
         progress("api: filling a database with the simulated program (1,000 workers)")
         _fill(store, 1000)
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "CLICKHOUSE_URL": ctx.clickhouse_url,

@@ -26,7 +26,9 @@ from typing import Any
 from services.common.clickhouse import ConnectClickHouse, apply_ddl
 from services.ingest.app import DDL
 from services.ingest.settings import IngestSettings
-from tests.integration.harness import free_port, settings_env
+from services.stack.ports import free_port
+from services.stack.process import memory_bytes
+from tests.integration.harness import settings_env
 
 POLL = 0.05
 ACCOUNTED = "SELECT (SELECT count() FROM events), (SELECT count() FROM ingest_rejects)"
@@ -45,12 +47,12 @@ class IngestRun:
         return (self.stored + self.rejected) / self.seconds
 
 
-def proc_status_mb(pid: int, key: str) -> float:
-    """A memory line of /proc/<pid>/status (VmHWM, VmRSS) in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    raise KeyError(key)
+def peak_rss_mb(pid: int) -> float:
+    """The process's VmHWM in MB; an unreadable value fails the run rather than report a made-up peak."""
+    peak = memory_bytes(pid, "VmHWM")
+    if peak is None:
+        raise KeyError(f"VmHWM of pid {pid}")
+    return peak / 2**20
 
 
 def consumed_total(port: int) -> float:
@@ -150,7 +152,7 @@ def _measure(
             stored, rejected = (int(n) for n in store.query_rows(ACCOUNTED)[0])
             if stored + rejected >= expected:
                 end = time.perf_counter()
-                peak = proc_status_mb(process.pid, "VmHWM")
+                peak = peak_rss_mb(process.pid)
                 return IngestRun(stored, rejected, end - first, first - launched, peak)
         time.sleep(POLL)
     raise TimeoutError(f"ingest accounted for {stored + rejected} of {expected} in time; see {log}")

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,8 @@ from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
 from services.sim import SimConfig, generate
+from services.stack.ports import free_port
+from services.stack.process import memory_bytes
 
 from . import pages
 from .report import Figure, Report, Target
@@ -66,12 +67,6 @@ def progress(line: str) -> None:
     print(f"[bench] {line}", file=sys.stderr, flush=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(port: int, path: str) -> Any:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
         return json.loads(response.read())
@@ -86,13 +81,8 @@ def _ready(port: int) -> bool:
 
 
 def _peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    peak = memory_bytes(pid, "VmHWM")
+    return None if peak is None else peak / 2**20
 
 
 def _fill(store: ConnectClickHouse, workers: int) -> int:
@@ -193,7 +183,7 @@ def metrics_suite(ctx: Context, report: Report) -> None:
 
 def _measure_services(ctx: Context, report: Report, database: str, stored: int) -> None:
     tag = uuid.uuid4().hex[:8]
-    metrics_port, ingest_port = _free_port(), _free_port()
+    metrics_port, ingest_port = free_port(), free_port()
     env = {
         **os.environ,
         "CLICKHOUSE_URL": ctx.clickhouse_url,
@@ -324,7 +314,7 @@ def _measure_pages(ctx: Context, report: Report, port: int, scale: str) -> None:
 def _pages_at_scale(ctx: Context, report: Report, database: str, scale: str) -> None:
     """The metrics service over the rebuilt database: its start-up refresh recomputes everything once (the API
     answers meanwhile, but timing pages beside a full recomputation would measure the recomputation)."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CLICKHOUSE_URL": ctx.clickhouse_url,

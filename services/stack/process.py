@@ -72,16 +72,21 @@ def command_line(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def rss_bytes(pid: int) -> int | None:
-    """Resident set size of ``pid`` from /proc, or None when it cannot be read."""
+def memory_bytes(pid: int, field: str) -> int | None:
+    """A memory line of /proc/<pid>/status (``VmRSS``, ``VmHWM``, ...) in bytes, or None when it cannot be read."""
     try:
-        lines = Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines()
+        lines = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace").splitlines()
     except OSError:
         return None
     for line in lines:
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
     return None
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident set size of ``pid`` from /proc, or None when it cannot be read."""
+    return memory_bytes(pid, "VmRSS")
 
 
 def owned_pid(pid_path: Path, markers: Sequence[str]) -> int | None:

@@ -32,8 +32,9 @@ from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
 from services.sim import SimConfig, generate
+from services.stack.ports import free_port
 from tests.integration.conftest import database, servers  # noqa: F401 - the integration tests' server fixtures
-from tests.integration.harness import TEST_KEY, free_port, http_status, utc_now_fixed
+from tests.integration.harness import TEST_KEY, http_status, utc_now_fixed
 from tests.integration.servers import Servers
 
 AS_OF = date(2024, 6, 30)

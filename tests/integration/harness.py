@@ -99,14 +99,6 @@ def exact_once(store: ConnectClickHouse) -> tuple[int, int]:
     return final, distinct
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_ingest_process(settings: IngestSettings) -> subprocess.Popen[bytes]:
     """`workforce-ingest run` as a real process with these settings in its environment."""
     return subprocess.Popen(

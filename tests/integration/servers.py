@@ -75,14 +75,6 @@ def _containers() -> Iterator[Servers]:
         yield Servers(url, nats.nats_uri(), "testcontainers")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _reap_orphans(root: Path) -> None:
     """Stop and remove the stacks of earlier test sessions that were killed before they could clean up."""
     from services.stack.api import down
@@ -100,13 +92,14 @@ def _local() -> Iterator[Servers]:
     """The project's stack in a folder and on ports of the test session's own, so that a developer's running
     stack (or another checkout's) is never touched, and stopped at the end."""
     from services.stack.api import down, ensure_up
+    from services.stack.ports import free_port
     from services.stack.settings import StackSettings, default_stack_dir
 
     _reap_orphans(default_stack_dir())
     settings = StackSettings(
         dir=default_stack_dir() / f"test-{os.getpid()}",
-        clickhouse_http_port=_free_port(),
-        clickhouse_tcp_port=_free_port(),
+        clickhouse_http_port=free_port(),
+        clickhouse_tcp_port=free_port(),
     )
     urls = ensure_up(settings)
     try:

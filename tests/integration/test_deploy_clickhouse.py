@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from services.metrics import app as metrics_app
 from services.metrics.engine import IndicatorRow
 from services.metrics.publish import IndicatorPublisher
 from services.metrics.settings import MetricsSettings
+from services.stack.ports import free_port
 
 from .servers import Servers
 
@@ -147,13 +147,6 @@ base = server.render_users
 server.render_users = lambda: base().replace("</users>", extra + "</users>", 1)
 sys.exit(server.main(sys.argv[2:]))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def answers(url: str) -> bool:

@@ -39,10 +39,10 @@ from services.common.clickhouse import ConnectClickHouse, apply_ddl
 from services.ingest.app import DDL
 from services.ingest.pseudonymise import Pseudonymiser
 from services.sim import SimConfig, generate
+from services.stack.ports import free_port
 
 from .harness import (
     TEST_KEY,
-    free_port,
     http_status,
     ingest_settings,
     metric_value,

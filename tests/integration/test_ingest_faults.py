@@ -9,12 +9,12 @@ import time
 import pytest
 
 from services.common.clickhouse import ConnectClickHouse
+from services.stack.ports import free_port
 
 from .events import mixed_stream
 from .harness import (
     count,
     exact_once,
-    free_port,
     http_status,
     ingest_settings,
     metric_value,

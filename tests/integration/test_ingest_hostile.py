@@ -22,13 +22,13 @@ from services.ingest.deliveries import Delivery, Reject
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.rejects import keep
 from services.ingest.writer import EventWriter, RejectRecord
+from services.stack.ports import free_port
 
 from .events import hire, mixed_stream
 from .harness import (
     TEST_KEY,
     count,
     exact_once,
-    free_port,
     ingest_settings,
     nats_consumer_state,
     publish_nats,

@@ -39,11 +39,11 @@ from services.ingest.brokers.kafka import partitions
 from services.ingest.settings import IngestSettings
 from services.sim import SimConfig, generate
 from services.stack import tansu
+from services.stack.ports import free_port
 
 from .harness import (
     count,
     exact_once,
-    free_port,
     http_status,
     ingest_settings,
     metric_value,

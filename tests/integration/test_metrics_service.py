@@ -29,8 +29,9 @@ from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
 from services.sim import SimConfig, generate
+from services.stack.ports import free_port
 
-from .harness import TEST_KEY, free_port, http_status, utc_now_fixed, wait_for
+from .harness import TEST_KEY, http_status, utc_now_fixed, wait_for
 from .servers import Servers
 
 AS_OF = date(2024, 6, 30)

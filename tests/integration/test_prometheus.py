@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -21,6 +20,7 @@ import yaml
 
 from services.common.http import build_app, operator_routes
 from services.ingest.telemetry import IngestMetrics
+from services.stack.ports import free_port
 
 PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 RULES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
@@ -72,13 +72,6 @@ def test_every_alert_has_a_firing_and_a_quiet_case() -> None:
                 (firing if check["exp_alerts"] else quiet).add(check["alertname"])
     assert alerts - firing == set(), "alerts never tested firing"
     assert alerts - quiet == set(), "alerts never tested staying quiet"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -17,26 +17,20 @@ from nats.js.api import AccountInfo
 
 from services.stack.api import Origin, StackUrls, down, ensure_up, status
 from services.stack.errors import ServerStartError
-from services.stack.ports import is_port_free
+from services.stack.ports import free_port, is_port_free
 from services.stack.process import is_alive
 from services.stack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[StackSettings]:
     chosen = StackSettings(
         dir=tmp_path / "stack",
-        clickhouse_http_port=_free_port(),
-        clickhouse_tcp_port=_free_port(),
-        nats_port=_free_port(),
+        clickhouse_http_port=free_port(),
+        clickhouse_tcp_port=free_port(),
+        nats_port=free_port(),
     )
     yield chosen
     down(chosen)

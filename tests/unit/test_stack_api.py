@@ -11,13 +11,8 @@ import pytest
 
 from services.stack.api import Origin, down, ensure_up, status
 from services.stack.errors import ExternalServerError, PortTakenError
+from services.stack.ports import free_port
 from services.stack.settings import StackSettings
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -30,9 +25,9 @@ def taken_port() -> Iterator[int]:
 
 def _settings(tmp_path: Path, **ports: Any) -> StackSettings:
     chosen: dict[str, Any] = {
-        "clickhouse_http_port": _free_port(),
-        "clickhouse_tcp_port": _free_port(),
-        "nats_port": _free_port(),
+        "clickhouse_http_port": free_port(),
+        "clickhouse_tcp_port": free_port(),
+        "nats_port": free_port(),
     }
     return StackSettings(dir=tmp_path / "stack", **{**chosen, **ports})
 
@@ -49,7 +44,7 @@ def test_up_refuses_a_clickhouse_port_held_by_someone_else(tmp_path: Path, taken
 
 
 def test_up_refuses_an_external_clickhouse_that_does_not_answer(tmp_path: Path) -> None:
-    settings = StackSettings(dir=tmp_path / "stack", clickhouse_url=f"http://127.0.0.1:{_free_port()}")
+    settings = StackSettings(dir=tmp_path / "stack", clickhouse_url=f"http://127.0.0.1:{free_port()}")
 
     with pytest.raises(ExternalServerError, match="nothing answers"):
         ensure_up(settings)

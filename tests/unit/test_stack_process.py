@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from services.stack.ports import wait_until
-from services.stack.process import command_line, is_alive, owned_pid, read_pid, spawn, stop, write_pid
+from services.stack.process import (
+    command_line,
+    is_alive,
+    memory_bytes,
+    owned_pid,
+    read_pid,
+    rss_bytes,
+    spawn,
+    stop,
+    write_pid,
+)
 
 SLEEPER = "import time; time.sleep(120)"
 STUBBORN = (
@@ -73,3 +84,11 @@ def test_unreadable_pid_file_reads_as_none(tmp_path: Path) -> None:
 
     assert read_pid(tmp_path / "x.pid") is None
     assert read_pid(tmp_path / "missing.pid") is None
+
+
+def test_memory_is_read_from_proc_status_in_bytes_and_none_when_unreadable() -> None:
+    rss, peak = rss_bytes(os.getpid()), memory_bytes(os.getpid(), "VmHWM")
+    assert rss is not None and peak is not None and 0 < rss <= peak
+    assert rss % 1024 == 0  # /proc reports kB
+    assert memory_bytes(os.getpid(), "NoSuchField") is None
+    assert memory_bytes(2**22 + 1, "VmRSS") is None  # above the kernel's pid limit: no such process

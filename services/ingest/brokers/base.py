@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from ..deliveries import Delivery
 from ..rejects import skeleton
@@ -140,3 +140,8 @@ def letter_size(body: bytes, headers: Mapping[str, str]) -> int:
 def is_reference(headers: Mapping[str, object] | None) -> bool:
     value = (headers or {}).get(DEAD_LETTER_HEADER)
     return value in ("reference", b"reference")
+
+
+async def pass_through(_: Any) -> None:
+    """Keep FastStream from decoding bodies: bad JSON must reach the pipeline, not fail in the decoder."""
+    return None

@@ -41,17 +41,12 @@ from faststream.kafka.annotations import KafkaMessage
 from ..deliveries import Delivery
 from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import Channels, Sink, is_reference, letter
+from .base import Channels, Sink, is_reference, letter, pass_through
 
 log = logging.getLogger("workforce.ingest.kafka")
 _REPLAY_WAIT_MS: Final = 1_000
 _LARGEST_RECORD: Final = 1_048_576 - 1_024
 _TOO_LARGE: Final = (MessageSizeTooLargeError, RecordTooLargeError)
-
-
-async def _pass_through(_: Any) -> None:
-    """Keep FastStream from decoding bodies: bad JSON must reach the pipeline, not fail in the decoder."""
-    return None
 
 
 class Offsets:
@@ -134,7 +129,7 @@ class KafkaAdapter:
             max_records=self._ch.fetch_size,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
-            decoder=_pass_through,
+            decoder=pass_through,
             title="workforce events",
             description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
         )

@@ -28,15 +28,10 @@ from nats.js.errors import APIError, NotFoundError
 from ..deliveries import Delivery
 from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import Channels, Sink, is_reference, letter
+from .base import Channels, Sink, is_reference, letter, pass_through
 from .nats_pull import Puller, PullSettings
 
 _MESSAGE_TOO_LARGE: Final = 10054  # JetStream: "message size exceeds maximum allowed"
-
-
-async def _pass_through(_: Any) -> None:
-    """Keep FastStream from decoding bodies: bad JSON must reach the pipeline, not fail in the decoder."""
-    return None
 
 
 def stream_sequence(reply: str) -> str:
@@ -88,7 +83,7 @@ class NatsAdapter:
             durable=self._ch.consumer,
             pull_sub=PullSub(batch_size=self._ch.fetch_size, timeout=0.5, batch=True),
             ack_policy=AckPolicy.MANUAL,
-            decoder=_pass_through,
+            decoder=pass_through,
             config=self._consumer_config(),
             title="workforce events",
             description="HR events of the union social-work program (staffing, turnover, training, pay, org)",

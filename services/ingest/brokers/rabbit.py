@@ -40,15 +40,10 @@ from faststream.rabbit.annotations import RabbitMessage
 from ..deliveries import Delivery
 from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import LARGEST_DEAD_LETTER, Channels, Sink, is_reference, letter
+from .base import LARGEST_DEAD_LETTER, Channels, Sink, is_reference, letter, pass_through
 
 _CHUNK: Final = 500
 MAX_PREFETCH: Final = 65_535  # prefetch-count is a 16-bit field of basic.qos
-
-
-async def _pass_through(_: Any) -> None:
-    """Keep FastStream from decoding bodies: bad JSON must reach the pipeline, not fail in the decoder."""
-    return None
 
 
 class RabbitAdapter:
@@ -90,7 +85,7 @@ class RabbitAdapter:
             self.queue,
             channel=Channel(prefetch_count=self._prefetch),
             ack_policy=AckPolicy.MANUAL,
-            decoder=_pass_through,
+            decoder=pass_through,
             title="workforce events",
             description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
         )

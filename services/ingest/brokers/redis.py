@@ -44,7 +44,7 @@ from redis.exceptions import RedisError, ResponseError
 from ..deliveries import Delivery
 from ..errors import BrokerUnavailable
 from ..writer import RejectRecord
-from .base import LARGEST_DEAD_LETTER, Channels, Sink, is_reference, letter
+from .base import LARGEST_DEAD_LETTER, Channels, Sink, is_reference, letter, pass_through
 
 DATA_FIELD: Final = b"__data__"
 PAYLOAD_FIELD: Final = b"payload"
@@ -65,11 +65,6 @@ def body_of(fields: dict[bytes, bytes]) -> bytes:
         return payload
     decoded = {k.decode(errors="replace"): v.decode(errors="replace") for k, v in fields.items()}
     return json.dumps(decoded).encode()
-
-
-async def _pass_through(_: Any) -> None:
-    """Keep FastStream from decoding bodies: bad JSON must reach the pipeline, not fail in the decoder."""
-    return None
 
 
 async def _raw_batch(message: BatchStreamMessage) -> _BatchMessage:
@@ -142,7 +137,7 @@ class RedisAdapter:
             ),
             ack_policy=AckPolicy.MANUAL,
             parser=_raw_batch,
-            decoder=_pass_through,
+            decoder=pass_through,
             title="workforce events",
             description="HR events of the union social-work program (staffing, turnover, training, pay, org)",
         )
