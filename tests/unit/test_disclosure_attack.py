@@ -1,0 +1,119 @@
+"""Issue 12 part 5: an independent attacker rebuilds no suppressed cell and solves no pay of the published table.
+
+Published rows come from the production engine; true values from the independent oracle run with k = 0 (nothing
+suppressed, the same cells); the attacker (``tests/attack``) shares no code with the engine's suppression.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+
+import pytest
+
+from schemas import parse_event
+from services.ingest.pseudonymise import Pseudonymiser
+from services.metrics.engine import EventRecord, IndicatorRow, compute
+from services.sim import SimConfig, generate
+from tests.attack.attacker import Report, attack
+from tests.oracle import oracle_compute
+from tests.oracle.compute import apply_corrections, build_org
+from tests.unit.test_engine_vs_oracle import PUBLISHED, SIM_AS_OF, SYNTH_AS_OF, _synth
+
+SIM = SimConfig(workers=300, start_year=2023, end=SIM_AS_OF, seed=11, scenario=False)
+AUDIT_MISSING = "the publish audit (#12 part 2) is not in the engine yet"
+
+
+@cache
+def _sim() -> tuple[EventRecord, ...]:
+    """The simulator's log as the engine reads it back from ClickHouse: validated payloads, pseudonymised ids."""
+    now = datetime.combine(SIM_AS_OF + timedelta(days=1), datetime.min.time(), tzinfo=UTC).replace(hour=12)
+    pseudonymise = Pseudonymiser(b"k" * 40)
+    out = []
+    for envelope in generate(SIM):
+        event = parse_event(json.dumps(envelope, ensure_ascii=False), now=now)
+        worker = pseudonymise(getattr(event, "worker_id", None))
+        data = event.data.model_dump(mode="json")
+        out.append(
+            EventRecord(str(event.event_id), event.event_type, event.occurred_at, event.emitted_at, worker, data)
+        )
+    return tuple(out)
+
+
+@cache
+def _log(name: str) -> tuple[tuple[EventRecord, ...], date]:
+    if name == "sim":
+        return _sim(), SIM_AS_OF
+    return _synth(int(name.removeprefix("synth"))), SYNTH_AS_OF
+
+
+@cache
+def _truth(name: str) -> tuple[IndicatorRow, ...]:
+    events, as_of = _log(name)
+    return tuple(oracle_compute(events, as_of=as_of, k=0))  # k = 0: nothing suppressed
+
+
+@cache
+def _ancestors(name: str) -> Mapping[str, Sequence[str]]:
+    org = build_org(apply_corrections(_log(name)[0]))
+    units = set(org.parent) | {p for p in org.parent.values() if p}
+    return {u: org.ancestors(u) for u in units}
+
+
+@cache
+def _attack(name: str, k: int) -> Report:
+    events, as_of = _log(name)
+    published = compute(events, as_of=as_of, k=k, org_levels=PUBLISHED).rows
+    return attack(published, _truth(name), _ancestors(name))
+
+
+LOGS = [("sim", 3), ("sim", 5), ("synth1", 3), ("synth7", 5)]
+
+
+@pytest.mark.xfail(strict=True, reason=AUDIT_MISSING)
+@pytest.mark.parametrize(("log", "k"), LOGS)
+def test_no_suppressed_cell_is_rebuilt(log: str, k: int) -> None:
+    report = _attack(log, k)
+    assert report.hidden, "the published table has no suppressed cell to attack"
+    assert not report.rebuilt, f"{log} at k={k}: {report.summary()}"
+
+
+@pytest.mark.xfail(strict=True, reason=AUDIT_MISSING)
+@pytest.mark.parametrize(("log", "k"), LOGS)
+def test_no_pay_is_solved(log: str, k: int) -> None:
+    report = _attack(log, k)
+    assert not report.pay_workers, f"{log} at k={k}: {len(report.pay_workers)} pays, e.g. {report.pay_workers[:5]}"
+
+
+def _row(ind: str, dim: str, value: str, figure: float | None, cat: str = "", workers: int = 9) -> IndicatorRow:
+    hidden = figure is None
+    return IndicatorRow(ind, "month", date(2024, 1, 1), dim, value, cat, figure, None, None, workers, hidden)
+
+
+def test_attacker_rebuilds_a_hidden_child_from_its_parent_and_siblings() -> None:
+    truth = [
+        _row("hires", "all", "all", 10.0),
+        _row("hires", "gender", "female", 7.0),
+        _row("hires", "gender", "male", 3.0, workers=3),
+        _row("separations", "all", "all", 6.0),
+        _row("separations", "gender", "female", 2.0),
+        _row("separations", "gender", "male", 2.0, workers=3),
+        _row("separations", "gender", "undisclosed", 2.0, workers=3),
+    ]
+    published = [r if r.workers > 3 else _row(r.indicator, r.dimension, r.slice, None) for r in truth]
+    report = attack(published, truth, {})
+    assert report.hidden == 3
+    assert [(r.key[0], r.key[4], r.route, r.true, r.low, r.high) for r in report.rebuilt] == [
+        ("hires", "male", "e", 3.0, 3.0, 3.0)
+    ]  # the two hidden separations cells can be anything from 0 to 4: protected
+
+
+def test_attacker_solves_five_pays_from_percentiles_and_mean() -> None:
+    pays = [5000.0, 6100.0, 7300.0, 8800.0, 23456.0]
+    figures = {"pay_p10": 5440.0, "pay_p25": 6100.0, "pay_median": 7300.0, "pay_p75": 8800.0, "pay_p90": 17193.6}
+    rows = [_row(name, "all", "all", value, "total", 5) for name, value in figures.items()]
+    rows.append(_row("pay_mean", "all", "all", sum(pays) / 5, "total", 5))
+    report = attack(rows, rows, {})
+    assert len(report.pay_workers) == 5
