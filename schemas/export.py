@@ -6,7 +6,9 @@ so a test can compare the committed files with freshly generated ones.
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -42,8 +44,10 @@ def write(directory: Path = JSON_DIR) -> list[Path]:
     return written
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m schemas.export``."""
+    parser = argparse.ArgumentParser(prog="python -m schemas.export", description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
     for path in write():
         print(path)
     return 0

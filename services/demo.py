@@ -38,6 +38,7 @@ from nats.js.errors import NotFoundError
 from tqdm import tqdm
 
 from schemas import PROGRAM_TZ, EventError, validate_many
+from services.common.cli import add_version
 from services.common.clickhouse import ConnectClickHouse
 from services.metrics.catalog import BY_NAME, CATEGORIES, PERIOD_KINDS, PUBLISHED_FACTS, PUBLISHED_YEARS, Label
 from services.sim import SimConfig, generate
@@ -104,7 +105,7 @@ def program_today() -> date:
 
 
 def parse_args(argv: list[str] | None, today: date) -> Options:
-    parser = argparse.ArgumentParser(prog="workforce-demo", description=__doc__)
+    parser = add_version(argparse.ArgumentParser(prog="workforce-demo", description=__doc__))
     parser.add_argument("--workers", type=int, default=1000, help="simulated workforce size")
     parser.add_argument(
         "--as-of",

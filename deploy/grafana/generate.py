@@ -13,6 +13,7 @@ hidden (``SUPPRESSED_CODE``): gaps in a curve, "已抑制：人数少于k / supp
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from services.common.cli import add_version
 from services.metrics.catalog import (
     BY_NAME,
     CATALOG,
@@ -724,7 +726,9 @@ def write(out: Path = OUT) -> list[Path]:
     return written
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.grafana.generate", description=__doc__.splitlines()[0])
+    add_version(parser).parse_args(argv)
     for path in write():
         print(path)
     return 0

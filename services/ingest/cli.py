@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from services.common.cli import add_version
 from services.common.logs import configure
 
 from . import app
@@ -126,7 +127,7 @@ async def _discard(_: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="workforce-ingest", description=__doc__)
+    parser = add_version(argparse.ArgumentParser(prog="workforce-ingest", description=__doc__))
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="consume the broker until SIGTERM").set_defaults(func=_run)
     back = commands.add_parser("backfill", help="store JSON Lines history through the same path")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from services.common.cli import add_version
 from services.common.logs import configure
 
 from . import app
@@ -97,7 +98,7 @@ def _load_wages(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="workforce-metrics", description=__doc__)
+    parser = add_version(argparse.ArgumentParser(prog="workforce-metrics", description=__doc__))
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve the API and keep indicators current").set_defaults(func=_run)
     commands.add_parser("rebuild", help="recompute and republish every indicator").set_defaults(func=_rebuild)

@@ -11,13 +11,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import IO
 
+from services.common.cli import add_version
 from services.sim.generate import Event, SimConfig, generate
 
 PROGRESS_EVERY = 250_000
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workforce-sim", description="Simulated union social-worker events.")
+    parser = add_version(
+        argparse.ArgumentParser(prog="workforce-sim", description="Simulated union social-worker events.")
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="write events as JSON Lines")
     gen.add_argument("--out", required=True, help="output file (JSON Lines, UTF-8); '-' for stdout")
