@@ -1,0 +1,555 @@
+"""The publish audit (METRICS.md v5, Suppression, "Audit"): what an attacker can still infer about hidden cells.
+
+After the rules (``suppression.suppress``), every suppressed cell of the additive families is a variable of one
+linear program whose constraints are the relations METRICS.md lists, with the published cells as constants and
+counts >= 0:
+
+  1. slices: across the values of one slice dimension the children sum to their parent (org units: to their
+     nearest published ancestor; other dimensions: to ``all``) - period-end headcount, person-days, flows, reasons,
+     trainee-times, training hours, transfers, pay totals, rolling-12 numerators and denominators;
+  2. months: a year's flows, trainee-times and hours are the sums of its months, its person-days the sum of its
+     months' person-days, its period-end headcount its December's;
+  3. rolling 12: a window's numerator is the sum of its 12 months' flow, its denominator the mean of their average
+     headcounts;
+  4. categories: separations = voluntary + involuntary + other = the sum over reasons; trainee-times and training
+     hours = the sums over course kinds; the base and allowances pay totals make the total;
+  5. a published rate or ratio gives its numerator and denominator cells (and ``net_change`` hires - separations);
+  6. org and service-model slices: period-end headcount = that of the month before + hires - separations +
+     transfers in - transfers out;
+  7. pay: a pay total is the mean times the paid workers (the population), summed as in 1 and 4.
+
+A relation is used where it holds exactly on the true figures (a district whose own staff are not in a street is
+larger than the sum of its streets: there the audit uses "children <= parent"), so the audit never assumes less
+than an attacker who knows the definitions.
+
+For each suppressed cell the audit needs the feasible interval to be at least ``max(2, 20 % of the true value)``
+wide. Two LPs over the whole table (push every unproven cell up, then down) prove most cells at once: the interval
+holds both solutions and the truth. The rest get their own min and max LP, in their independent block. A cell
+whose interval is too narrow leaks through the published cells of its relations: the one with the smallest
+population (preferring one with a value, which widens the interval) is hidden with reason ``audit``, the rules
+run again, and so does the audit, until it passes or gives up (the publish is then held back).
+
+Cells whose true value is 0 need no width: they say nothing about any worker, and protecting them would hide
+every zero parent up to the program row (see docs/contract.md, "Audit").
+
+Status (issue 12, part 2, in progress): ``find_leaks`` is the check; ``audit_table`` adds the protecting loop,
+which is NOT yet wired into ``compute``. Measured on the edge-case synthetic log (40 workers, k = 3): 542 cells
+too narrow in round 1, and the greedy "hide the smallest published neighbour" loop hides 6,445 cells in 12 rounds
+without converging (it hides program rows). It needs a cost-minimising choice of cells (sdcTable / tau-ARGUS
+style) and, at demo scale (2.7 M cells, 1.7 M suppressed), a faster check than one LP per open cell.
+
+Pure: reads and flags ``Cells``; no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import highspy
+import numpy as np
+
+from .cells import Cells, Family
+from .dates import month_end
+from .model import IndicatorRow
+from .orgs import OrgTree, SliceKey
+from .slices import ALL
+from .suppression import suppress
+
+AUDIT = "audit"
+COUNTS = (
+    "headcount_end",
+    "hires",
+    "separations",
+    "separations_voluntary",
+    "separations_involuntary",
+    "separations_other",
+    "separations_by_reason",
+    "trainee_times",
+    "training_hours",
+    "transfers_in",
+    "transfers_out",
+)
+SUMMED = frozenset(COUNTS) - {"headcount_end"}  # a year's figure is the sum of its months'
+ROLLING_FLOW = {
+    "separation_rate": "separations",
+    "voluntary_rate": "separations_voluntary",
+    "involuntary_rate": "separations_involuntary",
+    "hires_rate": "hires",
+}
+# A published rate's numerator / denominator are these cells of its slice and period (relation 5).
+RATE_PARTS: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] = {
+    "separation_rate": (("separations", ""), ("headcount_avg", "")),
+    "voluntary_rate": (("separations_voluntary", ""), ("headcount_avg", "")),
+    "involuntary_rate": (("separations_involuntary", ""), ("headcount_avg", "")),
+    "hires_rate": (("hires", ""), ("headcount_avg", "")),
+    "training_hours_per_worker": (("training_hours", "all"), ("headcount_avg", "")),
+    "replacement_ratio": (("hires", ""), ("separations", "")),
+}
+FLOW_TERMS = (("hires", -1.0), ("separations", 1.0), ("transfers_in", -1.0), ("transfers_out", 1.0))
+FLOW_SLICES = frozenset({"org", "service_model"})  # where relation 6 is meant to hold
+TOL = 1e-6
+BATCHES = 6
+EXACT_BLOCK = 300
+EXACT_TARGETS = 20  # rows: larger blocks are not settled one LP per open cell
+
+Var = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
+Term = tuple[Var, float]
+Ref = tuple[Family, SliceKey]
+
+
+@dataclass
+class AuditReport:
+    """What one audit did; ``passed`` False means the table must not be published (``problem`` says why)."""
+
+    cells_checked: int = 0
+    hidden: int = 0
+    blocks: int = 0
+    lps: int = 0
+    rounds: int = 0
+    relations: int = 0
+    seconds: float = 0.0
+    passed: bool = True
+    problem: str = ""
+    leaks: list[str] = field(default_factory=list)
+    leaking: int = 0  # cells found too narrow in the last round
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """``lo <= sum(coef * var) <= hi`` over hidden variables (published terms folded into the bounds)."""
+
+    terms: tuple[Term, ...]
+    lo: float
+    hi: float
+    shown: tuple[tuple[Family, SliceKey], ...]  # the published cells it was built from (candidates to hide)
+
+
+def _month_days(period: date, as_of: date) -> int:
+    last = min(month_end(period.year * 12 + period.month - 1), as_of)
+    return (last - period).days + 1
+
+
+def _year_days(period: date) -> int:
+    return (date(period.year + 1, 1, 1) - period).days
+
+
+class _Model:
+    """The relations of one table, as rows over its hidden quantities."""
+
+    def __init__(self, cells: Cells, org: OrgTree, as_of: date) -> None:
+        self.fams = cells.families
+        self.as_of = as_of
+        self.rows: list[_Row] = []
+        self.truth: dict[Var, float] = {}
+        self.kept = 0
+        self.dropped = 0
+        slices: set[SliceKey] = set()
+        for rows in self.fams.values():
+            slices.update(rows)
+        self.children: dict[tuple[SliceKey, str], list[SliceKey]] = defaultdict(list)
+        for key in slices:
+            if key == ALL:
+                continue
+            if key[0] == "org":
+                up = org.published_parent(key[1])
+                parent = ("org", up) if up is not None else ALL
+            else:
+                parent = ALL
+            self.children[(parent, key[0])].append(key)
+
+    # ---- quantities ------------------------------------------------------------------------------------------
+    def quantity(self, fam: Family, key: SliceKey, part: str) -> tuple[float, bool] | None:
+        """(true value, hidden) of a cell's part; None when the cell has no row (or the part is unknown)."""
+        row = self.fams.get(fam, {}).get(key)
+        if row is None:
+            return None
+        return _part(row, part), row.suppressed
+
+    def relation(self, terms: Iterable[tuple[Family, SliceKey, str, float]], *, at_most: bool = False) -> None:
+        """Add ``sum(coef * part) == 0`` (``<= 0`` with ``at_most``) if it has a hidden term and holds on the truth;
+        a term without a row makes the relation unknown to an attacker too, so it is skipped."""
+        hidden: list[Term] = []
+        shown: list[tuple[Family, SliceKey]] = []
+        const = 0.0
+        total = 0.0
+        scale = 1.0
+        for fam, key, part, coef in terms:
+            got = self.quantity(fam, key, part)
+            if got is None:
+                return
+            value, is_hidden = got
+            total += coef * value
+            scale = max(scale, abs(coef * value))
+            if is_hidden:
+                var: Var = (fam, key, part)
+                hidden.append((var, coef))
+                self.truth[var] = value
+            else:
+                const += coef * value
+                shown.append((fam, key))
+        if not hidden:
+            return
+        if total > TOL * scale or (not at_most and total < -TOL * scale):
+            self.dropped += 1
+            return
+        self.kept += 1
+        lo = -np.inf if at_most else -const
+        self.rows.append(_Row(tuple(hidden), lo, -const, tuple(shown)))
+
+    def group(self, fam: Family, part: str, coef: float = 1.0) -> None:
+        """Relation 1 for one family: every parent with its children, per slice dimension."""
+        rows = self.fams.get(fam)
+        if not rows:
+            return
+        for (parent, _dim), kids in self.children.items():
+            if parent not in rows:
+                continue
+            present = [kid for kid in kids if kid in rows]
+            if not present or (not any(rows[kid].suppressed for kid in present) and not rows[parent].suppressed):
+                continue
+            terms = [(fam, kid, part, coef) for kid in present] + [(fam, parent, part, -coef)]
+            exact = abs(sum(_part(rows[kid], part) for kid in present) - _part(rows[parent], part))
+            self.relation(terms, at_most=exact > TOL * max(1.0, abs(_part(rows[parent], part))))
+
+    def build(self) -> None:
+        by_ind: dict[str, list[Family]] = defaultdict(list)
+        for fam in self.fams:
+            by_ind[fam[0]].append(fam)
+        # 1. slices
+        for name in (*COUNTS, "headcount_avg"):
+            for fam in by_ind.get(name, ()):
+                self.group(fam, "v", self._days(fam) if name == "headcount_avg" else 1.0)
+        for fam in by_ind.get("pay_mean", ()):
+            self.group(fam, "tot")
+        for name in ROLLING_FLOW:
+            for fam in by_ind.get(name, ()):
+                if fam[1] == "rolling12":
+                    self.group(fam, "num")
+                    self.group(fam, "den")
+        keys_of = {fam: list(rows) for fam, rows in self.fams.items()}
+        # 2. months -> year
+        for name in (*COUNTS, "headcount_avg"):
+            for year in by_ind.get(name, ()):
+                if year[1] != "year":
+                    continue
+                _, _, period, cat = year
+                months = [(name, "month", date(period.year, m, 1), cat) for m in range(1, 13)]
+                for key in keys_of[year]:
+                    if name == "headcount_end":
+                        self.relation([(year, key, "v", 1.0), (months[-1], key, "v", -1.0)])
+                    elif name == "headcount_avg":
+                        self.relation(
+                            [(year, key, "v", float(_year_days(period)))]
+                            + [(m, key, "v", -float(self._days(m))) for m in months]
+                        )
+                    else:
+                        self.relation([(year, key, "v", 1.0)] + [(m, key, "v", -1.0) for m in months])
+        # 3. rolling windows
+        for name, flow in ROLLING_FLOW.items():
+            for fam in by_ind.get(name, ()):
+                if fam[1] != "rolling12":
+                    continue
+                last = fam[2].year * 12 + fam[2].month - 1
+                window = [date(mi // 12, mi % 12 + 1, 1) for mi in range(last - 11, last + 1)]
+                flows = [(flow, "month", m, "") for m in window]
+                averages = [("headcount_avg", "month", m, "") for m in window]
+                for key in keys_of[fam]:
+                    self.relation([(fam, key, "num", 1.0), *((f, key, "v", -1.0) for f in flows)])
+                    self.relation([(fam, key, "den", 12.0), *((a, key, "v", -1.0) for a in averages)])
+        # 4. categories, 5. published rates, 6. flow identity
+        for fam in list(self.fams):
+            ind, kind, period, cat = fam
+            if ind == "separations" and kind in ("month", "year"):
+                parts = ("separations_voluntary", "separations_involuntary", "separations_other")
+                reasons = [f for f in by_ind.get("separations_by_reason", ()) if f[1:3] == (kind, period)]
+                for key in keys_of[fam]:
+                    self.relation([(fam, key, "v", 1.0)] + [((p, kind, period, ""), key, "v", -1.0) for p in parts])
+                    self.relation(
+                        [(fam, key, "v", 1.0)] + [(r, key, "v", -1.0) for r in reasons if key in self.fams[r]]
+                    )
+            elif ind in ("trainee_times", "training_hours") and cat in ("", "all"):
+                kinds = [f for f in by_ind[ind] if f[1:3] == (kind, period) and f[3] not in ("", "all")]
+                for key in keys_of[fam]:
+                    self.relation([(fam, key, "v", 1.0)] + [(f, key, "v", -1.0) for f in kinds if key in self.fams[f]])
+            elif ind == "pay_mean" and cat == "total":
+                for key in keys_of[fam]:
+                    self.relation(
+                        [
+                            (fam, key, "tot", 1.0),
+                            ((ind, kind, period, "base"), key, "tot", -1.0),
+                            ((ind, kind, period, "allowances"), key, "tot", -1.0),
+                        ]
+                    )
+            elif ind in RATE_PARTS and kind in ("month", "year"):
+                self._rate(fam)
+            elif ind == "net_change":
+                for key, row in self.fams[fam].items():
+                    if not row.suppressed:  # hires - separations - net_change = 0
+                        self.relation(
+                            [
+                                (("hires", kind, period, ""), key, "v", 1.0),
+                                (fam, key, "v", -1.0),
+                                (("separations", kind, period, ""), key, "v", -1.0),
+                            ]
+                        )
+            elif ind == "headcount_end" and kind == "month":
+                before = month_end(period.year * 12 + period.month - 2).replace(day=1)
+                for key in keys_of[fam]:
+                    if key[0] in FLOW_SLICES:
+                        self.relation(
+                            [(fam, key, "v", 1.0), (("headcount_end", "month", before, ""), key, "v", -1.0)]
+                            + [((f, "month", period, ""), key, "v", c) for f, c in FLOW_TERMS]
+                        )
+
+    def _rate(self, fam: Family) -> None:
+        """Relation 5: a published rate's numerator and denominator are its parts' cells."""
+        ind, kind, period, _ = fam
+        for key, row in self.fams[fam].items():
+            if row.suppressed:
+                continue
+            for part, ref in zip(("num", "den"), RATE_PARTS[ind], strict=True):
+                if ref is not None and (row.numerator if part == "num" else row.denominator) is not None:
+                    self.relation([((ref[0], kind, period, ref[1]), key, "v", 1.0), (fam, key, part, -1.0)])
+
+    def _days(self, fam: Family) -> float:
+        return float(_year_days(fam[2]) if fam[1] == "year" else _month_days(fam[2], self.as_of))
+
+
+def _part(row: IndicatorRow, part: str) -> float:
+    if part == "v":
+        return float(row.value or 0.0)
+    if part == "tot":
+        return float(row.value or 0.0) * row.workers
+    if part == "num":
+        return float(row.numerator or 0.0)
+    return float(row.denominator or 0.0)  # "den"
+
+
+def width(truth: float) -> float:
+    """The protection width of METRICS.md, max(2, 20 % of the true value), for a cell that counts someone; a cell
+    whose true value is 0 says nothing about any worker and needs none (see docs/contract.md, "Audit")."""
+    return max(2.0, 0.2 * abs(truth)) if abs(truth) > TOL else 0.0
+
+
+def _blocks(rows: list[_Row]) -> list[list[int]]:
+    """Row indices per connected block (rows sharing a variable)."""
+    parent: dict[Var, Var] = {}
+
+    def find(v: Var) -> Var:
+        root = v
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[v] != root:
+            parent[v], v = root, parent[v]
+        return root
+
+    for row in rows:
+        first = find(row.terms[0][0])
+        for var, _ in row.terms[1:]:
+            other = find(var)
+            if other != first:
+                parent[other] = first
+    out: dict[Var, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        out[find(row.terms[0][0])].append(i)
+    return list(out.values())
+
+
+class _LP:
+    """One HiGHS model over some rows; variables capped at truth + 3 x width (a cap that binds proves the width)."""
+
+    def __init__(self, rows: list[_Row], truth: dict[Var, float]) -> None:
+        self.vars: list[Var] = sorted({var for row in rows for var, _ in row.terms})
+        self.index = {var: i for i, var in enumerate(self.vars)}
+        self.truth = np.array([truth[v] for v in self.vars])
+        self.need = np.array([width(t) for t in self.truth])
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        n = len(self.vars)
+        inf = highspy.kHighsInf
+        h.addVars(n, np.zeros(n), self.truth + 3 * np.maximum(self.need, 2.0))
+        for row in rows:
+            idx = np.array([self.index[v] for v, _ in row.terms], dtype=np.int32)
+            val = np.array([c for _, c in row.terms], dtype=np.float64)
+            lo = -inf if row.lo == -np.inf else row.lo
+            h.addRow(lo, row.hi, len(idx), idx, val)
+        self.h = h
+        self.solves = 0
+
+    def solve(self, cost: np.ndarray) -> np.ndarray | None:
+        self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost.astype(np.float64))
+        self.h.run()
+        self.solves += 1
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.array(self.h.getSolution().col_value)
+
+
+def _intervals(rows: list[_Row], truth: dict[Var, float], report: AuditReport) -> dict[Var, tuple[float, float]]:
+    """The variables whose feasible interval is narrower than their width, with that interval."""
+    if not rows:
+        return {}
+    whole = _LP(rows, truth)
+    lo = whole.truth.copy()
+    hi = whole.truth.copy()
+    # Push the cells in random directions (seeded: the audit is deterministic), then the still open ones each way,
+    # until a pass proves nothing new: every solution is a point of the feasible set, so its spread is a lower bound.
+    rng = np.random.default_rng(0)
+    todo = np.ones(len(whole.vars), dtype=bool)
+    for attempt in range(BATCHES):
+        cost = np.where(todo, rng.choice((-1.0, 1.0), len(todo)) if attempt % 3 != 2 else -1.0, 0.0)
+        if attempt % 3 == 1:
+            cost = -cost
+        found = whole.solve(cost * rng.uniform(0.5, 1.5, len(todo)))
+        if found is None:
+            raise AuditError("the audit's LP has no solution on the true figures (a relation does not hold)")
+        lo = np.minimum(lo, found)
+        hi = np.maximum(hi, found)
+        now = hi - lo < whole.need - TOL
+        if not now.any() or (attempt >= 2 and now.sum() == todo.sum()):
+            todo = now
+            break
+        todo = now
+    report.lps += whole.solves
+    open_ = {whole.vars[i] for i in np.flatnonzero(todo)}
+    if not open_:
+        return {}
+    out: dict[Var, tuple[float, float]] = {}
+    blocks = _blocks(rows)
+    report.blocks = len(blocks)
+    for block in blocks:
+        sub = [rows[i] for i in block]
+        targets = sorted({var for row in sub for var, _ in row.terms} & open_)
+        if not targets:
+            continue
+        if len(sub) > EXACT_BLOCK or len(targets) > EXACT_TARGETS:
+            # too large to settle cell by cell: what the batches left open counts as narrow (a safe overstatement)
+            out.update((var, (np.nan, np.nan)) for var in targets)
+            continue
+        lp = _LP(sub, truth)
+        for var in targets:
+            i = lp.index[var]
+            bounds = []
+            for sign in (1.0, -1.0):
+                cost = np.zeros(len(lp.vars))
+                cost[i] = sign
+                found = lp.solve(cost)
+                bounds.append(lp.truth[i] if found is None else found[i])
+            if bounds[1] - bounds[0] < lp.need[i] - TOL:
+                out[var] = (bounds[0], bounds[1])
+        report.lps += lp.solves
+    return out
+
+
+class AuditError(Exception):
+    """The audit could not be carried out or could not protect the table: do not publish."""
+
+
+def _picks(rows: list[_Row], leaks: Iterable[Var], fams: dict[Family, dict[SliceKey, IndicatorRow]]) -> list[Ref]:
+    """The published cells to hide: for each leaking variable, of the published cells in its relations (or, when
+    they are all hidden, in any relation of its block), one with a value (hiding a zero widens nothing) and the
+    smallest population, ties by family and slice; [] when a leak's block has none."""
+    by_var: dict[Var, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        for var, _ in row.terms:
+            by_var[var].append(i)
+
+    def rank(ref: Ref) -> tuple[bool, int, Family, SliceKey]:
+        row = fams[ref[0]][ref[1]]
+        return (not (row.value or row.numerator), row.workers, ref[0], ref[1])
+
+    def shown(indices: Iterable[int]) -> set[Ref]:
+        return {ref for i in indices for ref in rows[i].shown if not fams[ref[0]][ref[1]].suppressed}
+
+    block_of: dict[int, int] = {}
+    blocks = _blocks(rows)
+    for b, block in enumerate(blocks):
+        block_of.update(dict.fromkeys(block, b))
+    block_pick: dict[int, Ref | None] = {}
+    out: set[Ref] = set()
+    for leak in leaks:
+        near = shown(by_var[leak])
+        if near:
+            out.add(min(near, key=rank))
+            continue
+        b = block_of[by_var[leak][0]]
+        if b not in block_pick:
+            far = shown(blocks[b])
+            block_pick[b] = min(far, key=rank) if far else None
+        pick = block_pick[b]
+        if pick is None:
+            return []
+        out.add(pick)
+    return sorted(out)
+
+
+def find_leaks(cells: Cells, org: OrgTree, as_of: date) -> tuple[AuditReport, dict[str, tuple[float, float]]]:
+    """One audit round without hiding anything: the report and the cells whose feasible interval is narrower than
+    their width, described, with that interval (NaN bounds: left open in a block too large to settle per cell)."""
+    started = time.perf_counter()
+    report = AuditReport(rounds=1)
+    model = _Model(cells, org, as_of)
+    model.build()
+    report.relations = model.kept
+    report.cells_checked = len(model.truth)
+    leaks = _intervals(model.rows, model.truth, report)
+    report.leaking = len(leaks)
+    report.passed = not leaks
+    report.seconds = time.perf_counter() - started
+    return report, {_describe(var): bounds for var, bounds in sorted(leaks.items())}
+
+
+def audit_table(
+    cells: Cells,
+    org: OrgTree,
+    as_of: date,
+    *,
+    max_rounds: int = 30,
+    on_round: Callable[[AuditReport], None] | None = None,
+) -> AuditReport:
+    """Audit the table (see the module docstring); hide cells with reason ``audit`` until it passes.
+
+    Returns the report; ``passed`` False when a leak has no published cell left to hide or the rounds run out.
+    """
+    started = time.perf_counter()
+    report = AuditReport()
+    for round_ in range(1, max_rounds + 1):
+        report.rounds = round_
+        model = _Model(cells, org, as_of)
+        model.build()
+        report.relations = model.kept
+        report.cells_checked = len(model.truth)
+        try:
+            leaks = _intervals(model.rows, model.truth, report)
+        except AuditError as exc:
+            report.passed, report.problem = False, str(exc)
+            break
+        report.leaking = len(leaks)
+        if on_round is not None:
+            on_round(report)
+        if not leaks:
+            break
+        picks = _picks(model.rows, sorted(leaks), cells.families)
+        if not picks:
+            report.passed = False
+            report.problem = "no published cell left to hide for " + ", ".join(_describe(v) for v in sorted(leaks)[:3])
+            break
+        report.leaks = [_describe(var) for var in sorted(leaks)][:20]
+        for fam, key in sorted(picks):
+            cells.hide(fam, key, AUDIT)
+        report.hidden += len(picks)
+        suppress(cells, org)
+    else:
+        report.passed = False
+        report.problem = f"still leaking after {max_rounds} rounds"
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _describe(var: Var) -> str:
+    (ind, kind, period, cat), (dim, value), part = var
+    return f"{ind}{'/' + cat if cat else ''} {kind} {period.isoformat()} {dim}={value} ({part})"
