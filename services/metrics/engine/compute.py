@@ -124,6 +124,41 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def suppressed_table(
+    events: Iterable[EventRecord],
+    *,
+    as_of: date,
+    k: int = 5,
+    reference_wages: Sequence[ReferenceWage] = (),
+    org_levels: frozenset[str] | None = None,
+) -> tuple[Cells, OrgTree]:
+    """The table ``compute`` publishes, before it is published: hidden cells still hold their true figures (the
+    disclosure audit and its tests and bench read them), with the org tree the suppression parents follow."""
+    with _no_cyclic_gc():
+        prepared = EventLog(events).prepared()
+        org = build_org_tree(prepared.org_events, org_levels)
+        cells = _cells(prepared, org, as_of, k, reference_wages, None)
+    return cells, org
+
+
+def _cells(
+    prepared: Prepared,
+    org: OrgTree,
+    as_of: date,
+    k: int,
+    reference_wages: Sequence[ReferenceWage],
+    from_year: int | None,
+) -> Cells:
+    if prepared.first_date is None or prepared.first_date > as_of:
+        return Cells(k)
+    engine = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k, from_year)
+    cells = engine.run(reference_wages)
+    suppress(cells, org)
+    for fam in [fam for fam in cells.families if fam[2].year < engine.from_year]:
+        del cells.families[fam]  # the year before from_year's headcount, read only by the linked rule
+    return cells
+
+
 def _compute(
     prepared: Prepared,
     as_of: date,
@@ -132,16 +167,9 @@ def _compute(
     org_levels: frozenset[str] | None,
     from_year: int | None = None,
 ) -> ComputeResult:
-    anomalies = list(prepared.anomalies)
     org = build_org_tree(prepared.org_events, org_levels)
-    if prepared.first_date is None or prepared.first_date > as_of:
-        return ComputeResult([], anomalies)
-    engine = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k, from_year)
-    cells = engine.run(reference_wages)
-    suppress(cells, org)
-    for fam in [fam for fam in cells.families if fam[2].year < engine.from_year]:
-        del cells.families[fam]  # the year before from_year's headcount, read only by the linked rule
-    return ComputeResult(cells.rows(), anomalies)
+    cells = _cells(prepared, org, as_of, k, reference_wages, from_year)
+    return ComputeResult(cells.rows(), list(prepared.anomalies))
 
 
 class _Engine:
