@@ -123,6 +123,7 @@ class Report:
     dropped: Counter[str] = field(default_factory=Counter)
     blocks: int = 0
     lps: int = 0
+    zeros: int = 0  # hidden cells pinned to their true value 0: no worker in them (docs/contract.md, "Zeros")
 
     def by_route(self) -> Counter[str]:
         return Counter(r.route for r in self.rebuilt)
@@ -130,7 +131,8 @@ class Report:
     def summary(self, examples: int = 3) -> str:
         exact = sum(1 for r in self.rebuilt if r.high - r.low < 1e-6)
         lines = [
-            f"{len(self.rebuilt)} of {self.hidden} suppressed cells rebuilt ({exact} exactly); "
+            f"{len(self.rebuilt)} of {self.hidden} suppressed cells rebuilt ({exact} exactly; besides {self.zeros} "
+            "zeros pinned to 0, which the contract does not protect); "
             f"{len(self.pay_workers)} pays solved; relations not exact on this log, left out: {dict(self.dropped)}"
         ]
         for route, count in sorted(self.by_route().items()):
@@ -583,6 +585,9 @@ def _judge(row: Row, solver: _Solver, truth: Mapping[Key, float], report: Report
         else:
             return
     true = _row_truth(row, keys, truth)
+    if true == 0:
+        report.zeros += 1
+        return
     exact = all(low == high for low, high in intervals)
     low, high = intervals[0] if len(keys) == 1 else (true, true) if exact else (math.nan, math.nan)
     report.rebuilt.append(Rebuilt(_key(row), max(routes, key=_route_rank), true, low, high))

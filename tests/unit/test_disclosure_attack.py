@@ -117,3 +117,14 @@ def test_attacker_solves_five_pays_from_percentiles_and_mean() -> None:
     rows.append(_row("pay_mean", "all", "all", sum(pays) / 5, "total", 5))
     report = attack(rows, rows, {})
     assert len(report.pay_workers) == 5
+
+
+def test_attacker_counts_a_zero_pinned_to_zero_apart() -> None:
+    truth = [
+        _row("hires", "all", "all", 5.0),
+        _row("hires", "gender", "female", 5.0),
+        _row("hires", "gender", "male", 0.0, workers=3),
+    ]
+    published = [r if r.workers > 3 else _row(r.indicator, r.dimension, r.slice, None) for r in truth]
+    report = attack(published, truth, {})
+    assert (report.hidden, report.rebuilt, report.zeros) == (1, [], 1)
