@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.metrics.catalog import BY_NAME, CATEGORIES, DIMENSIONS, PERIOD_KINDS, TOPICS
+from services.metrics.catalog import BY_NAME, CATEGORIES, DIMENSIONS, PERIOD_KINDS, REASONS, TOPICS
 
-from .conftest import Service, Visit
+from .conftest import K, Service, Visit
 
 PAGES = ("overview", *TOPICS)
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -127,9 +127,12 @@ def test_a_suppressed_cell_shows_as_suppressed_never_as_zero(service: Service, v
     assert cell is not None
     assert cell.get_attribute("data-suppressed") == "1"
     assert "已抑制" in cell.inner_text()
-    # the reason the API gives, in the page's words
-    said = {"primary": "k = 5", "secondary": "次级抑制", "linked": "关联抑制", "audit": "审计"}[row["reason"]]
-    assert said in (cell.get_attribute("title") or "")
+    # the reason the API gives, in the catalog's words (served as /indicators/labels), with the threshold
+    assert service.get("/indicators/labels")["reasons"][row["reason"]]["zh"] == REASONS[row["reason"]].zh
+    title = cell.get_attribute("title") or ""
+    assert REASONS[row["reason"]].zh in title and f"k = {K}" in title, title
+    legend = visit.page.inner_text(".legend-hidden")
+    assert REASONS[row["reason"]].zh in legend, legend
     visit.shot("suppressed-table-zh")
 
     visit.open(_url(service, "turnover", base + "&view=chart"))
@@ -140,7 +143,22 @@ def test_a_suppressed_cell_shows_as_suppressed_never_as_zero(service: Service, v
     assert line["data"][index] is None
     assert index in [m[0] for m in marks["data"]]
     visit.shot("suppressed-chart-zh")
+    _hover_mark(visit, series.index(marks), next(m for m in marks["data"] if m[0] == index))
+    tip = visit.page.wait_for_selector(f"#chart div:has-text('{REASONS[row['reason']].zh}')", timeout=5_000)
+    assert tip is not None and f"k = {K}" in tip.inner_text()
+    visit.shot("suppressed-tooltip-zh")
     visit.check_clean(service.base)
+
+
+def _hover_mark(visit: Visit, series_index: int, value: list[float]) -> None:
+    """Move the mouse onto a suppressed cell's ◇ mark, as an analyst does to read its tooltip."""
+    x, y = visit.page.evaluate(
+        "([i, v]) => { const node = document.querySelector('#chart'); const r = node.getBoundingClientRect();"
+        " const [px, py] = echarts.getInstanceByDom(node).convertToPixel({seriesIndex: i}, v);"
+        " return [r.left + px, r.top + py]; }",
+        [series_index, value],
+    )
+    visit.page.mouse.move(x, y)
 
 
 def _column(visit: Visit, slice_id: str) -> int:

@@ -1,6 +1,7 @@
 // The analyst pages: overview cards and one page per topic, drawn from the indicator API.
-// Indicator, dimension, category and slice names come from the service (/indicators/catalog, /indicators/labels,
-// /org-units); only the page's own words (buttons, captions) are written here, in UI below.
+// Indicator, dimension, category and slice names and the reasons a cell is suppressed come from the service
+// (/indicators/catalog, /indicators/labels, /org-units); only the page's own words (buttons, captions) are written
+// here, in UI below.
 "use strict";
 
 (() => {
@@ -13,13 +14,8 @@
       chart: "趋势图", multiples: "分单位对比", table: "表格", csv: "下载CSV（与所示数据一致）",
       apiLink: "接口", suppressed: "已抑制", noData: "无数据", noRows: "所选条件下没有数据。",
       notPublished: "该层级未发布指标（见设置 METRICS_ORG_LEVELS），或该单位没有下级单位。",
-      hiddenWhy: (k) => `已抑制：人数少于 k = ${k}，或为防止推算其他已抑制单元格而隐藏。抑制不是零，也不是缺数据。`,
-      reasons: {
-        primary: (k) => `人数少于 k = ${k}`,
-        secondary: () => "为保护另一个已抑制单元格而隐藏（次级抑制）",
-        linked: () => "分子或分母等于一个已抑制单元格（关联抑制）",
-        audit: () => "审计发现可被推算，已额外隐藏",
-      },
+      suppressedWhy: (k, why) => `已抑制（k = ${k}）${why ? `：${why}` : ""}`, whySep: "；",
+      legendWhy: (why) => `${why}。抑制不是零，也不是缺数据。`,
       formula: "公式", unit: "单位", standard: "标准", asOf: "数据截至", refreshed: "刷新于", k: "抑制阈值",
       drill: "下钻", up: "返回上级", all: "全部", vsYearAgo: "较一年前", latest: "最近一期",
       facts: "已公布数据对照", factsLede: "项目公开报告中的数字与本系统根据事件计算的结果对照（全市，年度合计）。",
@@ -39,14 +35,8 @@
       apiLink: "API", suppressed: "suppressed", noData: "no data", noRows: "No data for these filters.",
       notPublished: "Indicators are not published at this level (see METRICS_ORG_LEVELS), or the unit has no " +
         "sub-units.",
-      hiddenWhy: (k) => `Suppressed: fewer than k = ${k} workers, or hidden so that another suppressed cell cannot ` +
-        "be worked out. Suppressed is not zero and not missing data.",
-      reasons: {
-        primary: (k) => `fewer than k = ${k} workers`,
-        secondary: () => "hidden to protect another suppressed cell (secondary)",
-        linked: () => "its numerator or denominator equals a suppressed cell (linked)",
-        audit: () => "hidden by the disclosure audit",
-      },
+      suppressedWhy: (k, why) => `Suppressed (k = ${k})${why ? `: ${why}` : ""}`, whySep: "; ",
+      legendWhy: (why) => `${why}. Suppressed is not zero and not missing data.`,
       formula: "Formula", unit: "Unit", standard: "Standard", asOf: "Data as of", refreshed: "refreshed",
       k: "suppression threshold", drill: "Drill down", up: "Up", all: "All", vsYearAgo: "vs a year before",
       latest: "latest", facts: "Published facts", factsLede: "Figures from the program's public reports beside " +
@@ -127,11 +117,16 @@
     return month;
   }
 
-  function reasonText(row) {
+  // Why cells are suppressed, in the catalog's words and order (/indicators/labels `reasons`); a code the catalog
+  // does not know is shown as it is.
+  function whyText(codes) {
     const k = S.status ? S.status.k : "k";
-    const why = row && row.reason && UI[S.lang].reasons[row.reason];
-    return why ? `${t("suppressed")}: ${why(k)}` : UI[S.lang].hiddenWhy(k);
+    const known = Object.keys(S.labels.reasons);
+    const present = [...known.filter((c) => codes.includes(c)), ...new Set(codes.filter((c) => !known.includes(c)))];
+    return UI[S.lang].suppressedWhy(k, present.map((code) => label("reasons", code)).join(t("whySep")));
   }
+  const reasonText = (row) => whyText(row && row.reason ? [row.reason] : []);
+  const reasonsOf = (cells) => cells.filter((c) => c && c.suppressed && c.reason).map((c) => c.reason);
 
   async function getJSON(url) {
     if (S.cache.has(url)) return S.cache.get(url);
@@ -479,7 +474,7 @@
     }
     const model = buildModel(q, rows, slices);
     panel.append(el("div", { class: "legend-hidden" }, el("span", {}, el("span", { class: "mark" }),
-      UI[S.lang].hiddenWhy(S.status ? S.status.k : "k"))));
+      UI[S.lang].legendWhy(whyText(reasonsOf(rows))))));
     if (q.view === "table") panel.append(renderTable(q, model));
     else if (q.view === "multiples") panel.append(renderMultiples(q, model));
     else {
@@ -569,7 +564,8 @@
         const text = !c ? t("noData") : c.suppressed ? `◇ ${t("suppressed")}` : fmtValue(c.value, model.unit);
         lines.push(`${s.name}: ${text}`);
       }
-      if (series.some((s) => s.cells[i] && s.cells[i].suppressed)) lines.push(`<i>${reasonText(null)}</i>`);
+      const cells = series.map((s) => s.cells[i]);
+      if (cells.some((c) => c && c.suppressed)) lines.push(`<i>${whyText(reasonsOf(cells))}</i>`);
       return lines.join("<br>");
     };
     return {
