@@ -4,24 +4,52 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+LOCK_DEV := requirements-dev.lock
+LOCK_RUNTIME := requirements.lock
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+UV_COMPILE := $(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+IMAGE_CHECK := build/image-check
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps demo test test-unit test-integration test-browser lint format schemas asyncapi bench stack-up stack-down stack-status clean
+.PHONY: help install lock image-check system-deps demo test test-unit test-integration test-browser lint format schemas asyncapi bench stack-up stack-down stack-status clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 PAGES := services/metrics/pages
 
-$(INSTALLED): pyproject.toml $(PAGES)/package-lock.json
+$(INSTALLED): pyproject.toml $(LOCK_DEV) $(PAGES)/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	@$(PY) scripts/lock_check.py || { echo "install: re-locking (commit the lock files)" >&2; $(MAKE) --no-print-directory lock; }
+	$(VENV)/bin/pip install --quiet -r $(LOCK_DEV)
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	$(VENV)/bin/pip check
 	@command -v npm >/dev/null || { echo "install: npm (Node 20) is needed for the analyst pages' chart library" >&2; exit 1; }
 	npm ci --prefix $(PAGES) --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(INSTALLED) system-deps ## create .venv, install pinned Python and npm packages (and the Debian tools and browser the tests use)
+install: $(INSTALLED) system-deps ## create .venv, install the locked Python (requirements-dev.lock) and npm packages (and the Debian tools and browser the tests use)
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+
+lock: $(UV) ## regenerate requirements-dev.lock (.[dev], with the stack) and requirements.lock (runtime, for the image) from pyproject.toml; UPGRADE=1 refreshes every pin
+	$(UV_COMPILE) pyproject.toml --extra dev -o $(LOCK_DEV)
+	$(UV_COMPILE) pyproject.toml --constraint $(LOCK_DEV) -o $(LOCK_RUNTIME)
+	$(PY) scripts/lock_check.py
+
+image-check: install ## build the wheel, install it with requirements.lock in a scratch venv, list the runtime closure and its size; fails if the local stack is in it
+	rm -rf $(IMAGE_CHECK)
+	$(PYTHON) -m venv $(IMAGE_CHECK)/venv
+	$(IMAGE_CHECK)/venv/bin/pip install --quiet -r $(LOCK_RUNTIME)
+	$(IMAGE_CHECK)/venv/bin/pip wheel --quiet --no-deps --wheel-dir $(IMAGE_CHECK)/dist .
+	$(IMAGE_CHECK)/venv/bin/pip install --quiet --no-deps $(IMAGE_CHECK)/dist/*.whl
+	$(IMAGE_CHECK)/venv/bin/pip check
+	$(PY) scripts/image_check.py $(IMAGE_CHECK)/venv
 
 system-deps: ## Debian packages the tests use (promtool/prometheus); skipped when present or not root
 	@bash scripts/system-deps.sh

