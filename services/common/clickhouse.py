@@ -1,7 +1,8 @@
 """The ClickHouse port: the one way the services reach ClickHouse.
 
 `ClickHouse` is the interface the project owns; `ConnectClickHouse` implements it with clickhouse-connect
-and translates every driver error into `StoreUnavailable` (retry) or `StoreRejected` (do not).
+and translates every driver error into `StoreUnavailable` (retry) or `StoreRejected` (do not), by the server's
+error code (`is_transient`).
 """
 
 from __future__ import annotations
@@ -47,17 +48,73 @@ class ClickHouse(Protocol):
     def close(self) -> None: ...
 
 
+# Server error codes (ClickHouse src/Common/ErrorCodes.cpp) for which the same call may succeed later.
+TRANSIENT_CODES: Mapping[int, str] = {
+    159: "TIMEOUT_EXCEEDED",
+    202: "TOO_MANY_SIMULTANEOUS_QUERIES",
+    203: "NO_FREE_CONNECTION",
+    209: "SOCKET_TIMEOUT",
+    210: "NETWORK_ERROR",
+    241: "MEMORY_LIMIT_EXCEEDED",
+    242: "TABLE_IS_READ_ONLY",
+    252: "TOO_MANY_PARTS",
+    279: "ALL_CONNECTION_TRIES_FAILED",
+    285: "TOO_FEW_LIVE_REPLICAS",
+    319: "UNKNOWN_STATUS_OF_INSERT",
+    425: "SYSTEM_ERROR",
+    999: "KEEPER_EXCEPTION",
+}
+# Codes that no retry will cure, even when the driver gave up only after retrying (OperationalError).
+PERMANENT_CODES: Mapping[int, str] = {
+    6: "CANNOT_PARSE_TEXT",
+    27: "CANNOT_PARSE_INPUT_ASSERTION_FAILED",
+    46: "UNKNOWN_FUNCTION",
+    47: "UNKNOWN_IDENTIFIER",
+    53: "TYPE_MISMATCH",
+    60: "UNKNOWN_TABLE",
+    62: "SYNTAX_ERROR",
+    81: "UNKNOWN_DATABASE",
+    117: "INCORRECT_DATA",
+    164: "READONLY",
+    192: "UNKNOWN_USER",
+    497: "ACCESS_DENIED",
+    516: "AUTHENTICATION_FAILED",
+}
+# Without a code, the driver's own words for a server it could not reach or that did not answer in time.
+_UNREACHABLE = ("Connection refused", "timed out", "Max retries")
+_CODE_IN_TEXT = re.compile(r"\bCode:\s*(\d+)")
+
+
+def error_code(exc: DatabaseError) -> int | None:
+    """The server's error code: the driver's `code` (from the X-ClickHouse-Exception-Code header or a failed
+    stream), else the `Code: NNN` of the server's text; None for a transport error (no answer)."""
+    if exc.code is not None:
+        return exc.code
+    found = _CODE_IN_TEXT.search(str(exc))
+    return int(found.group(1)) if found else None
+
+
+def is_transient(exc: DatabaseError) -> bool:
+    """Whether the same call may succeed later. The code decides when the server sent one; without one (the
+    server was not reached, or did not answer), an OperationalError or the driver's connection wording does."""
+    code = error_code(exc)
+    if code in TRANSIENT_CODES:
+        return True
+    if code in PERMANENT_CODES:
+        return False
+    if code is not None:
+        return isinstance(exc, OperationalError)  # the driver retried an HTTP 429/503/504 and gave up
+    return isinstance(exc, OperationalError) or any(marker in str(exc) for marker in _UNREACHABLE)
+
+
 @contextmanager
 def _translated(what: str) -> Iterator[None]:
     try:
         yield
-    except OperationalError as exc:
-        raise StoreUnavailable(f"ClickHouse unreachable during {what}: {exc}") from exc
     except DatabaseError as exc:
-        text = str(exc)
-        if "Connection refused" in text or "timed out" in text or "Max retries" in text:
-            raise StoreUnavailable(f"ClickHouse unreachable during {what}: {text}") from exc
-        raise StoreRejected(f"ClickHouse refused {what}: {text}") from exc
+        if is_transient(exc):
+            raise StoreUnavailable(f"ClickHouse unavailable during {what}: {exc}") from exc
+        raise StoreRejected(f"ClickHouse refused {what}: {exc}") from exc
     except OSError as exc:
         raise StoreUnavailable(f"ClickHouse unreachable during {what}: {exc}") from exc
 

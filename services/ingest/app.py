@@ -20,6 +20,7 @@ from starlette.routing import Route
 from services.common.clickhouse import ConnectClickHouse, connect_with_tables
 from services.common.errors import StoreUnavailable
 from services.common.http import build_app, operator_routes
+from services.common.retry import DEFAULT_BACKOFF, Backoff
 
 from .brokers import Channels, make_adapter
 from .brokers.base import BrokerAdapter
@@ -70,16 +71,22 @@ def pseudonymisers(settings: IngestSettings) -> tuple[Pseudonymiser, list[Pseudo
     return current, [Pseudonymiser(key.encode()) for key in settings.previous_keys]
 
 
-async def connect_store_with_retry(settings: IngestSettings, stop: asyncio.Event) -> ConnectClickHouse | None:
-    delay = 0.5
+async def connect_store_with_retry(
+    settings: IngestSettings,
+    stop: asyncio.Event,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    connect: Callable[[IngestSettings], ConnectClickHouse] = connect_store,
+) -> ConnectClickHouse | None:
+    """Connect until ClickHouse answers, waiting jittered delays between attempts; None if stopped first."""
+    delays = backoff.delays()
     while not stop.is_set():
         try:
-            return await asyncio.to_thread(connect_store, settings)
+            return await asyncio.to_thread(connect, settings)
         except StoreUnavailable as exc:
+            delay = next(delays)
             log.warning("ClickHouse not reachable yet (%s); retrying in %.1fs", exc, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, 15)
     return None
 
 

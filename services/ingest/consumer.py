@@ -7,8 +7,8 @@ before the ack means redelivery, which the pipeline absorbs as duplicates.
 
 No message stops the loop: a dead letter that does not fit the broker goes by reference (its row says so), one the
 broker refuses as too large is sent again by reference, and a reference it refuses is not sent (row: "none").
-A broker that takes no dead letter at all (BrokerUnavailable) is retried with backoff and nothing is acknowledged
-meanwhile; a retried publish may repeat letters already sent.
+A broker that takes no dead letter at all (BrokerUnavailable) is retried with backoff (jittered: services.common.retry)
+and nothing is acknowledged meanwhile; a retried publish may repeat letters already sent.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TypeVar
 
 from services.common.errors import StoreRejected, StoreUnavailable
+from services.common.retry import DEFAULT_BACKOFF, Backoff
 
 from .brokers.base import BrokerAdapter, letter, letter_size
 from .buffer import Buffer
@@ -33,17 +34,10 @@ from .pipeline import Outcome, Pipeline, Prepared
 from .telemetry import IngestMetrics
 from .writer import RejectRecord
 
+__all__ = ["Backoff", "Consumer"]
+
 log = logging.getLogger("workforce.ingest")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Retry delays for a store that does not answer: first, factor, ceiling (seconds)."""
-
-    first: float = 0.5
-    factor: float = 2.0
-    ceiling: float = 15.0
 
 
 class Consumer:
@@ -56,7 +50,7 @@ class Consumer:
         buffer: Buffer,
         guard: RejectGuard,
         metrics: IngestMetrics,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         self.adapter = adapter
         self._pipeline = pipeline
@@ -173,7 +167,7 @@ class Consumer:
 
     async def _broker_retry(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """Await a dead-letter call until the broker takes it; None if stopping while it does not."""
-        delay = self._backoff.first
+        delays = self._backoff.delays()
         while True:
             try:
                 return await call()
@@ -181,16 +175,16 @@ class Consumer:
                 if self._stopping.is_set():
                     log.error("broker refuses dead letters while stopping; the batch is left for redelivery: %s", exc)
                     return None
+                delay = next(delays)
                 log.warning("broker refuses dead letters, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * self._backoff.factor, self._backoff.ceiling)
 
     async def _store_with_retry(self, batch: Sequence[Delivery], prepared: Prepared) -> Outcome | None:
         return await self._with_retry(lambda: self._pipeline.commit(batch, prepared, write_rejects=False), len(batch))
 
     async def _with_retry(self, call: Callable[[], T], size: int = 0) -> T | None:
         """Run a store call in a worker thread until it succeeds; None if the store is away while stopping."""
-        delay = self._backoff.first
+        delays = self._backoff.delays()
         while True:
             try:
                 outcome = await asyncio.to_thread(call)
@@ -200,9 +194,9 @@ class Consumer:
                 if self._stopping.is_set():
                     log.error("ClickHouse unavailable while stopping; %d messages left for redelivery", size)
                     return None
+                delay = next(delays)
                 log.warning("ClickHouse unavailable, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * self._backoff.factor, self._backoff.ceiling)
                 continue
             except StoreRejected:
                 self._metrics.insert_errors.labels("rejected").inc()
