@@ -57,23 +57,11 @@ from .dates import month_end
 from .model import IndicatorRow
 from .orgs import OrgTree, SliceKey
 from .slices import ALL
-from .suppression import suppress
+from .suppression import FLOW_COUNTS, suppress
 
 AUDIT = "audit"
-COUNTS = (
-    "headcount_end",
-    "hires",
-    "separations",
-    "separations_voluntary",
-    "separations_involuntary",
-    "separations_other",
-    "separations_by_reason",
-    "trainee_times",
-    "training_hours",
-    "transfers_in",
-    "transfers_out",
-)
-SUMMED = frozenset(COUNTS) - {"headcount_end"}  # a year's figure is the sum of its months'
+# The additive counts: period-end headcount, the month-in-year flow counts of the rules, and training hours.
+COUNTS = ("headcount_end", *sorted(FLOW_COUNTS), "training_hours")
 ROLLING_FLOW = {
     "separation_rate": "separations",
     "voluntary_rate": "separations_voluntary",
