@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.logs import LogFormat
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -28,6 +30,7 @@ class ServiceSettings(BaseSettings):
     broker_url: str = Field("nats://127.0.0.1:4222", description="nats://, amqp://, redis:// or kafka://")
     timezone: str = Field("Asia/Shanghai", description="the program's time zone for calendar dates")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: LogFormat = Field("json", description="json (one object per line) or text (key=value)")
     http_host: str = Field("127.0.0.1", description="address of the health/metrics HTTP server")
 
     @field_validator("clickhouse_database")
@@ -36,6 +39,11 @@ class ServiceSettings(BaseSettings):
         if not _IDENTIFIER.match(value):
             raise ValueError("must be a plain identifier (letters, digits, underscore)")
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod

@@ -36,7 +36,7 @@ def _settings() -> IngestSettings:
 
 def _run(_: argparse.Namespace) -> int:
     settings = _settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     try:
         return asyncio.run(app.serve(settings))
     except StoreSetupError as exc:
@@ -46,7 +46,7 @@ def _run(_: argparse.Namespace) -> int:
 
 def _backfill(args: argparse.Namespace) -> int:
     settings = _settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -78,7 +78,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     settings = _settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
 
     async def replay() -> int:
         adapter = make_adapter(settings.broker_url, app.channels_for(settings), clock=app.utc_now)
@@ -94,7 +94,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _rekey(args: argparse.Namespace) -> int:
     settings = _settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     current, previous = app.pseudonymisers(settings)
     if not previous:
         print("workforce-ingest rekey: PSEUDONYM_KEYS_PREVIOUS names no key to re-key from", file=sys.stderr)

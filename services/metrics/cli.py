@@ -32,13 +32,13 @@ def _settings() -> MetricsSettings:
 
 def _run(_: argparse.Namespace) -> int:
     settings = _settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     return asyncio.run(app.serve(settings))
 
 
 def _rebuild(_: argparse.Namespace) -> int:
     settings = _settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     store = app.connect_store(settings)
     refresher = app.Refresher(
         store,
