@@ -11,8 +11,6 @@ the GIL little. Answers of `/indicators` and `/org-units` are kept (`AnswerCache
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import csv
 import functools
 import io
@@ -20,10 +18,10 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -34,8 +32,16 @@ from starlette.routing import Route
 
 from services.common.errors import StoreRejected, StoreUnavailable
 
-from .catalog import BY_NAME, CATALOG, DIMENSIONS, PERIOD_KINDS, REASONS, labels, topic_of
+from .catalog import CATALOG, labels, topic_of
+from .openapi import OPENAPI as OPENAPI
 from .publish import COLUMNS, ORG_UNIT_FIELDS
+from .queries import DEFAULT_LIMIT as DEFAULT_LIMIT
+from .queries import KEY as KEY
+from .queries import MAX_LIMIT as MAX_LIMIT
+from .queries import BadRequest as BadRequest
+from .queries import IndicatorsQuery, parameter_names, parse
+from .queries import decode_cursor as decode_cursor
+from .queries import encode_cursor as encode_cursor
 
 log = logging.getLogger("workforce.metrics.api")
 
@@ -47,44 +53,16 @@ JSON_SETTINGS: Final = {"output_format_json_escape_forward_slashes": 0}
 """ClickHouse's JSONEachRow as json.dumps writes it: `/` not escaped (NaN and infinities are null)."""
 CACHE_SECONDS: Final = 60.0
 """The longest a kept answer is served: bounds what a writer other than this service (a `rebuild`) leaves stale."""
-KEY: Final = ("indicator", "period_kind", "dimension", "slice", "category", "period")
-"""The table's ORDER BY key: the order of rows and what a cursor holds."""
 TEXT_COLUMNS: Final = frozenset(KEY[:-1])
 """The columns whose CSV cells are neutralised; numbers, dates and flags are written as they are."""
-DEFAULT_LIMIT: Final = 10_000
-MAX_LIMIT: Final = 100_000
-FORMATS: Final = ("json", "csv")
 MANY: Final = ("indicator", "period_kind", "dimension", "slice", "category")
 """Parameters that may be given several times (any of the values)."""
-ONCE: Final = ("from", "to", "format", "limit", "cursor")
-PARAMETERS: Final = (*MANY, *ONCE)
+PARAMETERS: Final = parameter_names(IndicatorsQuery)
 """Every query parameter `GET /indicators` accepts; any other name is a 400."""
 RETRY_AFTER_SECONDS: Final = 5
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet reads a cell starting with one of these as a formula (OWASP CSV injection)."""
-ACCEPTED: Final[dict[str, tuple[str, ...]]] = {
-    "indicator": tuple(BY_NAME),
-    "period_kind": tuple(PERIOD_KINDS),
-    "dimension": tuple(DIMENSIONS),
-}
-"""The parameters whose values are a closed list (the catalog's names); slice and category are open."""
-LABEL_TABLES: Final = ("topics", "dimensions", "period_kinds", "org_levels", "categories", "slices", "reasons")
 UNIT_FIELDS: Final = ORG_UNIT_FIELDS
-
-
-class BadRequest(ValueError):
-    """A query string the API cannot answer: which parameter, why, and the values it accepts (if a list)."""
-
-    def __init__(self, parameter: str, message: str, accepted: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.parameter = parameter
-        self.accepted = list(accepted)
-
-    def body(self) -> dict[str, Any]:
-        answer: dict[str, Any] = {"error": str(self), "parameter": self.parameter}
-        if self.accepted:
-            answer["accepted"] = self.accepted
-        return answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,80 +76,29 @@ class Query:
 
 
 def build_query(params: QueryParams) -> Query:
-    """Query string → one page's SQL with placeholders and its bound values. Pure: tested without a server."""
-    _known_names(params)
+    """Query string → one page's SQL with placeholders and its bound values (a BadRequest if `IndicatorsQuery`
+    refuses it). Pure: tested without a server."""
+    query = parse(IndicatorsQuery, params)
     where: list[str] = []
     bound: dict[str, Any] = {}
     for key in MANY:
-        values = _values(params, key)
+        values = getattr(query, key)
         if values:
             where.append(f"{key} IN %({key})s")
             bound[key] = values
-    for key, op in (("from", ">="), ("to", "<=")):
-        if (raw := _once(params, key)) is not None:
-            bound[key] = _date(key, raw)
+    for key, op, day in (("from", ">=", query.from_), ("to", "<=", query.to)):
+        if day is not None:
+            bound[key] = day
             where.append(f"period {op} %({key})s")
-    if (token := _once(params, "cursor")) is not None:
-        where.append(_after(decode_cursor(token), bound))
-    fmt = _once(params, "format") or "json"
-    if fmt not in FORMATS:
-        raise BadRequest("format", f"format: unknown value {fmt!r}; accepted: {', '.join(FORMATS)}", FORMATS)
-    limit = _int("limit", _once(params, "limit") or str(DEFAULT_LIMIT), 1, MAX_LIMIT)
-    bound["limit"] = limit + 1
+    if (after := query.after()) is not None:
+        where.append(_after(after, bound))
+    bound["limit"] = query.limit + 1
     sql = (
         f"SELECT {', '.join(SELECTED)} FROM indicators"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {', '.join(KEY)} LIMIT %(limit)s"
     )
-    return Query(sql, bound, limit, fmt)
-
-
-def _known_names(params: QueryParams) -> None:
-    unknown = sorted({name for name in params if name not in PARAMETERS})
-    if unknown:
-        raise BadRequest(
-            unknown[0],
-            f"unknown parameter(s): {', '.join(unknown)}; accepted: {', '.join(PARAMETERS)}",
-            PARAMETERS,
-        )
-
-
-def _values(params: QueryParams, key: str) -> list[str]:
-    values = params.getlist(key)
-    accepted = ACCEPTED.get(key)
-    unknown = [v for v in values if accepted is not None and v not in accepted]
-    if accepted is not None and unknown:
-        see = "; see /indicators/catalog" if key == "indicator" else ""
-        raise BadRequest(
-            key,
-            f"{key}: unknown value(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(accepted)}{see}",
-            accepted,
-        )
-    return values
-
-
-def _once(params: QueryParams, key: str) -> str | None:
-    values = params.getlist(key)
-    if len(values) > 1:
-        raise BadRequest(key, f"{key}: given {len(values)} times, accepted once")
-    return values[0] if values else None
-
-
-def _date(name: str, raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(name, f"{name}: expected a date YYYY-MM-DD, got {raw!r}") from None
-
-
-def _int(name: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(name, f"{name}: expected a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(name, f"{name}: must be between {low} and {high}, got {value}")
-    return value
+    return Query(sql, bound, query.limit, query.format)
 
 
 def _after(key: tuple[Any, ...], bound: dict[str, Any]) -> str:
@@ -183,29 +110,6 @@ def _after(key: tuple[Any, ...], bound: dict[str, Any]) -> str:
         equal = [f"{c} = %(after_{c})s" for c in KEY[:i]]
         terms.append("(" + " AND ".join([*equal, f"{column} > %(after_{column})s"]) + ")")
     return "(" + " OR ".join(terms) + ")"
-
-
-def encode_cursor(key: tuple[Any, ...]) -> str:
-    """The opaque token of a page's last row: urlsafe base64 (unpadded) of `{"after": [...KEY values]}`."""
-    values = [v.isoformat() if isinstance(v, date) else v for v in key]
-    raw = json.dumps({"after": values}, ensure_ascii=False, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> tuple[Any, ...]:
-    """`encode_cursor`'s key back (the period as a date); anything else is a BadRequest."""
-    bad = BadRequest("cursor", "cursor: not a cursor this API gave out; take `next` of the previous page")
-    try:
-        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
-        values = json.loads(raw)["after"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise bad from None
-    if not (isinstance(values, list) and len(values) == len(KEY) and all(isinstance(v, str) for v in values)):
-        raise bad
-    try:
-        return (*values[:-1], date.fromisoformat(values[-1]))
-    except ValueError:
-        raise bad from None
 
 
 def key_of(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -366,14 +270,30 @@ def store_errors(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except StoreUnavailable as exc:
-            log.warning("%s %s: %s", request.method, request.url.path, exc)
+            log.warning(
+                "%s %s: %s",
+                request.method,
+                request.url.path,
+                exc,
+                extra={
+                    "event": "store_unavailable",
+                    "method": request.method,
+                    "path": request.url.path,
+                    "reason": str(exc),
+                },
+            )
             return JSONResponse(
                 {"error": f"ClickHouse is unavailable; retry in {RETRY_AFTER_SECONDS} s"},
                 status_code=503,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         except StoreRejected:
-            log.exception("%s %s: ClickHouse refused the query", request.method, request.url.path)
+            log.exception(
+                "%s %s: ClickHouse refused the query",
+                request.method,
+                request.url.path,
+                extra={"event": "query_refused", "method": request.method, "path": request.url.path},
+            )
             return JSONResponse({"error": "ClickHouse refused the query"}, status_code=500)
 
     return answer
@@ -534,234 +454,3 @@ def routes(
         Route("/org-units", org_units),
         Route("/openapi.json", openapi),
     ]
-
-
-_STRING: Final[dict[str, Any]] = {"type": "string"}
-_NULLABLE_NUMBER: Final = {"type": ["number", "null"]}
-_REF: Final = "#/components/schemas/"
-
-
-def _param(name: str, description: str, example: str, schema: dict[str, Any] = _STRING, *, many: bool = False) -> Any:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": "array", "items": schema} if many else schema,
-        **({"style": "form", "explode": True} if many else {}),
-        "example": [example] if many else example,
-    }
-
-
-def _enum(values: Sequence[str], **extra: Any) -> dict[str, Any]:
-    return {"type": "string", "enum": list(values), **extra}
-
-
-def _json_answer(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": _REF + schema}}}}
-
-
-def _list_answer(description: str, schema: str) -> dict[str, Any]:
-    items = {"type": "array", "items": {"$ref": _REF + schema}}
-    return {"description": description, "content": {"application/json": {"schema": items}}}
-
-
-def _page(summary: str) -> dict[str, Any]:
-    return {"get": {"summary": f"analyst pages (HTML): {summary}", "responses": {"200": {"description": "HTML"}}}}
-
-
-def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, **({"required": list(required)} if required else {})}
-
-
-_STORE_ERRORS: Final = {
-    "503": {
-        **_json_answer("ClickHouse is unavailable; retry after Retry-After seconds", "Error"),
-        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
-    },
-    "500": _json_answer("ClickHouse refused the query", "Error"),
-}
-_DATE: Final = {"type": "string", "format": "date"}
-_LIMIT: Final = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
-_CURSOR_EXAMPLE: Final = encode_cursor(("hires", "month", "all", "all", "", date(2024, 1, 1)))
-INDICATORS_DESCRIPTION: Final = (
-    f"Rows in key order ({', '.join(KEY)}), at most `limit` per answer (default {DEFAULT_LIMIT}, at most "
-    f"{MAX_LIMIT}); follow `next` (JSON) or the Link rel=next header (CSV) until it is null / absent: no answer is "
-    "ever truncated without saying so. Unknown parameter names and unknown values of indicator, period_kind, "
-    "dimension and format are a 400 naming the parameter and listing the accepted values. CSV text cells (the key "
-    "columns) starting with = + - @ tab or CR are prefixed with ' (CSV injection); numeric columns stay numbers."
-)
-
-OPENAPI: Final[dict[str, Any]] = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "workforce-metrics indicators",
-        "version": "2",
-        "description": "Every answer carries X-Content-Type-Options: nosniff.",
-    },
-    "paths": {
-        "/indicators": {
-            "get": {
-                "summary": "Indicator cells (a suppressed cell has no value and no population, and says why), one page",
-                "description": INDICATORS_DESCRIPTION,
-                "parameters": [
-                    _param("indicator", "indicator name(s)", "hires", _enum(ACCEPTED["indicator"]), many=True),
-                    _param("period_kind", "period kind(s)", "month", _enum(ACCEPTED["period_kind"]), many=True),
-                    _param("dimension", "slice dimension(s)", "all", _enum(ACCEPTED["dimension"]), many=True),
-                    _param("slice", "slice value(s): an org unit id (see /org-units) or a code", "all", many=True),
-                    _param("category", "category value(s); the empty category is the total", "", many=True),
-                    _param("from", "first period (inclusive)", "2024-01-01", _DATE),
-                    _param("to", "last period (inclusive)", "2024-12-01", _DATE),
-                    _param("format", "answer format", "csv", _enum(FORMATS, default="json")),
-                    _param("limit", f"rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})", "1000", _LIMIT),
-                    _param("cursor", "opaque: where the previous page ended (from `next` or Link)", _CURSOR_EXAMPLE),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "one page",
-                        "headers": {
-                            "Link": {"schema": _STRING, "description": '<next page URL>; rel="next" (if any)'},
-                            "Content-Disposition": {"schema": _STRING, "description": "CSV: attachment"},
-                        },
-                        "content": {
-                            "application/json": {"schema": {"$ref": _REF + "IndicatorPage"}},
-                            "text/csv": {"schema": _STRING},
-                        },
-                    },
-                    "400": _json_answer("a parameter is unknown or invalid", "BadRequest"),
-                    **_STORE_ERRORS,
-                },
-            },
-            "head": {
-                "summary": "The headers GET would answer; the parameters are checked, the query is not run",
-                "responses": {"200": {"description": "headers"}, "400": {"description": "as GET"}},
-            },
-        },
-        "/indicators/catalog": {
-            "get": {
-                "summary": "Every indicator: names zh/en, unit, formula, standard, topic",
-                "responses": {"200": _list_answer("catalog", "CatalogEntry")},
-            }
-        },
-        "/indicators/labels": {
-            "get": {
-                "summary": "zh/en labels of topics, dimensions, period kinds, org levels, categories, slice values; "
-                "the published facts",
-                "responses": {"200": _json_answer("labels", "Labels")},
-            }
-        },
-        "/indicators/status": {
-            "get": {
-                "summary": "The latest refresh (nulls before the first) and the suppression threshold k",
-                "responses": {"200": _json_answer("status", "Status"), **_STORE_ERRORS},
-            }
-        },
-        "/org-units": {
-            "get": {
-                "summary": "Every org unit as last registered; an empty string is no parent / district / street",
-                "responses": {"200": _list_answer("org units", "OrgUnit"), **_STORE_ERRORS},
-            }
-        },
-        "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-        "/": _page("start page"),
-        "/pages/{page}": {
-            "get": {
-                **_page("one page by name")["get"],
-                "parameters": [{"name": "page", "in": "path", "required": True, "schema": _STRING}],
-            }
-        },
-        "/static/{asset}": {
-            "get": {
-                "summary": "analyst pages: their scripts and styles",
-                "responses": {"200": {"description": "JavaScript or CSS"}, "404": {"description": "no such file"}},
-                "parameters": [{"name": "asset", "in": "path", "required": True, "schema": _STRING}],
-            }
-        },
-        "/indicators/facets": {
-            "get": {
-                "summary": "For the analyst pages: per period kind, the dimensions, categories and period range an "
-                "indicator has",
-                "parameters": [
-                    {"name": "indicator", "in": "query", "required": True, "schema": _enum(ACCEPTED["indicator"])}
-                ],
-                "responses": {
-                    "200": {"description": '{"indicator", "period_kinds": {kind: {dimensions, categories, from, to}}}'},
-                    "400": _json_answer("unknown indicator", "BadRequest"),
-                    **_STORE_ERRORS,
-                },
-            }
-        },
-        "/health": {"get": {"summary": "liveness; never asks ClickHouse", "responses": {"200": {"description": "ok"}}}},
-        "/ready": {
-            "get": {
-                "summary": "ClickHouse reachable and indicators published",
-                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}},
-            }
-        },
-        "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
-    },
-    "components": {
-        "schemas": {
-            "IndicatorRow": _object(
-                {
-                    **{column: _STRING for column in KEY[:-1]},
-                    "period": _DATE,
-                    **{column: _NULLABLE_NUMBER for column in ("value", "numerator", "denominator")},
-                    "workers": {"type": "integer", "description": "the cell's population; 0 when suppressed (hidden)"},
-                    "suppressed": {"type": "boolean"},
-                    "reason": {
-                        "type": "string",
-                        "enum": ["", *REASONS],
-                        "description": "why a suppressed cell is hidden, '' when published (/indicators/labels)",
-                    },
-                }
-            ),
-            "IndicatorPage": _object(
-                {
-                    "rows": {"type": "array", "items": {"$ref": _REF + "IndicatorRow"}},
-                    "count": {"type": "integer", "description": "rows in this page"},
-                    "next": {"type": ["string", "null"], "description": "relative URL of the next page; null: last"},
-                },
-                "rows",
-                "count",
-                "next",
-            ),
-            "CatalogEntry": _object(
-                {key: _STRING for key in ("indicator", "name_zh", "name_en", "unit", "formula", "standard", "topic")}
-            ),
-            "Labels": _object(
-                {
-                    **{key: {"type": "object", "description": "code → {zh, en}"} for key in LABEL_TABLES},
-                    "published_facts": {
-                        "type": "array",
-                        "items": _object(
-                            {
-                                **{key: _STRING for key in ("indicator", "category", "zh", "en")},
-                                **{key: {"type": "integer"} for key in ("value", "from_year", "to_year")},
-                            }
-                        ),
-                    },
-                }
-            ),
-            "Status": _object(
-                {
-                    "as_of": {"type": ["string", "null"], "format": "date"},
-                    "refreshed_at": {"type": ["string", "null"], "format": "date-time"},
-                    "events_seen_to": {"type": ["string", "null"], "format": "date-time"},
-                    "k": {"type": "integer", "description": "cells with fewer workers than k are suppressed"},
-                },
-                "as_of",
-                "refreshed_at",
-                "events_seen_to",
-                "k",
-            ),
-            "OrgUnit": _object({key: _STRING for key in UNIT_FIELDS}),
-            "Error": _object({"error": _STRING}, "error"),
-            "BadRequest": _object(
-                {"error": _STRING, "parameter": _STRING, "accepted": {"type": "array", "items": _STRING}},
-                "error",
-                "parameter",
-            ),
-        }
-    },
-}

@@ -19,7 +19,8 @@ from starlette.routing import Route
 from services.common.clickhouse import ClickHouse
 from services.common.errors import StoreError
 
-from ..catalog import BY_NAME, TOPICS
+from ..catalog import TOPICS
+from ..queries import BadRequest, FacetsQuery, parse
 
 HERE: Final = Path(__file__).parent
 STATIC: Final = HERE / "static"
@@ -108,12 +109,10 @@ def routes(store: ClickHouse) -> list[Route]:
         return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=300"})
 
     async def indicator_facets(request: Request) -> Response:
-        name = request.query_params.get("indicator", "")
-        if name not in BY_NAME:
-            return JSONResponse(
-                {"error": f"indicator: unknown {name!r}; see /indicators/catalog", "parameter": "indicator"},
-                status_code=400,
-            )
+        try:
+            name = parse(FacetsQuery, request.query_params).indicator
+        except BadRequest as exc:
+            return JSONResponse(exc.body(), status_code=400)
         try:
             rows = await asyncio.to_thread(store.query_rows, FACETS_SQL, {"indicator": name})
         except StoreError:
