@@ -209,7 +209,7 @@ def refusal(model: type[BaseModel], exc: ValidationError) -> BadRequest:
     unknown = sorted({str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden"})
     if unknown:
         names = parameter_names(model)
-        message = f"unknown parameter(s): {', '.join(unknown)}; accepted: {', '.join(names)}"
+        message = f"unknown parameter(s): {', '.join(map(repr, unknown))}; accepted: {', '.join(names)}"
         return BadRequest(unknown[0], message, names)
     name = str(errors[0]["loc"][0])
     schema = _properties(model)[name]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, TypeAdapter
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.routing import Route
@@ -50,6 +51,8 @@ from services.metrics.api import (
     status_of,
 )
 from services.metrics.catalog import BY_NAME, DIMENSIONS, PERIOD_KINDS, TOPICS
+from services.metrics.openapi import BadRequestBody, CatalogEntry, IndicatorPage, Labels, OrgUnit, Status
+from services.metrics.queries import FacetsQuery, IndicatorsQuery, openapi_parameters
 
 
 def _row(indicator: str = "hires", slice_: str = "all", value: float | None = 1.0, period: int = 1) -> tuple[Any, ...]:
@@ -262,6 +265,42 @@ def test_the_documented_enums_limits_and_errors_are_the_real_ones() -> None:
         ref.split("/")[-1] in OPENAPI["components"]["schemas"]
         for ref in _refs(OPENAPI)  # every $ref resolves
     )
+
+
+def test_the_documented_parameters_are_the_query_models() -> None:
+    assert OPENAPI["paths"]["/indicators"]["get"]["parameters"] == openapi_parameters(IndicatorsQuery)
+    assert OPENAPI["paths"]["/indicators"]["head"]["parameters"] == openapi_parameters(IndicatorsQuery)
+    assert OPENAPI["paths"]["/indicators/facets"]["get"]["parameters"] == openapi_parameters(FacetsQuery)
+    documented = _indicator_parameters()
+    assert documented["from"]["schema"] == {"type": "string", "format": "date"}  # absent, never null
+    assert documented["indicator"]["style"] == "form" and documented["indicator"]["explode"] is True
+    assert (
+        not documented["limit"]["required"]
+        and OPENAPI["paths"]["/indicators/facets"]["get"]["parameters"][0]["required"]
+    )
+
+
+async def test_every_json_answer_is_what_the_document_says() -> None:
+    """The answer models of /openapi.json against the routes' real answers (ClickHouse writes the pages)."""
+    refreshed = datetime(2024, 7, 1, tzinfo=UTC)
+    unit = ("D1", "", "district", "宝山区", "Baoshan", "none", "D1", "")
+    cases: list[tuple[_Store, str, str, int, Any]] = [
+        (_Store([_row(period=m, value=None) for m in (1, 2, 3)]), "/indicators", "limit=2", 200, IndicatorPage),
+        (_Store([(date(2024, 6, 30), refreshed, refreshed)]), "/indicators/status", "", 200, Status),
+        (_Store(), "/indicators/status", "", 200, Status),
+        (_Store(), "/indicators/catalog", "", 200, list[CatalogEntry]),
+        (_Store(), "/indicators/labels", "", 200, Labels),
+        (_Store([unit]), "/org-units", "", 200, list[OrgUnit]),
+        (_Store(), "/indicators", "limit=0", 400, BadRequestBody),
+        (_Store(), "/indicators", "nope=1", 400, BadRequestBody),
+    ]
+    for store, path, query, expected, model in cases:
+        status, _, body = await _call(store, "GET", path, query)
+        assert status == expected, (path, query)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            model.model_validate_json(body, strict=True)
+        else:
+            TypeAdapter(model).validate_json(body, strict=True)
 
 
 def _refs(node: Any) -> list[str]:
