@@ -13,7 +13,7 @@ UV_COMPILE := $(UV) pip compile --quiet --python-version 3.11 --python-platform 
 IMAGE_CHECK := build/image-check
 
 .DEFAULT_GOAL := help
-.PHONY: help install lock image-check system-deps demo test test-unit test-integration test-browser lint format schemas asyncapi bench stack-up stack-down stack-status clean
+.PHONY: help install lock image-check system-deps demo test test-unit test-integration test-browser fuzz lint format schemas asyncapi bench stack-up stack-down stack-status clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ test-unit: install ## unit tests only
 
 test-integration: install ## integration tests only
 	$(PY) -m pytest tests/integration -q
+
+fuzz: install ## the fuzz tests with the long budget (HYPOTHESIS_PROFILE=long: Hypothesis on the event and query parsers, Schemathesis on the running API); `make test` runs them bounded
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/unit/test_fuzz_parsers.py tests/integration/test_api_fuzz.py -q
 
 lint: install ## ruff (lint + format check) and mypy --strict over services, schemas, bench and tests (~1 s cached, ~10 s cold)
 	$(VENV)/bin/ruff check .

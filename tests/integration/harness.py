@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,13 +14,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import nats
 from nats.js.api import RawStreamMsg
 
 from services.common.clickhouse import ConnectClickHouse
 from services.ingest.app import Ingest, build
+from services.ingest.deliveries import Delivery
+from services.ingest.pipeline import Pipeline
+from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.settings import IngestSettings
+from services.ingest.writer import EventWriter
 
 TEST_KEY = "test-key-0123456789abcdef0123456789abcdef"
 
@@ -141,6 +147,22 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes] | None = None) 
         return http_status(port, "/ready") == 200
 
     await wait_for(ready, timeout=60, what=f"/ready on port {port}")
+
+
+def store_events(store: ConnectClickHouse, events: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Validate, pseudonymise and store `events` through ingest's pipeline (no broker); none may be refused."""
+    pipeline = Pipeline(
+        EventWriter(store),
+        Pseudonymiser(TEST_KEY.encode()),
+        zone=ZoneInfo("Asia/Shanghai"),
+        broker="test",
+        clock=lambda: now,
+    )
+    deliveries = [
+        Delivery(json.dumps(e, ensure_ascii=False).encode(), None, "test", now, str(i)) for i, e in enumerate(events)
+    ]
+    outcome = pipeline.store(deliveries)
+    assert not outcome.rejected, outcome.rejected[:3]
 
 
 def utc_now_fixed(day: date) -> datetime:

@@ -24,14 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from services.common.clickhouse import ConnectClickHouse
-from services.ingest.deliveries import Delivery
-from services.ingest.pipeline import Pipeline
-from services.ingest.pseudonymise import Pseudonymiser
-from services.ingest.writer import EventWriter
 from services.sim import SimConfig, generate
 from services.stack.ports import free_port
 
-from .harness import TEST_KEY, http_status, utc_now_fixed, wait_for
+from .harness import http_status, store_events, utc_now_fixed, wait_for
 from .servers import Servers
 
 AS_OF = date(2024, 6, 30)
@@ -39,18 +35,7 @@ NOW = utc_now_fixed(AS_OF)
 
 
 def _store_events(store: ConnectClickHouse, events: list[dict[str, Any]]) -> None:
-    pipeline = Pipeline(
-        EventWriter(store),
-        Pseudonymiser(TEST_KEY.encode()),
-        zone=__import__("zoneinfo").ZoneInfo("Asia/Shanghai"),
-        broker="test",
-        clock=lambda: NOW,
-    )
-    deliveries = [
-        Delivery(json.dumps(e, ensure_ascii=False).encode(), None, "test", NOW, str(i)) for i, e in enumerate(events)
-    ]
-    outcome = pipeline.store(deliveries)
-    assert not outcome.rejected, outcome.rejected[:3]
+    store_events(store, events, NOW)
 
 
 def _get(port: int, path: str) -> Any:
