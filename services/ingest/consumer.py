@@ -149,13 +149,26 @@ class Consumer:
                 return False
             if not too_large:
                 break
-            log.warning("the broker refused %d dead letters as too large; sending them by reference", len(too_large))
+            log.warning(
+                "the broker refused %d dead letters as too large; sending them by reference",
+                len(too_large),
+                extra={"event": "dead_letters_too_large", "count": len(too_large)},
+            )
             pending = [
                 r.by_reference() if r.dead_letter == "original" else replace(r, dead_letter="none") for r in too_large
             ]
             if not await self._write_rejects(pending):
                 return False
             pending = [r for r in pending if r.dead_letter != "none"]
+        log.info(
+            "%d messages rejected and dead-lettered",
+            len(rejects),
+            extra={
+                "event": "dead_lettered",
+                "count": len(rejects),
+                "counts": dict(Counter(r.reject.code for r in rejects)),
+            },
+        )
         return True
 
     async def _write_rejects(self, records: list[RejectRecord]) -> bool:
@@ -173,10 +186,19 @@ class Consumer:
                 return await call()
             except BrokerUnavailable as exc:
                 if self._stopping.is_set():
-                    log.error("broker refuses dead letters while stopping; the batch is left for redelivery: %s", exc)
+                    log.error(
+                        "broker refuses dead letters while stopping; the batch is left for redelivery: %s",
+                        exc,
+                        extra={"event": "dead_letter_abandoned", "reason": str(exc)},
+                    )
                     return None
                 delay = next(delays)
-                log.warning("broker refuses dead letters, retrying in %.1fs: %s", delay, exc)
+                log.warning(
+                    "broker refuses dead letters, retrying in %.1fs: %s",
+                    delay,
+                    exc,
+                    extra={"event": "dead_letter_retry", "seconds": delay, "reason": str(exc)},
+                )
                 await asyncio.sleep(delay)
 
     async def _store_with_retry(self, batch: Sequence[Delivery], prepared: Prepared) -> Outcome | None:
@@ -192,10 +214,19 @@ class Consumer:
                 self._metrics.insert_errors.labels("unavailable").inc()
                 self._set_store_ready(False)
                 if self._stopping.is_set():
-                    log.error("ClickHouse unavailable while stopping; %d messages left for redelivery", size)
+                    log.error(
+                        "ClickHouse unavailable while stopping; %d messages left for redelivery",
+                        size,
+                        extra={"event": "store_abandoned", "count": size},
+                    )
                     return None
                 delay = next(delays)
-                log.warning("ClickHouse unavailable, retrying in %.1fs: %s", delay, exc)
+                log.warning(
+                    "ClickHouse unavailable, retrying in %.1fs: %s",
+                    delay,
+                    exc,
+                    extra={"event": "store_retry", "seconds": delay, "reason": str(exc)},
+                )
                 await asyncio.sleep(delay)
                 continue
             except StoreRejected:
@@ -206,7 +237,7 @@ class Consumer:
 
     async def _trip(self, batch: list[Delivery], outcome: Outcome) -> None:
         reason = self._guard.explain(len(batch), len(outcome.rejected))
-        log.error("reject limit reached: %s", reason)
+        log.error("reject limit reached: %s", reason, extra={"event": "reject_limit_reached", "reason": reason})
         self.stopped_because = reason
         bad = {id(record.delivery) for record in outcome.rejected}
         await self.adapter.ack(outcome.settled)
@@ -235,4 +266,14 @@ class Consumer:
             len(outcome.duplicates),
             len(outcome.rejected),
             seconds,
+            extra={
+                "event": "batch_stored",
+                "batch": len(batch),
+                "seconds": seconds,
+                "counts": {
+                    "stored": len(outcome.stored),
+                    "duplicates": len(outcome.duplicates),
+                    "rejected": len(outcome.rejected),
+                },
+            },
         )

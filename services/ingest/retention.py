@@ -61,7 +61,12 @@ def ensure_reject_retention(store: ClickHouse, days: int) -> list[str]:
         return []
     engine, definition = found[0]
     if not str(engine).endswith("MergeTree"):
-        log.info("%s is a %s table: its TTL is set on the shards by the cluster DDL", TABLE, engine)
+        log.info(
+            "%s is a %s table: its TTL is set on the shards by the cluster DDL",
+            TABLE,
+            engine,
+            extra={"event": "retention_skipped", "table": TABLE, "engine": str(engine)},
+        )
         return []
     columns = {row[0] for row in store.query_rows(_COLUMNS, {"table": TABLE})}
     statements = changes(str(engine), str(definition), columns, days)
@@ -73,5 +78,7 @@ def ensure_reject_retention(store: ClickHouse, days: int) -> list[str]:
                 f"cannot bring {TABLE} to a {days}-day retention ({exc}); run as an administrator: "
                 + "; ".join(statements)
             ) from exc
-        log.info("%s: %s", TABLE, statement)
+        log.info(
+            "%s: %s", TABLE, statement, extra={"event": "retention_applied", "table": TABLE, "statement": statement}
+        )
     return statements

@@ -50,11 +50,12 @@ class Refresher:
         k: int,
         as_of: Callable[[], date],
         clock: Callable[[], datetime],
-        progress: Callable[[str], None] = log.info,
+        progress: Callable[[str], None] | None = None,
         org_levels: frozenset[str] | None = None,
         keep_log: bool = True,
     ) -> None:
-        """``org_levels``: the org levels that get ``org`` slices (None: every level).
+        """``org_levels``: the org levels that get ``org`` slices (None: every level). ``progress`` takes the
+        refresh's human lines instead of the log (which gets them with their fields: refresh_started, refresh_done).
 
         ``keep_log=False`` is for one-shot rebuilds: the event log is let go once prepared, so peak memory is the
         larger of the log and the computation rather than their sum (at 1 M events the log is ~0.7 GB of events
@@ -107,7 +108,13 @@ class Refresher:
         from_year = None if everything else recompute_from(fresh, self._first_dates)
         scope = "every year" if from_year is None else f"{from_year} onwards"
         total = len(self._events)
-        self._progress(f"recomputing {total} events as of {as_of}, {scope}")
+        self._note(
+            f"recomputing {total} events as of {as_of}, {scope}",
+            event="refresh_started",
+            events=total,
+            as_of=as_of.isoformat(),
+            from_year=from_year,
+        )
         loaded = time.perf_counter()
         prepared = self._events.prepared()
         units = labels(latest_units(self._events.values()))
@@ -133,10 +140,15 @@ class Refresher:
         self._computed = True
         done = time.perf_counter()
         seconds = done - started
-        self._progress(
+        self._note(
             f"refreshed in {seconds:.1f}s (load {loaded - started:.1f}s, compute {computed - loaded:.1f}s,"
             f" publish {done - computed:.1f}s): {new} new events, years {list(years) or 'none'} written,"
-            f" {written:,} rows"
+            f" {written:,} rows",
+            event="refresh_done",
+            seconds=seconds,
+            phases={"load": loaded - started, "compute": computed - loaded, "publish": done - computed},
+            counts={"events": total, "new_events": new, "rows_written": written, "anomalies": len(result.anomalies)},
+            years_written=list(years),
         )
         report = RefreshReport(
             as_of,
@@ -151,6 +163,12 @@ class Refresher:
         )
         self._log(report)
         return report
+
+    def _note(self, line: str, **fields: object) -> None:
+        if self._progress is not None:
+            self._progress(line)
+        else:
+            log.info(line, extra=fields)
 
     def _load_new(self) -> list[EventRecord]:
         batch: list[EventRecord] = []

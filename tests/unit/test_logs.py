@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import logging
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -54,7 +56,7 @@ def test_a_json_line_carries_the_stable_keys_and_the_extra_fields(stream: io.Str
 
 def test_a_record_without_an_event_still_has_one(stream: io.StringIO) -> None:
     configured(stream)
-    logging.getLogger("uvicorn.error").warning("third-party %s", "line")
+    logging.getLogger("some.library").warning("third-party %s", "line")
     [line] = lines(stream)
     assert line["event"] == "log" and line["message"] == "third-party line"
 
@@ -145,3 +147,37 @@ def test_the_setting_defaults_to_json_and_accepts_text() -> None:
     assert ServiceSettings(log_format="TEXT").log_format == "text"
     for formatter in (JsonFormatter(), TextFormatter()):
         assert isinstance(formatter, logging.Formatter)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE_MODULES = sorted(
+    path.relative_to(ROOT)
+    for folder in ("services/ingest", "services/metrics")
+    for path in (ROOT / folder).rglob("*.py")
+    if not path.is_relative_to(ROOT / "services/metrics/engine")
+    and not path.is_relative_to(ROOT / "services/metrics/pages")
+)
+LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}
+
+
+def log_calls(path: Path) -> Iterator[ast.Call]:
+    for node in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8"))):
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in LEVELS and ast.unparse(func.value) == "log":
+            assert isinstance(node, ast.Call)
+            yield node
+
+
+@pytest.mark.parametrize("path", SERVICE_MODULES, ids=str)
+def test_every_service_log_call_names_its_event(path: Path) -> None:
+    for call in log_calls(path):
+        where = f"{path}:{call.lineno}"
+        extra = next((k.value for k in call.keywords if k.arg == "extra"), None)
+        assert extra is not None, f"{where}: a log call without extra= (its event and fields)"
+        if isinstance(extra, ast.Dict):
+            keys = [k.value for k in extra.keys if isinstance(k, ast.Constant)]
+            assert "event" in keys, f"{where}: extra= without an event name"
+
+
+def test_the_log_calls_are_found() -> None:
+    assert sum(1 for path in SERVICE_MODULES for _ in log_calls(path)) >= 20

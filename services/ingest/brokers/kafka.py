@@ -185,7 +185,11 @@ class KafkaAdapter:
         try:
             await consumer.commit(points)
         except (CommitFailedError, IllegalStateError) as exc:  # rebalanced away: the new owner redelivers
-            log.warning("offset commit refused after a rebalance, messages will be redelivered: %s", exc)
+            log.warning(
+                "offset commit refused after a rebalance, messages will be redelivered: %s",
+                exc,
+                extra={"event": "commit_refused", "reason": str(exc)},
+            )
             return
         self.offsets.committed.update(points)
 
@@ -244,7 +248,7 @@ class KafkaAdapter:
                 committed = await probe.committed(tp)
                 lag += ends[tp] - (starts[tp] if committed is None else committed)
         except KafkaError as exc:
-            log.warning("lag unknown: %s", exc)
+            log.warning("lag unknown: %s", exc, extra={"event": "lag_unknown", "reason": str(exc)})
             return None
         return lag
 

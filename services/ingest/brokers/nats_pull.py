@@ -136,13 +136,23 @@ class Puller:
         if status in ("408", "409") and pending is not None and pending.isdigit():
             self._owed = max(self._owed - int(pending), 0)
             return
-        log.warning("NATS pull request ended: %s %s; pulling again", status, headers.get("Description", ""))
+        log.warning(
+            "NATS pull request ended: %s %s; pulling again",
+            status,
+            headers.get("Description", ""),
+            extra={"event": "pull_ended", "status": status, "reason": headers.get("Description", "")},
+        )
         self._reset()
 
     def _check_alive(self) -> None:
         silent = time.monotonic() - self._last_heard
         if self._owed and silent > 2 * self._s.heartbeat:
-            log.warning("no word from NATS for %.0fs with %d messages requested; pulling again", silent, self._owed)
+            log.warning(
+                "no word from NATS for %.0fs with %d messages requested; pulling again",
+                silent,
+                self._owed,
+                extra={"event": "pull_silent", "seconds": silent, "count": self._owed},
+            )
             self._reset()
 
     def _reset(self) -> None:

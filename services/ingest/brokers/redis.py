@@ -197,7 +197,12 @@ class RedisAdapter:
             now = self._clock()
             found = [Delivery(body_of(f), i, self._ch.subject, now, _entry_id(i)) for i, f in entries if f is not None]
             if found:
-                log.info("redelivering %d pending entries of %s", len(found), self._ch.subject)
+                log.info(
+                    "redelivering %d pending entries of %s",
+                    len(found),
+                    self._ch.subject,
+                    extra={"event": "redelivering", "count": len(found), "subject": self._ch.subject},
+                )
                 await sink(found)
 
     async def _recover(self, sink: Sink, leftover: list[bytes]) -> None:
@@ -208,7 +213,11 @@ class RedisAdapter:
                 idle = self._claim_idle_ms
                 await self._claim(sink, await self._pending_ids(mine=False, min_idle_ms=idle), idle)
             except RedisError as exc:
-                log.warning("claiming pending entries failed, retrying: %s", exc)
+                log.warning(
+                    "claiming pending entries failed, retrying: %s",
+                    exc,
+                    extra={"event": "claim_failed", "reason": str(exc)},
+                )
             await asyncio.sleep(max(self._claim_idle_ms / 2000, 0.1))
 
     async def stop_consuming(self) -> None:
