@@ -84,7 +84,12 @@ async def connect_store_with_retry(
             return await asyncio.to_thread(connect, settings)
         except StoreUnavailable as exc:
             delay = next(delays)
-            log.warning("ClickHouse not reachable yet (%s); retrying in %.1fs", exc, delay)
+            log.warning(
+                "ClickHouse not reachable yet (%s); retrying in %.1fs",
+                exc,
+                delay,
+                extra={"event": "store_connect_retry", "seconds": delay, "reason": str(exc)},
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
     return None
@@ -191,11 +196,26 @@ async def serve(settings: IngestSettings) -> int:
     ingest.metrics.consuming.set(1)
     flusher = asyncio.create_task(ingest.consumer.run())
     poller = asyncio.create_task(poll_pending(ingest))
-    log.info("ingest consuming from %s (%s)", redact(settings.broker_url), ingest.adapter.name)
-    log.info("pseudonym key %s; previous keys %s", *key_ids(settings))
+    log.info(
+        "ingest consuming from %s (%s)",
+        redact(settings.broker_url),
+        ingest.adapter.name,
+        extra={"event": "consuming", "broker": redact(settings.broker_url), "adapter": ingest.adapter.name},
+    )
+    key_id, previous_key_ids = key_ids(settings)
+    log.info(
+        "pseudonym key %s; previous keys %s",
+        key_id,
+        previous_key_ids,
+        extra={"event": "pseudonym_keys", "key_id": key_id, "previous_key_ids": previous_key_ids},
+    )
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({stopper, flusher}, return_when=asyncio.FIRST_COMPLETED)
-    log.info("stopping: flushing %d buffered messages", ingest.consumer.buffered)
+    log.info(
+        "stopping: flushing %d buffered messages",
+        ingest.consumer.buffered,
+        extra={"event": "stopping", "count": ingest.consumer.buffered},
+    )
     await ingest.consumer.stop()
     await flusher
     poller.cancel()
@@ -204,7 +224,7 @@ async def serve(settings: IngestSettings) -> int:
     server.should_exit = True
     await http
     store.close()
-    log.info("ingest stopped cleanly")
+    log.info("ingest stopped cleanly", extra={"event": "stopped"})
     return 0
 
 

@@ -112,7 +112,7 @@ async def refresh_loop(
         except StoreError as exc:
             published()
             telemetry.errors.inc()
-            log.warning("refresh failed, will retry: %s", exc)
+            log.warning("refresh failed, will retry: %s", exc, extra={"event": "refresh_failed", "reason": str(exc)})
         else:
             if report is not None:
                 published()
@@ -168,7 +168,12 @@ async def serve(settings: MetricsSettings) -> int:
     if first is not None:
         observe(telemetry, first)
     refreshed.set()
-    log.info("metrics serving on %s:%d", settings.http_host, settings.metrics_http_port)
+    log.info(
+        "metrics serving on %s:%d",
+        settings.http_host,
+        settings.metrics_http_port,
+        extra={"event": "serving", "host": settings.http_host, "port": settings.metrics_http_port},
+    )
     await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, cache.invalidate)
     server.should_exit = True
     await http
