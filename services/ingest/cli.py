@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from services.common.cli import add_version
+from services.common.cli import add_command, add_version
 from services.common.logs import configure
 
 from . import app
@@ -22,6 +22,8 @@ from .pipeline import Pipeline
 from .rekey import plan, read_worker_ids, rekey
 from .settings import IngestSettings
 from .writer import EventWriter
+
+SETTINGS_NOTE = "every command reads the environment variables that `workforce-ingest run --help` lists"
 
 
 def _settings() -> IngestSettings:
@@ -127,22 +129,25 @@ async def _discard(_: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = add_version(argparse.ArgumentParser(prog="workforce-ingest", description=__doc__))
+    parser = add_version(argparse.ArgumentParser(prog="workforce-ingest", description=__doc__, epilog=SETTINGS_NOTE))
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="consume the broker until SIGTERM").set_defaults(func=_run)
-    back = commands.add_parser("backfill", help="store JSON Lines history through the same path")
+    add_command(commands, "run", "consume the broker until SIGTERM", IngestSettings).set_defaults(func=_run)
+    back = add_command(commands, "backfill", "store JSON Lines history through the same path", IngestSettings)
     back.add_argument("files", nargs="+")
     back.add_argument("--quiet", action="store_true", help="no progress bar")
     back.set_defaults(func=_backfill)
-    replay = commands.add_parser("replay-dlq", help="re-submit dead-lettered messages after a fix")
+    replay = add_command(commands, "replay-dlq", "re-submit dead-lettered messages after a fix", IngestSettings)
     replay.add_argument("--limit", type=int, default=None)
     replay.set_defaults(func=_replay)
-    rekeying = commands.add_parser(
-        "rekey", help="re-key stored worker keys from PSEUDONYM_KEYS_PREVIOUS to PSEUDONYM_KEY (docs/operations.md)"
+    rekeying = add_command(
+        commands,
+        "rekey",
+        "re-key stored worker keys from PSEUDONYM_KEYS_PREVIOUS to PSEUDONYM_KEY (docs/operations.md)",
+        IngestSettings,
     )
     rekeying.add_argument("--worker-ids", required=True, help="clear worker ids, one a line (UTF-8)")
     rekeying.set_defaults(func=_rekey)
-    commands.add_parser("asyncapi", help="print the AsyncAPI document").set_defaults(func=_asyncapi)
+    add_command(commands, "asyncapi", "print the AsyncAPI document", IngestSettings).set_defaults(func=_asyncapi)
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code

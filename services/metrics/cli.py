@@ -11,13 +11,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from services.common.cli import add_version
+from services.common.cli import add_command, add_version
 from services.common.logs import configure
 
 from . import app
 from .settings import MetricsSettings
 
 REFERENCE_COLUMNS = ("region", "year", "annual_amount", "source")
+SETTINGS_NOTE = "every command reads the environment variables that `workforce-metrics run --help` lists"
 
 
 def _settings() -> MetricsSettings:
@@ -98,11 +99,13 @@ def _load_wages(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = add_version(argparse.ArgumentParser(prog="workforce-metrics", description=__doc__))
+    parser = add_version(argparse.ArgumentParser(prog="workforce-metrics", description=__doc__, epilog=SETTINGS_NOTE))
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="serve the API and keep indicators current").set_defaults(func=_run)
-    commands.add_parser("rebuild", help="recompute and republish every indicator").set_defaults(func=_rebuild)
-    wages = commands.add_parser("load-reference-wages", help="load region,year,annual_amount,source CSV")
+    add_command(commands, "run", "serve the API and keep indicators current", MetricsSettings).set_defaults(func=_run)
+    add_command(commands, "rebuild", "recompute and republish every indicator", MetricsSettings).set_defaults(
+        func=_rebuild
+    )
+    wages = add_command(commands, "load-reference-wages", "load region,year,annual_amount,source CSV", MetricsSettings)
     wages.add_argument("file")
     wages.set_defaults(func=_load_wages)
     args = parser.parse_args(argv)

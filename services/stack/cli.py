@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from services.common.cli import add_version
+from services.common.cli import add_settings_help, add_version
 from services.stack.api import Origin, ServerStatus, down, ensure_up, status
 from services.stack.errors import StackError
 from services.stack.settings import StackSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = add_version(argparse.ArgumentParser(prog="workforce-stack", description=__doc__.splitlines()[0]))
+    parser = argparse.ArgumentParser(prog="workforce-stack", description=__doc__.splitlines()[0])
+    add_settings_help(add_version(parser), StackSettings)
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("--dir", type=Path, help="stack folder (default <repo>/.stack, env STACK_DIR)")
     parser.add_argument("--clickhouse-http-port", type=int, help="env STACK_CLICKHOUSE_HTTP_PORT")
