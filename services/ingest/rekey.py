@@ -57,7 +57,7 @@ def ensure_key_column(store: ClickHouse) -> list[str]:
         store.command(statement)
     except StoreRejected as exc:
         raise StoreSetupError(f"cannot add {TABLE}.key_id ({exc}); run as an administrator: {statement}") from exc
-    log.info("%s: %s", TABLE, statement)
+    log.info("%s: %s", TABLE, statement, extra={"event": "key_column_added", "table": TABLE, "statement": statement})
     return [statement]
 
 
