@@ -1,10 +1,10 @@
 """The in-memory adapter through the contract the real brokers run (tests/broker_contract.py), plus what the
 contract leaves to each broker's own tests: redelivery counts, in-flight bound, size limit, dead-letter expiry.
 
-The contract items the module docstring of services/ingest/brokers/memory.py names as not holding in memory
-(durability across a broker restart, redelivery after an ack timeout of a consumer that died without closing,
-subject wildcards, Kafka's committed prefix) are not part of this contract suite: the real brokers' own tests
-(test_ingest_nats.py, test_nats_pull.py, test_ingest_brokers.py) carry them.
+Every item of the contract holds in memory; none is skipped. What services/ingest/brokers/memory.py names as not
+holding in memory is outside the contract: durability across a broker restart and subject wildcards (tested for
+no broker), redelivery to a consumer's successor after it died without closing (the real brokers:
+test_ingest_faults.py, SIGKILL then restart) and Kafka's committed prefix (`prefix_only` in the contract).
 """
 
 from __future__ import annotations
