@@ -179,7 +179,10 @@ class Service:
 def excerpt(log: Path, lines: int = 20) -> str:
     """The first error lines of a log (a traceback's tail often hides them), then its last ``lines`` lines."""
     text = log_tail(log, lines=100_000).splitlines()
-    errors = [line for line in text[:-lines] if " ERROR " in line or line.startswith(("ERROR", "CRITICAL"))][:5]
+    marks = (" ERROR ", " CRITICAL ", '"level": "ERROR"', '"level": "CRITICAL"')  # text or JSON (LOG_FORMAT)
+    errors = [
+        line for line in text[:-lines] if any(m in line for m in marks) or line.startswith(("ERROR", "CRITICAL"))
+    ][:5]
     return "\n".join([*errors, "…", *text[-lines:]] if errors else text[-lines:])
 
 

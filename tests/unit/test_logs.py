@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from services.common.errors import StoreUnavailable
 from services.common.logs import REDACTED, JsonFormatter, TextFormatter, configure, looks_secret, scrub
 from services.common.settings import ServiceSettings
+from services.demo import excerpt
 from services.ingest.settings import IngestSettings
 
 
@@ -181,3 +182,12 @@ def test_every_service_log_call_names_its_event(path: Path) -> None:
 
 def test_the_log_calls_are_found() -> None:
     assert sum(1 for path in SERVICE_MODULES for _ in log_calls(path)) >= 20
+
+
+def test_the_demo_finds_json_error_lines_in_a_service_log(tmp_path: Path, stream: io.StringIO) -> None:
+    log = configured(stream)
+    log.error("reject limit reached", extra={"event": "reject_limit_reached"})
+    for n in range(30):
+        log.info("line %d", n, extra={"event": "filler"})
+    (tmp_path / "ingest.log").write_text(stream.getvalue(), encoding="utf-8")
+    assert '"event": "reject_limit_reached"' in excerpt(tmp_path / "ingest.log").splitlines()[0]
