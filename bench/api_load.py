@@ -27,8 +27,8 @@ from datetime import date
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
-from services.ingest.app import DDL
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.stack.ports import free_port
 
 from .later import END, ROOT, Context, _fill, _ready, _service, _stop, _wait, progress
@@ -278,7 +278,7 @@ def api_suite(ctx: Context, report: Report) -> None:
     database = f"bench_api_{uuid.uuid4().hex[:8]}"
     store = ConnectClickHouse.connect(ctx.clickhouse_url, database=database, user="default", password="")
     try:
-        apply_ddl(store, DDL, database=database)
+        migrate(store, "ingest", database=database)
         progress("api: filling a database with the simulated program (1,000 workers)")
         _fill(store, 1000)
         port = free_port()

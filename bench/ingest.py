@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
-from services.ingest.app import DDL
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.ingest.settings import IngestSettings
 from services.stack.ports import free_port
 from services.stack.process import memory_bytes
@@ -72,7 +72,7 @@ def fresh_database(clickhouse_url: str) -> Iterator[tuple[str, ConnectClickHouse
     """A new database holding the ingest tables; dropped afterwards."""
     name = f"bench_{uuid.uuid4().hex[:10]}"
     store = ConnectClickHouse.connect(clickhouse_url, database=name, user="default", password="")
-    apply_ddl(store, DDL, database=name)
+    migrate(store, "ingest", database=name)
     try:
         yield name, store
     finally:

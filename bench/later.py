@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 import nats
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
-from services.ingest.app import DDL
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.ingest.deliveries import Delivery
 from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
@@ -171,7 +171,7 @@ def metrics_suite(ctx: Context, report: Report) -> None:
     database = f"bench_metrics_{uuid.uuid4().hex[:8]}"
     store = ConnectClickHouse.connect(ctx.clickhouse_url, database=database, user="default", password="")
     try:
-        apply_ddl(store, DDL, database=database)
+        migrate(store, "ingest", database=database)
         progress("metrics: filling a database with the simulated program (1,000 workers)")
         stored = _fill(store, 1000)
         _measure_services(ctx, report, database, stored)
@@ -275,7 +275,7 @@ def panels_at_scale(ctx: Context, report: Report) -> None:
         database = f"bench_panels_{uuid.uuid4().hex[:8]}"
         store = ConnectClickHouse.connect(ctx.clickhouse_url, database=database, user="default", password="")
         try:
-            apply_ddl(store, DDL, database=database)
+            migrate(store, "ingest", database=database)
             workers = max(1_000, events // EVENTS_PER_WORKER)
             progress(f"panels: filling a database with {workers:,} simulated workers (~{events:,} events)")
             stored = _fill(store, workers)

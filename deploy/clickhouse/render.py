@@ -1,7 +1,9 @@
 """ClickHouse DDL for deployment: the single-node form, the cluster form, and the users.
 
-``python -m deploy.clickhouse.render single --database workforce`` prints ``services/common/sql/*.sql`` as the
-services apply them. ``cluster`` prints the same tables for a replicated, sharded cluster: ``ON CLUSTER``,
+``python -m deploy.clickhouse.render single --database workforce`` prints the services' migrations
+(``services/ingest/sql``, ``services/metrics/sql``, see services/common/migrations.py) as the services apply them,
+then the INSERT recording them in ``schema_migrations`` (the versions and checksums the services check at start).
+``cluster`` prints the same migrations and versions for a replicated, sharded cluster: ``ON CLUSTER``,
 ``Replicated*MergeTree`` with ``{shard}``/``{replica}`` macros, and for the event tables a ``*_local`` table per
 shard behind a ``Distributed`` table of the original name (so the services' SQL is unchanged). The event tables
 shard by their deduplication key, so every copy of one event lands on one shard and ``ReplacingMergeTree``
@@ -18,7 +20,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from services.common.clickhouse import SQL_DIR, identifier, split_statements
+from services.common import migrations
+from services.common.clickhouse import identifier, split_statements
 
 USERS_SQL = Path(__file__).parent / "users.sql"
 # The shard key of each sharded table: its ReplacingMergeTree key, so duplicates meet on one shard.
@@ -36,15 +39,15 @@ _ENGINE = re.compile(r"ENGINE = (?P<kind>Replacing)?MergeTree(?:\((?P<args>[^)]*
 _NON_REPLICATED = re.compile(r"\n?SETTINGS non_replicated_deduplication_window = \d+")
 
 
-def ddl_files() -> list[Path]:
-    return sorted(SQL_DIR.glob("*.sql"))
-
-
 def render_single(database: str) -> list[str]:
-    """Every statement of the services' DDL files, in order, as one node runs them."""
+    """The version table, every migration of every service in order as one node runs them, and the INSERT that
+    records them (so the services find nothing pending at start)."""
     db = identifier(database)
-    texts = (path.read_text(encoding="utf-8").replace("{database}", db) for path in ddl_files())
-    return [s.rstrip(";").rstrip() for text in texts for s in split_statements(text)]
+    statements = [migrations.VERSION_DDL.replace("{database}", db)]
+    for service in migrations.SERVICES:
+        statements.extend(s for m in migrations.load(service) for s in m.statements(db))
+    statements.extend(migrations.record_statements(db))
+    return [s.rstrip(";").rstrip() for s in statements]
 
 
 def render_cluster(database: str, cluster: str = "{cluster}") -> list[str]:
@@ -52,6 +55,9 @@ def render_cluster(database: str, cluster: str = "{cluster}") -> list[str]:
     by_name: dict[str, str] = {}
     out: list[str] = []
     for statement in render_single(database):
+        if statement.startswith("INSERT INTO "):  # the version rows: the table is replicated, one node takes them
+            out.append(statement)
+            continue
         altered = _ALTER.match(statement)
         if altered is not None:  # bringing an older table up to date: on every node, every table of the name
             name = altered["name"]

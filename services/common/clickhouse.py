@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -21,9 +20,7 @@ from clickhouse_connect.driver.httputil import get_pool_manager
 from urllib3 import PoolManager
 
 from .errors import StoreRejected, StoreUnavailable
-from .settings import ServiceSettings
 
-SQL_DIR = Path(__file__).parent / "sql"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -224,27 +221,7 @@ def identifier(name: str) -> str:
     return name
 
 
-def apply_ddl(store: ClickHouse, names: Sequence[str], *, database: str) -> None:
-    """Run the DDL files `names` from `sql/` in order; each may hold several `;`-separated statements."""
-    for name in names:
-        text = (SQL_DIR / name).read_text(encoding="utf-8").replace("{database}", identifier(database))
-        for statement in split_statements(text):
-            store.command(statement)
-
-
 def split_statements(text: str) -> list[str]:
     """Split a DDL file on `;` at line ends, dropping `--` comment lines and empty statements."""
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     return [part.strip() for part in body.split(";\n") if part.strip().rstrip(";").strip()]
-
-
-def connect_with_tables(settings: ServiceSettings, ddl: Sequence[str]) -> ConnectClickHouse:
-    """Connect as the service's settings say and create its tables if missing (the DDL files `ddl`)."""
-    store = ConnectClickHouse.connect(
-        settings.clickhouse_url,
-        database=settings.clickhouse_database,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-    )
-    apply_ddl(store, ddl, database=settings.clickhouse_database)
-    return store

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.common.clickhouse import ConnectClickHouse, connect_with_tables
+from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreUnavailable
 from services.common.http import build_app, operator_routes
+from services.common.migrations import connect_migrated
 from services.common.retry import DEFAULT_BACKOFF, Backoff
 
 from .brokers import Channels, make_adapter
@@ -29,14 +30,14 @@ from .consumer import Consumer
 from .guard import RejectGuard, RejectLimit
 from .pipeline import Pipeline
 from .pseudonymise import Pseudonymiser
-from .rekey import ensure_key_column
 from .retention import ensure_reject_retention
 from .settings import IngestSettings
 from .telemetry import IngestMetrics
 from .writer import EventWriter
 
 log = logging.getLogger("workforce.ingest")
-DDL = ("001_events.sql", "002_ingest_rejects.sql")
+SERVICE = "ingest"
+"""The owner of services/ingest/sql: `events`, `ingest_rejects`."""
 
 
 def utc_now() -> datetime:
@@ -57,10 +58,9 @@ def channels_for(settings: IngestSettings) -> Channels:
 
 
 def connect_store(settings: IngestSettings) -> ConnectClickHouse:
-    """Connect, create the tables if missing, add `events.key_id` to an older table, and bring `ingest_rejects`
-    to INGEST_REJECT_TTL_DAYS."""
-    store = connect_with_tables(settings, DDL)
-    ensure_key_column(store)
+    """Connect, apply ingest's pending migrations (services/ingest/sql), and bring `ingest_rejects` to
+    INGEST_REJECT_TTL_DAYS."""
+    store = connect_migrated(settings, SERVICE)
     ensure_reject_retention(store, settings.ingest_reject_ttl_days)
     return store
 

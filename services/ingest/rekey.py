@@ -1,4 +1,5 @@
-"""Key rotation: the `events.key_id` column, and re-keying stored worker keys from previous keys to the current one.
+"""Key rotation: re-keying stored worker keys from previous keys to the current one
+(`events.key_id`, added to an older table by migration services/ingest/sql/003_events_key_id.sql).
 
 Ingest never stores a clear worker id, so a stored pseudonym cannot be re-keyed from the store alone: `plan` takes
 the clear ids from the operator (every worker id upstream has sent, e.g. from the HR system or the history files)
@@ -11,7 +12,6 @@ as events stored under it may be sent again. The procedure is in docs/operations
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,19 +19,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from services.common.clickhouse import ClickHouse
-from services.common.errors import StoreRejected
 
-from .errors import StoreSetupError
 from .pseudonymise import Pseudonymiser
 
-log = logging.getLogger("workforce.ingest")
-TABLE: Final = "events"
-KEY_COLUMN: Final = "ADD COLUMN IF NOT EXISTS key_id LowCardinality(String)"
 CHUNK: Final = 1_000
 """Pairs per mutation: 1,000 pairs of 64-hex keys are ~135 kB of SQL, under max_query_size (256 kB)."""
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
-_ENGINE: Final = "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = %(table)s"
-_COLUMNS: Final = "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = %(table)s"
 _UPDATE: Final = (
     "ALTER TABLE events UPDATE worker_key = transform(worker_key, %(old)s, %(new)s, worker_key), key_id = %(key_id)s "
     "WHERE has(%(old)s, worker_key) SETTINGS mutations_sync = 2"
@@ -41,24 +34,6 @@ _LEFT: Final = (
     "SELECT key_id, uniqExact(worker_key), count() FROM events "
     "WHERE worker_key != '' AND key_id != %(key_id)s GROUP BY key_id ORDER BY key_id"
 )
-
-
-def ensure_key_column(store: ClickHouse) -> list[str]:
-    """Add `events.key_id` to a table created before it; returns the statements run (none when it exists).
-    Raises StoreSetupError when the ClickHouse user may not (the message names the statement to run)."""
-    engine = store.query_rows(_ENGINE, {"table": TABLE})
-    if not engine or not str(engine[0][0]).endswith("MergeTree"):
-        return []  # on a cluster `events` is Distributed: the cluster DDL (deploy/clickhouse) alters it
-    columns = {row[0] for row in store.query_rows(_COLUMNS, {"table": TABLE})}
-    if "key_id" in columns:
-        return []
-    statement = f"ALTER TABLE {TABLE} {KEY_COLUMN}"
-    try:
-        store.command(statement)
-    except StoreRejected as exc:
-        raise StoreSetupError(f"cannot add {TABLE}.key_id ({exc}); run as an administrator: {statement}") from exc
-    log.info("%s: %s", TABLE, statement, extra={"event": "key_column_added", "table": TABLE, "statement": statement})
-    return [statement]
 
 
 def read_worker_ids(lines: Iterable[str]) -> set[str]:

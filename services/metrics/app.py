@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime
 
 import uvicorn
 
-from services.common.clickhouse import ConnectClickHouse, connect_with_tables
+from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreError
 from services.common.http import build_app, operator_routes
+from services.common.migrations import connect_migrated
 
 from . import pages
 from .api import AnswerCache, ApiThreads, routes
@@ -26,7 +27,8 @@ from .settings import MetricsSettings
 from .telemetry import MetricsTelemetry
 
 log = logging.getLogger("workforce.metrics")
-DDL = ("001_events.sql", "002_ingest_rejects.sql", "010_indicators.sql")
+SERVICE = "metrics"
+"""The owner of services/metrics/sql: `indicators` and the tables it publishes beside them."""
 
 
 def utc_now() -> datetime:
@@ -34,7 +36,9 @@ def utc_now() -> datetime:
 
 
 def connect_store(settings: MetricsSettings) -> ConnectClickHouse:
-    return connect_with_tables(settings, DDL)
+    """Connect and apply metrics' pending migrations (services/metrics/sql). `events` is ingest's: until ingest
+    has created it, a refresh fails and is retried."""
+    return connect_migrated(settings, SERVICE)
 
 
 def connect_api_store(settings: MetricsSettings) -> ConnectClickHouse:

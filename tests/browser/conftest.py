@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
-from services.ingest.app import DDL
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.ingest.deliveries import Delivery
 from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
@@ -98,7 +98,7 @@ def _store(store: ConnectClickHouse, events: list[dict[str, Any]]) -> None:
 def service(servers: Servers, database: str) -> Iterator[Service]:  # noqa: F811 - the imported fixtures
     """The metrics service (k = 5) over 400 simulated workers, 2019 → 2024-06-30, with reference wages loaded."""
     store = ConnectClickHouse.connect(servers.clickhouse_url, database=database, user="default", password="")
-    apply_ddl(store, DDL, database=database)
+    migrate(store, "ingest", database=database)
     _store(store, list(generate(SimConfig(workers=400, start_year=2019, end=AS_OF, seed=7, scenario=False))))
     store.close()
     port = free_port()

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
-from services.ingest.app import DDL
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.stack import tansu
 from services.stack.ports import accepts_connections
 
@@ -44,7 +44,7 @@ def database(servers: Servers) -> Iterator[str]:
 def store(servers: Servers, database: str) -> Iterator[ConnectClickHouse]:
     """The session database with the ingest tables, emptied before each test."""
     client = ConnectClickHouse.connect(servers.clickhouse_url, database=database, user="default", password="")
-    apply_ddl(client, DDL, database=database)
+    migrate(client, "ingest", database=database)
     client.command("TRUNCATE TABLE events")
     client.command("TRUNCATE TABLE ingest_rejects")
     yield client

@@ -16,7 +16,8 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from deploy.grafana import generate, macros
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.metrics.catalog import REASONS
 from services.metrics.engine import EventRecord, IndicatorRow, ReferenceWage, compute
 from services.metrics.publish import COLUMNS
@@ -139,7 +140,7 @@ def astuple_row(r: IndicatorRow) -> tuple[Any, ...]:
 def loaded(servers: Servers, database: str) -> Iterator[Loaded]:
     name = f"{database}_dash"
     store = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
-    apply_ddl(store, ["010_indicators.sql"], database=name)
+    migrate(store, "metrics", database=name)
     records, units = sim_records()
     districts = sorted({u["unit_id"] for u in units if u["level"] == "district"})
     wages = [

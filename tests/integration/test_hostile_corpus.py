@@ -35,8 +35,8 @@ import nats.errors
 import pytest
 
 from schemas import MAX_PAYLOAD_BYTES
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
-from services.ingest.app import DDL
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.ingest.pseudonymise import Pseudonymiser
 from services.sim import SimConfig, generate
 from services.stack.ports import free_port
@@ -641,7 +641,7 @@ def scratch_database(servers: Servers) -> Iterator[tuple[str, ConnectClickHouse]
     """A database of this module's own (the metrics service writes its tables there too); dropped at the end."""
     name = f"test_corpus_{uuid.uuid4().hex[:10]}"
     client = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
-    apply_ddl(client, DDL, database=name)
+    migrate(client, "ingest", database=name)
     try:
         yield name, client
     finally:

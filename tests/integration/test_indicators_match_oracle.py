@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from schemas import parse_event
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.ingest.pseudonymise import Pseudonymiser
-from services.metrics.app import DDL as METRICS_DDL
 from services.metrics.engine import EventRecord
 from services.metrics.publish import COLUMNS
 from services.metrics.refresh import Refresher
@@ -57,7 +57,7 @@ async def test_every_indicator_matches_the_oracle(servers: Servers, store: Conne
             timeout=120,
             what="the whole log stored",
         )
-    apply_ddl(store, METRICS_DDL, database=database)
+    migrate(store, "ingest", "metrics", database=database)
     store.command("TRUNCATE TABLE indicators")
     refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW)
     report = refresher.refresh(force=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.metrics.engine import IndicatorRow
 from services.metrics.publish import COLUMNS, IndicatorPublisher
 
@@ -47,8 +48,8 @@ def test_an_older_indicators_table_gets_the_reason_column_and_keeps_its_rows(ser
         old = ("hires", "month", date(2023, 1, 1), "all", "all", "", 3.0, None, None, 40, 0, NOW)
         hidden = ("hires", "month", date(2023, 1, 1), "gender", "male", "", None, None, None, 2, 1, NOW)
         store.insert_rows("indicators", [old, hidden], OLD_COLUMNS)
-        apply_ddl(store, ["010_indicators.sql"], database=name)
-        apply_ddl(store, ["010_indicators.sql"], database=name)  # idempotent
+        migrate(store, "metrics", database=name)
+        migrate(store, "metrics", database=name)  # idempotent
         assert columns(store, name, "indicators") == list(COLUMNS)
         assert columns(store, name, "indicators_staging") == list(COLUMNS)
         kept = store.query_rows(f"SELECT slice, value, suppressed, reason FROM {name}.indicators ORDER BY slice")

@@ -31,8 +31,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
-from services.ingest.app import DDL, channels_for, utc_now
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
+from services.ingest.app import channels_for, utc_now
 from services.ingest.brokers import make_adapter
 from services.ingest.brokers.base import BrokerAdapter
 from services.ingest.brokers.kafka import partitions
@@ -190,7 +191,7 @@ async def run_replicas(servers: Servers, broker_url: str) -> Report:
 def scratch_database(servers: Servers, tag: str) -> Iterator[tuple[str, ConnectClickHouse]]:
     name = f"test_replicas_{tag}_{uuid.uuid4().hex[:8]}"
     client = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
-    apply_ddl(client, DDL, database=name)
+    migrate(client, "ingest", database=name)
     try:
         yield name, client
     finally:

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.common.clickhouse import ConnectClickHouse, apply_ddl
+from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreUnavailable
+from services.common.migrations import migrate
 from services.ingest.deliveries import Delivery
 from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
-from services.metrics.app import DDL as METRICS_DDL
 from services.metrics.engine import compute
 from services.metrics.loader import load_events
 from services.metrics.publish import COLUMNS
@@ -67,7 +67,7 @@ def _published(store: ConnectClickHouse) -> dict[Any, Any]:
 def test_incremental_refreshes_equal_a_full_recomputation(store: ConnectClickHouse, database: str) -> None:
     base = list(generate(SimConfig(workers=50, start_year=2021, end=AS_OF, seed=9, scenario=False)))
     _store(store, base)
-    apply_ddl(store, METRICS_DDL, database=database)
+    migrate(store, "ingest", "metrics", database=database)
     store.command("TRUNCATE TABLE indicators")
     refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS)
     assert refresher.refresh(force=True) is not None
@@ -173,7 +173,7 @@ class _FailingSwap:
 def test_events_of_a_failed_refresh_are_published_by_the_next(store: ConnectClickHouse, database: str) -> None:
     base = list(generate(SimConfig(workers=30, start_year=2022, end=AS_OF, seed=5, scenario=False)))
     _store(store, base)
-    apply_ddl(store, METRICS_DDL, database=database)
+    migrate(store, "ingest", "metrics", database=database)
     store.command("TRUNCATE TABLE indicators")
     flaky = _FailingSwap(store, fail=0)
     refresher = Refresher(flaky, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS)
@@ -194,7 +194,7 @@ def test_a_one_shot_rebuild_publishes_the_full_computation_and_refuses_a_second_
 ) -> None:
     base = list(generate(SimConfig(workers=30, start_year=2022, end=AS_OF, seed=7)))
     _store(store, base)
-    apply_ddl(store, METRICS_DDL, database=database)
+    migrate(store, "ingest", "metrics", database=database)
     store.command("TRUNCATE TABLE indicators")
     store.command("TRUNCATE TABLE org_units")
     once = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, keep_log=False)

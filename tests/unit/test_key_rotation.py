@@ -13,12 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from services.common.errors import StoreRejected
 from services.ingest.deliveries import Delivery
-from services.ingest.errors import StoreSetupError
 from services.ingest.pipeline import Pipeline, check_amendment
 from services.ingest.pseudonymise import Pseudonymiser, key_id
-from services.ingest.rekey import chunks, ensure_key_column, plan, read_worker_ids
+from services.ingest.rekey import chunks, plan, read_worker_ids
 from services.ingest.resolve import Known, resolve
 from services.ingest.rows import EventRow
 from services.ingest.settings import IngestSettings
@@ -152,38 +150,3 @@ def test_the_rekey_plan_maps_each_previous_pseudonym_to_the_current_one() -> Non
     assert {o: n for old, new in pieces for o, n in zip(old, new, strict=True)} == mapping
     with pytest.raises(ValueError, match="64 lower-case hex"):
         list(chunks({"x') OR 1=1 --": b("W-1")}))
-
-
-class ColumnsStore:
-    """Just what `ensure_key_column` asks of the store."""
-
-    def __init__(self, engine: str, columns: set[str], *, refuse: bool = False) -> None:
-        self.engine, self.columns, self.refuse = engine, columns, refuse
-        self.commands: list[str] = []
-
-    def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return [(self.engine,)] if "system.tables" in sql else [(c,) for c in self.columns]
-
-    def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
-        if self.refuse:
-            raise StoreRejected("Not enough privileges")
-        self.commands.append(sql)
-
-    def insert_rows(self, *args: Any, **kwargs: Any) -> None:
-        raise AssertionError("no insert expected")
-
-    def ping(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
-
-def test_the_key_column_is_added_to_an_older_table_once() -> None:
-    older = ColumnsStore("ReplacingMergeTree", {"event_id", "worker_key"})
-    assert ensure_key_column(older) == ["ALTER TABLE events ADD COLUMN IF NOT EXISTS key_id LowCardinality(String)"]
-    assert len(older.commands) == 1
-    assert ensure_key_column(ColumnsStore("ReplacingMergeTree", {"event_id", "key_id"})) == []
-    assert ensure_key_column(ColumnsStore("Distributed", {"event_id"})) == []
-    with pytest.raises(StoreSetupError, match="run as an administrator: ALTER TABLE events ADD COLUMN"):
-        ensure_key_column(ColumnsStore("ReplacingMergeTree", {"event_id"}, refuse=True))

@@ -2,7 +2,7 @@
 -- stored_at is set by the server at insert: the metrics service reads new rows by it.
 -- non_replicated_deduplication_window makes a retried insert with the same deduplication token a no-op.
 -- key_id names the pseudonym key worker_key is under ('' without a worker, or for rows stored before key ids);
--- ingest adds it to a table created before it (services/ingest/rekey.py; docs/operations.md, key rotation).
+-- 003_events_key_id.sql adds it to a table created before it (docs/operations.md, key rotation).
 CREATE TABLE IF NOT EXISTS {database}.events
 (
     event_id      UUID,
