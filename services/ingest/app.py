@@ -7,9 +7,10 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -17,12 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.common.cli import package_version
 from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreUnavailable
 from services.common.http import build_app, operator_routes
 from services.common.migrations import connect_migrated
 from services.common.retry import DEFAULT_BACKOFF, Backoff
 
+from .backfill import BackfillSummary, read_lines
+from .backfill import backfill as store_deliveries
 from .brokers import Channels, make_adapter
 from .brokers.base import BrokerAdapter
 from .buffer import Buffer
@@ -30,6 +34,7 @@ from .consumer import Consumer
 from .guard import RejectGuard, RejectLimit
 from .pipeline import Pipeline
 from .pseudonymise import Pseudonymiser
+from .rekey import Rekeyed, plan, read_worker_ids, rekey
 from .retention import ensure_reject_retention
 from .settings import IngestSettings
 from .telemetry import IngestMetrics
@@ -157,7 +162,7 @@ def asyncapi_document(adapter: BrokerAdapter) -> dict[str, object]:
     from faststream.specification import AsyncAPI
 
     broker = getattr(adapter, "broker")  # noqa: B009 - every adapter exposes its FastStream broker
-    spec = AsyncAPI(broker, title="workforce-metrics ingest", version="1", schema_version="3.0.0")
+    spec = AsyncAPI(broker, title="workforce-metrics ingest", version=package_version(), schema_version="3.0.0")
     document: dict[str, object] = spec.to_specification().to_jsonable()
     return document
 
@@ -239,3 +244,57 @@ def redact(url: str) -> str:
     if parts.password:
         return url.replace(parts.password, "***")
     return url
+
+
+def backfill_files(
+    settings: IngestSettings, paths: Sequence[Path], progress: Callable[[int], None] = lambda _: None
+) -> BackfillSummary:
+    """Store JSON Lines files through the live path (validation, dedup, pseudonymisation) in batches of
+    INGEST_BATCH_SIZE; a bad line is a reject row, never a dead letter. Re-running stores nothing twice."""
+    store = connect_store(settings)
+    try:
+        current, previous = pseudonymisers(settings)
+        pipeline = Pipeline(
+            EventWriter(store),
+            current,
+            zone=settings.zone,
+            broker="file",
+            clock=utc_now,
+            dead_letters=False,
+            previous=previous,
+        )
+        deliveries = read_lines(paths, utc_now)
+        return store_deliveries(deliveries, pipeline, batch_size=settings.ingest_batch_size, progress=progress)
+    finally:
+        store.close()
+
+
+async def replay_dead_letters(settings: IngestSettings, limit: int | None) -> int:
+    """Re-submit up to `limit` dead-lettered messages (all when None) to the consumed channel; returns how many."""
+    adapter = make_adapter(settings.broker_url, channels_for(settings), clock=utc_now)
+    try:
+        return await adapter.replay_dead_letters(limit)
+    finally:
+        await adapter.close()
+
+
+def rekey_workers(settings: IngestSettings, worker_ids: Iterable[str]) -> Rekeyed:
+    """Re-key the stored rows of these clear worker ids (one a line) from the previous keys to the current."""
+    current, previous = pseudonymisers(settings)
+    mapping = plan(read_worker_ids(worker_ids), current, previous)
+    store = connect_store(settings)
+    try:
+        return rekey(store, mapping, current.key_id)
+    finally:
+        store.close()
+
+
+def asyncapi_for(settings: IngestSettings) -> dict[str, object]:
+    """The AsyncAPI document of the channels these settings consume; connects to nothing."""
+    adapter = make_adapter(settings.broker_url, channels_for(settings), clock=utc_now)
+    adapter.subscribe(_discard)
+    return asyncapi_document(adapter)
+
+
+async def _discard(_: object) -> None:
+    return None

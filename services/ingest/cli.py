@@ -15,13 +15,8 @@ from services.common.cli import add_command, add_version
 from services.common.logs import configure
 
 from . import app
-from .backfill import backfill, read_lines
-from .brokers import make_adapter
 from .errors import StoreSetupError
-from .pipeline import Pipeline
-from .rekey import plan, read_worker_ids, rekey
 from .settings import IngestSettings
-from .writer import EventWriter
 
 SETTINGS_NOTE = "every command reads the environment variables that `workforce-ingest run --help` lists"
 
@@ -54,42 +49,17 @@ def _backfill(args: argparse.Namespace) -> int:
     if missing:
         print(f"workforce-ingest backfill: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    store = app.connect_store(settings)
-    current, previous = app.pseudonymisers(settings)
-    pipeline = Pipeline(
-        EventWriter(store),
-        current,
-        zone=settings.zone,
-        broker="file",
-        clock=app.utc_now,
-        dead_letters=False,
-        previous=previous,
-    )
     total = sum(1 for p in paths for line in p.open("rb") if line.strip())
     with tqdm(total=total, unit="ev", desc="backfill", disable=args.quiet) as bar:
-        summary = backfill(
-            read_lines(paths, app.utc_now),
-            pipeline,
-            batch_size=settings.ingest_batch_size,
-            progress=bar.update,
-        )
+        summary = app.backfill_files(settings, paths, progress=bar.update)
     print(summary.line())
-    store.close()
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
     settings = _settings()
     configure(settings.log_level, settings.log_format)
-
-    async def replay() -> int:
-        adapter = make_adapter(settings.broker_url, app.channels_for(settings), clock=app.utc_now)
-        try:
-            return await adapter.replay_dead_letters(args.limit)
-        finally:
-            await adapter.close()
-
-    moved = asyncio.run(replay())
+    moved = asyncio.run(app.replay_dead_letters(settings, args.limit))
     print(f"re-submitted {moved} dead-lettered messages")
     return 0
 
@@ -97,8 +67,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _rekey(args: argparse.Namespace) -> int:
     settings = _settings()
     configure(settings.log_level, settings.log_format)
-    current, previous = app.pseudonymisers(settings)
-    if not previous:
+    if not settings.previous_keys:
         print("workforce-ingest rekey: PSEUDONYM_KEYS_PREVIOUS names no key to re-key from", file=sys.stderr)
         return 2
     path = Path(args.worker_ids)
@@ -106,26 +75,14 @@ def _rekey(args: argparse.Namespace) -> int:
         print(f"workforce-ingest rekey: no such file: {path}", file=sys.stderr)
         return 2
     with path.open(encoding="utf-8") as lines:
-        mapping = plan(read_worker_ids(lines), current, previous)
-    store = app.connect_store(settings)
-    try:
-        done = rekey(store, mapping, current.key_id)
-    finally:
-        store.close()
+        done = app.rekey_workers(settings, lines)
     print("\n".join(done.lines()))
     return 0
 
 
 def _asyncapi(_: argparse.Namespace) -> int:
-    settings = _settings()
-    adapter = make_adapter(settings.broker_url, app.channels_for(settings), clock=app.utc_now)
-    adapter.subscribe(_discard)
-    print(json.dumps(app.asyncapi_document(adapter), indent=2, ensure_ascii=False))
+    print(json.dumps(app.asyncapi_for(_settings()), indent=2, ensure_ascii=False))
     return 0
-
-
-async def _discard(_: object) -> None:
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import uvicorn
@@ -22,7 +22,7 @@ from . import pages
 from .api import AnswerCache, ApiThreads, routes
 from .refresh import Refresher, RefreshReport
 
-__all__ = ["Refresher", "as_of_of", "connect_store", "serve", "utc_now"]
+__all__ = ["Refresher", "as_of_of", "connect_store", "load_reference_wages", "rebuild", "serve", "utc_now"]
 from .settings import MetricsSettings
 from .telemetry import MetricsTelemetry
 
@@ -185,3 +185,35 @@ async def serve(settings: MetricsSettings) -> int:
     api_store.close()
     store.close()
     return 0
+
+
+def rebuild(settings: MetricsSettings, progress: Callable[[str], None]) -> RefreshReport | None:
+    """Recompute and republish every indicator once, from all stored events; `progress` gets a line per phase."""
+    store = connect_store(settings)
+    try:
+        refresher = Refresher(
+            store,
+            k=settings.metrics_k,
+            as_of=lambda: as_of_of(settings),
+            clock=utc_now,
+            progress=progress,
+            org_levels=settings.org_levels,
+            keep_log=False,
+        )
+        return refresher.refresh(force=True)
+    finally:
+        store.close()
+
+
+REFERENCE_WAGE_COLUMNS = ("region", "year", "annual_amount", "source", "loaded_at")
+
+
+def load_reference_wages(settings: MetricsSettings, rows: Sequence[tuple[str, int, float, str]]) -> int:
+    """Store (region, year, annual amount, source) rows, stamped now; the next refresh uses them. Returns the count."""
+    store = connect_store(settings)
+    try:
+        now = utc_now()
+        store.insert_rows("reference_wages", [(*row, now) for row in rows], REFERENCE_WAGE_COLUMNS)
+    finally:
+        store.close()
+    return len(rows)

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import csv
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -40,18 +39,7 @@ def _run(_: argparse.Namespace) -> int:
 def _rebuild(_: argparse.Namespace) -> int:
     settings = _settings()
     configure(settings.log_level, settings.log_format)
-    store = app.connect_store(settings)
-    refresher = app.Refresher(
-        store,
-        k=settings.metrics_k,
-        as_of=lambda: app.as_of_of(settings),
-        clock=app.utc_now,
-        progress=lambda line: print(line, file=sys.stderr),
-        org_levels=settings.org_levels,
-        keep_log=False,
-    )
-    report = refresher.refresh(force=True)
-    store.close()
+    report = app.rebuild(settings, progress=lambda line: print(line, file=sys.stderr))
     if report is not None:
         print(
             f"rebuilt as of {report.as_of}: {report.events} events, {report.rows_written} rows in "
@@ -88,13 +76,8 @@ def _load_wages(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"workforce-metrics load-reference-wages: {exc}", file=sys.stderr)
         return 2
-    store = app.connect_store(settings)
-    now = datetime.now(UTC)
-    store.insert_rows(
-        "reference_wages", [(*row, now) for row in rows], ("region", "year", "annual_amount", "source", "loaded_at")
-    )
-    store.close()
-    print(f"loaded {len(rows)} reference wages; the next refresh recomputes pay vs reference")
+    loaded = app.load_reference_wages(settings, rows)
+    print(f"loaded {loaded} reference wages; the next refresh recomputes pay vs reference")
     return 0
 
 
