@@ -1,10 +1,10 @@
 """How long refused messages are kept in ClickHouse: the `ingest_rejects` TTL, set at start.
 
-`CREATE TABLE IF NOT EXISTS` (002_ingest_rejects.sql) gives a new table the columns and a 90-day TTL on
-`stored_at`, but changes nothing on a table that already exists. So at start ingest reads the table's definition
-and, only where it differs, adds the missing columns (`ADD COLUMN IF NOT EXISTS`) and sets the TTL to
+Migration 002_ingest_rejects.sql gives a new table a 90-day TTL on `stored_at`; 004 adds `stored_at` (and the
+columns after it) to an older table. The number of days is a setting, not a schema version, so at start, after
+the migrations, ingest reads the table's definition and, only where it differs, sets the TTL to
 INGEST_REJECT_TTL_DAYS (`MODIFY TTL`): run twice, the second run changes nothing. Rows stored before `stored_at`
-existed get it (the time of the change) when ClickHouse materialises the new TTL, and expire that many days later.
+existed got it (the time of the migration) and expire that many days after it.
 
 On a cluster `ingest_rejects` is a Distributed table: the TTL lives on `ingest_rejects_local`, set by the cluster
 DDL (deploy/clickhouse/render.py), and is left alone here.
@@ -23,18 +23,10 @@ from .errors import StoreSetupError
 
 log = logging.getLogger("workforce.ingest")
 TABLE: Final = "ingest_rejects"
-ADDED_COLUMNS: Final = (
-    ("stored_at", "DateTime64(3, 'UTC') DEFAULT now64(3)"),
-    ("payload_form", "LowCardinality(String)"),
-    ("payload_bytes", "UInt64"),
-    ("payload_sha256", "String"),
-    ("dead_letter", "LowCardinality(String)"),
-)
 _TTL: Final = re.compile(r"\bTTL toDateTime\(stored_at\) \+ toIntervalDay\((\d+)\)")
 _DEFINITION: Final = (
     "SELECT engine, create_table_query FROM system.tables WHERE database = currentDatabase() AND name = %(table)s"
 )
-_COLUMNS: Final = "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = %(table)s"
 
 
 def ttl_days(create_table_query: str) -> int | None:
@@ -43,14 +35,11 @@ def ttl_days(create_table_query: str) -> int | None:
     return int(match[1]) if match else None
 
 
-def changes(engine: str, create_table_query: str, columns: set[str], days: int) -> list[str]:
-    """The ALTER statements that bring the table to `days` of retention; none when it is there already."""
-    if not engine.endswith("MergeTree"):
+def changes(engine: str, create_table_query: str, days: int) -> list[str]:
+    """The ALTER statement that brings the table to `days` of retention; none when it is there already."""
+    if not engine.endswith("MergeTree") or ttl_days(create_table_query) == days:
         return []
-    alters = [f"ADD COLUMN IF NOT EXISTS {name} {kind}" for name, kind in ADDED_COLUMNS if name not in columns]
-    if ttl_days(create_table_query) != days:
-        alters.append(f"MODIFY TTL toDateTime(stored_at) + INTERVAL {int(days)} DAY")
-    return [f"ALTER TABLE {TABLE} {alter}" for alter in alters]
+    return [f"ALTER TABLE {TABLE} MODIFY TTL toDateTime(stored_at) + INTERVAL {int(days)} DAY"]
 
 
 def ensure_reject_retention(store: ClickHouse, days: int) -> list[str]:
@@ -68,8 +57,7 @@ def ensure_reject_retention(store: ClickHouse, days: int) -> list[str]:
             extra={"event": "retention_skipped", "table": TABLE, "engine": str(engine)},
         )
         return []
-    columns = {row[0] for row in store.query_rows(_COLUMNS, {"table": TABLE})}
-    statements = changes(str(engine), str(definition), columns, days)
+    statements = changes(str(engine), str(definition), days)
     for statement in statements:
         try:
             store.command(statement)

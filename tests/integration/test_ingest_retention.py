@@ -18,6 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
 from services.ingest.brokers import make_adapter
 from services.ingest.brokers.base import Channels
 from services.ingest.deliveries import Delivery, Reject
@@ -54,9 +55,12 @@ def definition(store: ConnectClickHouse) -> str:
     return str(store.query_rows(sql)[0][0])
 
 
-def test_an_old_rejects_table_gets_the_columns_and_the_ttl_once(old_store: ConnectClickHouse) -> None:
+def test_an_old_rejects_table_gets_the_columns_and_the_ttl_once(old_store: ConnectClickHouse, database: str) -> None:
     assert ttl_days(definition(old_store)) is None
-    assert len(ensure_reject_retention(old_store, 90)) == 6
+    migrate(old_store, "ingest", database=f"{database}_old")  # as at start: the columns (004), then the TTL
+    assert ensure_reject_retention(old_store, 90) == [
+        "ALTER TABLE ingest_rejects MODIFY TTL toDateTime(stored_at) + INTERVAL 90 DAY"
+    ]
     assert ttl_days(definition(old_store)) == 90
     assert ensure_reject_retention(old_store, 90) == [], "a second start changes nothing"
     assert ensure_reject_retention(old_store, 30) == [

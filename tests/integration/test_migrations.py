@@ -154,6 +154,7 @@ def test_a_database_of_an_earlier_release_is_adopted_and_keeps_its_rows(
         ("ingest", 1, "events", "adopted"),
         ("ingest", 2, "ingest_rejects", "adopted"),
         ("ingest", 3, "events_key_id", "applied"),
+        ("ingest", 4, "ingest_rejects_columns", "applied"),
         ("metrics", 1, "indicators", "adopted"),
         ("metrics", 2, "indicators_reason", "applied"),
     ]

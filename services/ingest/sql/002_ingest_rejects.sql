@@ -2,8 +2,8 @@
 -- pseudonymised (payload_form 'json') or only its structure (payload_form 'skeleton'), see
 -- services/ingest/rejects.py; the bytes as sent go to the dead-letter destination (dead_letter 'original'), or,
 -- when they do not fit the broker, a reference to this row does (dead_letter 'reference').
--- Rows expire 90 days after they were stored; ingest sets the TTL from INGEST_REJECT_TTL_DAYS at start, and adds
--- the columns below stored_at to a table created before them (services/ingest/retention.py).
+-- Rows expire 90 days after they were stored; ingest sets the TTL from INGEST_REJECT_TTL_DAYS at start
+-- (services/ingest/retention.py); 004_ingest_rejects_columns.sql adds the columns from stored_at to an older table.
 CREATE TABLE IF NOT EXISTS {database}.ingest_rejects
 (
     received_at     DateTime64(3, 'UTC'),
