@@ -1,4 +1,5 @@
-"""Every command line answers `--version` with the installed version; `--help` prints usage and writes nothing."""
+"""Every command line answers `--version` with the installed version, and so do the API documents (OpenAPI,
+AsyncAPI); `--help` prints usage and writes nothing."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,10 @@ from schemas.export import JSON_DIR
 from services import demo
 from services.common.cli import package_version
 from services.ingest import cli as ingest_cli
+from services.ingest.app import asyncapi_document
+from services.ingest.brokers import Channels, make_adapter
 from services.metrics import cli as metrics_cli
+from services.metrics.openapi import OPENAPI
 from services.sim import cli as sim_cli
 from services.stack import cli as stack_cli
 
@@ -34,6 +39,15 @@ MAINS: dict[str, Main] = {
 def test_the_installed_version_is_the_one_in_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert package_version() == project["version"]
+
+
+def test_the_openapi_and_asyncapi_documents_carry_the_package_version() -> None:
+    adapter = make_adapter(  # nothing is connected: the document only describes the subscriber
+        "nats://127.0.0.1:1", Channels("events", "dead.>", "EVENTS", "ingest", 10), clock=lambda: datetime.now(UTC)
+    )
+    asyncapi: dict[str, object] = asyncapi_document(adapter)
+    assert asyncapi["info"] == {"title": "workforce-metrics ingest", "version": package_version()}
+    assert OPENAPI["info"]["version"] == package_version()
 
 
 @pytest.mark.parametrize(("prog", "main"), MAINS.items(), ids=list(MAINS))
