@@ -55,7 +55,7 @@ system-deps: ## Debian packages the tests use (promtool/prometheus); skipped whe
 	@bash scripts/system-deps.sh
 
 demo: install ## run the main job on the embedded default: local ClickHouse + NATS, ingest, metrics, seed scenario
-	$(PY) -m services.demo $(DEMO_ARGS)
+	$(PY) -m devtools.demo $(DEMO_ARGS)
 
 test: install lint ## lint first, then all tests: unit (no servers), integration (real ClickHouse 26 + NATS JetStream, started if absent), pages in Chromium
 	$(PY) -m pytest tests/unit -q
@@ -74,10 +74,10 @@ test-integration: install ## integration tests only
 fuzz: install ## the fuzz tests with the long budget (HYPOTHESIS_PROFILE=long: Hypothesis on the event and query parsers, Schemathesis on the running API); `make test` runs them bounded
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/unit/test_fuzz_parsers.py tests/integration/test_api_fuzz.py -q
 
-lint: install ## ruff (lint + format check) and mypy --strict over services, schemas, bench and tests (~1 s cached, ~10 s cold)
+lint: install ## ruff (lint + format check) and mypy --strict over services, schemas, devtools, bench and tests (~1 s cached, ~10 s cold)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy schemas services bench tests
+	$(VENV)/bin/mypy schemas services devtools bench tests
 
 format: install ## apply ruff formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .

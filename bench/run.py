@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.stack import tansu
+from devtools import tansu
 
 from . import api_load, corpus, disclosure, later, profile
 from .brokers import BENCHES, BrokerBench, reachable

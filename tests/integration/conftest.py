@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devtools import tansu
 from services.common.clickhouse import ConnectClickHouse
 from services.common.migrations import migrate
-from services.stack import tansu
 from services.stack.ports import accepts_connections
 
 from .servers import Servers, real_servers

@@ -1,4 +1,4 @@
-"""`make demo` end to end at a small scale (issue 11): `python -m services.demo` as a subprocess on today and on a
+"""`make demo` end to end at a small scale (issue 11): `python -m devtools.demo` as a subprocess on today and on a
 few fixed days, on the session's servers, its own database, stream and free ports, beside any developer's demo."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.demo import TITLE, Channels, reset_streams
 from schemas import PROGRAM_TZ
 from services.common.clickhouse import ConnectClickHouse
-from services.demo import TITLE, Channels, reset_streams
 from services.metrics.catalog import BY_NAME, CATEGORIES, PERIOD_KINDS, PUBLISHED_FACTS
 from services.stack.ports import free_port
 
@@ -43,7 +43,7 @@ class Run:
 def run_demo(args: list[str], env: dict[str, str], timeout_s: float = TIMEOUT_S) -> Run:
     """Run the demo; past the timeout, SIGTERM it (it stops the services it started) before failing."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.demo", *args],
+        [sys.executable, "-m", "devtools.demo", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

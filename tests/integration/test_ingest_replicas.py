@@ -31,6 +31,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from devtools import tansu
 from services.common.clickhouse import ConnectClickHouse
 from services.common.migrations import migrate
 from services.ingest.app import channels_for, utc_now
@@ -39,7 +40,6 @@ from services.ingest.brokers.base import BrokerAdapter
 from services.ingest.brokers.kafka import partitions
 from services.ingest.settings import IngestSettings
 from services.sim import SimConfig, generate
-from services.stack import tansu
 from services.stack.ports import free_port
 
 from .harness import (

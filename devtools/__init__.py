@@ -1,0 +1,2 @@
+"""Code run from a checkout only, never packaged: `make demo` (``devtools.demo``) and the throw-away Tansu broker of
+the Kafka tests and the bench (``devtools.tansu``). Not in the wheel; nothing under ``services`` imports it."""
