@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from services.metrics.engine.audit import AUDIT, audit_table, find_leaks, width
+from services.metrics.engine.audit import AUDIT, audit_table, close_routes, find_leaks, width
 from services.metrics.engine.cells import Cells
 from services.metrics.engine.orgs import build_org_tree
 
@@ -67,3 +67,58 @@ def test_the_loop_hides_the_published_sibling_and_then_passes() -> None:
     male = cells.families[("hires", "month", JAN, "")][("gender", "male")]
     assert male.suppressed and male.reason == AUDIT
     assert not math.isnan(report.seconds)
+
+
+def _window_table(hidden_month: int) -> Cells:
+    """Twelve months of hires in one slice (one of them below k) and the rolling-12 window ending in December."""
+    cells = Cells(5)
+    for month in range(1, 13):
+        workers = 2 if month == hidden_month else 9
+        for key in (("all", "all"), ("gender", "female")):
+            cells.value("hires", "month", date(2024, month, 1), key, 1, 20 if key[0] == "all" else workers)
+            cells.value("headcount_avg", "month", date(2024, month, 1), key, 9.0, 20 if key[0] == "all" else workers)
+    for key in (("all", "all"), ("gender", "female")):
+        cells.rate("hires_rate", "rolling12", date(2024, 12, 1), key, 12, 9.0, 20 if key[0] == "all" else 12)
+    return cells
+
+
+def test_a_window_over_a_hidden_month_is_closed_before_any_lp() -> None:
+    cells = _window_table(hidden_month=3)
+    assert close_routes(cells) == 1
+    window = cells.families[("hires_rate", "rolling12", date(2024, 12, 1), "")]
+    assert window[("gender", "female")].reason == AUDIT and not window[("all", "all")].suppressed
+    assert close_routes(cells) == 0  # nothing left to close
+
+
+def test_a_year_end_headcount_equal_to_a_hidden_december_is_closed() -> None:
+    cells = Cells(5)
+    cells.value("headcount_end", "month", date(2024, 12, 1), ("all", "all"), 3, 3)
+    cells.value("headcount_end", "year", JAN, ("all", "all"), 3, 6)
+    assert close_routes(cells) == 1
+    assert cells.families[("headcount_end", "year", JAN, "")][("all", "all")].reason == AUDIT
+
+
+def test_a_slice_value_without_a_row_is_a_known_zero() -> None:
+    # men have no row (nobody): the female cell is the total, whatever its population
+    cells = Cells(5)
+    cells.value("hires", "month", JAN, ("all", "all"), 2, 20)
+    cells.value("hires", "month", JAN, ("gender", "female"), 2, 3)
+    cells.value("hires", "month", JAN, ("gender", "male"), 0, 0)  # empty population: no row is stored
+    assert ("gender", "male") not in cells.families[("hires", "month", JAN, "")]
+    _, leaks = find_leaks(cells, ORG, AS_OF)
+    assert leaks == {"hires month 2024-01-01 gender=female (v)": (2.0, 2.0)}
+
+
+def test_a_window_whose_denominator_alone_is_known_does_not_leak() -> None:
+    # the window is hidden; its average headcount is the mean of twelve published months, its hires are not known
+    cells = _window_table(hidden_month=3)
+    close_routes(cells)
+    march = cells.families[("hires", "month", date(2024, 3, 1), "")]
+    assert march[("gender", "female")].suppressed
+    cells.hide(("hires", "month", date(2024, 4, 1), ""), ("gender", "female"), "secondary")
+    cells.hide(("hires", "month", date(2024, 3, 1), ""), ("all", "all"), "secondary")
+    cells.hide(("hires", "month", date(2024, 4, 1), ""), ("all", "all"), "secondary")
+    del cells.families[("hires_rate", "rolling12", date(2024, 12, 1), "")][("all", "all")]  # else women's = all's
+    report, leaks = find_leaks(cells, ORG, AS_OF)
+    window = "hires_rate rolling12 2024-12-01 gender=female"
+    assert report.cells_checked >= 6 and not [leak for leak in leaks if leak.startswith(window)]
