@@ -319,8 +319,9 @@ def _holds(eq: _Equation, truth: Mapping[Key, float]) -> bool:
 
 
 def width(true: float) -> float:
-    """METRICS.md protection width: a suppressed cell's feasible interval must be at least this wide."""
-    return max(2.0, 0.2 * abs(true))
+    """METRICS.md protection width: a suppressed cell's feasible interval must be at least this wide (less the LP's
+    rounding, 1e-9 of it: an interval of 2 solved as 1.9999999999999982 is 2)."""
+    return max(2.0, 0.2 * abs(true)) * (1 - 1e-9)
 
 
 class _Solver:
@@ -585,7 +586,7 @@ def _judge(row: Row, solver: _Solver, truth: Mapping[Key, float], report: Report
         else:
             return
     true = _row_truth(row, keys, truth)
-    if true == 0:
+    if true == 0 or math.isnan(true):  # nobody counted, or a ratio of two zeros: it discloses nobody
         report.zeros += 1
         return
     exact = all(low == high for low, high in intervals)

@@ -128,3 +128,14 @@ def test_attacker_counts_a_zero_pinned_to_zero_apart() -> None:
     published = [r if r.workers > 3 else _row(r.indicator, r.dimension, r.slice, None) for r in truth]
     report = attack(published, truth, {})
     assert (report.hidden, report.rebuilt, report.zeros) == (1, [], 1)
+
+
+def test_attacker_counts_a_ratio_of_two_zeros_apart() -> None:
+    truth = [
+        IndicatorRow("replacement_ratio", "month", date(2024, 1, 1), "all", "all", "", None, 0.0, 0.0, 3, False),
+        _row("hires", "all", "all", 0.0),
+        _row("separations", "all", "all", 0.0),
+    ]
+    published = [_row("replacement_ratio", "all", "all", None), *truth[1:]]
+    report = attack(published, truth, {})
+    assert (report.hidden, report.rebuilt, report.zeros) == (1, [], 1)

@@ -122,3 +122,12 @@ def test_a_window_whose_denominator_alone_is_known_does_not_leak() -> None:
     report, leaks = find_leaks(cells, ORG, AS_OF)
     window = "hires_rate rolling12 2024-12-01 gender=female"
     assert report.cells_checked >= 6 and not [leak for leak in leaks if leak.startswith(window)]
+
+
+def test_a_year_average_is_the_mean_of_its_monthly_averages() -> None:
+    cells = Cells(5)
+    for month in range(1, 13):
+        cells.value("headcount_avg", "month", date(2024, month, 1), ("all", "all"), 6.0 + month, 2 if month == 5 else 9)
+    cells.value("headcount_avg", "year", JAN, ("all", "all"), sum(6.0 + m for m in range(1, 13)) / 12, 9)
+    _, leaks = find_leaks(cells, ORG, AS_OF)
+    assert leaks == {"headcount_avg month 2024-05-01 all=all (v)": (11.0, 11.0)}  # May: 2 workers, hidden
