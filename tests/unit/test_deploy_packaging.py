@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -91,23 +92,21 @@ def test_the_wheel_finds_no_checkout_only_package() -> None:
     assert not list((ROOT / "services").rglob("demo.py")) and not list((ROOT / "services").rglob("tansu.py"))
 
 
-@pytest.mark.parametrize("folder", PACKAGED_CODE)
-def test_packaged_code_never_imports_checkout_only_code(folder: str) -> None:
-    offenders = [
+def _imports(folder: str, forbidden: Callable[[str], bool]) -> list[str]:
+    """Each module of ``folder`` importing a name ``forbidden`` holds, as "path: name"."""
+    return [
         f"{path.relative_to(ROOT)}: {name}"
         for path in sorted((ROOT / folder).rglob("*.py"))
         for name in imported_modules(path)
-        if name.split(".")[0] in CHECKOUT_ONLY
+        if forbidden(name)
     ]
-    assert not offenders
+
+
+@pytest.mark.parametrize("folder", PACKAGED_CODE)
+def test_packaged_code_never_imports_checkout_only_code(folder: str) -> None:
+    assert not _imports(folder, lambda name: name.split(".")[0] in CHECKOUT_ONLY)
 
 
 @pytest.mark.parametrize("folder", RUNTIME_CODE)
 def test_the_services_never_import_the_stack(folder: str) -> None:
-    offenders = [
-        f"{path.relative_to(ROOT)}: {name}"
-        for path in sorted((ROOT / folder).rglob("*.py"))
-        for name in imported_modules(path)
-        if name.startswith(STACK_MODULES)
-    ]
-    assert not offenders
+    assert not _imports(folder, lambda name: name.startswith(STACK_MODULES))

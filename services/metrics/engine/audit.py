@@ -432,10 +432,12 @@ def _intervals(
     blocks = _blocks(rows)
     report.blocks = len(blocks)
     # only the blocks with a cell left to check (the others' cells were all proven in an earlier round)
-    rows = [rows[i] for block in blocks if any(v not in proven for i in block for v, _ in rows[i].terms) for i in block]
+    kept = [block for block in blocks if any(v not in proven for i in block for v, _ in rows[i].terms)]
+    rows = [rows[i] for block in kept for i in block]
     if not rows:
         return {}
-    blocks = _blocks(rows)
+    ends = np.cumsum([len(block) for block in kept]).tolist()
+    blocks = [list(range(end - len(block), end)) for block, end in zip(kept, ends, strict=True)]  # renumbered
     whole = _LP(rows, truth)
     lo = whole.truth.copy()
     hi = whole.truth.copy()
@@ -645,6 +647,13 @@ def find_leaks(cells: Cells, org: OrgTree, as_of: date) -> tuple[AuditReport, di
     return report, {_describe(var): bounds for var, bounds in sorted(leaks.items())}
 
 
+def _close(cells: Cells, org: OrgTree, report: AuditReport) -> None:
+    """``close_routes`` and the rules after it, until neither hides anything."""
+    while closed := close_routes(cells):
+        report.hidden += closed
+        suppress(cells, org)
+
+
 def audit_table(
     cells: Cells,
     org: OrgTree,
@@ -659,9 +668,7 @@ def audit_table(
     """
     started = time.perf_counter()
     report = AuditReport()
-    while closed := close_routes(cells):
-        report.hidden += closed
-        suppress(cells, org)
+    _close(cells, org, report)
     proven: set[Var] = set()  # shown wide enough in an earlier round: hiding more cells cannot narrow them
     for round_ in range(1, max_rounds + 1):
         report.rounds = round_
@@ -689,9 +696,7 @@ def audit_table(
             cells.hide(fam, key, AUDIT)
         report.hidden += len(picks)
         suppress(cells, org)
-        while closed := close_routes(cells):
-            report.hidden += closed
-            suppress(cells, org)
+        _close(cells, org, report)
     else:
         report.passed = False
         report.problem = f"still leaking after {max_rounds} rounds"
