@@ -492,6 +492,38 @@ def pipeline() -> Dashboard:
                 ),
                 width=24,
             ),
+            Panel(
+                Text("披露审计", "Disclosure audit"),
+                "timeseries",
+                Text(
+                    "每次发布前的披露审计耗时（p95），是指标刷新耗时的一部分。",
+                    "Time the disclosure audit takes before each publish (p95), part of the refresh duration.",
+                ),
+                promql=(
+                    p(
+                        "histogram_quantile(0.95, sum by (le) (rate(metrics_audit_seconds_bucket[1h])))",
+                        "审计耗时 p95",
+                        "audit p95",
+                    ),
+                ),
+                unit="s",
+            ),
+            Panel(
+                Text("审计结果", "Audit outcome"),
+                "stat",
+                Text(
+                    "暂缓发布：1 表示审计无法保护最近一次计算的表，已发布的指标保持原样（见 docs/operations.md）；"
+                    "审计隐藏的单元格；24 小时内暂缓的次数。",
+                    "Held back: 1 while the audit could not protect the last recomputed table and the published "
+                    "indicators stay as they were (see docs/operations.md); cells the audit hid; tables held back "
+                    "in 24 h.",
+                ),
+                promql=(
+                    p("max(metrics_publish_held)", "暂缓发布", "held back"),
+                    p("max(metrics_audit_cells_hidden)", "审计隐藏单元格", "cells hidden by the audit"),
+                    p("sum(increase(metrics_publish_held_back_total[24h]))", "24 小时内暂缓", "held back in 24 h"),
+                ),
+            ),
         ),
         filters=False,
     )

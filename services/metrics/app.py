@@ -20,9 +20,19 @@ from services.common.migrations import connect_migrated
 
 from . import pages
 from .api import AnswerCache, ApiThreads, routes
-from .refresh import Refresher, RefreshReport
+from .engine.audit import AuditReport
+from .refresh import PublishHeld, Refresher, RefreshReport
 
-__all__ = ["Refresher", "as_of_of", "connect_store", "load_reference_wages", "rebuild", "serve", "utc_now"]
+__all__ = [
+    "PublishHeld",
+    "Refresher",
+    "as_of_of",
+    "connect_store",
+    "load_reference_wages",
+    "rebuild",
+    "serve",
+    "utc_now",
+]
 from .settings import MetricsSettings
 from .telemetry import MetricsTelemetry
 
@@ -65,6 +75,7 @@ def build_refresher(settings: MetricsSettings, store: ConnectClickHouse) -> Refr
         as_of=lambda: as_of_of(settings),
         clock=utc_now,
         org_levels=settings.org_levels,
+        audit=settings.metrics_audit,
     )
 
 
@@ -74,11 +85,54 @@ def observe(telemetry: MetricsTelemetry, report: RefreshReport) -> None:
     telemetry.last_refresh.set(time.time())
     telemetry.events_cached.set(report.events)
     telemetry.anomalies.set(report.anomalies)
+    if report.audit is not None:
+        observe_audit(telemetry, report.audit)
+    telemetry.publish_held.set(0)
     if report.newest_stored is not None:
         telemetry.refresh_lag.set(max(0.0, time.time() - report.newest_stored.timestamp()))
     for name, value in report.headlines.items():
         if value is not None:
             telemetry.headline.labels(name).set(value)
+
+
+def observe_audit(telemetry: MetricsTelemetry, audit: AuditReport) -> None:
+    telemetry.audit_cells_checked.set(audit.cells_checked)
+    telemetry.audit_cells_hidden.set(audit.hidden)
+    telemetry.audit_blocks.set(audit.blocks)
+    telemetry.audit_rounds.set(audit.rounds)
+    telemetry.audit_seconds.observe(audit.seconds)
+
+
+HELD = "publish held back by the disclosure audit"
+
+
+def held_back(telemetry: MetricsTelemetry, exc: PublishHeld) -> None:
+    """Count and log a table the audit held back; nothing was swapped in, so no answer is stale."""
+    audit = exc.audit
+    observe_audit(telemetry, audit)
+    telemetry.publish_held.set(1)
+    telemetry.publish_held_back.inc()
+    log.warning(
+        "%s: %s; the published indicators stay as they were (docs/operations.md)",
+        HELD,
+        audit.problem,
+        extra={
+            "event": "publish_held",
+            "reason": audit.problem,
+            "leaks": audit.leaks,
+            "counts": {"leaking": audit.leaking, "rounds": audit.rounds, "hidden": audit.hidden},
+        },
+    )
+
+
+def indicators_ready(refreshed: asyncio.Event, holding: asyncio.Event) -> tuple[bool, str]:
+    """/ready's word on the indicators: not before the first refresh, nor while the audit has held back every
+    table since start (a table held back later leaves the published one, audited, in service)."""
+    if not refreshed.is_set():
+        return False, "first refresh running"
+    if holding.is_set():
+        return False, f"{HELD}; see the publish_held log line"
+    return True, "indicators published"
 
 
 BACKLOG_EVENTS = 5_000
@@ -104,9 +158,12 @@ async def refresh_loop(
     every: float,
     stop: asyncio.Event,
     published: Callable[[], None] = lambda: None,
+    completed: Callable[[], None] = lambda: None,
 ) -> None:
     """Absorb, refresh, wait `every` seconds, until `stop`; `published` is called after every refresh that ran
-    (it may have swapped in years, even one that failed part-way)."""
+    (it may have swapped in years, even one that failed part-way), `completed` after each that published its whole
+    table. A table the audit held back (`PublishHeld`) swapped in nothing: it is counted and logged, and the loop
+    goes on."""
     while not stop.is_set():
         try:
             await absorb_backlog(refresher, every, stop)
@@ -117,9 +174,12 @@ async def refresh_loop(
             published()
             telemetry.errors.inc()
             log.warning("refresh failed, will retry: %s", exc, extra={"event": "refresh_failed", "reason": str(exc)})
+        except PublishHeld as exc:
+            held_back(telemetry, exc)
         else:
             if report is not None:
                 published()
+                completed()
                 observe(telemetry, report)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
@@ -144,6 +204,7 @@ async def serve(settings: MetricsSettings) -> int:
     telemetry = MetricsTelemetry()
     refresher = build_refresher(settings, store)
     refreshed = asyncio.Event()
+    holding = asyncio.Event()  # set while the audit has held back every table since start
 
     async def live() -> tuple[bool, str]:
         return True, "running"
@@ -152,7 +213,7 @@ async def serve(settings: MetricsSettings) -> int:
         store_ok = await asyncio.to_thread(store.ping)
         if not store_ok:
             return False, "clickhouse=down"
-        return (refreshed.is_set(), "indicators published" if refreshed.is_set() else "first refresh running")
+        return indicators_ready(refreshed, holding)
 
     app = build_app(
         [
@@ -167,10 +228,15 @@ async def serve(settings: MetricsSettings) -> int:
         )
     )
     http = asyncio.create_task(server.serve())
-    first = await asyncio.to_thread(refresher.refresh, force=True)
-    cache.invalidate()  # answers given while the first refresh ran
-    if first is not None:
-        observe(telemetry, first)
+    try:
+        first = await asyncio.to_thread(refresher.refresh, force=True)
+    except PublishHeld as exc:
+        holding.set()
+        held_back(telemetry, exc)
+    else:
+        cache.invalidate()  # answers given while the first refresh ran
+        if first is not None:
+            observe(telemetry, first)
     refreshed.set()
     log.info(
         "metrics serving on %s:%d",
@@ -178,7 +244,7 @@ async def serve(settings: MetricsSettings) -> int:
         settings.metrics_http_port,
         extra={"event": "serving", "host": settings.http_host, "port": settings.metrics_http_port},
     )
-    await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, cache.invalidate)
+    await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, cache.invalidate, holding.clear)
     server.should_exit = True
     await http
     api_threads.shutdown()
@@ -188,7 +254,8 @@ async def serve(settings: MetricsSettings) -> int:
 
 
 def rebuild(settings: MetricsSettings, progress: Callable[[str], None]) -> RefreshReport | None:
-    """Recompute and republish every indicator once, from all stored events; `progress` gets a line per phase."""
+    """Recompute and republish every indicator once, from all stored events; `progress` gets a line per phase.
+    Raises `PublishHeld` when the audit (METRICS_AUDIT) cannot protect the table: then nothing is published."""
     store = connect_store(settings)
     try:
         refresher = Refresher(
@@ -199,6 +266,7 @@ def rebuild(settings: MetricsSettings, progress: Callable[[str], None]) -> Refre
             progress=progress,
             org_levels=settings.org_levels,
             keep_log=False,
+            audit=settings.metrics_audit,
         )
         return refresher.refresh(force=True)
     finally:

@@ -30,6 +30,11 @@ class MetricsSettings(ServiceSettings):
     metrics_api_cache_mb: int = Field(
         64, ge=0, le=4096, description="memory for answers kept until the next refresh (0: keep none)"
     )
+    metrics_audit: bool = Field(
+        True,
+        description="run the disclosure audit on every publish (METRICS.md, Suppression); a table it cannot protect "
+        "is not published. Off: the rules alone, and refreshes recompute only the years a batch touches",
+    )
     metrics_org_levels: str = Field(
         "district,street",
         description="comma-separated org levels that get `org` slices (district, street, second_tier); workers "

@@ -25,6 +25,28 @@ class MetricsTelemetry:
         self.errors = Counter("metrics_refresh_errors", "Failed refreshes", registry=r)
         self.events_cached = Gauge("metrics_events_cached", "Distinct events held for recomputation", registry=r)
         self.anomalies = Gauge("metrics_anomalies", "Events that count nowhere (see refresh log)", registry=r)
+        self.audit_cells_checked = Gauge(
+            "metrics_audit_cells_checked", "Suppressed cells the last disclosure audit checked", registry=r
+        )
+        self.audit_cells_hidden = Gauge(
+            "metrics_audit_cells_hidden", "Cells the audit hid (reason audit) in the last audited table", registry=r
+        )
+        self.audit_blocks = Gauge("metrics_audit_blocks", "Independent blocks of the last audit's LPs", registry=r)
+        self.audit_rounds = Gauge("metrics_audit_rounds", "Hide-and-check rounds of the last audit", registry=r)
+        self.audit_seconds = Histogram(
+            "metrics_audit_seconds",
+            "Time the disclosure audit took on a refresh (part of metrics_refresh_seconds when it publishes)",
+            buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+            registry=r,
+        )
+        self.publish_held = Gauge(
+            "metrics_publish_held",
+            "1 while the last audited table was held back (the published one is older), 0 once one is published",
+            registry=r,
+        )
+        self.publish_held_back = Counter(
+            "metrics_publish_held_back", "Tables the disclosure audit held back from publishing", registry=r
+        )
         self.headline = Gauge(
             "metrics_headline", "Program-wide headline indicators (latest period)", ["indicator"], registry=r
         )
