@@ -5,6 +5,11 @@ events replays only its workers. The engine then recomputes the years the batch 
 separation changes its spell's cohort year; a rehire may change a worker's gender and age slices in every
 period), and only year partitions whose content differs from what is published are written, each swapped in
 atomically.
+
+With the publish audit on (the default; METRICS.md v5, Suppression, "Audit"), every refresh recomputes every year,
+since the audit's relations cross year ends, and a table the audit cannot protect is not published at all: the
+refresh raises `PublishHeld`, what is published stays as it was, and the same table is not tried again until
+events, the date or the reference wages change.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import date, datetime
 from services.common.clickhouse import ClickHouse
 
 from .engine import EventRecord, IndicatorRow, compute
+from .engine.audit import AuditReport
 from .engine.log import EventLog
 from .loader import load_events, load_reference_wages
 from .orgunits import UnitLabel, labels, latest_units
@@ -38,6 +44,15 @@ class RefreshReport:
     seconds: float
     newest_stored: datetime | None
     headlines: dict[str, float | None]
+    audit: AuditReport | None = None
+
+
+class PublishHeld(Exception):
+    """The audit could not protect the recomputed table: nothing was published (``audit`` says why)."""
+
+    def __init__(self, audit: AuditReport) -> None:
+        super().__init__(f"publish held back: the disclosure audit did not pass ({audit.problem})")
+        self.audit = audit
 
 
 class Refresher:
@@ -53,13 +68,16 @@ class Refresher:
         progress: Callable[[str], None] | None = None,
         org_levels: frozenset[str] | None = None,
         keep_log: bool = True,
+        audit: bool = True,
     ) -> None:
         """``org_levels``: the org levels that get ``org`` slices (None: every level). ``progress`` takes the
         refresh's human lines instead of the log (which gets them with their fields: refresh_started, refresh_done).
 
         ``keep_log=False`` is for one-shot rebuilds: the event log is let go once prepared, so peak memory is the
         larger of the log and the computation rather than their sum (at 1 M events the log is ~0.7 GB of events
-        plus ~0.5 GB of spells); such a refresher refreshes once."""
+        plus ~0.5 GB of spells); such a refresher refreshes once.
+
+        ``audit`` runs the publish audit on every refresh (see the module docstring)."""
         self._store = store
         self._publisher = IndicatorPublisher(store)
         self._k = k
@@ -78,6 +96,8 @@ class Refresher:
         self._computed = False
         self._keep_log = keep_log
         self._spent = False
+        self._audit = audit
+        self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
 
     @property
     def event_count(self) -> int:
@@ -105,7 +125,10 @@ class Refresher:
         everything = force or not self._computed or as_of != self._last_as_of or wages_key != self._wages_key
         if not (everything or new):
             return None
-        from_year = None if everything else recompute_from(fresh, self._first_dates)
+        inputs = (as_of, wages_key, len(self._events))
+        if self._held == inputs and not force:
+            return None  # the audit held this very table back: wait for something to change
+        from_year = None if everything or self._audit else recompute_from(fresh, self._first_dates)
         scope = "every year" if from_year is None else f"{from_year} onwards"
         total = len(self._events)
         self._note(
@@ -127,9 +150,16 @@ class Refresher:
             reference_wages=wages,
             org_levels=self._org_levels,
             from_year=from_year,
+            audit=self._audit,
         )
         computed = time.perf_counter()
         del prepared
+        if result.audit is not None:
+            self._note_audit(result.audit)
+            if not result.audit.passed:
+                self._held = inputs
+                raise PublishHeld(result.audit)
+        self._held = None
         years, written = self._publish(result.rows, force=force, from_year=from_year)
         self._write_units(units)
         self._last_as_of, self._wages_key = as_of, wages_key
@@ -140,13 +170,19 @@ class Refresher:
         self._computed = True
         done = time.perf_counter()
         seconds = done - started
+        audited = result.audit.seconds if result.audit is not None else 0.0
         self._note(
-            f"refreshed in {seconds:.1f}s (load {loaded - started:.1f}s, compute {computed - loaded:.1f}s,"
-            f" publish {done - computed:.1f}s): {new} new events, years {list(years) or 'none'} written,"
-            f" {written:,} rows",
+            f"refreshed in {seconds:.1f}s (load {loaded - started:.1f}s, compute {computed - loaded:.1f}s"
+            f" of which audit {audited:.1f}s, publish {done - computed:.1f}s): {new} new events,"
+            f" years {list(years) or 'none'} written, {written:,} rows",
             event="refresh_done",
             seconds=seconds,
-            phases={"load": loaded - started, "compute": computed - loaded, "publish": done - computed},
+            phases={
+                "load": loaded - started,
+                "compute": computed - loaded,
+                "audit": audited,
+                "publish": done - computed,
+            },
             counts={"events": total, "new_events": new, "rows_written": written, "anomalies": len(result.anomalies)},
             years_written=list(years),
         )
@@ -160,9 +196,28 @@ class Refresher:
             seconds,
             self._newest,
             headlines(result.rows),
+            result.audit,
         )
         self._log(report)
         return report
+
+    def _note_audit(self, audit: AuditReport) -> None:
+        verdict = "passed" if audit.passed else f"FAILED, publish held back: {audit.problem}"
+        self._note(
+            f"audit {verdict} in {audit.seconds:.1f}s: {audit.cells_checked:,} hidden cells checked,"
+            f" {audit.hidden:,} more hidden, {audit.blocks:,} blocks, {audit.rounds} rounds",
+            event="audit_done" if audit.passed else "publish_held",
+            passed=audit.passed,
+            problem=audit.problem,
+            counts={
+                "cells_checked": audit.cells_checked,
+                "hidden": audit.hidden,
+                "blocks": audit.blocks,
+                "rounds": audit.rounds,
+                "lps": audit.lps,
+            },
+            seconds=audit.seconds,
+        )
 
     def _note(self, line: str, **fields: object) -> None:
         if self._progress is not None:

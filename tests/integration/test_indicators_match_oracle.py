@@ -59,7 +59,8 @@ async def test_every_indicator_matches_the_oracle(servers: Servers, store: Conne
         )
     migrate(store, "ingest", "metrics", database=database)
     store.command("TRUNCATE TABLE indicators")
-    refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW)
+    # the oracle implements the rules; the audit's further cells are checked by tests/unit/test_disclosure_attack.py
+    refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, audit=False)
     report = refresher.refresh(force=True)
     assert report is not None and report.rows_written > 0
     published = [

@@ -1,8 +1,10 @@
 """After incremental refreshes (only the years a change can touch), the published indicators equal a full
-recomputation, cell for cell, for every kind of worker event."""
+recomputation, cell for cell, for every kind of worker event; with the publish audit on (every year recomputed),
+they equal the audited computation, and a table the audit cannot protect is not published."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import uuid
 from datetime import date
@@ -20,14 +22,16 @@ from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
 from services.metrics.engine import compute
+from services.metrics.engine.audit import AuditReport
 from services.metrics.loader import load_events
 from services.metrics.publish import COLUMNS
-from services.metrics.refresh import Refresher
+from services.metrics.refresh import PublishHeld, Refresher
 from services.sim import SimConfig, generate
 from tests.oracle.compare import cells, differences
 
 from .harness import TEST_KEY, utc_now_fixed
 
+ENGINE = importlib.import_module("services.metrics.engine.compute")  # the module (the package exports the function)
 AS_OF = date(2024, 6, 30)
 NOW = utc_now_fixed(AS_OF)
 LEVELS = frozenset({"district", "street"})
@@ -64,12 +68,13 @@ def _published(store: ConnectClickHouse) -> dict[Any, Any]:
     return cells(SimpleNamespace(**dict(zip(COLUMNS, row, strict=False))) for row in rows)
 
 
-def test_incremental_refreshes_equal_a_full_recomputation(store: ConnectClickHouse, database: str) -> None:
+@pytest.mark.parametrize("audit", [False, True], ids=["rules", "audited"])
+def test_incremental_refreshes_equal_a_full_recomputation(store: ConnectClickHouse, database: str, audit: bool) -> None:
     base = list(generate(SimConfig(workers=50, start_year=2021, end=AS_OF, seed=9, scenario=False)))
     _store(store, base)
     migrate(store, "ingest", "metrics", database=database)
     store.command("TRUNCATE TABLE indicators")
-    refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS)
+    refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=audit)
     assert refresher.refresh(force=True) is not None
     hire = next(e for e in base if e["event_type"] == "staffing.hired.v1")
     unit = hire["data"]["org_unit_id"]
@@ -116,10 +121,12 @@ def test_incremental_refreshes_equal_a_full_recomputation(store: ConnectClickHou
         report = refresher.refresh()
         assert report is not None
         scopes.append(report.years_written)
-        expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS).rows)
-        problems = differences(expected, _published(store))
+        result = compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS, audit=audit)
+        problems = differences(cells(result.rows), _published(store))
         assert not problems, f"after {step['event_type']}:\n" + "\n".join(problems)
-    assert scopes[0] and min(scopes[0]) >= 2024, f"a new worker's hire should touch 2024 only: {scopes}"
+        assert (report.audit is not None) == audit and (result.audit is None or result.audit.passed)
+    if not audit:
+        assert scopes[0] and min(scopes[0]) >= 2024, f"a new worker's hire should touch 2024 only: {scopes}"
 
 
 def test_the_overlap_reread_returns_only_unseen_events(store: ConnectClickHouse) -> None:
@@ -185,7 +192,7 @@ def test_events_of_a_failed_refresh_are_published_by_the_next(store: ConnectClic
         refresher.refresh()
     report = refresher.refresh()
     assert report is not None and report.new_events == 1 and report.years_written == (2024,)
-    expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS).rows)
+    expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS, audit=True).rows)
     assert not differences(expected, _published(store))
 
 
@@ -200,9 +207,36 @@ def test_a_one_shot_rebuild_publishes_the_full_computation_and_refuses_a_second_
     once = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, keep_log=False)
     report = once.refresh(force=True)
     assert report is not None and report.events == len(base)
-    expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS).rows)
+    expected = cells(compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS, audit=True).rows)
     assert not differences(expected, _published(store))
     units = store.query_rows("SELECT count() FROM org_units")[0][0]
     assert units == sum(e["event_type"] == "org.unit_registered.v1" for e in base)
     with pytest.raises(RuntimeError, match="refreshes once"):
         once.refresh()
+
+
+def test_a_table_the_audit_cannot_protect_is_not_published(
+    store: ConnectClickHouse, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = list(generate(SimConfig(workers=30, start_year=2022, end=AS_OF, seed=5, scenario=False)))
+    _store(store, base)
+    migrate(store, "ingest", "metrics", database=database)
+    store.command("TRUNCATE TABLE indicators")
+    refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS)
+    assert refresher.refresh(force=True) is not None
+    before = _published(store)
+
+    def failing(cells: object, org: object, as_of: date) -> AuditReport:
+        return AuditReport(rounds=30, passed=False, problem="still leaking after 30 rounds")
+
+    monkeypatch.setattr(ENGINE, "audit_table", failing)
+    hire = next(e for e in base if e["event_type"] == "staffing.hired.v1")
+    _store(store, [_event("staffing.hired.v1", "NEW-3", {**hire["data"], "hire_date": "2024-06-04"})])
+    with pytest.raises(PublishHeld, match="still leaking after 30 rounds"):
+        refresher.refresh()
+    assert not differences(before, _published(store)), "a held-back table was swapped in"
+    assert refresher.refresh() is None, "the same table was audited again with nothing changed"
+    monkeypatch.undo()
+    _store(store, [_event("staffing.hired.v1", "NEW-4", {**hire["data"], "hire_date": "2024-06-05"})])
+    report = refresher.refresh()
+    assert report is not None and report.new_events == 2 and report.audit is not None and report.audit.passed

@@ -590,10 +590,18 @@ class AuditError(Exception):
     """The audit could not be carried out or could not protect the table: do not publish."""
 
 
-def _picks(rows: list[_Row], leaks: Iterable[Var], fams: dict[Family, dict[SliceKey, IndicatorRow]]) -> list[Ref]:
+def _picks(
+    rows: list[_Row],
+    leaks: Iterable[Var],
+    fams: dict[Family, dict[SliceKey, IndicatorRow]],
+    strikes: dict[Var, int],
+) -> list[Ref]:
     """The published cells to hide: for each leaking variable, of the published cells in its relations (or, when
-    they are all hidden, in any relation of its block), one with a value (hiding a zero widens nothing) and the
-    smallest population, ties by family and slice; [] when a leak's block has none."""
+    they are all hidden, in any relation of its block), the first by ``rank``; [] when a leak's block has none.
+
+    A variable that leaked in ``strikes[var] - 1`` earlier rounds too gets the first ``2 ** (strikes - 1)`` of its
+    relations' cells: one hidden cell a round did not free it (it sits in many relations, or a bound pins it), and
+    doubling reaches what frees it in a few rounds rather than one round per relation."""
     by_var: dict[Var, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         for var, _ in row.terms:
@@ -618,7 +626,7 @@ def _picks(rows: list[_Row], leaks: Iterable[Var], fams: dict[Family, dict[Slice
     for leak in leaks:
         near = shown(by_var[leak])
         if near:
-            out.add(min(near, key=rank))
+            out.update(sorted(near, key=rank)[: 2 ** (strikes.get(leak, 1) - 1)])
             continue
         b = block_of[by_var[leak][0]]
         if b not in block_pick:
@@ -670,6 +678,7 @@ def audit_table(
     report = AuditReport()
     _close(cells, org, report)
     proven: set[Var] = set()  # shown wide enough in an earlier round: hiding more cells cannot narrow them
+    strikes: dict[Var, int] = defaultdict(int)  # rounds each variable was found leaking
     for round_ in range(1, max_rounds + 1):
         report.rounds = round_
         model = _Model(cells, org, as_of)
@@ -686,7 +695,9 @@ def audit_table(
             on_round(report)
         if not leaks:
             break
-        picks = _picks(model.rows, sorted(leaks), cells.families)
+        for var in leaks:
+            strikes[var] += 1
+        picks = _picks(model.rows, sorted(leaks), cells.families, strikes)
         if not picks:
             report.passed = False
             report.problem = "no published cell left to hide for " + ", ".join(_describe(v) for v in sorted(leaks)[:3])

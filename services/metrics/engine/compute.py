@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
+from .audit import AuditReport, audit_table
 from .cells import Cells
 from .dates import month_index, month_start, year_ago
 from .headcount import flow_cells, headcount_end_cells, rolling_cells
@@ -69,10 +70,14 @@ YEAR_INDICATORS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class ComputeResult:
-    """Rows ordered by (indicator, period_kind, period, category, dimension, slice); anomalies by event_id."""
+    """Rows ordered by (indicator, period_kind, period, category, dimension, slice); anomalies by event_id.
+
+    ``audit`` is the publish audit's report when one ran: a table whose audit did not pass (``audit.passed`` False)
+    must not be published."""
 
     rows: list[IndicatorRow] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
+    audit: AuditReport | None = None
 
 
 def compute(
@@ -83,6 +88,7 @@ def compute(
     reference_wages: Sequence[ReferenceWage] = (),
     org_levels: frozenset[str] | None = None,
     from_year: int | None = None,
+    audit: bool = False,
 ) -> ComputeResult:
     """Compute every indicator cell of every period up to ``as_of``, suppressed with threshold ``k``.
 
@@ -99,12 +105,17 @@ def compute(
     does (a stability index and the period-end headcount a year before) reads the year before's headcount cells,
     computed and suppressed as in the full computation (their family is the only one they sit in), then dropped.
 
+    ``audit`` runs the publish audit (``audit.audit_table``, METRICS.md v5 "Audit") after the rules: it hides more
+    cells, with reason ``audit``, until no hidden cell can be narrowed below its protection width from the published
+    ones, and reports in ``ComputeResult.audit``. It reads every year (its relations cross year ends), so it cannot
+    be combined with ``from_year``. Without it the rows are the rules' alone (what the oracle tests compare).
+
     ``events`` may come already prepared (``EventLog.prepared()``): a service that keeps the log between
     refreshes replays only the workers a batch touched.
     """
     with _no_cyclic_gc():
         prepared = events if isinstance(events, Prepared) else EventLog(events).prepared()
-        return _compute(prepared, as_of, k, reference_wages, org_levels, from_year)
+        return _compute(prepared, as_of, k, reference_wages, org_levels, from_year, audit)
 
 
 @contextmanager
@@ -166,10 +177,14 @@ def _compute(
     reference_wages: Sequence[ReferenceWage],
     org_levels: frozenset[str] | None,
     from_year: int | None = None,
+    audit: bool = False,
 ) -> ComputeResult:
+    if audit and from_year is not None:
+        raise ValueError("the audit reads every year: compute with audit=True cannot start at from_year")
     org = build_org_tree(prepared.org_events, org_levels)
     cells = _cells(prepared, org, as_of, k, reference_wages, from_year)
-    return ComputeResult(cells.rows(), list(prepared.anomalies))
+    report = audit_table(cells, org, as_of) if audit else None
+    return ComputeResult(cells.rows(), list(prepared.anomalies), report)
 
 
 class _Engine:
