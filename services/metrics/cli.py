@@ -39,7 +39,13 @@ def _run(_: argparse.Namespace) -> int:
 def _rebuild(_: argparse.Namespace) -> int:
     settings = _settings()
     configure(settings.log_level, settings.log_format)
-    report = app.rebuild(settings, progress=lambda line: print(line, file=sys.stderr))
+    try:
+        report = app.rebuild(settings, progress=lambda line: print(line, file=sys.stderr))
+    except app.PublishHeld as exc:
+        print(f"workforce-metrics: {exc}; nothing was published (docs/operations.md)", file=sys.stderr)
+        for leak in exc.audit.leaks[:5]:
+            print(f"  still too narrow: {leak}", file=sys.stderr)
+        return 3
     if report is not None:
         print(
             f"rebuilt as of {report.as_of}: {report.events} events, {report.rows_written} rows in "

@@ -502,7 +502,11 @@ def _pay_cells(rows: Sequence[Row]) -> dict[tuple[str, date, str, str, str], dic
 
 
 def solved_pays(rows: Sequence[Row]) -> list[str]:
-    """Route h: ranks whose pay follows from one cell's published percentiles (inclusive method) and mean."""
+    """Route h: workers whose pay follows from one cell's published percentiles (inclusive method) and mean.
+
+    A pay counts as solved when it is the lowest or the highest of the cell, or when every pay of the cell
+    follows: those are a worker's own figure. A median of 2k or more workers at a whole rank is one pay too, but
+    of an unnamed worker in the middle of the cell, and METRICS.md v5 publishes it from 2k by design."""
     out = []
     for (kind, period, dim, value, cat), figures_ in _pay_cells(rows).items():
         n = max(r.workers for r in figures_.values())
@@ -534,7 +538,8 @@ def solved_pays(rows: Sequence[Row]) -> list[str]:
                 missing = next(r for r in range(n) if r not in pays)
                 pays[missing] = mean.value * n - sum(pays.values())
                 changed = True
-        out += [f"pay_mean/percentiles {kind} {period} cat={cat!r} {dim}={value}: rank {r + 1} of {n}" for r in pays]
+        named = sorted(pays) if len(pays) == n else [r for r in (0, n - 1) if r in pays]
+        out += [f"pay_mean/percentiles {kind} {period} cat={cat!r} {dim}={value}: rank {r + 1} of {n}" for r in named]
     return out
 
 

@@ -82,3 +82,18 @@ def test_help_of_a_generator_leaves_the_committed_files_alone(module: str, folde
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: python -m {module} ")
     assert _snapshot(folder) == before
+
+
+def test_a_rebuild_the_audit_holds_back_says_why_and_exits_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from services.metrics import app
+    from services.metrics.engine.audit import AuditReport
+
+    def held(*_: object, **__: object) -> None:
+        raise app.PublishHeld(AuditReport(passed=False, problem="still leaking after 30 rounds", leaks=["hires x"]))
+
+    monkeypatch.setattr(app, "rebuild", held)
+    assert metrics_cli.main(["rebuild"]) == 3
+    err = capsys.readouterr().err
+    assert "publish held back" in err and "still leaking after 30 rounds" in err and "hires x" in err

@@ -13,7 +13,8 @@ counts >= 0:
      headcounts;
   4. categories: separations = voluntary + involuntary + other = the sum over reasons; trainee-times and training
      hours = the sums over course kinds; the base and allowances pay totals make the total;
-  5. a published rate or ratio gives its numerator and denominator cells (and ``net_change`` hires - separations);
+  5. a published rate or ratio gives its numerator and denominator cells; ``net_change`` is hires - separations in
+     every cell, and sums across slices like a count (it may be negative);
   6. org and service-model slices: period-end headcount = that of the month before + hires - separations +
      transfers in - transfers out;
   7. pay: a pay total is the mean times the paid workers (the population), summed as in 1 and 4.
@@ -89,7 +90,9 @@ RATE_PARTS: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] = {
 }
 FLOW_TERMS = (("hires", -1.0), ("separations", 1.0), ("transfers_in", -1.0), ("transfers_out", 1.0))
 FLOW_SLICES = frozenset({"all", "org", "service_model"})  # where relation 6 is meant to hold
+SIGNED = frozenset({"net_change"})  # may be negative (every other audited quantity is a count or total >= 0)
 TOL = 1e-6
+REACH = 40.0  # caps at truth + 40 widths: beyond the largest ratio of coefficients in one relation (12)
 BATCHES = 6
 
 Var = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
@@ -200,8 +203,9 @@ class _Model:
         lo = -np.inf if at_most else -const
         self.rows.append(_Row(tuple(hidden), lo, -const, tuple(shown)))
 
-    def group(self, fam: Family, part: str, coef: float = 1.0) -> None:
-        """Relation 1 for one family: every parent with its children, per slice dimension."""
+    def group(self, fam: Family, part: str, coef: float = 1.0, *, signed: bool = False) -> None:
+        """Relation 1 for one family: every parent with its children, per slice dimension (for a ``signed``
+        quantity, such as ``net_change``, only where it holds exactly: "children <= parent" needs parts >= 0)."""
         rows = self.fams.get(fam)
         if not rows:
             return
@@ -212,8 +216,11 @@ class _Model:
             if not present or (not any(rows[kid].suppressed for kid in present) and not rows[parent].suppressed):
                 continue
             terms = [(fam, kid, part, coef) for kid in present] + [(fam, parent, part, -coef)]
-            exact = abs(sum(_part(rows[kid], part) for kid in present) - _part(rows[parent], part))
-            self.relation(terms, at_most=exact > TOL * max(1.0, abs(_part(rows[parent], part))))
+            gap = abs(sum(_part(rows[kid], part) for kid in present) - _part(rows[parent], part))
+            inexact = gap > TOL * max(1.0, abs(_part(rows[parent], part)))
+            if inexact and signed:
+                continue
+            self.relation(terms, at_most=inexact)
 
     def build(self) -> None:
         by_ind: dict[str, list[Family]] = defaultdict(list)
@@ -225,6 +232,8 @@ class _Model:
                 self.group(fam, "v", self._days(fam) if name == "headcount_avg" else 1.0)
         for fam in by_ind.get("pay_mean", ()):
             self.group(fam, "tot")
+        for fam in by_ind.get("net_change", ()):
+            self.group(fam, "v", signed=True)
         for name in ROLLING_FLOW:
             for fam in by_ind.get(name, ()):
                 if fam[1] == "rolling12":
@@ -284,15 +293,14 @@ class _Model:
             elif ind in RATE_PARTS and kind in ("month", "year"):
                 self._rate(fam)
             elif ind == "net_change":
-                for key, row in self.fams[fam].items():
-                    if not row.suppressed:  # hires - separations - net_change = 0
-                        self.relation(
-                            [
-                                (("hires", kind, period, ""), key, "v", 1.0),
-                                (fam, key, "v", -1.0),
-                                (("separations", kind, period, ""), key, "v", -1.0),
-                            ]
-                        )
+                for key in keys_of[fam]:  # hires - separations - net_change = 0
+                    self.relation(
+                        [
+                            (("hires", kind, period, ""), key, "v", 1.0),
+                            (fam, key, "v", -1.0),
+                            (("separations", kind, period, ""), key, "v", -1.0),
+                        ]
+                    )
             elif ind == "headcount_end" and kind == "month":
                 before = month_end(period.year * 12 + period.month - 2).replace(day=1)
                 for key in keys_of[fam]:
@@ -361,14 +369,21 @@ def _blocks(rows: list[_Row]) -> list[list[int]]:
 
 
 class _LP:
-    """One HiGHS model over some rows; variables capped at truth + 3 x width (a cap that binds proves the width)."""
+    """One HiGHS model over some rows; variables capped at truth + ``REACH`` x width: a cap that binds proves the
+    width, and is far enough not to pin another cell through a relation (a year's average is a twelfth of its
+    months' sum: a cap of 3 widths on a lone month would cap the year at a quarter of a width)."""
 
     def __init__(self, rows: list[_Row], truth: dict[Var, float]) -> None:
+        self.rows = rows
+        self.duals = np.zeros(len(rows))
         self.vars: list[Var] = sorted({var for row in rows for var, _ in row.terms})
         self.index = {var: i for i, var in enumerate(self.vars)}
         self.truth = np.array([truth[v] for v in self.vars])
         self.need = np.array([width(t) for t in self.truth])
-        self.cap = self.truth + 3 * np.maximum(self.need, 2.0)
+        self.cap = self.truth + REACH * np.maximum(self.need, 2.0)
+        # counts are >= 0; a signed quantity (net_change) gets a floor as far below its truth as the cap is above
+        signed = np.array([var[0][0] in SIGNED for var in self.vars], dtype=bool)
+        self.floor = np.where(signed, self.truth - REACH * np.maximum(self.need, 2.0), 0.0)
         sizes = np.array([len(row.terms) for row in rows], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int32)
         self.cols = np.array([self.index[v] for row in rows for v, _ in row.terms], dtype=np.int32)
@@ -379,7 +394,7 @@ class _LP:
         h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.setOptionValue("output_flag", False)
         n = len(self.vars)
-        h.addVars(n, np.zeros(n), self.cap)
+        h.addVars(n, self.floor, self.cap)
         lower = np.where(np.isneginf(self.lo), -highspy.kHighsInf, self.lo)
         h.addRows(len(rows), lower, self.hi, len(self.cols), self.starts, self.cols, self.coefs)
         self.h = h
@@ -388,7 +403,7 @@ class _LP:
     def outer(self, passes: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Bounds every feasible point keeps (interval propagation over the rows, from 0 and the caps): an outer
         box, so a cell narrower than its width here is narrower in the LP too."""
-        low, high = np.zeros(len(self.vars)), self.cap.copy()
+        low, high = self.floor.copy(), self.cap.copy()
         c, col, row = self.coefs, self.cols, self.row_of
         nrows = len(self.lo)
         for _ in range(passes):
@@ -417,17 +432,30 @@ class _LP:
         self.solves += 1
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        return np.array(self.h.getSolution().col_value)
+        solution = self.h.getSolution()
+        self.duals = np.array(solution.row_dual)
+        return np.array(solution.col_value)
+
+    def binding(self) -> set[Ref]:
+        """The published cells of the rows binding at the last optimum (non-zero duals): the rows that certify
+        the bound, so hiding one of their cells is what can widen it."""
+        return {ref for i in np.flatnonzero(np.abs(self.duals) > 1e-9).tolist() for ref in self.rows[i].shown}
 
 
 def _intervals(
-    rows: list[_Row], truth: dict[Var, float], report: AuditReport, proven: set[Var] | None = None
+    rows: list[_Row],
+    truth: dict[Var, float],
+    report: AuditReport,
+    proven: set[Var] | None = None,
+    why: dict[Var, set[Ref]] | None = None,
 ) -> dict[Var, tuple[float, float]]:
     """The variables whose feasible interval is narrower than their width, with that interval.
 
     ``proven`` (updated in place) holds the variables already shown wide enough: hiding more cells only removes
-    constraints, so a later round of the same audit need not check them again.
+    constraints, so a later round of the same audit need not check them again. ``why`` (filled in) gets, for a
+    leak found by an LP, the published cells of the rows that bind at its min and max.
     """
+    why = {} if why is None else why
     proven = set() if proven is None else proven
     blocks = _blocks(rows)
     report.blocks = len(blocks)
@@ -481,9 +509,10 @@ def _intervals(
             near = set(by_var[var])
             for _ in range(radius - 1):
                 near = {i for j in near for other, _ in rows[j].terms for i in by_var[other]}
-            interval = _extremes(_LP([rows[i] for i in sorted(near)], truth), var, report)
-            if interval[1] - interval[0] < width(truth[var]) - TOL:
-                out[var] = interval
+            low_end, high_end, bound_by = _extremes(_LP([rows[i] for i in sorted(near)], truth), var, report)
+            if high_end - low_end < width(truth[var]) - TOL:
+                out[var] = (low_end, high_end)
+                why[var] = bound_by
             else:
                 wide.append(var)
         undecided = wide
@@ -504,6 +533,7 @@ def _intervals(
                 low, high = np.minimum(low, found), np.maximum(high, found)
         for var in targets:
             i = lp.index[var]
+            binding: set[Ref] = set()
             for sign in (-1.0, 1.0):
                 if high[i] - low[i] >= lp.need[i] - TOL:
                     break
@@ -512,25 +542,31 @@ def _intervals(
                 found = lp.solve(cost)
                 if found is not None:
                     low, high = np.minimum(low, found), np.maximum(high, found)
+                    binding |= lp.binding()
             if high[i] - low[i] < lp.need[i] - TOL:
                 out[var] = (float(low[i]), float(high[i]))
+                why[var] = binding
             else:
                 proven.add(var)
         report.lps += lp.solves
     return out
 
 
-def _extremes(lp: _LP, var: Var, report: AuditReport) -> tuple[float, float]:
-    """The smallest and largest value of ``var`` over ``lp`` (its truth where a solve fails)."""
+def _extremes(lp: _LP, var: Var, report: AuditReport) -> tuple[float, float, set[Ref]]:
+    """The smallest and largest value of ``var`` over ``lp`` (its truth where a solve fails), and the published
+    cells of the rows that bind at either."""
     i = lp.index[var]
     bounds = []
+    binding: set[Ref] = set()
     for sign in (1.0, -1.0):
         cost = np.zeros(len(lp.vars))
         cost[i] = sign
         found = lp.solve(cost)
         bounds.append(float(lp.truth[i] if found is None else found[i]))
+        if found is not None:
+            binding |= lp.binding()
     report.lps += lp.solves
-    return bounds[0], bounds[1]
+    return bounds[0], bounds[1], binding
 
 
 def close_routes(cells: Cells) -> int:
@@ -595,9 +631,11 @@ def _picks(
     leaks: Iterable[Var],
     fams: dict[Family, dict[SliceKey, IndicatorRow]],
     strikes: dict[Var, int],
+    why: dict[Var, set[Ref]],
 ) -> list[Ref]:
-    """The published cells to hide: for each leaking variable, of the published cells in its relations (or, when
-    they are all hidden, in any relation of its block), the first by ``rank``; [] when a leak's block has none.
+    """The published cells to hide: for each leaking variable, the first by ``rank`` of the published cells of the
+    rows that bind its interval (``why``, from the LP's duals), else of its relations, else of the nearest rows
+    around them that have one; [] when a leak's block has none.
 
     A variable that leaked in ``strikes[var] - 1`` earlier rounds too gets the first ``2 ** (strikes - 1)`` of its
     relations' cells: one hidden cell a round did not free it (it sits in many relations, or a bound pins it), and
@@ -617,25 +655,24 @@ def _picks(
     def shown(indices: Iterable[int]) -> set[Ref]:
         return {ref for i in indices for ref in rows[i].shown if not fams[ref[0]][ref[1]].suppressed}
 
-    block_of: dict[int, int] = {}
-    blocks = _blocks(rows)
-    for b, block in enumerate(blocks):
-        block_of.update(dict.fromkeys(block, b))
-    block_pick: dict[int, Ref | None] = {}
     out: set[Ref] = set()
     for leak in leaks:
-        near = shown(by_var[leak])
-        if near:
-            out.update(sorted(near, key=rank)[: 2 ** (strikes.get(leak, 1) - 1)])
+        many = 2 ** (strikes.get(leak, 1) - 1)
+        certified = {ref for ref in why.get(leak, ()) if not fams[ref[0]][ref[1]].suppressed}
+        if certified:
+            out.update(sorted(certified, key=rank)[:many])
             continue
-        b = block_of[by_var[leak][0]]
-        if b not in block_pick:
-            far = shown(blocks[b])
-            block_pick[b] = min(far, key=rank) if far else None
-        pick = block_pick[b]
-        if pick is None:
+        seen = set(by_var[leak])
+        ring = set(seen)
+        while ring:
+            near = shown(ring)
+            if near:
+                out.update(sorted(near, key=rank)[:many])
+                break
+            ring = {i for j in ring for var, _ in rows[j].terms for i in by_var[var]} - seen
+            seen |= ring
+        else:
             return []
-        out.add(pick)
     return sorted(out)
 
 
@@ -686,7 +723,8 @@ def audit_table(
         report.relations = model.kept
         report.cells_checked = len(model.truth)
         try:
-            leaks = _whole_cells(_intervals(model.rows, model.truth, report, proven), model.truth)
+            why: dict[Var, set[Ref]] = {}
+            leaks = _whole_cells(_intervals(model.rows, model.truth, report, proven, why), model.truth)
         except AuditError as exc:
             report.passed, report.problem = False, str(exc)
             break
@@ -697,7 +735,7 @@ def audit_table(
             break
         for var in leaks:
             strikes[var] += 1
-        picks = _picks(model.rows, sorted(leaks), cells.families, strikes)
+        picks = _picks(model.rows, sorted(leaks), cells.families, strikes, why)
         if not picks:
             report.passed = False
             report.problem = "no published cell left to hide for " + ", ".join(_describe(v) for v in sorted(leaks)[:3])
