@@ -6,10 +6,10 @@ separation changes its spell's cohort year; a rehire may change a worker's gende
 period), and only year partitions whose content differs from what is published are written, each swapped in
 atomically.
 
-With the publish audit on (the default; METRICS.md v5, Suppression, "Audit"), every refresh recomputes every year,
-since the audit's relations cross year ends, and a table the audit cannot protect is not published at all: the
-refresh raises `PublishHeld`, what is published stays as it was, and the same table is not tried again until
-events, the date or the reference wages change.
+With the publish audit on (``audit=True``, METRICS_AUDIT; METRICS.md v5, Suppression, "Audit"), every refresh
+recomputes every year, since the audit's relations cross year ends, and a table the audit cannot protect is not
+published at all: the refresh raises `PublishHeld`, what is published stays as it was, and the same table is not
+tried again until events, the date or the reference wages change.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Refresher:
         progress: Callable[[str], None] | None = None,
         org_levels: frozenset[str] | None = None,
         keep_log: bool = True,
-        audit: bool = True,
+        audit: bool = False,
     ) -> None:
         """``org_levels``: the org levels that get ``org`` slices (None: every level). ``progress`` takes the
         refresh's human lines instead of the log (which gets them with their fields: refresh_started, refresh_done).

@@ -31,9 +31,11 @@ class MetricsSettings(ServiceSettings):
         64, ge=0, le=4096, description="memory for answers kept until the next refresh (0: keep none)"
     )
     metrics_audit: bool = Field(
-        True,
+        False,
         description="run the disclosure audit on every publish (METRICS.md, Suppression); a table it cannot protect "
-        "is not published. Off: the rules alone, and refreshes recompute only the years a batch touches",
+        "is not published, and every refresh recomputes every year. Off (the default until the audit is fast enough "
+        "for a whole program's history: docs/contract.md, 'Audit'): the suppression rules alone, and refreshes "
+        "recompute only the years a batch touches",
     )
     metrics_org_levels: str = Field(
         "district,street",

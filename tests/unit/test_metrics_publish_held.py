@@ -69,14 +69,14 @@ class Calls:
         self.count += 1
 
 
-def test_the_audit_is_on_by_default_and_reaches_the_refresher(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_audit_is_off_by_default_and_reaches_the_refresher(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("METRICS_AUDIT", raising=False)
-    assert MetricsSettings().metrics_audit is True
-    monkeypatch.setenv("METRICS_AUDIT", "false")
+    assert MetricsSettings().metrics_audit is False  # until it is fast enough for a whole history (docs/contract.md)
+    monkeypatch.setenv("METRICS_AUDIT", "true")
     settings = MetricsSettings()
-    assert settings.metrics_audit is False
+    assert settings.metrics_audit is True
     refresher = build_refresher(settings, None)  # type: ignore[arg-type]  # the refresher only stores it
-    assert refresher._audit is False
+    assert refresher._audit is True
 
 
 def test_a_published_report_sets_the_audit_gauges_and_clears_held() -> None:
