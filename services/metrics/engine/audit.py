@@ -267,6 +267,7 @@ class _Model:
                     self.relation([(fam, key, "num", 1.0), *((f, key, "v", -1.0) for f in flows)])
                     self.relation([(fam, key, "den", 12.0), *((a, key, "v", -1.0) for a in averages)])
         # 4. categories, 5. published rates, 6. flow identity
+        first_month = min((fam[2] for fam in self.fams if fam[1] == "month"), default=date.max)
         for fam in list(self.fams):
             ind, kind, period, cat = fam
             if ind == "separations" and kind in ("month", "year"):
@@ -303,10 +304,13 @@ class _Model:
                     )
             elif ind == "headcount_end" and kind == "month":
                 before = month_end(period.year * 12 + period.month - 2).replace(day=1)
+                # the table's first month starts from nobody (months begin with the first event): a known 0
+                previous = [] if before < first_month else [(("headcount_end", "month", before, ""), -1.0)]
                 for key in keys_of[fam]:
                     if key[0] in FLOW_SLICES:
                         self.relation(
-                            [(fam, key, "v", 1.0), (("headcount_end", "month", before, ""), key, "v", -1.0)]
+                            [(fam, key, "v", 1.0)]
+                            + [(f, key, "v", c) for f, c in previous]
                             + [
                                 ((f, "month", period, ""), key, "v", c)
                                 for f, c in FLOW_TERMS
