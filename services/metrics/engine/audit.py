@@ -34,20 +34,21 @@ neighbourhood (the rows it is in, and the rows of their cells): a subset of the 
 narrow there is too narrow in the whole table. Cells still undecided get their min and max LP in their independent
 block. A cell is leaking when all of its modelled parts are too narrow (a rolling window whose denominator is the
 mean of published months, but whose numerator is protected, gives nobody's figure away). A leak is closed by hiding
-one published cell of its relations, derived cells (years, windows, rates) before months, then the smallest
-population; the rules run again, and so does the audit, until it passes or gives up (the publish is then held
-back). Hiding a cell only removes constraints, so a cell proven wide stays proven in later rounds.
+a published cell of the rows that bind its interval (the LP's non-zero duals; else of its own relations; else of the
+nearest rows that have one), derived cells (years, windows, rates) before months, then the smallest population; a
+cell found leaking again gets 2, 4, 8 ... of them. The rules run again, and so does the audit, until it passes or
+gives up (the publish is then held back). Hiding a cell only removes constraints, so a cell proven wide stays proven
+in later rounds.
 
 Cells whose true value is 0 need no width: they say nothing about any worker, and protecting them would hide
 every zero parent up to the program row (see docs/contract.md, "Audit"). A slice value without a row has an empty
 population: its figures are a known 0 in the relations, as they are to an attacker.
 
-Status (issue 12, part 2, in progress): ``audit_table`` is NOT yet wired into ``compute``. Measured on the
-edge-case synthetic log (40 workers, k = 3, 55,841 cells): it passes in 30 rounds, hiding some 6,100 cells with
-reason ``audit``, in about a minute, and the independent attacker (tests/attack) then rebuilds none of the 18,649
-hidden cells. On seed 7 at k = 5 it still leaks after 30 rounds (the attacker rebuilds none, the audit is stricter);
-on the simulator at 300 workers (195,760 cells) one round takes about 35 s. It needs fewer rounds (hide more per
-round) and to be an order of magnitude faster before it can run on every publish.
+Status (issue 12): ``compute(audit=True)`` runs it, and the metrics service with METRICS_AUDIT=true on every
+publish. It passes on the edge-case logs (seed 7 at k = 5: 11 rounds, ~4,800 cells hidden, ~50 s) and on half a
+year of the simulator's 300 workers (~7 s), and the independent attacker (tests/attack) then rebuilds nothing. Its
+time grows fast with the history (300 workers over 1.5 years did not finish in 20 minutes), so the service's
+default is off; measured in ``make bench`` (bench.disclosure).
 
 Pure: reads and flags ``Cells``; no I/O.
 """
