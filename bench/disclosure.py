@@ -107,7 +107,7 @@ def _hidden(counts: Counter[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.disclosure", description=__doc__)
     parser.add_argument("--workers", type=int, default=150)
-    parser.add_argument("--since", type=int, default=2024)
+    parser.add_argument("--since", type=int, default=AS_OF.year)
     args = parser.parse_args(argv)
     report = Report(events=0, quick=True)
     measure(report, args.workers, args.since)
