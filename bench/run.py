@@ -4,8 +4,8 @@ Measures, in this order, with progress on stderr: ingest throughput per broker a
 FastStream baselines (and the ingest process's peak RSS), the insert path against a bare clickhouse-connect
 insert, the measurements still waiting for their pieces (bench.later), the indicator API under 50 concurrent
 clients (bench.api_load), the suppressed share per indicator family before and after the publish audit and the
-audit's time against the compute (bench.disclosure), and a py-spy profile of NATS ingest when it is below target. Prints the Markdown report
-and writes bench/results/latest.{json,md}.
+audit's time against the compute (bench.disclosure), and a py-spy profile of NATS ingest when it is below target.
+Prints the Markdown report and writes bench/results/latest.{json,md}.
 """
 
 from __future__ import annotations
