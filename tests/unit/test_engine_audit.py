@@ -131,3 +131,28 @@ def test_a_year_average_is_the_mean_of_its_monthly_averages() -> None:
     cells.value("headcount_avg", "year", JAN, ("all", "all"), sum(6.0 + m for m in range(1, 13)) / 12, 9)
     _, leaks = find_leaks(cells, ORG, AS_OF)
     assert leaks == {"headcount_avg month 2024-05-01 all=all (v)": (11.0, 11.0)}  # May: 2 workers, hidden
+
+
+def test_a_hidden_net_change_is_its_parent_minus_its_published_siblings() -> None:
+    # net_change sums across slices like a count and may be negative; the hidden women's -1 follows from 2 - 3
+    cells = Cells(5)
+    for key, hires, leavers, workers in ((("all", "all"), 4, 2, 20), (("gender", "female"), 1, 2, 3)):
+        cells.value("hires", "month", JAN, key, hires, workers)
+        cells.value("separations", "month", JAN, key, leavers, workers)
+        cells.value("net_change", "month", JAN, key, hires - leavers, workers)
+    cells.value("hires", "month", JAN, ("gender", "male"), 3, 17)
+    cells.value("separations", "month", JAN, ("gender", "male"), 0, 17)
+    cells.value("net_change", "month", JAN, ("gender", "male"), 3, 17)
+    _, leaks = find_leaks(cells, ORG, AS_OF)
+    assert leaks["net_change month 2024-01-01 gender=female (v)"] == (-1.0, -1.0)
+
+
+def test_the_first_month_starts_from_nobody() -> None:
+    # the table's first month: its end headcount is its hires minus its leavers (nobody before), though hidden
+    cells = Cells(5)
+    cells.value("hires", "month", JAN, ("all", "all"), 4, 9)
+    cells.value("separations", "month", JAN, ("all", "all"), 1, 9)
+    cells.value("headcount_end", "month", JAN, ("all", "all"), 3, 9)
+    cells.hide(("headcount_end", "month", JAN, ""), ("all", "all"), "secondary")
+    _, leaks = find_leaks(cells, ORG, AS_OF)
+    assert leaks == {"headcount_end month 2024-01-01 all=all (v)": (3.0, 3.0)}
