@@ -7,16 +7,14 @@ more the publish audit hides, and what the audit costs against the refresh's eng
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from schemas import parse_event
-from services.ingest.pseudonymise import Pseudonymiser
+from devtools.records import simulated_records
 from services.metrics.engine import EventRecord, IndicatorRow, compute
-from services.sim import SimConfig, generate
+from services.sim import SimConfig
 
 from .report import Figure, Report, Target
 
@@ -28,16 +26,8 @@ AUDIT_SHARE = 0.2  # issue 12: the audit under 20 % of the refresh time
 def simulated(workers: int, since: int) -> list[EventRecord]:
     """The simulator's program as the engine reads it back: validated, pseudonymised."""
     now = datetime.combine(AS_OF + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    pseudonymise = Pseudonymiser(b"bench-disclosure-" * 3)
-    out = []
-    for envelope in generate(SimConfig(workers=workers, start_year=since, end=AS_OF, seed=1)):
-        event = parse_event(json.dumps(envelope, ensure_ascii=False), now=now)
-        worker = pseudonymise(getattr(event, "worker_id", None))
-        data = event.data.model_dump(mode="json")
-        out.append(
-            EventRecord(str(event.event_id), event.event_type, event.occurred_at, event.emitted_at, worker, data)
-        )
-    return out
+    config = SimConfig(workers=workers, start_year=since, end=AS_OF, seed=1)
+    return simulated_records(config, b"bench-disclosure-" * 3, now)
 
 
 def measure(report: Report, workers: int, since: int) -> None:

@@ -6,17 +6,15 @@ suppressed, the same cells); the attacker (``tests/attack``) shares no code with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 import pytest
 
-from schemas import parse_event
-from services.ingest.pseudonymise import Pseudonymiser
+from devtools.records import simulated_records
 from services.metrics.engine import EventRecord, IndicatorRow, compute
-from services.sim import SimConfig, generate
+from services.sim import SimConfig
 from tests.attack.attacker import Report, attack
 from tests.oracle import oracle_compute
 from tests.oracle.compute import apply_corrections, build_org
@@ -31,16 +29,7 @@ SIM = SimConfig(workers=300, start_year=2024, end=SIM_AS_OF, seed=11, scenario=F
 def _sim() -> tuple[EventRecord, ...]:
     """The simulator's log as the engine reads it back from ClickHouse: validated payloads, pseudonymised ids."""
     now = datetime.combine(SIM_AS_OF + timedelta(days=1), datetime.min.time(), tzinfo=UTC).replace(hour=12)
-    pseudonymise = Pseudonymiser(b"k" * 40)
-    out = []
-    for envelope in generate(SIM):
-        event = parse_event(json.dumps(envelope, ensure_ascii=False), now=now)
-        worker = pseudonymise(getattr(event, "worker_id", None))
-        data = event.data.model_dump(mode="json")
-        out.append(
-            EventRecord(str(event.event_id), event.event_type, event.occurred_at, event.emitted_at, worker, data)
-        )
-    return tuple(out)
+    return tuple(simulated_records(SIM, b"k" * 40, now))
 
 
 @cache
