@@ -5,7 +5,16 @@ from schemas.envelope import MAX_PAYLOAD_BYTES, PROGRAM_TZ, Envelope, UnitEnvelo
 from schemas.errors import ERROR_CODES, ErrorCode, EventError
 from schemas.org import UnitChangedV1, UnitData, UnitRegisteredV1
 from schemas.registry import EVENT_ADAPTER, REGISTRY, AnyEvent, Event, parse_event, validate_many
-from schemas.staffing import HiredData, HiredV1, PaySetData, PaySetV1, TransferredData, TransferredV1
+from schemas.staffing import (
+    GradeChangedData,
+    GradeChangedV1,
+    HiredData,
+    HiredV1,
+    PaySetData,
+    PaySetV1,
+    TransferredData,
+    TransferredV1,
+)
 from schemas.training import TrainingCompletedData, TrainingCompletedV1
 from schemas.turnover import SeparatedData, SeparatedV1
 
@@ -22,6 +31,8 @@ __all__ = [
     "ErrorCode",
     "Event",
     "EventError",
+    "GradeChangedData",
+    "GradeChangedV1",
     "HiredData",
     "HiredV1",
     "PaySetData",

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.envelope import EventId, Frozen, Identifier, Note, UnitEnvelope
 from schemas.org import UnitData
-from schemas.staffing import HiredData, PaySetData, TransferredData
+from schemas.staffing import GradeChangedData, HiredData, PaySetData, TransferredData
 from schemas.training import TrainingCompletedData
 from schemas.turnover import SeparatedData
 
@@ -28,6 +28,7 @@ AmendableType = Literal[
     "org.unit_registered.v1",
     "org.unit_changed.v1",
     "staffing.hired.v1",
+    "staffing.grade_changed.v1",
     "staffing.transferred.v1",
     "staffing.pay_set.v1",
     "turnover.separated.v1",
@@ -38,7 +39,16 @@ AmendableType = Literal[
 PAYLOADS: Final[dict[str, type[BaseModel]]] = dict(
     zip(
         get_args(AmendableType),
-        (UnitData, UnitData, HiredData, TransferredData, PaySetData, SeparatedData, TrainingCompletedData),
+        (
+            UnitData,
+            UnitData,
+            HiredData,
+            GradeChangedData,
+            TransferredData,
+            PaySetData,
+            SeparatedData,
+            TrainingCompletedData,
+        ),
         strict=True,
     )
 )

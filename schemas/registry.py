@@ -20,7 +20,7 @@ from schemas.correction import AmendedData, AmendedV1, RetractedV1
 from schemas.envelope import MAX_PAYLOAD_BYTES, validation_context
 from schemas.errors import ErrorCode, EventError, from_validation_error
 from schemas.org import UnitChangedV1, UnitRegisteredV1
-from schemas.staffing import HiredV1, PaySetV1, TransferredV1
+from schemas.staffing import GradeChangedV1, HiredV1, PaySetV1, TransferredV1
 from schemas.training import TrainingCompletedV1
 from schemas.turnover import SeparatedV1
 
@@ -28,6 +28,7 @@ AnyEvent = (
     UnitRegisteredV1
     | UnitChangedV1
     | HiredV1
+    | GradeChangedV1
     | TransferredV1
     | PaySetV1
     | SeparatedV1

@@ -1,4 +1,5 @@
-"""Staffing events: ``staffing.hired.v1``, ``staffing.transferred.v1``, ``staffing.pay_set.v1``."""
+"""Staffing events: ``staffing.hired.v1``, ``staffing.grade_changed.v1``, ``staffing.transferred.v1``,
+``staffing.pay_set.v1``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, Strict, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from schemas.envelope import EventDate, Frozen, Identifier, Money, WorkerEnvelope, program_today
+from schemas.envelope import EventDate, Frozen, Identifier, Money, OptionalName, WorkerEnvelope, program_today
 
 SourceChannel = Literal["graduate", "retrained_union_staff", "purchased_service", "enterprise_transfer", "other"]
 ContractType = Literal["fixed_term", "open_ended", "service_purchase", "other"]
@@ -16,6 +17,8 @@ Gender = Literal["male", "female", "undisclosed"]
 
 MIN_BIRTH_YEAR = 1940
 MIN_WORKING_AGE = 15
+MIN_GRADE_LEVEL = 1
+MAX_GRADE_LEVEL = 20
 
 
 def _check_birth_year(value: int, info: ValidationInfo) -> int:
@@ -31,6 +34,8 @@ def _check_birth_year(value: int, info: ValidationInfo) -> int:
 
 BirthYear = Annotated[int, Strict(), Field(ge=MIN_BIRTH_YEAR), AfterValidator(_check_birth_year)]
 WeeklyHours = Annotated[Decimal, Field(gt=0, le=80, allow_inf_nan=False)]
+GradeLevel = Annotated[int, Strict(), Field(ge=MIN_GRADE_LEVEL, le=MAX_GRADE_LEVEL)]
+"""A grade, 1 (entry) ..20: a JSON integer only (booleans, strings and floats, also ``3.0``, refused)."""
 
 
 class HiredData(Frozen):
@@ -42,6 +47,17 @@ class HiredData(Frozen):
     contract_type: ContractType
     gender: Gender
     birth_year: BirthYear
+    # Optional since issue 16 (absent or null: not known), and left out of the stored payload when null: hires
+    # stored before the field existed keep their content hash, so their redeliveries are still duplicates.
+    grade_level: GradeLevel | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+class GradeChangedData(Frozen):
+    """A worker's grade becomes ``new_level`` (with ``title``, if any) on ``effective_date``."""
+
+    effective_date: EventDate
+    new_level: GradeLevel
+    title: OptionalName | None = None
 
 
 class TransferredData(Frozen):
@@ -74,6 +90,13 @@ class HiredV1(WorkerEnvelope):
 
     event_type: Literal["staffing.hired.v1"]
     data: HiredData
+
+
+class GradeChangedV1(WorkerEnvelope):
+    """``staffing.grade_changed.v1``."""
+
+    event_type: Literal["staffing.grade_changed.v1"]
+    data: GradeChangedData
 
 
 class TransferredV1(WorkerEnvelope):

@@ -31,6 +31,7 @@ DATE_FIELD: Final[dict[str, str]] = {
     "org.unit_registered.v1": "effective_date",
     "org.unit_changed.v1": "effective_date",
     "staffing.hired.v1": "hire_date",
+    "staffing.grade_changed.v1": "effective_date",
     "staffing.transferred.v1": "effective_date",
     "staffing.pay_set.v1": "effective_date",
     "turnover.separated.v1": "separation_date",

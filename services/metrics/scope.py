@@ -14,6 +14,7 @@ from .engine import EventRecord
 
 DATE_FIELD = {
     "staffing.hired.v1": "hire_date",
+    "staffing.grade_changed.v1": "effective_date",
     "staffing.transferred.v1": "effective_date",
     "staffing.pay_set.v1": "effective_date",
     "turnover.separated.v1": "separation_date",
@@ -61,6 +62,8 @@ def recompute_from(new: list[EventRecord], known_first: Mapping[str, date]) -> i
         elif event.event_type == "training.completed.v1":
             years.append((day - timedelta(days=ON_TIME_DAYS)).year)  # initial training on time of its cohort
         else:
-            years.append(day.year)  # pay from its effective date, transfers from theirs
+            # pay from its effective date, transfers and grade changes from theirs (a promotion's promoted_within
+            # hire years: no earlier than the worker's first year, appended below)
+            years.append(day.year)
         years.append(min(start, day).year)
     return min(years)
