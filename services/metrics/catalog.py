@@ -77,6 +77,14 @@ FORMULAS_ZH: Final[dict[str, str]] = {
     "pay_growth": "留任人员本月月薪中位数 ÷ 一年前中位数 − 1",
     "pay_vs_reference": "月薪中位数 × 12 ÷ 社平工资",
     "turnover_by_pay_quartile": "主动离职人数 ÷ 1月1日所在四分位组人数",
+    "promotions": "期间内晋升（升至更高职级）的人次",
+    "demotions": "期间内降级的人次",
+    "regrades_lateral": "期间内平级调整（职级不变、职务名称变更，或首次定级）的人次",
+    "promotion_rate": "晋升人次 ÷ 平均人数 × 100",
+    "promoted_within": "入职后t天内在本次任职中获得晋升的人数 ÷ 入职满t天的人数 × 100（按入职年份）",
+    "grade_mix": "期末处于该职级的人数 ÷ 期末在岗人数 × 100",
+    "pay_median_by_level": "期末在岗且有薪酬记录人员按职级的月薪中位数",
+    "turnover_by_promotion": "主动离职人数 ÷ 1月1日在岗、前3年内晋升过（或未晋升）的人数 × 100",
 }
 """Each indicator's formula in Chinese (read through `Indicator.formula_zh`)."""
 
@@ -88,6 +96,7 @@ NBS, SHRM, JOLTS, CIPD, GRI, UKGPG = (
     "GRI 404-1",
     "UK SI 2017/172 regs 8-9",
 )
+PROGRAM = "program definition"
 
 CATALOG: Final[tuple[Indicator, ...]] = (
     _i("headcount_avg", "平均人数", "Average headcount", "workers", "Σ daily headcount ÷ days in period", NBS),
@@ -100,8 +109,8 @@ CATALOG: Final[tuple[Indicator, ...]] = (
     _i("separations_by_reason", "按原因离职", "Separations by reason", "workers", "separations per reason", SHRM),
     _i("net_change", "净变动", "Net change", "workers", "hires − separations", JOLTS),
     _i("replacement_ratio", "补充率", "Replacement ratio", "ratio", "hires ÷ separations", SHRM),
-    _i("transfers_in", "调入", "Transfers in", "workers", "transfers into the unit (not hires)", "program"),
-    _i("transfers_out", "调出", "Transfers out", "workers", "transfers out of the unit (not separations)", "program"),
+    _i("transfers_in", "调入", "Transfers in", "workers", "transfers into the unit (not hires)", PROGRAM),
+    _i("transfers_out", "调出", "Transfers out", "workers", "transfers out of the unit (not separations)", PROGRAM),
     _i("separation_rate", "流失率", "Turnover rate", "%", "separations ÷ average headcount × 100", JOLTS),
     _i("voluntary_rate", "主动流失率", "Voluntary turnover rate", "%", "quits ÷ average headcount × 100", JOLTS),
     _i("involuntary_rate", "被动流失率", "Involuntary turnover rate", "%", "involuntary ÷ avg headcount × 100", JOLTS),
@@ -147,6 +156,35 @@ CATALOG: Final[tuple[Indicator, ...]] = (
     _i("pay_growth", "薪酬增长率", "Pay growth", "%", "median now ÷ median a year earlier − 1, stayers", NBS),
     _i("pay_vs_reference", "薪酬与社平工资比", "Pay vs reference wage", "ratio", "median × 12 ÷ reference", NBS),
     _i("turnover_by_pay_quartile", "按薪酬四分位流失率", "Turnover by pay quartile", "%", "quits ÷ 1 Jan band", SHRM),
+    _i("promotions", "晋升人次", "Promotions", "grade changes", "grade changes to a higher level", PROGRAM),
+    _i("demotions", "降级人次", "Demotions", "grade changes", "grade changes to a lower level", PROGRAM),
+    _i(
+        "regrades_lateral",
+        "平级调整人次",
+        "Lateral regrades",
+        "grade changes",
+        "same level with a new title, or a first level where none was known",
+        PROGRAM,
+    ),
+    _i("promotion_rate", "晋升率", "Promotion rate", "%", "promotions ÷ average headcount × 100", PROGRAM),
+    _i(
+        "promoted_within",
+        "入职后晋升比例",
+        "Promoted within t of hire",
+        "%",
+        "hires promoted in the spell within t days ÷ hires with hire + t ≤ as-of × 100, by hire year",
+        PROGRAM,
+    ),
+    _i("grade_mix", "职级结构", "Grade mix", "%", "at the level at period end ÷ period-end headcount × 100", PROGRAM),
+    _i("pay_median_by_level", "各职级月薪中位数", "Median monthly pay by level", "CNY", "inclusive median", NBS),
+    _i(
+        "turnover_by_promotion",
+        "按晋升情况主动流失率",
+        "Voluntary turnover by promotion",
+        "%",
+        "quits in the year ÷ workers on 1 Jan promoted (or not) in the 3 years before × 100",
+        PROGRAM,
+    ),
 )
 
 BY_NAME: Final[dict[str, Indicator]] = {i.name: i for i in CATALOG}
@@ -157,6 +195,7 @@ TOPICS: Final[dict[str, Label]] = {
     "turnover": Label("流失与留任", "Retention and turnover"),
     "training": Label("培训", "Training"),
     "pay": Label("薪酬", "Pay"),
+    "career": Label("职业发展", "Career progression"),
 }
 """The analyst pages' topics, in page order."""
 
@@ -194,6 +233,19 @@ TOPIC_OF: Final[dict[str, str]] = {
             "initial_training_on_time",
         ),
         "training",
+    ),
+    **dict.fromkeys(
+        (
+            "promotions",
+            "demotions",
+            "regrades_lateral",
+            "promotion_rate",
+            "promoted_within",
+            "grade_mix",
+            "pay_median_by_level",
+            "turnover_by_promotion",
+        ),
+        "career",
     ),
 }
 """Every indicator's topic; the pay indicators (and any not named here) are under `pay`."""
@@ -234,6 +286,7 @@ CATEGORIES: Final[dict[str, Label]] = {
     "180": Label("180天", "180 days"),
     "365": Label("365天", "365 days"),
     "730": Label("730天", "730 days"),
+    "1095": Label("1095天", "1,095 days"),
     "pay": Label("薪酬偏低", "Pay"),
     "career_development": Label("职业发展", "Career development"),
     "workload": Label("工作负荷", "Workload"),
@@ -256,10 +309,14 @@ CATEGORIES: Final[dict[str, Label]] = {
     "base": Label("基本工资", "Base pay"),
     "allowances": Label("津贴补贴", "Allowances"),
     "total": Label("应发合计", "Total pay"),
+    **{str(level): Label(f"{level}级", f"Level {level}") for level in range(1, 21)},
+    "unknown": Label("职级未知", "Level unknown"),
+    "promoted": Label("前3年内晋升过", "Promoted in the 3 years before"),
+    "not_promoted": Label("前3年内未晋升", "Not promoted in the 3 years before"),
     "": Label("合计", "All"),
 }
 """Category codes of indicator rows: cohort marks (days), separation reasons, course kinds, pay quartiles, pay
-components; the empty category is the row over every category."""
+components, grade levels (1 = entry) and promotion status; the empty category is the row over every category."""
 
 SLICE_VALUES: Final[dict[str, Label]] = {
     "all": Label("全市", "Program-wide"),

@@ -31,11 +31,17 @@ class Log:
 
     def hire(
         self, worker: str, day: str, unit: str = "U", *, channel: str = "graduate", gender: str = "female",
-        birth_year: int = 1990,
+        birth_year: int = 1990, level: int | None = None,
     ) -> str:  # fmt: skip
         data = {"org_unit_id": unit, "hire_date": day, "source_channel": channel, "contract_type": "fixed_term",
                 "gender": gender, "birth_year": birth_year}  # fmt: skip
+        if level is not None:
+            data["grade_level"] = level
         return self.add("staffing.hired.v1", worker, data)
+
+    def grade(self, worker: str, day: str, level: int, title: str | None = None) -> str:
+        data = {"effective_date": day, "new_level": level, "title": title}
+        return self.add("staffing.grade_changed.v1", worker, data)
 
     def transfer(self, worker: str, day: str, from_unit: str, to_unit: str) -> str:
         data = {"from_unit_id": from_unit, "to_unit_id": to_unit, "effective_date": day}

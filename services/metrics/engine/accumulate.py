@@ -17,7 +17,7 @@ from itertools import chain
 from .dates import month_end, month_index, month_start
 from .orgs import OrgTree, SliceKey
 from .slices import ALL, BIRTH, band_key, worker_keys
-from .spells import Spell, Worker
+from .spells import PROMOTION, Spell, Worker
 
 
 @dataclass(slots=True)
@@ -38,6 +38,7 @@ class SliceStats:
     hours: dict[str, float] = field(default_factory=dict)
     times_by_kind: Counter[str] = field(default_factory=Counter)
     trainees_by_kind: dict[str, set[str]] = field(default_factory=dict)
+    moves: Counter[str] = field(default_factory=Counter)  # grade changes by move (promotion, demotion, lateral)
 
     def merge(self, other: SliceStats) -> None:
         self.days += other.days
@@ -54,6 +55,7 @@ class SliceStats:
         for kind, hours in other.hours.items():
             self.hours[kind] = self.hours.get(kind, 0.0) + hours
         self.times_by_kind.update(other.times_by_kind)
+        self.moves.update(other.moves)
         for kind, workers in other.trainees_by_kind.items():
             self.trainees_by_kind.setdefault(kind, set()).update(workers)
 
@@ -128,6 +130,10 @@ class Monthly:
             for unit in new:
                 if unit not in old:
                     self._stats(mi, ("org", unit)).t_in += 1
+        for change in spell.grades:
+            if self._in_range(change.date):
+                for key in worker_keys(org, worker, spell, change.unit, None):
+                    self._stats(month_index(change.date), key).moves[change.move] += 1
         for tn in spell.trainings:
             if not self._in_range(tn.end):
                 continue
@@ -188,6 +194,7 @@ class Monthly:
         quits: Counter[SliceKey] = Counter()
         involuntary: Counter[SliceKey] = Counter()
         hires: Counter[SliceKey] = Counter()
+        promotions: Counter[SliceKey] = Counter()
         units: Counter[SliceKey] = Counter()
         present: dict[SliceKey, Counter[str]] = {}
 
@@ -198,6 +205,7 @@ class Monthly:
                 quits[key] += sign * st.seps["voluntary"]
                 involuntary[key] += sign * st.seps["involuntary"]
                 hires[key] += sign * st.hires
+                promotions[key] += sign * st.moves[PROMOTION]
                 units[key] += sign * st.days * (DAY_UNITS // ndays)
                 counter = present.setdefault(key, Counter())
                 for worker in st.present:
@@ -225,6 +233,7 @@ class Monthly:
                     prev.voluntary + quits[key],
                     prev.involuntary + involuntary[key],
                     prev.hires + hires[key],
+                    prev.promotions + promotions[key],
                 )
             out.setdefault(ALL, NO_FLOWS)
             yield end, dict(sorted(out.items()))
@@ -241,6 +250,7 @@ class Rolling:
     voluntary: int
     involuntary: int
     hires: int
+    promotions: int
 
     @property
     def headcount_avg(self) -> float:
@@ -248,7 +258,7 @@ class Rolling:
         return self.units / (DAY_UNITS * 12)
 
 
-NO_FLOWS = Rolling(0, 0, 0, 0, 0, 0)
+NO_FLOWS = Rolling(0, 0, 0, 0, 0, 0, 0)
 Groups = dict[SliceKey, list[tuple[Worker, Spell, str]]]
 Snapshot = dict[str, tuple[Worker, Spell, str]]
 

@@ -6,7 +6,8 @@ counts >= 0:
 
   1. slices: across the values of one slice dimension the children sum to their parent (org units: to their
      nearest published ancestor; other dimensions: to ``all``) - period-end headcount, person-days, flows, reasons,
-     trainee-times, training hours, transfers, pay totals, rolling-12 numerators and denominators;
+     trainee-times, training hours, transfers, promotions, demotions and lateral regrades, the workers at each
+     level (the grade mix's numerators), pay totals, rolling-12 numerators and denominators;
   2. months: a year's flows, trainee-times and hours are the sums of its months, its average headcount the mean of
      its 12 monthly averages, its period-end headcount its December's;
   3. rolling 12: a window's numerator is the sum of its 12 months' flow, its denominator the mean of their average
@@ -79,6 +80,7 @@ ROLLING_FLOW = {
     "voluntary_rate": "separations_voluntary",
     "involuntary_rate": "separations_involuntary",
     "hires_rate": "hires",
+    "promotion_rate": "promotions",
 }
 # A published rate's numerator / denominator are these cells of its slice and period (relation 5).
 RATE_PARTS: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] = {
@@ -86,6 +88,7 @@ RATE_PARTS: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] = {
     "voluntary_rate": (("separations_voluntary", ""), ("headcount_avg", "")),
     "involuntary_rate": (("separations_involuntary", ""), ("headcount_avg", "")),
     "hires_rate": (("hires", ""), ("headcount_avg", "")),
+    "promotion_rate": (("promotions", ""), ("headcount_avg", "")),
     "training_hours_per_worker": (("training_hours", "all"), ("headcount_avg", "")),
     "replacement_ratio": (("hires", ""), ("separations", "")),
 }
@@ -235,6 +238,8 @@ class _Model:
             self.group(fam, "tot")
         for fam in by_ind.get("net_change", ()):
             self.group(fam, "v", signed=True)
+        for fam in by_ind.get("grade_mix", ()):  # workers at a level at the period's end add up like headcount
+            self.group(fam, "num")
         for name in ROLLING_FLOW:
             for fam in by_ind.get(name, ()):
                 if fam[1] == "rolling12":

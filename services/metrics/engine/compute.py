@@ -11,6 +11,7 @@ from datetime import date
 
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
 from .audit import AuditReport, audit_table
+from .career import grade_cells, pay_by_level_cells, promoted_within_cells, turnover_by_promotion_cells
 from .cells import Cells
 from .dates import month_index, month_start, year_ago
 from .headcount import flow_cells, headcount_end_cells, rolling_cells
@@ -64,6 +65,11 @@ YEAR_INDICATORS = frozenset(
         "share_trained",
         "turnover_by_pay_quartile",
         "pay_vs_reference",
+        "promotions",
+        "demotions",
+        "regrades_lateral",
+        "promotion_rate",
+        "grade_mix",
     }
 )
 
@@ -260,7 +266,9 @@ class _Engine:
             on_time_cells(self.cells, month, by_slice, self.as_of)
         for year, members in sorted(year_cohorts(self.workers, self.as_of).items()):
             if year.year >= self.from_year:  # v5: initial training on time by hire year too (complete years)
-                on_time_cells(self.cells, year, cohort_groups(self.org, members), self.as_of, kind="year")
+                by_slice = cohort_groups(self.org, members)
+                on_time_cells(self.cells, year, by_slice, self.as_of, kind="year")
+                promoted_within_cells(self.cells, year, by_slice, self.as_of)
         return self.cells
 
     def _period(self, cells: Cells, period: Period) -> None:
@@ -275,9 +283,11 @@ class _Engine:
         retention_cells(cells, self.org, period, stats, (first, last), self.counts(period.first, age))
         tenure_cells(cells, period, stats, end_groups)
         training_cells(cells, period, stats)
+        grade_cells(cells, period, stats, end_groups)
         if period.kind == "month":
             stability_cells(cells, self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
             pay_cells(cells, period, stats, self.paid(period.last, age), self.pay(period.pay_prev))
+            pay_by_level_cells(cells, period, stats, self.paid(period.last, age), last)
 
     def _year(self, period: Period, refs: Sequence[ReferenceWage]) -> None:
         scratch = Cells(self.cells.k)
@@ -295,6 +305,7 @@ class _Engine:
             and period.first <= s.separation.date <= period.last
         }
         turnover_by_quartile_cells(self.cells, period, stats, self.paid(period.first, period.age_year), quits)
+        turnover_by_promotion_cells(self.cells, period, stats, self.groups(period.first, period.age_year), quits)
         # One cell per region of the year; a later wage of the same region-year replaces an earlier one (as the
         # reference_wages table's ReplacingMergeTree keeps the latest load).
         wages = {ref.region: ref.annual_amount for ref in refs if ref.year == period.label.year}

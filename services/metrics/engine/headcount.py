@@ -57,7 +57,7 @@ def headcount_end_cells(cells: Cells, period: Period, stats: MonthStats, end_cou
 
 def rolling_cells(cells: Cells, label: date, stats: dict[SliceKey, Rolling]) -> None:
     """Rolling 12 months ending with the month ``label``: the window's flows / its average headcount (v5: the
-    separation, voluntary, involuntary and hires rates alike)."""
+    separation, voluntary, involuntary and hires rates alike; issue 16: the promotion rate)."""
     for key, r in stats.items():
         avg = r.headcount_avg
         for name, flow in (
@@ -65,5 +65,6 @@ def rolling_cells(cells: Cells, label: date, stats: dict[SliceKey, Rolling]) -> 
             ("voluntary_rate", r.voluntary),
             ("involuntary_rate", r.involuntary),
             ("hires_rate", r.hires),
+            ("promotion_rate", r.promotions),
         ):
             cells.rate(name, "rolling12", label, key, flow, avg, r.workers)

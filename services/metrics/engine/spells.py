@@ -40,6 +40,21 @@ class Separation:
 
 
 @dataclass(frozen=True, slots=True)
+class GradeChange:
+    """A valid grade change: ``move`` is ``promotion``, ``demotion`` or ``lateral`` against the level held the day
+    before; ``unit`` is where the worker is that day."""
+
+    date: date
+    level: int
+    title: str | None
+    move: str
+    unit: str
+
+
+PROMOTION, DEMOTION, LATERAL = "promotion", "demotion", "lateral"
+
+
+@dataclass(frozen=True, slots=True)
 class Transfer:
     date: date
     from_unit: str
@@ -65,6 +80,8 @@ class Spell:
     transfers: list[Transfer] = field(default_factory=list)
     pays: list[PaySet] = field(default_factory=list)
     trainings: list[Training] = field(default_factory=list)
+    hire_level: int | None = None
+    grades: list[GradeChange] = field(default_factory=list)
     _pay_dates: list[date] = field(default_factory=list)
 
     def contains(self, d: date) -> bool:
@@ -78,6 +95,20 @@ class Spell:
                 break
             unit = seg_unit
         return unit
+
+    def level_on(self, d: date) -> int | None:
+        """The level held at the end of ``d``: the latest grade change on or before it, else the hire's (None:
+        unknown). ``grades`` are in date order (the replay appends them day by day)."""
+        level = self.hire_level
+        for change in self.grades:
+            if change.date > d:
+                break
+            level = change.level
+        return level
+
+    def promoted_between(self, first: date, last: date) -> bool:
+        """A promotion of this spell dated ``first`` .. ``last``."""
+        return any(g.move == PROMOTION and first <= g.date <= last for g in self.grades)
 
     def add_pay(self, pay: PaySet) -> None:
         i = bisect_right(self.pays, _pay_order(pay), key=_pay_order)

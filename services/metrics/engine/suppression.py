@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+from .career import PROMOTED_MARKS
 from .cells import LINKED, SECONDARY, Cells, Family
 from .model import IndicatorRow
 from .orgs import OrgTree, SliceKey
@@ -43,6 +44,9 @@ FLOW_COUNTS = frozenset(
         "trainee_times",
         "transfers_in",
         "transfers_out",
+        "promotions",
+        "demotions",
+        "regrades_lateral",
     }
 )
 _HC = ("headcount_avg", "")
@@ -52,6 +56,7 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "voluntary_rate": (("separations_voluntary", ""), _HC),
     "involuntary_rate": (("separations_involuntary", ""), _HC),
     "hires_rate": (("hires", ""), _HC),
+    "promotion_rate": (("promotions", ""), _HC),
     "training_hours_per_worker": (("training_hours", "all"), _HC),
     "share_trained": (("trainees", ""),),
     "replacement_ratio": (("hires", ""), ("separations", "")),
@@ -66,6 +71,10 @@ for _rate, _refs in REFERENCES.items():
 COHORT_CELLS = (*(("cohort_retention", str(mark)) for mark in MARKS), ("cohort_half_life", ""))
 _COHORT_NAMES = frozenset(name for name, _ in COHORT_CELLS)
 ON_TIME = "initial_training_on_time"
+# Hire-year cohort cells whose population is at most the year's hires in the slice (each worker's first hire).
+YEAR_COHORT_CELLS = ((ON_TIME, ""), *(("promoted_within", str(mark)) for mark in PROMOTED_MARKS))
+_YEAR_COHORT_NAMES = frozenset(name for name, _ in YEAR_COHORT_CELLS)
+GRADE_MIX = "grade_mix"  # its denominator is the period-end headcount; its categories are the levels held
 
 SUPPRESSED = IndicatorRow._fields.index("suppressed")
 Ref = tuple[Family, SliceKey]
@@ -100,24 +109,29 @@ def sources(fam: Family) -> list[Source]:
         return [((name, kind, period, cat), False) for name, cat in refs]
     if kind == "cohort" and (ind == ON_TIME or ind in _COHORT_NAMES):
         return [(("hires", "month", period, ""), True)]
-    if kind == "year" and ind == ON_TIME:
+    if kind == "year" and ind in _YEAR_COHORT_NAMES:
         return [(("hires", "year", period, ""), True)]
+    if ind == GRADE_MIX:
+        return [(("headcount_end", kind, period, ""), False)]
     if kind == "month" and ind == "stability_index":
         return [(("headcount_end", "month", _year_before(period), ""), True)]
     return []
 
 
 def dependents(fam: Family) -> list[Family]:
-    """The families of the same slice that ``sources`` names ``fam`` for."""
+    """The families of the same slice that ``sources`` names ``fam`` for (``grade_mix`` with category ``*``:
+    whichever levels exist)."""
     ind, kind, period, cat = fam
     out = [(rate, kind, period, "") for rate in DEPENDENTS.get((ind, cat), ())]
     if ind == "hires" and not cat and kind == "month":
         out += [(name, "cohort", period, mark) for name, mark in COHORT_CELLS]
         out.append((ON_TIME, "cohort", period, ""))
     elif ind == "hires" and not cat and kind == "year":
-        out.append((ON_TIME, "year", period, ""))
-    elif ind == "headcount_end" and kind == "month":
-        out.append(("stability_index", "month", _year_after(period), ""))
+        out += [(name, "year", period, mark) for name, mark in YEAR_COHORT_CELLS]
+    elif ind == "headcount_end":
+        out.append((GRADE_MIX, kind, period, "*"))
+        if kind == "month":
+            out.append(("stability_index", "month", _year_after(period), ""))
     return out
 
 
@@ -146,6 +160,10 @@ class _Rules:
             self.parent[key] = (parent, key[0])
             children.setdefault((parent, key[0]), []).append(key)
         self.children = {group: sorted(kids) for group, kids in children.items()}
+        self.levels: dict[tuple[str, date], list[str]] = {}  # (kind, period) -> the grade mix's categories
+        for ind, kind, period, cat in self.fams:
+            if ind == GRADE_MIX:
+                self.levels.setdefault((kind, period), []).append(cat)
 
     def first_round(self) -> set[GroupKey]:
         """The groups with exactly one suppressed child (the others cannot act)."""
@@ -223,7 +241,13 @@ class _Rules:
 
     def dependents(self, ref: Ref) -> list[Ref]:
         fam, key = ref
-        return [(dep, key) for dep in dependents(fam)]
+        out: list[Ref] = []
+        for dep in dependents(fam):
+            if dep[3] == "*":
+                out += [((dep[0], dep[1], dep[2], cat), key) for cat in self.levels.get((dep[1], dep[2]), ())]
+            else:
+                out.append((dep, key))
+        return out
 
     def link(self, hits: set[Ref]) -> set[Ref]:
         """Hide the cells the linked rule hits, and what that hides in turn; return them all."""

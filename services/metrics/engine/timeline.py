@@ -1,8 +1,8 @@
-"""Per worker, replay hires, transfers and separations into spells; attach pay sets and trainings.
+"""Per worker, replay hires, transfers, grade changes and separations into spells; attach pay sets and trainings.
 
 Same-day order (contract section 4): a worker not employed at the start of the day has hires, then transfers,
-then separations processed; an employed worker transfers, then separations, then hires. Ties among events of
-one kind go by event_id. Events that break the state rules are dropped as anomalies.
+then grade changes, then separations processed; an employed worker transfers, grade changes, separations, then
+hires. Ties among events of one kind go by event_id. Events that break the state rules are dropped as anomalies.
 
 A separation keeps the unit the worker is in that day inside the spell it ends (contract section 4, Decisions 2),
 also when a rehire the same day makes the day count in the new spell.
@@ -20,29 +20,33 @@ from schemas.envelope import MIN_DATE, MONEY_MAX
 
 from .dates import ONE_DAY, to_date
 from .model import Anomaly, EventRecord
-from .spells import PaySet, Separation, Spell, Training, Transfer, Worker
+from .spells import DEMOTION, LATERAL, PROMOTION, GradeChange, PaySet, Separation, Spell, Training, Transfer, Worker
 
 HIRED = "staffing.hired.v1"
 TRANSFERRED = "staffing.transferred.v1"
 PAY_SET = "staffing.pay_set.v1"
 SEPARATED = "turnover.separated.v1"
 TRAINING = "training.completed.v1"
-WORKER_TYPES = frozenset({HIRED, TRANSFERRED, PAY_SET, SEPARATED, TRAINING})
+GRADE = "staffing.grade_changed.v1"
+WORKER_TYPES = frozenset({HIRED, TRANSFERRED, PAY_SET, SEPARATED, TRAINING, GRADE})
+STATE_TYPES = (HIRED, TRANSFERRED, GRADE, SEPARATED)
 DATE_FIELD = {
     HIRED: "hire_date",
     TRANSFERRED: "effective_date",
     PAY_SET: "effective_date",
     SEPARATED: "separation_date",
     TRAINING: "end_date",
+    GRADE: "effective_date",
 }
+LEVELS = range(1, 21)
 _MONEY_MAX = float(MONEY_MAX)
 _HOURS_MAX = 80.0
 _TRAINING_HOURS_MAX = 2000.0
 UNREADABLE = (KeyError, TypeError, ValueError, ArithmeticError)
 """What reading a payload the schemas would refuse can raise (a missing key, "abc" as a number, ...)."""
 # Processing rank of state events by employment at the start of the day.
-_RANK_NOT_EMPLOYED = {HIRED: 0, TRANSFERRED: 1, SEPARATED: 2}
-_RANK_EMPLOYED = {TRANSFERRED: 0, SEPARATED: 1, HIRED: 2}
+_RANK_NOT_EMPLOYED = {HIRED: 0, TRANSFERRED: 1, GRADE: 2, SEPARATED: 3}
+_RANK_EMPLOYED = {TRANSFERRED: 0, GRADE: 1, SEPARATED: 2, HIRED: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,7 @@ def first_date(groups: Iterable[list[Dated]]) -> date | None:
 def replay_worker(key: str, dated: list[Dated], anomalies: list[Anomaly]) -> Worker:
     """One worker's spells from their events (given in event_id order); dropped events go to ``anomalies``."""
     worker = Worker(key)
-    state = [d for d in dated if d.event.event_type in (HIRED, TRANSFERRED, SEPARATED)]
+    state = [d for d in dated if d.event.event_type in STATE_TYPES]
     by_day: dict[date, list[EventRecord]] = {}
     for d in state:
         by_day.setdefault(d.day, []).append(d.event)
@@ -129,8 +133,10 @@ def _replay_day(
                 hires_today += 1
                 valid_hires.append(ev)
                 unit = str(ev.data["org_unit_id"])
-                worker.spells.append(Spell(worker.key, day, unit, str(ev.data["source_channel"])))
-                worker.spells[-1].segments.append((unit, day, None))
+                channel = str(ev.data["source_channel"])
+                spell = Spell(worker.key, day, unit, channel, hire_level=_level(ev, "grade_level"))
+                spell.segments.append((unit, day, None))
+                worker.spells.append(spell)
         elif ev.event_type == TRANSFERRED:
             to_unit = str(ev.data["to_unit_id"])
             if spell is None:
@@ -142,6 +148,8 @@ def _replay_day(
             else:
                 spell.transfers.append(Transfer(day, spell.segments[-1][0], to_unit))
                 spell.segments.append((to_unit, day, None))
+        elif ev.event_type == GRADE:
+            reason = _change_grade(spell, day, ev)
         elif spell is None:
             reason = "separation_not_employed"
         else:
@@ -151,6 +159,33 @@ def _replay_day(
             )
         if reason is not None:
             out.append(Anomaly(ev.event_id, ev.worker_key, reason))
+
+
+def _level(ev: EventRecord, name: str) -> int | None:
+    """A level field of a payload: an integer 1..20, else None (absent, null, or unreadable: stored by hand)."""
+    value = ev.data.get(name)
+    return value if type(value) is int and value in LEVELS else None
+
+
+def _change_grade(spell: Spell | None, day: date, ev: EventRecord) -> str | None:
+    """Apply a grade change to the open spell; the anomaly reason when the state rules refuse it."""
+    level = _level(ev, "new_level")
+    title = ev.data.get("title")
+    if level is None or not (title is None or isinstance(title, str)):
+        return "invalid_payload"
+    if spell is None:
+        return "grade_change_not_employed"
+    if spell.start == day:
+        return "grade_change_on_hire_date"
+    last = spell.grades[-1] if spell.grades else None
+    if last is not None and last.date == day:
+        return "second_grade_change_same_day"
+    held, held_title = (last.level, last.title) if last is not None else (spell.hire_level, None)
+    if level == held and title == held_title:
+        return "grade_unchanged"
+    move = LATERAL if held is None or level == held else PROMOTION if level > held else DEMOTION
+    spell.grades.append(GradeChange(day, level, title, move, spell.segments[-1][0]))
+    return None
 
 
 def _finish_spells(worker: Worker) -> None:
