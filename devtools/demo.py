@@ -383,6 +383,8 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("stability_index", "month", ""),
     ("pay_median", "month", "total"),
     ("pay_vs_reference", "year", ""),
+    ("promotion_rate", "year", ""),
+    ("promotion_rate", "rolling12", ""),
 )
 """(indicator, period kind, category) of the headline rows: the latest period with a figure of each."""
 

@@ -99,11 +99,14 @@ def test_the_demo_prints_the_headline_table(as_of: date, database: str, demo_env
         BY_NAME["headcount_end"].name_zh,
         BY_NAME["separation_rate"].name_en,
         BY_NAME["pay_median"].name_en,
+        BY_NAME["promotion_rate"].name_zh,
         PERIOD_KINDS["rolling12"].en,
         CATEGORIES["rotation"].zh,
         PUBLISHED_FACTS[0][3].en,
     ]
     assert [label for label in labels if label not in run.stdout] == [], run.explain()
+    promotions = next(line for line in run.stdout.splitlines() if BY_NAME["promotion_rate"].name_zh in line)
+    assert "—" not in promotions, run.explain()  # the simulated program promotes someone (issue 16)
     urls = [line for line in run.stdout.splitlines() if "http://" in line]
     assert urls[0].startswith(f"Analyst pages   http://127.0.0.1:{metrics_port}/ "), run.explain()  # announced first
     assert f"Analyst pages   http://127.0.0.1:{metrics_port}/" in urls[1:], run.explain()  # and again with the rest
