@@ -91,6 +91,27 @@ def test_event_date_is_the_payload_date_not_occurred_at() -> None:
     assert row.event_date == date(2024, 2, 29)
 
 
+def test_grade_change_is_dated_by_its_effective_date() -> None:
+    row = row_of(example("staffing.grade_changed.v1", data={"effective_date": "2024-02-29"}))
+    assert row.event_date == date(2024, 2, 29)
+
+
+def test_a_hire_without_a_grade_is_stored_byte_for_byte_as_before_issue_16() -> None:
+    """The stored data of a hire sent without ``grade_level`` is the message's data, so the content hash of a hire
+    stored before the field existed still matches its redelivery; a null grade is the same unknown grade."""
+    old = json.loads((EXAMPLES / "staffing.hired.v1" / "graduate.json").read_text("utf-8"))
+    assert "grade_level" not in old["data"]
+    row = row_of(old)
+    assert row.data == canonical_json(old["data"])
+    document = {**_hashed_fields(row), "data": old["data"]}
+    assert row.content_hash == hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    assert row_of({**old, "data": {**old["data"], "grade_level": None}}) == row
+    graded = row_of({**old, "data": {**old["data"], "grade_level": 3}})
+    assert json.loads(graded.data)["grade_level"] == 3 and graded.content_hash != row.content_hash
+    out = resolve(_rows({**old, "data": {**old["data"], "grade_level": None}}), _known(row), check_amendment)
+    assert out.duplicates == [0]
+
+
 def test_correction_is_dated_by_occurred_at_in_the_program_zone() -> None:
     row = row_of(example("correction.retracted.v1", occurred_at="2026-03-01T17:30:00Z"))
     assert row.event_date == date(2026, 3, 2)  # 17:30 UTC is 01:30 the next day in Shanghai
@@ -153,6 +174,29 @@ def test_amendment_is_checked_against_the_target_type() -> None:
     reasons = {i: r.reason for i, r in out.rejects}
     assert "data.to_unit_id" in reasons[2]
     assert "names target type staffing.hired.v1" in reasons[3]
+
+
+def _known(*rows: EventRow) -> dict[str, Known]:
+    return {row.event_id: Known(row.content_hash, row.event_type, row.data) for row in rows}
+
+
+def test_grade_amendments_are_checked_against_the_stored_target() -> None:
+    change = example("staffing.grade_changed.v1")
+    hire = json.loads((EXAMPLES / "staffing.hired.v1" / "graduate.json").read_text("utf-8"))
+    stored = _known(row_of(change), row_of(hire))
+    unnamed = {"target_event_type": None}  # whatever the example amendment names
+    promoted = _correction("amended", change["event_id"], changes={"new_level": 6, "title": None}, **unnamed)
+    graded_hire = _correction("amended", hire["event_id"], changes={"grade_level": 3}, **unnamed)
+    named_hire = _correction(
+        "amended", hire["event_id"], target_event_type="staffing.hired.v1", changes={"grade_level": 20}
+    )
+    wrong_type = _correction(
+        "amended", hire["event_id"], target_event_type="staffing.grade_changed.v1", changes={"new_level": 2}
+    )
+    out = resolve(_rows(promoted, graded_hire, named_hire, wrong_type), stored, check_amendment)
+    assert [i for i, _ in out.new] == [0, 1, 2]
+    reasons = {i: r.reason for i, r in out.rejects}
+    assert list(reasons) == [3] and "names target type staffing.grade_changed.v1" in reasons[3]
 
 
 def test_lookup_ids_include_correction_targets() -> None:

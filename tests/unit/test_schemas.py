@@ -14,6 +14,7 @@ from schemas import (
     REGISTRY,
     AmendedData,
     EventError,
+    GradeChangedV1,
     HiredV1,
     SeparatedV1,
     parse_event,
@@ -260,8 +261,26 @@ def _amendment(changes: dict[str, Any], **data: Any) -> dict[str, Any]:
         ({"parent_id": {"nested": [1.0, 1e400]}}, "parent_id: numbers must be finite"),
         ({"colour": "red"}, "colour: no event type has this field"),
         ({"monthly_base": "7000", "hire_date": "2025-09-01"}, "no event type has all of the fields"),
+        ({"new_level": "x"}, "new_level: Input should be a valid integer"),
+        ({"new_level": 0}, "new_level: Input should be greater than or equal to 1"),
+        ({"title": "主管\u0007社工"}, "title: control character U+0007"),
+        ({"grade_level": True}, "grade_level: Input should be a valid integer"),
+        ({"grade_level": 3, "new_level": 4}, "no event type has all of the fields"),
     ],
-    ids=["base_abc", "birth_year_x", "hire_date_1969", "base_1e400", "nested_1e400", "unknown_field", "two_types"],
+    ids=[
+        "base_abc",
+        "birth_year_x",
+        "hire_date_1969",
+        "base_1e400",
+        "nested_1e400",
+        "unknown_field",
+        "two_types",
+        "new_level_x",
+        "new_level_0",
+        "title_control_char",
+        "grade_level_true",
+        "hire_and_grade_change",
+    ],
 )
 def test_a_hostile_amendment_is_refused_before_its_target_arrives(changes: dict[str, Any], needle: str) -> None:
     raw = _encode(_amendment(changes)).replace(b"Infinity", b"1e400")  # json.dumps writes inf as Infinity
@@ -290,6 +309,81 @@ def test_an_amendment_without_a_target_type_is_stored_as_before() -> None:
     assert named.data.model_dump(mode="json")["target_event_type"] == "staffing.pay_set.v1"
 
 
+# Issue 16: career progression. A grade is a JSON integer 1..20, on a grade change and (optional) on a hire.
+
+GRADE_CHANGE: dict[str, Any] = {
+    **HIRED,
+    "event_type": "staffing.grade_changed.v1",
+    "data": {"effective_date": "2026-03-01", "new_level": 4, "title": "主管社工"},
+}
+
+
+@pytest.mark.parametrize(
+    ("level", "accepted"),
+    [(1, True), (20, True), (0, False), (21, False), (-1, False), ("3", False), (2.5, False), (3.0, False),
+     (True, False), (None, False), (1e400, False)],
+)  # fmt: skip
+def test_a_grade_is_a_json_integer_from_1_to_20(level: object, accepted: bool) -> None:
+    change = {**GRADE_CHANGE, "data": {**GRADE_CHANGE["data"], "new_level": level}}
+    hire = {**HIRED, "data": {**HIRED["data"], "grade_level": level}}
+    for payload, path in ((change, "data.new_level"), (hire, "data.grade_level")):
+        raw = _encode(payload).replace(b"Infinity", b"1e400")
+        [result] = validate_many([raw], NOW)
+        if accepted or (level is None and path == "data.grade_level"):
+            assert not isinstance(result, EventError), result
+        else:
+            assert isinstance(result, EventError) and (result.code, result.field_path) == ("invalid", path)
+
+
+def test_a_grade_change_title_is_optional_free_text_up_to_200_characters() -> None:
+    for title in (None, "", "主管社工\n（督导）", "長" * 200):
+        event = parse_event(_encode({**GRADE_CHANGE, "data": {**GRADE_CHANGE["data"], "title": title}}), now=NOW)
+        assert isinstance(event, GradeChangedV1) and event.data.title == title
+    untitled = {k: v for k, v in GRADE_CHANGE["data"].items() if k != "title"}
+    assert parse_event(_encode({**GRADE_CHANGE, "data": untitled}), now=NOW).data.model_dump(mode="json") == {
+        **untitled,
+        "title": None,
+    }
+    for title, needle in (("長" * 201, "at most 200 characters"), ("主管\r社工", "control character U+000D")):
+        error = _refusal(_encode({**GRADE_CHANGE, "data": {**GRADE_CHANGE["data"], "title": title}}))
+        assert error.field_path == "data.title" and needle in error.message
+
+
+def test_a_grade_change_is_a_worker_event_with_a_date_in_bounds() -> None:
+    assert _refusal(_encode({**GRADE_CHANGE, "worker_id": None})).field_path == "worker_id"
+    late = _refusal(_encode({**GRADE_CHANGE, "data": {**GRADE_CHANGE["data"], "effective_date": "2026-11-03"}}))
+    assert late.field_path == "data.effective_date" and "today + 1 day" in late.message
+
+
+def test_a_hire_without_a_grade_is_stored_as_before() -> None:
+    """``grade_level`` is optional (issue 16) and left out of the stored payload when absent or null: hires stored
+    before it existed keep their content hash, so their redelivery is still absorbed, not refused as a conflict."""
+    stored = parse_event(_encode(HIRED), now=NOW).data.model_dump(mode="json")
+    assert stored == HIRED["data"]
+    null = parse_event(_encode({**HIRED, "data": {**HIRED["data"], "grade_level": None}}), now=NOW)
+    assert null.data.model_dump(mode="json") == stored
+    graded = parse_event(_encode({**HIRED, "data": {**HIRED["data"], "grade_level": 3}}), now=NOW)
+    assert graded.data.model_dump(mode="json") == {**HIRED["data"], "grade_level": 3}
+
+
+def test_grade_amendments_are_checked_like_any_other() -> None:
+    for changes, named in (
+        ({"grade_level": 3}, None),
+        ({"grade_level": 3}, "staffing.hired.v1"),
+        ({"grade_level": None}, "staffing.hired.v1"),
+        ({"new_level": 5, "title": None}, None),
+        ({"effective_date": "2026-02-01"}, "staffing.grade_changed.v1"),
+    ):
+        extra = {"target_event_type": named} if named else {}
+        assert parse_event(_encode(_amendment(changes, **extra)), now=NOW)
+    for changes in ({"new_level": "x"}, {"new_level": 0}, {"new_level": 21}, {"title": "長" * 201}):
+        error = _refusal(_encode(_amendment(changes, target_event_type="staffing.grade_changed.v1")))
+        assert (error.code, error.field_path) == ("invalid", "data.changes")
+        assert "(as a field of staffing.grade_changed.v1)" in error.message
+    wrong = _refusal(_encode(_amendment({"grade_level": 3}, target_event_type="staffing.grade_changed.v1")))
+    assert "grade_level: staffing.grade_changed.v1 has no such field" in wrong.message
+
+
 OTHER_ID = "9d4c2f7e-0000-4000-8000-000000000001"
 
 
@@ -314,8 +408,11 @@ def _hired_text(
         (_hired_text().replace('"event_type"', f'"event\\u005fid": "{OTHER_ID}", "event_type"'), "event_id"),
         (json.dumps(_amendment({"parent_id": None})).replace('"parent_id": null', '"parent_id": {"a": 1, "a": 2}'),
          "data.changes.parent_id.a"),
+        (_hired_text().replace('"birth_year": 2001', '"birth_year": 2001, "grade_level": null, "grade_level": 3'),
+         "data.grade_level"),
     ],
-    ids=["event_id", "compact", "in_data", "same_value_twice", "space_before_colon", "pretty", "escaped_key", "deep"],
+    ids=["event_id", "compact", "in_data", "same_value_twice", "space_before_colon", "pretty", "escaped_key", "deep",
+         "optional_field"],
 )  # fmt: skip
 def test_a_key_named_twice_is_refused_at_any_depth(raw: str, path: str) -> None:
     error = _refusal(raw.encode())
