@@ -40,19 +40,23 @@ ADDITIVE = frozenset(
         "transfers_out",
         "trainee_times",
         "training_hours",
+        "promotions",
+        "demotions",
+        "regrades_lateral",
     }
 )
 MONTH_SUMS = ADDITIVE - {"headcount_avg", "headcount_end"}
-ROLLING_SUMS = frozenset({"hires", "separations", "separations_voluntary", "separations_involuntary"})
+ROLLING_SUMS = frozenset({"hires", "separations", "separations_voluntary", "separations_involuntary", "promotions"})
 RATES: Mapping[str, tuple[str, str, str]] = {  # rate -> numerator figure, its category, denominator figure
     "separation_rate": ("separations", "", "headcount_avg"),
     "voluntary_rate": ("separations_voluntary", "", "headcount_avg"),
     "involuntary_rate": ("separations_involuntary", "", "headcount_avg"),
     "hires_rate": ("hires", "", "headcount_avg"),
+    "promotion_rate": ("promotions", "", "headcount_avg"),
     "replacement_ratio": ("hires", "", "separations"),
     "training_hours_per_worker": ("training_hours", "all", "headcount_avg"),
 }
-COHORT_ROWS = frozenset({"cohort_retention", "initial_training_on_time"})
+COHORT_ROWS = frozenset({"cohort_retention", "initial_training_on_time", "promoted_within"})
 PERCENTILES: Mapping[str, int] = {"pay_p10": 10, "pay_p25": 25, "pay_median": 50, "pay_p75": 75, "pay_p90": 90}
 PAY_N, PAY_TOTAL = "pay_n", "pay_total"  # the paid workers of a pay cell, and mean x paid workers
 ROUTES = {

@@ -33,7 +33,7 @@ VALID = sorted(EXAMPLES.glob("*/*.json"))
 
 
 def example(event_type: str, **changes: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(next((EXAMPLES / event_type).glob("*.json")).read_text("utf-8"))
+    payload: dict[str, Any] = json.loads(min((EXAMPLES / event_type).glob("*.json")).read_text("utf-8"))
     data = {**payload["data"], **changes.pop("data", {})}
     return {**payload, **changes, "data": data}
 
@@ -146,7 +146,11 @@ def test_resolve_compares_with_what_the_store_holds() -> None:
 
 
 def _correction(kind: str, target: str, **data: Any) -> dict[str, Any]:
-    return example(f"correction.{kind}.v1", event_id=str(uuid.uuid4()), data={"target_event_id": target, **data})
+    """A correction of ``target`` (an amendment names no target type unless given one)."""
+    named = {"target_event_type": None} if kind == "amended" else {}
+    return example(
+        f"correction.{kind}.v1", event_id=str(uuid.uuid4()), data={"target_event_id": target, **named, **data}
+    )
 
 
 def test_corrections_of_known_corrections_are_refused_and_early_ones_kept() -> None:

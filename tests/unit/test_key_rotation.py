@@ -29,7 +29,7 @@ EXAMPLES = Path(__file__).parents[2] / "schemas" / "examples" / "valid"
 
 
 def example(event_type: str, **data: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(next((EXAMPLES / event_type).glob("*.json")).read_text("utf-8"))
+    payload: dict[str, Any] = json.loads(min((EXAMPLES / event_type).glob("*.json")).read_text("utf-8"))
     return {**payload, "data": {**payload["data"], **data}}
 
 
