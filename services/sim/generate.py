@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from services.sim.grades import Grades, SpellGrades
 from services.sim.lives import Life, Planner, Spell
 from services.sim.org import Org, Unit, build_org
 from services.sim.scenario import SeedScenario, Training
@@ -39,13 +40,15 @@ _NOTES = {
 
 @dataclass(frozen=True)
 class SimConfig:
-    """What to simulate. ``end`` is the last simulated day (no wall clock is read)."""
+    """What to simulate. ``end`` is the last simulated day (no wall clock is read). Without ``grades`` the hires
+    carry no ``grade_level`` and no grade changes are emitted: the stream as it was before issue 16."""
 
     workers: int = 1000
     start_year: int = 2013
     end: date = date(2026, 10, 31)
     seed: int = 1
     scenario: bool = True
+    grades: bool = True
 
     @property
     def start(self) -> date:
@@ -71,10 +74,35 @@ def generate(config: SimConfig, warn: Callable[[str], None] | None = None) -> It
     emitter = Emitter(config, org)
     yield from emitter.org_events()
     trainings = BaseTrainings(config.seed, config.start_year, config.end, config.scenario)
+    grades = Grades(config.seed, config.end) if config.grades else None
     planner = Planner(org, config.seed, config.workers, config.start, config.end, forced)
     for life in planner.lives():
         extra = scenario.select(life) if scenario is not None else []
-        yield from emitter.worker_events(life, [*trainings.for_life(life), *extra])
+        spell_grades = grades.for_life(life) if grades is not None else None
+        yield from emitter.worker_events(life, [*trainings.for_life(life), *extra], spell_grades)
+
+
+class _Numbering:
+    """Event ids and clock times from a counter. Grade changes have their own numbering (and random generator),
+    so adding them moved no id, time or draw of the other events."""
+
+    def __init__(self, name: str) -> None:
+        self._namespace_bytes = uuid.uuid5(uuid.NAMESPACE_URL, name).bytes
+        self._counter = 0
+
+    def next(self) -> tuple[str, str]:
+        """(event id, clock time of day) of the next event."""
+        self._counter += 1
+        n = self._counter
+        return self._event_id(n), f"T{9 + n % 9:02d}:{n * 7 % 60:02d}:{n * 13 % 60:02d}+08:00"
+
+    def _event_id(self, n: int) -> str:
+        """``str(uuid.uuid5(namespace, str(n)))``, without the UUID object."""
+        digest = bytearray(hashlib.sha1(self._namespace_bytes + str(n).encode()).digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x50
+        digest[8] = (digest[8] & 0x3F) | 0x80
+        h = digest.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Emitter:
@@ -83,9 +111,9 @@ class Emitter:
     def __init__(self, config: SimConfig, org: Org) -> None:
         self.end, self.org = config.end, org
         self.max_birth_year = config.end.year - 18
-        self._namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:workforce-sim:{config.seed}")
-        self._namespace_bytes = self._namespace.bytes
-        self._counter = 0
+        self._seed = config.seed
+        self._numbering = _Numbering(f"urn:workforce-sim:{config.seed}")
+        self._grades = _Numbering(f"urn:workforce-sim:{config.seed}:grades")
 
     def _event(
         self,
@@ -95,16 +123,15 @@ class Emitter:
         worker_id: str | None,
         data: dict[str, Any],
         rng: random.Random | None = None,
+        numbering: _Numbering | None = None,
     ) -> Event:
-        self._counter += 1
-        n = self._counter
-        clock = f"T{9 + n % 9:02d}:{n * 7 % 60:02d}:{n * 13 % 60:02d}+08:00"
+        event_id, clock = (numbering or self._numbering).next()
         occurred = day.isoformat() + clock
         emitted = occurred
         if rng is not None and rng.random() < LATE_SHARE:
             emitted = min(day + timedelta(days=rng.randint(7, 56)), self.end).isoformat() + clock
         return {
-            "event_id": self._event_id(n),
+            "event_id": event_id,
             "event_type": event_type,
             "occurred_at": occurred,
             "emitted_at": emitted,
@@ -112,14 +139,6 @@ class Emitter:
             "worker_id": worker_id,
             "data": data,
         }
-
-    def _event_id(self, n: int) -> str:
-        """``str(uuid.uuid5(namespace, str(n)))``, without the UUID object."""
-        digest = bytearray(hashlib.sha1(self._namespace_bytes + str(n).encode()).digest()[:16])
-        digest[6] = (digest[6] & 0x0F) | 0x50
-        digest[8] = (digest[8] & 0x3F) | 0x80
-        h = digest.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _correction(self, target: Event, rng: random.Random, changes: dict[str, Any] | None, reason: str) -> Event:
         day = date.fromisoformat(target["emitted_at"][:10]) + timedelta(days=rng.randint(7, 90))
@@ -143,17 +162,22 @@ class Emitter:
     def _source(self, unit_id: str) -> str:
         return f"hr-district-{self.org.district_of(unit_id)}"
 
-    def worker_events(self, life: Life, trainings: list[Training]) -> list[Event]:
+    def worker_events(
+        self, life: Life, trainings: list[Training], grades: list[SpellGrades] | None = None
+    ) -> list[Event]:
+        """One worker's events by ``emitted_at`` (a stable sort: without the grade changes, the order before them)."""
         events: list[Event] = []
-        for spell in life.spells:
-            events.extend(self._spell_events(life, spell))
+        for n, spell in enumerate(life.spells):
+            events.extend(self._spell_events(life, spell, grades[n] if grades is not None else None))
         for training in trainings:
             events.extend(self._training(life, training))
+        if grades is not None:
+            events.extend(self._grade_changes(life, grades))
         events.sort(key=lambda e: e["emitted_at"])
         return events
 
-    def _spell_events(self, life: Life, spell: Spell) -> Iterator[Event]:
-        yield from self._hire(life, spell)
+    def _spell_events(self, life: Life, spell: Spell, grades: SpellGrades | None) -> Iterator[Event]:
+        yield from self._hire(life, spell, grades)
         for pay in spell.pay:
             data = {
                 "effective_date": pay.effective.isoformat(),
@@ -174,7 +198,7 @@ class Emitter:
         if spell.end is not None:
             yield from self._separation(life, spell, spell.end)
 
-    def _hire(self, life: Life, spell: Spell) -> Iterator[Event]:
+    def _hire(self, life: Life, spell: Spell, grades: SpellGrades | None) -> Iterator[Event]:
         rng = life.rng
         wrong_year = rng.random() < 0.01 and self._correctable(spell.hire_date)
         birth_year = life.birth_year
@@ -188,6 +212,8 @@ class Emitter:
             "gender": life.gender,
             "birth_year": birth_year,
         }
+        if grades is not None and grades.level_field:
+            data["grade_level"] = grades.hire_level
         hire = self._event("staffing.hired.v1", spell.hire_date, self._source(spell.unit_id), life.worker_id, data, rng)
         yield hire
         if wrong_year:
@@ -224,6 +250,20 @@ class Emitter:
         yield event
         if recoded:
             yield self._correction(event, rng, {"reason": reason}, "离职面谈后更正离职原因")
+
+    def _grade_changes(self, life: Life, grades: list[SpellGrades]) -> Iterator[Event]:
+        rng = random.Random(f"{self._seed}:grade-delivery:{life.index}")
+        for spell, spell_grades in zip(life.spells, grades, strict=True):
+            for change in spell_grades.changes:
+                data = {
+                    "effective_date": change.effective.isoformat(),
+                    "new_level": change.level,
+                    "title": change.title,
+                }
+                source = self._source(spell.unit_on(change.effective))
+                yield self._event(
+                    "staffing.grade_changed.v1", change.effective, source, life.worker_id, data, rng, self._grades
+                )
 
     def _training(self, life: Life, training: Training) -> Iterator[Event]:
         course, rng = training.course, life.rng

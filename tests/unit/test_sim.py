@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ import pytest
 from schemas import EventError, parse_event, validate_many
 from services.sim.cli import main
 from services.sim.generate import SimConfig, generate
+from services.sim.grades import LADDER
 from services.sim.lives import month_end
 from services.sim.scenario import BAOWU, COMPETITION, INITIAL_CLASSES, ROTATION_CLASSES
 
@@ -26,7 +28,9 @@ DATE_FIELD = {
     "staffing.transferred.v1": "effective_date",
     "turnover.separated.v1": "separation_date",
     "training.completed.v1": "end_date",
+    "staffing.grade_changed.v1": "effective_date",
 }
+GRADE = "staffing.grade_changed.v1"
 Event = dict[str, Any]
 
 
@@ -186,6 +190,129 @@ def test_transfers_follow_the_same_day_rules(by_worker: dict[str, list[Event]]) 
                 assert data["from_unit_id"] != data["to_unit_id"]
 
 
+# Issue 16: grades on hires and grade changes (docs/contract.md "Grade changes").
+
+_GradeSpell = tuple[Event, str, list[Event]]
+
+
+def _grade_spells(worker_events: list[Event]) -> Iterator[_GradeSpell]:
+    """(hire event, last day, grade changes dated in the spell by date) of each spell; the sweep's end for the last."""
+    hires = {e["data"]["hire_date"]: e for e in worker_events if e["event_type"] == "staffing.hired.v1"}
+    changes = sorted((e for e in worker_events if e["event_type"] == GRADE), key=lambda e: e["data"]["effective_date"])
+    for start, end in _spells(worker_events):
+        inside = [e for e in changes if start <= e["data"]["effective_date"] <= end]
+        yield hires[start], min(end, SimConfig.end.isoformat()), inside
+
+
+def test_grade_changes_follow_the_contract_rules(by_worker: dict[str, list[Event]]) -> None:
+    """Never on a hire date, at most one a day, never to the level and title already held; each in a spell (the
+    test above), none after the end (the sweeps below)."""
+    for worker_id, worker_events in by_worker.items():
+        hire_dates = {e["data"]["hire_date"] for e in worker_events if e["event_type"] == "staffing.hired.v1"}
+        days = [e["data"]["effective_date"] for e in worker_events if e["event_type"] == GRADE]
+        assert len(days) == len(set(days)), worker_id
+        assert not hire_dates & set(days), worker_id
+        for hire, _, changes in _grade_spells(worker_events):
+            held = (hire["data"].get("grade_level"), None)
+            for change in changes:
+                new = (change["data"]["new_level"], change["data"]["title"])
+                assert new != held, (worker_id, change)
+                held = new
+
+
+def test_grades_exercise_every_path(events: list[Event], by_worker: dict[str, list[Event]]) -> None:
+    """Hires at 1 and 2, with a null or absent level; promotions, demotions, lateral retitles, first levels and
+    blank titles all occur; a rehire comes back at the level last held; every title is the ladder's."""
+    hire_levels = Counter(
+        e["data"].get("grade_level", "absent") for e in events if e["event_type"] == "staffing.hired.v1"
+    )
+    assert hire_levels[1] > 0.8 * hire_levels.total()
+    assert hire_levels[2] > 0.05 * hire_levels.total()
+    assert 0 < hire_levels[None] + hire_levels["absent"] < 0.08 * hire_levels.total()
+    assert hire_levels[None] > 0 and hire_levels["absent"] > 0
+    kinds: Counter[str] = Counter()
+    titles = {title for rung in LADDER for title in rung.titles}
+    for worker_events in by_worker.values():
+        held: int | None = None
+        for n, (hire, _, changes) in enumerate(_grade_spells(worker_events)):
+            if n:
+                assert hire["data"].get("grade_level") == held
+            held = hire["data"].get("grade_level")
+            for change in changes:
+                level, title = change["data"]["new_level"], change["data"]["title"]
+                assert title is None or title in titles
+                kinds["first" if held is None else "up" if level > held else "down" if level < held else "same"] += 1
+                kinds["blank title"] += title is None
+                held = level
+    assert all(kinds[kind] > 0 for kind in ("first", "up", "down", "same", "blank title")), kinds
+    assert kinds["down"] < 0.05 * kinds["up"]
+
+
+def _promotions(hire: Event, changes: list[Event]) -> list[Event]:
+    """The changes of a spell to a higher level than the one held the day before."""
+    held, out = hire["data"].get("grade_level"), []
+    for change in changes:
+        level = change["data"]["new_level"]
+        if held is not None and level > held:
+            out.append(change)
+        held = level
+    return out
+
+
+def _promotions_per_worker_year(by_worker: dict[str, list[Event]]) -> tuple[list[float], dict[bool, float]]:
+    """Promotions per worker-year of service, by year of service in the spell (the last: six or more) and by whether
+    the spell came through purchased_service."""
+    by_year, years = [0] * 7, [0.0] * 7
+    by_purchase, purchase_years = {False: 0, True: 0}, {False: 0.0, True: 0.0}
+    for worker_events in by_worker.values():
+        for hire, last, changes in _grade_spells(worker_events):
+            start = date.fromisoformat(hire["data"]["hire_date"])
+            purchased = hire["data"]["source_channel"] == "purchased_service"
+            days = (date.fromisoformat(last) - start).days + 1
+            for year in range(days // 365 + 1):
+                years[min(year, 6)] += min(365, days - 365 * year) / 365
+            purchase_years[purchased] += days / 365
+            for change in _promotions(hire, changes):
+                by_year[min((date.fromisoformat(change["data"]["effective_date"]) - start).days // 365, 6)] += 1
+                by_purchase[purchased] += 1
+    return [n / y for n, y in zip(by_year, years, strict=True)], {
+        k: by_purchase[k] / purchase_years[k] for k in (False, True)
+    }
+
+
+def test_promotions_rise_with_tenure_and_are_rarer_for_purchased_service(by_worker: dict[str, list[Event]]) -> None:
+    by_year, by_purchase = _promotions_per_worker_year(by_worker)
+    assert by_year[0] < 0.03  # rarely in the first year
+    assert by_year[0] < by_year[1] < min(by_year[2], by_year[3])
+    assert max(by_year) in (by_year[2], by_year[3])  # most often in the third and fourth years
+    assert by_year[2] > 4 * by_year[0]
+    assert by_purchase[True] < 0.6 * by_purchase[False]
+
+
+def test_promotions_per_year_are_plausible(by_worker: dict[str, list[Event]]) -> None:
+    """At the full scale (2021-2025, about 900-1,000 workers), 6-12 % of the headcount is promoted a year."""
+    promotions = sum(
+        "2021" <= change["data"]["effective_date"][:4] <= "2025"
+        for worker_events in by_worker.values()
+        for hire, _, changes in _grade_spells(worker_events)
+        for change in _promotions(hire, changes)
+    )
+    assert 0.06 * 5 * 900 <= promotions <= 0.12 * 5 * 1000
+
+
+def test_grades_leave_every_other_event_as_it_was(events: list[Event]) -> None:
+    """Grade changes have their own random generator and numbering: without them, and without the hires'
+    grade_level, the stream is the one generated with grades off (the stream before issue 16)."""
+
+    def without_grades(event: Event) -> Event:
+        data = {key: value for key, value in event["data"].items() if key != "grade_level"}
+        return {**event, "data": data}
+
+    stripped = [without_grades(e) for e in events if e["event_type"] != GRADE]
+    assert stripped == list(generate(dataclasses.replace(SimConfig(), grades=False)))
+    assert len(stripped) < len(events)
+
+
 def test_corrections_target_earlier_events_and_still_validate(events: list[Event]) -> None:
     seen: dict[str, Event] = {}
     corrections = 0
@@ -318,25 +445,30 @@ def _after_end(event: Event, end: date) -> list[str]:
     return late
 
 
-def _sweep(ends: list[date], workers: int, seed_of: Callable[[date], int]) -> tuple[list[str], int]:
-    """(events dated after their run's end, retirements dated in the end's month) over one run per end date."""
+def _sweep(ends: list[date], workers: int, seed_of: Callable[[date], int]) -> tuple[list[str], Counter[str]]:
+    """(events dated after their run's end, the retirements and grade changes dated in the end's month) over one run
+    per end date."""
     problems: list[str] = []
-    retirements = 0
+    reached: Counter[str] = Counter()
     for end in ends:
         for event in generate(SimConfig(workers=workers, end=end, seed=seed_of(end))):
             problems.extend(f"end {end}: {event['event_type']} {late}" for late in _after_end(event, end))
             data = event["data"]
             if data.get("reason") == "retirement" and data["separation_date"][:7] == end.isoformat()[:7]:
-                retirements += 1
-    return problems, retirements
+                reached["retirement"] += 1
+            if event["event_type"] == GRADE and data["effective_date"][:7] == end.isoformat()[:7]:
+                reached["grade change"] += 1
+                reached["grade change on the end day"] += data["effective_date"] == end.isoformat()
+    return problems, reached
 
 
 def test_no_event_is_dated_after_the_end_on_any_day_of_a_leap_year() -> None:
     """Every day of 2024 (29 February included), seed scenario on, a different seed each day so that
-    retirements, separations and late deliveries fall in many end months."""
-    problems, retirements = _sweep(_days(date(2024, 1, 1), date(2024, 12, 31)), 8, lambda day: day.toordinal())
+    retirements, separations, grade changes and late deliveries fall in many end months."""
+    problems, reached = _sweep(_days(date(2024, 1, 1), date(2024, 12, 31)), 8, lambda day: day.toordinal())
     assert problems[:10] == []
-    assert retirements >= 5  # the sweep does reach workers retiring in the month it ends
+    assert reached["retirement"] >= 5  # the sweep does reach workers retiring in the month it ends
+    assert reached["grade change"] >= 5, reached  # and grade changes in the month it ends
 
 
 def test_no_event_is_dated_after_the_end_at_month_ends_year_ends_and_scenario_dates() -> None:
