@@ -30,6 +30,9 @@ Decisions (where the texts leave a choice open):
    ``rolling12`` rows (v5): separation, voluntary, involuntary and hires rates (numerator = Σ of the flow,
    denominator = Σ monthly average headcounts ÷ 12). Age band of a rolling window: year of its last day.
    initial_training_on_time also by hire year (period_kind ``year``, complete years only, v5).
+   Career (issue 16): promotions, demotions, regrades_lateral, promotion_rate and grade_mix for months and
+   years, promotion_rate also rolling12, promoted_within and turnover_by_promotion for years only,
+   pay_median_by_level for months only.
 6. Training ``passed`` is ignored: every ``training.completed`` participation counts (also for initial
    training on time).
 7. Ties among pay sets with the same effective date: later (emitted_at, event_id) wins.
@@ -63,6 +66,26 @@ Decisions (where the texts leave a choice open):
     whose (known) level is not in the set are dropped, before suppression; a unit never registered, or
     registered without a level, keeps its cells. The suppression parent of an org unit is its nearest
     ancestor that kept its cells (none: the ``all`` cell).
+17. Career progression (issue 16), where contract §4 "Grade changes" and "Career" leave a choice:
+    a. ``second_grade_change_same_day`` is positional: of one worker's grade changes dated on one day, every one
+       after the first by event_id is refused, whatever becomes of the first (a first refused as unchanged,
+       for instance, does not let the second stand).
+    b. ``grade_unchanged`` compares the title exactly: null equals only null, ``""`` is a title; a change to the
+       same level with a null title while a title is held is a lateral regrade (the title becomes null).
+    c. A grade change on the day of a same-day separation and rehire ranks before the separation: it belongs to
+       the old spell and falls in that spell's slices (as the separation does, decision 3); the new spell
+       starts from its own hire's level.
+    d. A grade change is a worker event for the start of the periods (decision 4), even when refused.
+    e. ``pay_median_by_level`` has no ``unknown`` category: workers of unknown level are left out of it; rows
+       exist only for the levels someone of the slice is paid at, the ``all`` slice included (nobody paid at a
+       level: no ``all`` row for it).
+    f. ``grade_mix`` has no row at all, not even ``all``, when nobody is employed at the end of the period's
+       last day (no level is held, so no category exists); otherwise every slice with a worker employed then
+       gets a row for every category of the program, 0 where nobody of the slice holds it.
+    g. ``promoted_within``: the ``all`` row of every mark exists for every complete year, also a year without
+       a hire (suppressed, population 0).
+    h. ``turnover_by_promotion``: each category cell needs its own group to reach k; the size of the other
+       group does not hide it.
 """
 
 from __future__ import annotations
@@ -84,10 +107,11 @@ TRANSFERRED = "staffing.transferred.v1"
 PAY_SET = "staffing.pay_set.v1"
 SEPARATED = "turnover.separated.v1"
 TRAINING = "training.completed.v1"
+GRADE_CHANGED = "staffing.grade_changed.v1"
 RETRACTED = "correction.retracted.v1"
 AMENDED = "correction.amended.v1"
 ORG_TYPES = ("org.unit_registered.v1", "org.unit_changed.v1")
-WORKER_TYPES = (HIRED, TRANSFERRED, PAY_SET, SEPARATED, TRAINING)
+WORKER_TYPES = (HIRED, TRANSFERRED, PAY_SET, SEPARATED, TRAINING, GRADE_CHANGED)
 
 # contract §2: "The event's date is the payload's date field named above"
 DATE_FIELD = {
@@ -96,6 +120,7 @@ DATE_FIELD = {
     PAY_SET: "effective_date",
     SEPARATED: "separation_date",
     TRAINING: "end_date",
+    GRADE_CHANGED: "effective_date",
     ORG_TYPES[0]: "effective_date",
     ORG_TYPES[1]: "effective_date",
 }
@@ -116,6 +141,9 @@ REASONS = (
 TRAINING_KINDS = ("initial", "rotation", "site_visit", "skills_competition", "other")
 QUARTILES = ("q1", "q2", "q3", "q4")
 COHORT_MARKS = (30, 90, 180, 365, 730)
+PROMOTED_WITHIN_MARKS = (365, 730, 1095)
+# contract §4 "Grade changes": the kind of a valid change → the flow count it adds to
+GRADE_FLOWS = {"promotion": "promotions", "demotion": "demotions", "lateral": "regrades_lateral"}
 PERCENTILES = (
     ("pay_p10", 0.10),
     ("pay_p25", 0.25),
@@ -135,6 +163,9 @@ FLOW_COUNTS = {
     "trainee_times",
     "transfers_in",
     "transfers_out",
+    "promotions",
+    "demotions",
+    "regrades_lateral",
 }
 # contract §4 "Rates reference their count cells" (+ decision 8): rate -> (count indicator, category) cells
 REFERENCES = {
@@ -146,6 +177,8 @@ REFERENCES = {
     "replacement_ratio": (("hires", ""), ("separations", "")),
     "net_change": (("hires", ""), ("separations", "")),
     "share_trained": (("trainees", ""),),
+    "promotion_rate": (("promotions", ""), ("headcount_avg", "")),
+    "grade_mix": (("headcount_end", ""),),  # contract §4 "Career": its denominator
 }
 
 Key = tuple[str, str]  # (dimension, slice)
@@ -340,6 +373,7 @@ class Spell:
     end: date | None
     channel: str
     units: list[tuple[date, str]]  # (from this day on, unit)
+    level: int | None = None  # the hire's grade_level (contract §2), None = unknown
 
     def unit_on(self, d: date) -> str:
         # M:91-93 old unit through the day before the transfer date, new unit from that date
@@ -367,6 +401,15 @@ class Pay:
 
 
 @dataclass
+class Grade:
+    day: date
+    spell: int
+    level: int
+    title: str | None
+    kind: str  # promotion / demotion / lateral
+
+
+@dataclass
 class Worker:
     key: str
     spells: list[Spell] = field(default_factory=list)
@@ -378,6 +421,17 @@ class Worker:
     transfers: list[tuple[date, str, str]] = field(default_factory=list)  # date, from unit, to unit
     trainings: list[tuple[date, str, float, int]] = field(default_factory=list)  # end date, kind, hours, spell
     pays: list[Pay] = field(default_factory=list)
+    grades: list[Grade] = field(default_factory=list)  # the valid grade changes, by date
+    refused_grades: list[tuple[date, str]] = field(default_factory=list)  # (date, anomaly reason), for tests
+
+    def grade_on(self, spell: int, d: date) -> tuple[int | None, str | None]:
+        # M v5 / contract §4: the latest valid change of the spell effective on or before d, else the hire's
+        # level (the hire's title is null), else unknown
+        changes = [g for g in self.grades if g.spell == spell and g.day <= d]
+        if changes:
+            latest = max(changes, key=lambda g: g.day)
+            return latest.level, latest.title
+        return self.spells[spell].level, None
 
     def employed(self, d: date) -> bool:
         return d in self.day_spell
@@ -419,7 +473,9 @@ def replay_worker(key: str, events: list[Event], as_of: date) -> Worker:
                 if employed:  # hire of an employed worker / second hire on one day: anomaly
                     continue
                 unit = event.data["org_unit_id"]
-                worker.spells.append(Spell(day, None, event.data["source_channel"], [(day, unit)]))
+                level = event.data.get("grade_level")
+                channel = event.data["source_channel"]
+                worker.spells.append(Spell(day, None, channel, [(day, unit)], None if level is None else int(level)))
                 worker.hires.append((day, len(worker.spells) - 1))
                 accepted_hires.append(event)
                 employed = True
@@ -451,6 +507,8 @@ def replay_worker(key: str, events: list[Event], as_of: date) -> Worker:
         last = min(spell.end or as_of, as_of)
         for d in days_between(spell.start, last) if spell.start <= last else []:
             worker.day_spell[d] = index
+
+    replay_grades(worker, [e for e in events if e.event_type == GRADE_CHANGED])
 
     for event in sorted(events, key=lambda e: (e.day, e.event_id)):
         if event.event_type == TRAINING:
@@ -484,6 +542,35 @@ def replay_worker(key: str, events: list[Event], as_of: date) -> Worker:
                 )
             )
     return worker
+
+
+def replay_grades(worker: Worker, events: list[Event]) -> None:
+    """contract §4 "Grade changes": valid changes into ``worker.grades``, refused ones (with why) aside."""
+    changes = sorted(events, key=lambda e: (e.day, e.event_id))
+    for index, event in enumerate(changes):
+        d = event.day
+        if index > 0 and changes[index - 1].day == d:  # decision 17a: the first by event_id stands
+            worker.refused_grades.append((d, "second_grade_change_same_day"))
+            continue
+        # it ranks after the day's transfers, before its separations and hires: it counts in the spell the worker
+        # is in at the start of the day, i.e. one that started before d and has not ended before d
+        spells = [i for i, s in enumerate(worker.spells) if s.start < d and (s.end is None or d <= s.end)]
+        if not spells:
+            hired_today = any(s.start == d for s in worker.spells)
+            reason = "grade_change_on_hire_date" if hired_today else "grade_change_not_employed"
+            worker.refused_grades.append((d, reason))
+            continue
+        spell = spells[0]
+        held_level, held_title = worker.grade_on(spell, d - timedelta(days=1))
+        level, title = int(event.data["new_level"]), event.data.get("title")
+        if (level, title) == (held_level, held_title):  # decision 17b
+            worker.refused_grades.append((d, "grade_unchanged"))
+            continue
+        if held_level is None or level == held_level:  # a first level where none was known, or a new title
+            kind = "lateral"
+        else:
+            kind = "promotion" if level > held_level else "demotion"
+        worker.grades.append(Grade(d, spell, level, title, kind))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -717,6 +804,7 @@ def flows_and_headcount(o: Oracle, period: Period, population: dict[Key, set[str
         emit("median_tenure_leavers", Cell(median(leaver_tenures.get(key, []))))
 
     training(o, period, population, universe, average)
+    career_flows(o, period, population, universe, average)
 
 
 def training(
@@ -929,9 +1017,13 @@ def rolling12(o: Oracle, period: Period) -> None:
             if period.first <= d <= period.last:
                 for key in o.slices(worker, d, period):
                     flows[("hires_rate", key)] += 1
+        for grade in worker.grades:  # contract §4 "Career": the window's promotions ÷ its average headcount
+            if grade.kind == "promotion" and period.first <= grade.day <= period.last:
+                for key in o.slices_in_spell(worker, grade.spell, grade.day, period):
+                    flows[("promotion_rate", key)] += 1
     for key in sorted(set(population) | separation_slices(o, period) | {("all", "all")}):
         den = sums[key] / 12
-        for rate in ("separation_rate", "voluntary_rate", "involuntary_rate", "hires_rate"):
+        for rate in ("separation_rate", "voluntary_rate", "involuntary_rate", "hires_rate", "promotion_rate"):
             num = float(flows[(rate, key)])
             put(o, rate, period, key, "", Cell(ratio(num, den), num, den, len(population[key])))
 
@@ -943,9 +1035,8 @@ def initial_on_time(worker: Worker, h: date, s: int) -> bool:
     )
 
 
-def year_on_time(o: Oracle, period: Period) -> None:
-    # M v5: initial training on time by hire year too: each worker's first hire in the (complete) year, in the
-    # slices of the hire day; eligible when hired on or before as_of − 90 days
+def year_cohort(o: Oracle, period: Period) -> dict[Key, list[tuple[Worker, date, int]]]:
+    """Each worker's first hire in the year (hire date, spell), in the slices of the hire day."""
     members: dict[Key, list[tuple[Worker, date, int]]] = defaultdict(list)
     for worker in o.workers:
         in_year = [(d, s) for d, s in worker.hires if d.year == period.first.year]
@@ -953,6 +1044,13 @@ def year_on_time(o: Oracle, period: Period) -> None:
             h, spell = min(in_year)
             for key in o.slices(worker, h, period):
                 members[key].append((worker, h, spell))
+    return members
+
+
+def year_on_time(o: Oracle, period: Period) -> None:
+    # M v5: initial training on time by hire year too: each worker's first hire in the (complete) year, in the
+    # slices of the hire day; eligible when hired on or before as_of − 90 days
+    members = year_cohort(o, period)
     for key, group in sorted(members.items()):
         eligible = [(w, h, s) for w, h, s in group if h <= o.as_of - timedelta(days=90)]
         on_time = float(sum(1 for w, h, s in eligible if initial_on_time(w, h, s)))
@@ -1011,6 +1109,113 @@ def cohorts(o: Oracle, m: date) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# career progression (M v5 "Career progression"; contract §4 "Grade changes", "Career")
+# ----------------------------------------------------------------------------------------------------------
+
+
+def career_flows(
+    o: Oracle, period: Period, population: dict[Key, set[str]], universe: list[Key], average: dict[Key, float]
+) -> None:
+    # a valid change counts on its date in the slices of the worker that day in its spell (unit after that day's
+    # transfer, the spell's channel); flow counts, so their population is the default one
+    counts: dict[tuple[str, Key], int] = defaultdict(int)
+    for worker in o.workers:
+        for grade in worker.grades:
+            if period.first <= grade.day <= period.last:
+                for key in o.slices_in_spell(worker, grade.spell, grade.day, period):
+                    counts[(GRADE_FLOWS[grade.kind], key)] += 1
+    for key in universe:
+        workers = len(population.get(key, set()))
+        for name in GRADE_FLOWS.values():
+            put(o, name, period, key, "", Cell(float(counts[(name, key)]), workers=workers))
+        # promotions ÷ headcount_avg × 100 (year: the year's promotions ÷ its average headcount)
+        promotions, avg = float(counts[("promotions", key)]), average.get(key, 0.0)
+        put(o, "promotion_rate", period, key, "", Cell(ratio(promotions, avg), promotions, avg, workers))
+
+
+def grade_mix(o: Oracle, period: Period, population: dict[Key, set[str]]) -> None:
+    # workers at each level at the end of the period's last day ÷ workers employed then × 100; categories = the
+    # levels (and unknown) held by someone in the program then (decision 17f)
+    d = period.last
+    held: dict[Key, list[str]] = defaultdict(list)
+    for worker in o.workers:
+        if worker.employed(d):
+            level, _title = worker.grade_on(worker.day_spell[d], d)
+            for key in o.slices(worker, d, period):
+                held[key].append("unknown" if level is None else str(level))
+    categories = sorted(set(held.get(("all", "all"), [])))
+    for key, levels in sorted(held.items()):
+        workers = len(population.get(key, set()))
+        for category in categories:
+            at_level = float(levels.count(category))
+            cell = Cell(ratio(at_level, len(levels)), at_level, float(len(levels)), workers)
+            put(o, "grade_mix", period, key, category, cell)
+
+
+def pay_median_by_level(o: Oracle, period: Period) -> None:
+    # median total pay of the workers employed and paid at the end of the last day, per level (decision 17e:
+    # unknown left out); population = those workers; the 2k of pay_median applies (NEEDS_K_TIMES)
+    d = period.last
+    for key, group in sorted(paid_workers(o, d, period).items()):
+        by_level: dict[str, list[float]] = defaultdict(list)
+        for worker, pay in group:
+            level, _title = worker.grade_on(worker.day_spell[d], d)
+            if level is not None:
+                by_level[str(level)].append(pay.total)
+        for category, totals in sorted(by_level.items()):
+            put(o, "pay_median_by_level", period, key, category, Cell(median(totals), workers=len(totals)))
+
+
+def promoted_within(o: Oracle, period: Period) -> None:
+    # the hire-year cohort (as initial_training_on_time by year); eligible when h + t ≤ as_of; promoted when a
+    # promotion of that spell is dated on or before h + t; population = the eligible (decision 17g: all row)
+    members = year_cohort(o, period)
+    for key in sorted(set(members) | {("all", "all")}):
+        group = members.get(key, [])
+        for t in PROMOTED_WITHIN_MARKS:
+            mark = timedelta(days=t)
+            eligible = [(w, h, s) for w, h, s in group if h + mark <= o.as_of]
+            promoted = float(
+                sum(
+                    1
+                    for w, h, s in eligible
+                    if any(g.kind == "promotion" and g.spell == s and g.day <= h + mark for g in w.grades)
+                )
+            )
+            n = len(eligible)
+            put(o, "promoted_within", period, key, str(t), Cell(ratio(promoted, n), promoted, float(n), n))
+
+
+def turnover_by_promotion(o: Oracle, period: Period) -> None:
+    # the workers employed at the end of 1 January, in their slices then; promoted = a promotion of that spell
+    # dated 1 January three years before .. 31 December before; value = voluntary leavers of the year (each
+    # once, any spell) ÷ the group × 100; population = the group, each group needs k (decision 17h)
+    year = period.first.year
+    jan1 = date(year, 1, 1)
+    window = (date(year - 3, 1, 1), date(year - 1, 12, 31))
+    groups: dict[tuple[Key, str], list[Worker]] = defaultdict(list)
+    for worker in o.workers:
+        if not worker.employed(jan1):
+            continue
+        spell = worker.day_spell[jan1]
+        promoted = any(
+            g.kind == "promotion" and g.spell == spell and window[0] <= g.day <= window[1] for g in worker.grades
+        )
+        for key in o.slices(worker, jan1, period):
+            groups[(key, "promoted" if promoted else "not_promoted")].append(worker)
+    keys = {key for key, _category in groups} | {("all", "all")}
+    for key in sorted(keys):
+        for category in ("promoted", "not_promoted"):
+            group = groups.get((key, category), [])
+            if not group and key != ("all", "all"):  # a row for each non-empty group; all: both
+                continue
+            quits = [w for w in group if any(kind == "voluntary" and d.year == year for d, kind, *_ in w.separations)]
+            leavers = float(len(quits))
+            n = len(group)
+            put(o, "turnover_by_promotion", period, key, category, Cell(ratio(leavers, n), leavers, float(n), n))
+
+
+# ----------------------------------------------------------------------------------------------------------
 # suppression (M:63-81)
 # ----------------------------------------------------------------------------------------------------------
 
@@ -1053,6 +1258,7 @@ NEEDS_K_TIMES = {
     "pay_gap_median": 2,  # the medians inside it: each compared group
     "pay_vs_reference": 2,
     "pay_growth": 2,
+    "pay_median_by_level": 2,  # contract §4 "Career": published from 2k, as pay_median
 }
 
 
@@ -1102,13 +1308,13 @@ def suppress(o: Oracle) -> None:
 
     # M v5 "Linked", by value: a cohort or on-time row whose denominator (the half-life: its cohort) equals the
     # period's hidden hires in the slice; a stability index whose denominator equals the hidden period-end
-    # headcount of the month a year before
+    # headcount of the month a year before; promoted_within (contract §4 "Career") on its year's hidden hires
     equal_to: dict[CellKey, CellKey] = {}
     for key in cells:
         indicator, kind, period, dimension, slice_value, _category = key
         if kind == "cohort" and indicator in ("cohort_retention", "cohort_half_life", "initial_training_on_time"):
             target = ("hires", "month", period, dimension, slice_value, "")
-        elif kind == "year" and indicator == "initial_training_on_time":
+        elif kind == "year" and indicator in ("initial_training_on_time", "promoted_within"):
             target = ("hires", "year", period, dimension, slice_value, "")
         elif kind == "month" and indicator == "stability_index":
             target = ("headcount_end", "month", add_months(period, -12), dimension, slice_value, "")
@@ -1181,6 +1387,8 @@ def oracle_compute(
         stability(o, period, keys)
         month_pay(o, period, keys)
         cohorts(o, m)
+        grade_mix(o, period, population)
+        pay_median_by_level(o, period)
 
     first_year = o.first_day.year
     for year in range(first_year, as_of.year + 1):
@@ -1198,6 +1406,9 @@ def oracle_compute(
         flows_and_headcount(o, period, population, keys)
         year_pay(o, period, keys)
         year_on_time(o, period)
+        grade_mix(o, period, population)
+        promoted_within(o, period)
+        turnover_by_promotion(o, period)
 
     for index in range(11, len(months)):
         m = months[index]
