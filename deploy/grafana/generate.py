@@ -1,4 +1,4 @@
-"""Grafana dashboards as code: four dashboards, each in Chinese and English, written as committed JSON.
+"""Grafana dashboards as code: five dashboards, each in Chinese and English, written as committed JSON.
 
 Run ``python -m deploy.grafana.generate`` after changing a panel; ``tests/integration/test_dashboards.py``
 regenerates, compares with the committed files, and runs every ClickHouse panel's SQL against real data.
@@ -396,6 +396,73 @@ def training() -> Dashboard:
     )
 
 
+def career() -> Dashboard:
+    changes = ("promotions", "demotions", "regrades_lateral")
+    levels = [*(str(level) for level in range(1, 21)), "unknown"]  # docs/contract.md: whole levels 1 … 20
+    hire_year = Text(
+        "年份为入职年份；入职未满t天者不计入分母。",
+        "Year: the hire year; hires too recent for a mark are left out of its denominator.",
+    )
+    return Dashboard(
+        "career",
+        of(TOPICS["career"]),
+        (
+            Panel(
+                joined(name("promotion_rate"), period("rolling12")),
+                "timeseries",
+                about(["promotion_rate"], GAPS),
+                series_sql(["promotion_rate"], period_kind="rolling12"),
+                unit="percent",
+            ),
+            Panel(joined(*map(name, changes)), "timeseries", about(changes, GAPS), series_sql(changes), bars=True),
+            Panel(
+                name("grade_mix"),
+                "timeseries",
+                about(["grade_mix"], GAPS),
+                category_series_sql("grade_mix", period_kind="month", categories=levels),
+                unit="percent",
+            ),
+            Panel(
+                name("pay_median_by_level"),
+                "timeseries",
+                about(
+                    ["pay_median_by_level"],
+                    Text(
+                        "空缺处为已抑制的单元格，不是零。月末在职且有薪酬记录人员的月薪（元）。",
+                        "Gaps are suppressed cells, not zero. Monthly pay (CNY) of workers employed and paid at month "
+                        "end.",
+                    ),
+                ),
+                category_series_sql("pay_median_by_level", period_kind="month", categories=levels),
+                unit="currencyCNY",
+            ),
+            Panel(
+                joined(name("promoted_within"), period("year")),
+                "table",
+                about(["promoted_within"], hire_year),
+                year_table_sql(["promoted_within"], by="category"),
+                columns=YEAR_COLUMNS,
+                unit="percent",
+            ),
+            Panel(
+                joined(name("turnover_by_promotion"), period("year")),
+                "table",
+                about(
+                    ["turnover_by_promotion"],
+                    Text(
+                        "1月1日在职人员按前3年内是否晋升分组；任一组少于 k 人时抑制。",
+                        "Workers employed on 1 January, grouped by a promotion in the 3 years before; suppressed "
+                        "when a group has fewer than k.",
+                    ),
+                ),
+                year_table_sql(["turnover_by_promotion"], by="category"),
+                columns=YEAR_COLUMNS,
+                unit="percent",
+            ),
+        ),
+    )
+
+
 def latency(quantile: float) -> str:
     return f"histogram_quantile({quantile}, sum by (le) (rate(ingest_insert_seconds_bucket[5m])))"
 
@@ -529,7 +596,7 @@ def pipeline() -> Dashboard:
     )
 
 
-DASHBOARDS: tuple[Dashboard, ...] = (retention(), pay(), training(), pipeline())
+DASHBOARDS: tuple[Dashboard, ...] = (retention(), pay(), training(), career(), pipeline())
 
 
 def fill_labels(sql: str, lang: Lang) -> str:

@@ -5,7 +5,7 @@ simulated program and returns the columns its panel reads and some rows."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from clickhouse_connect.driver.client import Client
 from deploy.grafana import generate, macros
 from services.common.clickhouse import ConnectClickHouse
 from services.common.migrations import migrate
-from services.metrics.catalog import REASONS
+from services.metrics.catalog import BY_NAME, CATEGORIES, REASONS
 from services.metrics.engine import EventRecord, IndicatorRow, ReferenceWage, compute
 from services.metrics.publish import COLUMNS
 from services.sim import SimConfig
@@ -226,6 +226,27 @@ def test_suppressed_cells_reach_the_panels_as_null(loaded: Loaded) -> None:
     # the flag is the code of the reason: 2 + its place in the catalog's REASONS (1: no reason stated)
     codes = {row[3] for row in flagged}
     assert codes <= set(range(2, 2 + len(REASONS))) and 2 + list(REASONS).index("primary") in codes
+
+
+def _career_rows(loaded: Loaded, title: generate.Text) -> list[Sequence[Any]]:
+    query = next(q for q in QUERIES if q.dashboard == "career" and q.lang == "en" and q.title == title("en"))
+    return list(loaded.client.query(expand(query.sql, ALL_VALUES)).result_rows)
+
+
+def test_the_career_panels_show_the_simulated_grade_changes(loaded: Loaded) -> None:
+    """Program-wide: published promotions, a grade mix over several levels summing to 100 % in a month with no
+    hidden level, and promoted-within rows for each of the three marks, all named by the catalog."""
+    flows = ("promotions", "demotions", "regrades_lateral")
+    changes = _career_rows(loaded, generate.joined(*map(generate.name, flows)))
+    promotions = [row[2] for row in changes if row[1] == BY_NAME["promotions"].name_en and row[2] is not None]
+    assert sum(promotions) > 0
+    mix = _career_rows(loaded, generate.name("grade_mix"))
+    assert len({row[1] for row in mix if row[2] is not None}) >= 2
+    months = {row[0] for row in mix}
+    whole = [m for m in months if all(row[3] == 0 for row in mix if row[0] == m)]
+    assert whole and all(sum(row[2] for row in mix if row[0] == m) == pytest.approx(100) for m in whole)
+    within = _career_rows(loaded, generate.joined(generate.name("promoted_within"), generate.period("year")))
+    assert {row[1] for row in within} == {CATEGORIES[mark].en for mark in ("365", "730", "1095")}
 
 
 VARIABLES = generate.variable_queries()

@@ -4,6 +4,7 @@ client is installed; no Docker engine is needed."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -213,6 +214,22 @@ def test_grafana_provisioning_matches_dashboards_and_compose() -> None:
     assert used <= grafana_env
     dashboards = "".join(p.read_text(encoding="utf-8") for p in (DEPLOY / "grafana" / "dashboards").rglob("*.json"))
     assert set(re.findall(r'"uid": "(workforce-(?:clickhouse|prometheus))"', dashboards)) == set(sources)
+
+
+def test_grafana_provisions_every_dashboard_of_both_languages_once() -> None:
+    """Each language folder of generated dashboards is a provider's path under compose's mount, both hold the same
+    dashboards (career among them), and no two share a uid (Grafana would load only one of them)."""
+    text = (DEPLOY / "grafana" / "provisioning" / "dashboards" / "workforce.yaml").read_text(encoding="utf-8")
+    paths = sorted(p["options"]["path"] for p in yaml.safe_load(text)["providers"])
+    mounts = [v.split(":") for v in compose()["services"]["grafana"]["volumes"]]
+    (target,) = (inside for outside, inside, *_ in mounts if outside == "./grafana/dashboards")
+    root = DEPLOY / "grafana" / "dashboards"
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert folders == ["en", "zh"] and paths == [f"{target}/{folder}" for folder in folders]
+    keys = {folder: {p.stem for p in (root / folder).glob("*.json")} for folder in folders}
+    assert keys["zh"] == keys["en"] and {"retention", "pay", "training", "career", "pipeline"} <= keys["zh"]
+    uids = [json.loads(p.read_text(encoding="utf-8"))["uid"] for p in root.rglob("*.json")]
+    assert len(uids) == len(set(uids))
 
 
 def compose_client() -> list[str]:

@@ -122,7 +122,7 @@ def indicators_in(sql: str) -> list[str]:
 def test_both_languages_have_the_same_dashboards() -> None:
     zh = {key for lang, key in LOADED if lang == "zh"}
     en = {key for lang, key in LOADED if lang == "en"}
-    assert zh == en and {"retention", "pay", "training", "pipeline"} <= zh
+    assert zh == en and {"retention", "pay", "training", "career", "pipeline"} <= zh
 
 
 def test_variables_are_named_by_the_catalog() -> None:
