@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from services.metrics.catalog import BY_NAME, CATEGORIES, DIMENSIONS, PERIOD_KINDS, REASONS, TOPICS
+from services.metrics.catalog import BY_NAME, CATEGORIES, DIMENSIONS, PERIOD_KINDS, REASONS, TOPICS, topic_of
 
 from .conftest import K, Service, Visit
 
 PAGES = ("overview", *TOPICS)
 CJK = re.compile(r"[\u3400-\u9fff]")
+CAREER = [name for name in BY_NAME if topic_of(name) == "career"]
 
 
 def _url(service: Service, page: str, query: str = "", lang: str = "zh") -> str:
@@ -58,7 +60,8 @@ def test_every_page_loads_cleanly_and_is_screenshotted(service: Service, visit: 
 def test_overview_cards_hold_the_api_figures(service: Service, visit: Visit) -> None:
     visit.open(_url(service, "overview"))
     cards = visit.page.query_selector_all(".card")
-    assert len(cards) == 8
+    assert len(cards) == 9
+    assert {c.get_attribute("data-indicator") for c in cards} >= {"promotion_rate"}
     for card in cards:
         indicator = card.get_attribute("data-indicator") or ""
         kind = card.get_attribute("data-period-kind") or ""
@@ -236,4 +239,130 @@ def test_the_csv_download_equals_the_api_csv(service: Service, visit: Visit, tmp
     )
     assert saved.read_bytes().decode("utf-8") == api
     assert api.count("\n") > 10
+    visit.check_clean(service.base)
+
+
+def _query_of(visit: Visit) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(visit.page.url).query, keep_blank_values=True))
+
+
+def _table_cells(visit: Visit) -> dict[str, str]:
+    """Every cell of the table view, `period|slice` → its data-value, `◇` when suppressed, `–` for no row."""
+    cells: dict[str, str] = visit.page.evaluate(
+        "() => { const slices = [...document.querySelectorAll('#table thead th')].slice(1).map(h => h.dataset.slice);"
+        " const out = {}; for (const tr of document.querySelectorAll('#table tbody tr')) {"
+        " [...tr.querySelectorAll('td')].slice(1).forEach((td, i) => { out[tr.dataset.period + '|' + slices[i]] ="
+        " td.dataset.suppressed ? '◇' : (td.dataset.value ?? '–'); }); } return out; }"
+    )
+    return cells
+
+
+def test_the_career_page_starts_on_the_promotion_rate_and_its_chart_holds_the_api_numbers(
+    service: Service, visit: Visit
+) -> None:
+    visit.open(_url(service, "career"))
+    assert visit.page.input_value("#f-indicator") == "promotion_rate"
+    assert visit.page.inner_text("nav a[data-page='career']") == TOPICS["career"].zh
+    query = "indicator=promotion_rate&period_kind=month&dimension=org&from=2022-01-01&to=2023-12-01&view=chart"
+    visit.open(_url(service, "career", query, lang="en"))
+    districts = _districts(service)
+    api = service.rows(
+        "indicator=promotion_rate&period_kind=month&dimension=org&category=&from=2022-01-01&to=2023-12-01&"
+        + "&".join(f"slice={d}" for d in districts)
+    )
+    assert any(r["value"] for r in api if not r["suppressed"]), "no promotions: the simulator's grade changes?"
+    periods = sorted({r["period"] for r in api})
+    assert _x_labels(visit) == [p[:7] for p in periods]
+    lines = {s["slice"]: s["data"] for s in _chart_series(visit) if s["type"] == "line"}
+    assert sorted(lines) == sorted({r["slice"] for r in api})
+    for row in api:
+        drawn = lines[row["slice"]][periods.index(row["period"])]
+        assert drawn == (None if row["suppressed"] else pytest.approx(row["value"]))
+    about = visit.page.inner_text("#about")
+    entry = BY_NAME["promotion_rate"]
+    assert entry.name_en in about and entry.formula in about and entry.standard in about, about
+    visit.shot("career-chart-en")
+    visit.check_clean(service.base)
+
+
+def test_a_grade_level_is_named_from_the_catalog(service: Service, visit: Visit) -> None:
+    categories = service.get("/indicators/facets?indicator=grade_mix")["period_kinds"]["month"]["categories"]
+    assert {"1", "2", "3"} <= set(categories), categories
+    query = "indicator=grade_mix&period_kind=month&dimension=service_model&category=3&view=table"
+    visit.open(_url(service, "career", query))
+    values = _option_values(visit, "#f-category")
+    assert values[:3] == ["1", "2", "3"] and set(values) <= set(CATEGORIES)  # levels in number order
+    names = visit.page.eval_on_selector_all("#f-category option", "os => os.map(o => o.textContent)")
+    assert names == [CATEGORIES[c].zh for c in values]
+    assert visit.page.inner_text("#f-category option:checked") == CATEGORIES["3"].zh
+    assert CATEGORIES["3"].zh in visit.page.inner_text("#about")
+    visit.shot("career-grade-mix-zh")
+    visit.page.click("#lang")
+    visit.wait_ready()
+    assert visit.page.inner_text("#f-category option:checked") == CATEGORIES["3"].en
+    assert CATEGORIES["3"].en in visit.page.inner_text("#about")
+    visit.check_clean(service.base)
+
+
+@pytest.mark.parametrize("indicator", CAREER)
+def test_every_career_indicator_shows_the_apis_cells(service: Service, visit: Visit, indicator: str) -> None:
+    """Each period kind in the table view: the API's cells, suppressed ones with the catalog's reason; categories,
+    formula, unit and standard from the catalog; the CSV link asks for exactly these cells."""
+    facets = service.get(f"/indicators/facets?indicator={indicator}")["period_kinds"]
+    assert facets, f"no {indicator} rows: the simulator's grade changes did not reach the engine"
+    entry = BY_NAME[indicator]
+    for kind, facet in facets.items():
+        dim = "service_model" if "service_model" in facet["dimensions"] else "all"
+        visit.open(
+            _url(service, "career", f"indicator={indicator}&period_kind={kind}&dimension={dim}&view=table", "en")
+        )
+        q = _query_of(visit)
+        assert (q["indicator"], q["period_kind"], q["dimension"]) == (indicator, kind, dim)
+        if visit.page.query_selector("#f-category"):
+            values = _option_values(visit, "#f-category")
+            names = visit.page.eval_on_selector_all("#f-category option", "os => os.map(o => o.textContent)")
+            assert names == [CATEGORIES[c].en for c in values]
+        fields = ("indicator", "period_kind", "dimension", "category", "from", "to")
+        api = service.rows("&".join(f"{f}={q[f]}" for f in fields))
+        assert api, q
+        expected = {f"{r['period']}|{r['slice']}": r for r in api}
+        cells = _table_cells(visit)
+        assert {key for key, shown in cells.items() if shown != "–"} == set(expected), (indicator, kind)
+        for key, row in expected.items():
+            if row["suppressed"]:
+                assert cells[key] == "◇"
+                period, slice_id = key.split("|")
+                title = visit.page.get_attribute(
+                    f"#table tr[data-period='{period}'] td:nth-child({_column(visit, slice_id)})", "title"
+                )
+                assert REASONS[row["reason"]].en in (title or ""), (key, title)
+            elif row["value"] is None:
+                assert cells[key] == "null"  # a zero denominator: no value, not suppressed
+            else:
+                assert float(cells[key]) == pytest.approx(row["value"]), key
+        about = visit.page.inner_text("#about")
+        assert entry.name_en in about and entry.formula in about and entry.standard in about, about
+        assert f"Unit: {entry.unit}" in about, about  # the catalog's units are the English words
+        csv = dict(parse_qsl(urlsplit(visit.page.get_attribute("#csv", "href") or "").query, keep_blank_values=True))
+        assert {f: csv[f] for f in fields} == {f: q[f] for f in fields} and csv["format"] == "csv"
+    visit.page.click("#lang")
+    visit.wait_ready()
+    about = visit.page.inner_text("#about")
+    assert entry.name_zh in about and entry.formula_zh in about, about
+    if entry.unit != "%":
+        assert entry.unit not in about, f"the unit {entry.unit!r} is not named in Chinese: {about}"
+    visit.check_clean(service.base)
+
+
+def test_career_side_by_side_drills_down_to_street_unions(service: Service, visit: Visit) -> None:
+    visit.open(_url(service, "career", "indicator=promotions&period_kind=year&dimension=org&view=multiples"))
+    shown = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
+    assert shown == _districts(service)
+    district = shown[0] or ""
+    visit.page.click(f"#multiples button[data-drill='{district}']")
+    visit.wait_ready()
+    streets = {u["unit_id"] for u in service.get("/org-units") if u["parent_id"] == district}
+    drilled = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
+    assert drilled and set(drilled) <= streets
+    visit.shot("career-drill-down-zh")
     visit.check_clean(service.base)

@@ -20,7 +20,8 @@
       drill: "下钻", up: "返回上级", all: "全部", vsYearAgo: "较一年前", latest: "最近一期",
       facts: "已公布数据对照", factsLede: "项目公开报告中的数字与本系统根据事件计算的结果对照（全市，年度合计）。",
       published: "已公布", computed: "系统计算", difference: "差额", yearToDate: "（年初至今）",
-      units: { "%": "%", CNY: "元", workers: "人", participations: "人次", days: "天", hours: "学时", ratio: "倍" },
+      units: { "%": "%", CNY: "元", workers: "人", participations: "人次", days: "天", hours: "学时", ratio: "倍",
+        "grade changes": "人次" },
       period: "期间", loadFailed: "加载失败", shown: (n, total) => `显示 ${n} / ${total} 个单位`,
       pages: "页面", docs: "接口文档", showing: "显示",
     },
@@ -43,7 +44,7 @@
         "the ones computed here from the events (program-wide, summed over the years).",
       published: "Published", computed: "Computed", difference: "Difference", yearToDate: " (year to date)",
       units: { "%": "%", CNY: "CNY", workers: "workers", participations: "participations", days: "days",
-        hours: "hours", ratio: "×" },
+        hours: "hours", ratio: "×", "grade changes": "grade changes" },
       period: "Period", loadFailed: "Could not load", shown: (n, total) => `showing ${n} of ${total} units`,
       pages: "Pages", docs: "API documentation", showing: "showing",
     },
@@ -57,10 +58,11 @@
     { indicator: "pay_vs_reference", kind: "year", topic: "pay" },
     { indicator: "trainee_times", kind: "year", topic: "training", category: "" },
     { indicator: "trainees", kind: "year", topic: "training", category: "" },
+    { indicator: "promotion_rate", kind: "year", topic: "career" },
   ];
   const KIND_ORDER = ["month", "year", "rolling12", "cohort"];
   const FIRST_INDICATOR = { headcount: "headcount_avg", turnover: "separation_rate", training: "trainee_times",
-    pay: "pay_median" };
+    pay: "pay_median", career: "promotion_rate" };
   const CHART_SERIES = 6; // more slices than this start with only the first few drawn (the legend adds the rest)
   const MAX_ROWS = 100000;
   const S = {
@@ -390,7 +392,7 @@
     const facets = (await getJSON(`/indicators/facets?indicator=${encodeURIComponent(q.indicator)}`)).period_kinds;
     const kinds = KIND_ORDER.filter((k) => facets[k]);
     if (!kinds.includes(q.kind)) q.kind = kinds[0];
-    const facet = q.kind ? facets[q.kind] : null;
+    const facet = q.kind ? { ...facets[q.kind], categories: byCatalog(facets[q.kind].categories) } : null;
     if (!facet) return { names, kinds, facet: null };
     const dims = Object.keys(S.labels.dimensions).filter((d) => facet.dimensions.includes(d));
     if (!dims.includes(q.dim)) q.dim = dims.includes("org") ? "org" : dims[0];
@@ -404,6 +406,15 @@
     if (q.dim !== "org" || (q.unit && !S.units[q.unit])) q.unit = "";
     if (!["chart", "multiples", "table"].includes(q.view)) q.view = q.dim === "org" ? "multiples" : "chart";
     return { names, kinds, dims, facet };
+  }
+
+  // A facet's categories in the catalog's order (codes that are numbers, such as levels and day marks, first in
+  // number order, as JavaScript orders such keys), the empty category (every category) before all; a code the
+  // catalog does not know goes last.
+  function byCatalog(categories) {
+    const known = Object.keys(S.labels.categories);
+    const rank = (c) => (c === "" ? -1 : known.includes(c) ? known.indexOf(c) : known.length);
+    return [...categories].sort((a, b) => rank(a) - rank(b));
   }
 
   function periodOptions(kind, facet) {
