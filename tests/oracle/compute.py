@@ -67,9 +67,9 @@ Decisions (where the texts leave a choice open):
     registered without a level, keeps its cells. The suppression parent of an org unit is its nearest
     ancestor that kept its cells (none: the ``all`` cell).
 17. Career progression (issue 16), where contract §4 "Grade changes" and "Career" leave a choice:
-    a. ``second_grade_change_same_day`` is positional: of one worker's grade changes dated on one day, every one
-       after the first by event_id is refused, whatever becomes of the first (a first refused as unchanged,
-       for instance, does not let the second stand).
+    a. ``second_grade_change_same_day``: a change dated on a day on which a valid change of the worker already
+       took effect (earlier by event_id) is refused; a refused first change (unchanged, say) does not block the
+       next, as a refused hire does not make a second hire that day a ``second_hire_same_day``.
     b. ``grade_unchanged`` compares the title exactly: null equals only null, ``""`` is a title; a change to the
        same level with a null title while a title is held is a lateral regrade (the title becomes null).
     c. A grade change on the day of a same-day separation and rehire ranks before the separation: it belongs to
@@ -82,8 +82,8 @@ Decisions (where the texts leave a choice open):
     f. ``grade_mix`` has no row at all, not even ``all``, when nobody is employed at the end of the period's
        last day (no level is held, so no category exists); otherwise every slice with a worker employed then
        gets a row for every category of the program, 0 where nobody of the slice holds it.
-    g. ``promoted_within``: the ``all`` row of every mark exists for every complete year, also a year without
-       a hire (suppressed, population 0).
+    g. ``promoted_within``: rows exist for the complete years with a hire (as ``initial_training_on_time`` by
+       hire year); the ``all`` row of a mark nobody is eligible for yet is suppressed (population 0).
     h. ``turnover_by_promotion``: each category cell needs its own group to reach k; the size of the other
        group does not hide it.
 """
@@ -547,9 +547,9 @@ def replay_worker(key: str, events: list[Event], as_of: date) -> Worker:
 def replay_grades(worker: Worker, events: list[Event]) -> None:
     """contract §4 "Grade changes": valid changes into ``worker.grades``, refused ones (with why) aside."""
     changes = sorted(events, key=lambda e: (e.day, e.event_id))
-    for index, event in enumerate(changes):
+    for event in changes:
         d = event.day
-        if index > 0 and changes[index - 1].day == d:  # decision 17a: the first by event_id stands
+        if worker.grades and worker.grades[-1].day == d:  # decision 17a: the first valid one by event_id stands
             worker.refused_grades.append((d, "second_grade_change_same_day"))
             continue
         # it ranks after the day's transfers, before its separations and hires: it counts in the spell the worker
@@ -1168,9 +1168,9 @@ def pay_median_by_level(o: Oracle, period: Period) -> None:
 
 def promoted_within(o: Oracle, period: Period) -> None:
     # the hire-year cohort (as initial_training_on_time by year); eligible when h + t ≤ as_of; promoted when a
-    # promotion of that spell is dated on or before h + t; population = the eligible (decision 17g: all row)
+    # promotion of that spell is dated on or before h + t; population = the eligible (decision 17g)
     members = year_cohort(o, period)
-    for key in sorted(set(members) | {("all", "all")}):
+    for key in sorted(members):
         group = members.get(key, [])
         for t in PROMOTED_WITHIN_MARKS:
             mark = timedelta(days=t)

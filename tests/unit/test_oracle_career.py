@@ -57,7 +57,8 @@ def test_state_rules_and_the_three_flows() -> None:
     #  31 May  → 4, then separated that day: the change ranks before the separation, a promotion (2 → 4)
     #   5 Jun  → 6: not employed, refused
     # b, 1 Oct → 2 with a null title while holding 社工: lateral (decision 17b)
-    # b, 1 Nov → 2 (null, first by event_id: unchanged, refused), then → 3: second on the day, refused (17a)
+    # b, 1 Nov → 2 (null, first by event_id: unchanged, refused), then → 3: a promotion (17a: the refused first
+    # does not block it)
     events = [
         hire("a", "2023-01-02", level=2), grade("a", "2023-01-02", 3), grade("a", "2023-02-10", 3),
         grade("a", "2023-03-15", 3), grade("a", "2023-03-20", 3, "主管社工"), grade("a", "2023-04-05", 2),
@@ -70,27 +71,27 @@ def test_state_rules_and_the_three_flows() -> None:
     rows = rows_of(events, "2023-12-31")
     # (promotions, demotions, lateral) per month
     expected = {1: (0, 0, 0), 2: (1, 0, 1), 3: (1, 0, 1), 4: (0, 1, 0), 5: (1, 0, 0), 6: (0, 0, 0), 8: (0, 0, 0),
-                9: (0, 0, 1), 10: (0, 0, 1), 11: (0, 0, 0), 12: (0, 0, 0)}  # fmt: skip
+                9: (0, 0, 1), 10: (0, 0, 1), 11: (1, 0, 0), 12: (0, 0, 0)}  # fmt: skip
     for month, counts in expected.items():
         assert flows(rows, date(2023, month, 1)) == counts, month
-    assert flows(rows, date(2023, 1, 1), kind="year") == (3, 1, 4)
+    assert flows(rows, date(2023, 1, 1), kind="year") == (4, 1, 4)
     assert flows(rows, date(2023, 2, 1), dim="org", slice_="U1") == (1, 0, 1)
     # February: both employed all 28 days → headcount_avg 2; promotion rate 1 ÷ 2 × 100 = 50
     rate = cell(rows, "promotion_rate", date(2023, 2, 1))
     assert (rate.numerator, rate.denominator, rate.value) == (1, 2, 50)
     # the year: monthly averages Jan (30 + 22) / 31 (a from the 2nd, b from the 10th), Feb..May 2 (a counted on
-    # 31 May), Jun..Dec 1 → average (52/31 + 8 + 7) / 12; rate = 3 ÷ it × 100
+    # 31 May), Jun..Dec 1 → average (52/31 + 8 + 7) / 12; rate = 4 ÷ it × 100
     year_avg = (52 / 31 + 8 + 7) / 12
     rate = cell(rows, "promotion_rate", date(2023, 1, 1), kind="year")
-    assert rate.numerator == 3 and close(rate.denominator, year_avg)
-    assert close(rate.value, 300 / year_avg)
+    assert rate.numerator == 4 and close(rate.denominator, year_avg)
+    assert close(rate.value, 400 / year_avg)
     # grade mix at the end of each month: categories are the levels held by someone then
     assert mix(rows, date(2023, 1, 1)) == {"2": 50, "unknown": 50}  # a at 2, b unknown
     assert mix(rows, date(2023, 3, 1)) == {"2": 50, "3": 50}  # a at 3 (主管社工), b at 2
     assert mix(rows, date(2023, 4, 1)) == {"2": 100}  # a demoted to 2
     assert mix(rows, date(2023, 5, 1)) == {"2": 50, "4": 50}  # a employed on 31 May, at 4 after that day's change
     assert mix(rows, date(2023, 6, 1)) == {"2": 100}  # b alone
-    december = cell(rows, "grade_mix", date(2023, 1, 1), kind="year", category="2")  # b on 31 December
+    december = cell(rows, "grade_mix", date(2023, 1, 1), kind="year", category="3")  # b on 31 December
     assert (december.numerator, december.denominator, december.value, december.workers) == (1, 1, 100, 2)
 
 
