@@ -262,6 +262,7 @@ def test_the_career_page_starts_on_the_promotion_rate_and_its_chart_holds_the_ap
 ) -> None:
     visit.open(_url(service, "career"))
     assert visit.page.input_value("#f-indicator") == "promotion_rate"
+    assert visit.page.input_value("#f-kind") == "rolling12"  # monthly promotions per unit are mostly 0
     assert visit.page.inner_text("nav a[data-page='career']") == TOPICS["career"].zh
     query = "indicator=promotion_rate&period_kind=month&dimension=org&from=2022-01-01&to=2023-12-01&view=chart"
     visit.open(_url(service, "career", query, lang="en"))

@@ -61,6 +61,8 @@
     { indicator: "promotion_rate", kind: "year", topic: "career" },
   ];
   const KIND_ORDER = ["month", "year", "rolling12", "cohort"];
+  // A topic whose monthly figures are mostly 0 with spikes (few promotions a month per unit) opens on 12 months.
+  const FIRST_KIND = { career: "rolling12" };
   const FIRST_INDICATOR = { headcount: "headcount_avg", turnover: "separation_rate", training: "trainee_times",
     pay: "pay_median", career: "promotion_rate" };
   const CHART_SERIES = 6; // more slices than this start with only the first few drawn (the legend adds the rest)
@@ -391,7 +393,7 @@
       : names[0];
     const facets = (await getJSON(`/indicators/facets?indicator=${encodeURIComponent(q.indicator)}`)).period_kinds;
     const kinds = KIND_ORDER.filter((k) => facets[k]);
-    if (!kinds.includes(q.kind)) q.kind = kinds[0];
+    if (!kinds.includes(q.kind)) q.kind = kinds.includes(FIRST_KIND[topic]) ? FIRST_KIND[topic] : kinds[0];
     const facet = q.kind ? { ...facets[q.kind], categories: byCatalog(facets[q.kind].categories) } : null;
     if (!facet) return { names, kinds, facet: null };
     const dims = Object.keys(S.labels.dimensions).filter((d) => facet.dimensions.includes(d));
