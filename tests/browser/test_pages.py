@@ -203,17 +203,25 @@ def test_categories_are_named_from_the_catalog(service: Service, visit: Visit) -
     visit.check_clean(service.base)
 
 
-def test_drill_down_from_a_district_to_its_streets(service: Service, visit: Visit) -> None:
-    visit.open(_url(service, "turnover", "indicator=headcount_end&period_kind=month&dimension=org&view=multiples"))
+def _drill_first_district(service: Service, visit: Visit, page: str, query: str) -> tuple[list[str | None], str]:
+    """Open ``page`` side by side over the districts, drill into the first one and check its street unions are
+    shown; the districts shown and the one drilled into."""
+    visit.open(_url(service, page, query))
     shown = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
     assert shown == _districts(service)
     district = shown[0] or ""
     visit.page.click(f"#multiples button[data-drill='{district}']")
     visit.wait_ready()
-    assert f"unit={district}" in visit.page.url
     streets = {u["unit_id"] for u in service.get("/org-units") if u["parent_id"] == district}
     drilled = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
     assert drilled and set(drilled) <= streets
+    return shown, district
+
+
+def test_drill_down_from_a_district_to_its_streets(service: Service, visit: Visit) -> None:
+    query = "indicator=headcount_end&period_kind=month&dimension=org&view=multiples"
+    shown, district = _drill_first_district(service, visit, "turnover", query)
+    assert f"unit={district}" in visit.page.url
     assert visit.page.inner_text("#crumbs .here") == next(
         u["name_zh"] for u in service.get("/org-units") if u["unit_id"] == district
     )
@@ -356,14 +364,7 @@ def test_every_career_indicator_shows_the_apis_cells(service: Service, visit: Vi
 
 
 def test_career_side_by_side_drills_down_to_street_unions(service: Service, visit: Visit) -> None:
-    visit.open(_url(service, "career", "indicator=promotions&period_kind=year&dimension=org&view=multiples"))
-    shown = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
-    assert shown == _districts(service)
-    district = shown[0] or ""
-    visit.page.click(f"#multiples button[data-drill='{district}']")
-    visit.wait_ready()
-    streets = {u["unit_id"] for u in service.get("/org-units") if u["parent_id"] == district}
-    drilled = [m.get_attribute("data-slice") for m in visit.page.query_selector_all("#multiples .multiple")]
-    assert drilled and set(drilled) <= streets
+    query = "indicator=promotions&period_kind=year&dimension=org&view=multiples"
+    _drill_first_district(service, visit, "career", query)
     visit.shot("career-drill-down-zh")
     visit.check_clean(service.base)

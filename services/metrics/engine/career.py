@@ -33,8 +33,16 @@ def _level_code(level: int | None) -> str:
     return UNKNOWN if level is None else str(level)
 
 
-def grade_cells(cells: Cells, period: Period, stats: MonthStats, end_groups: Groups) -> None:
-    """Promotions, demotions, lateral regrades and the promotion rate in the period; the grade mix at its end."""
+def levels_on(snap: Snapshot, day: date) -> dict[str, int | None]:
+    """Each employed worker's level at the end of ``day`` (None: unknown), looked up once for every slice."""
+    return {wkey: spell.level_on(day) for wkey, (_, spell, _) in snap.items()}
+
+
+def grade_cells(
+    cells: Cells, period: Period, stats: MonthStats, end_groups: Groups, levels: Mapping[str, int | None]
+) -> None:
+    """Promotions, demotions, lateral regrades and the promotion rate in the period; the grade mix at its end
+    (``levels``: ``levels_on`` the period's last day)."""
     kind, label = period.kind, period.label
     for key, st in stats.items():
         pop = len(st.present)
@@ -42,10 +50,9 @@ def grade_cells(cells: Cells, period: Period, stats: MonthStats, end_groups: Gro
         cells.value("demotions", kind, label, key, st.moves[DEMOTION], pop)
         cells.value("regrades_lateral", kind, label, key, st.moves[LATERAL], pop)
         cells.rate("promotion_rate", kind, label, key, st.moves[PROMOTION], headcount_avg(period, st), pop)
-    day = period.last
-    levels = {key: Counter(_level_code(s.level_on(day)) for _, s, _ in entries) for key, entries in end_groups.items()}
-    categories = sorted(levels.get(ALL, {}))
-    for key, counts in levels.items():
+    mix = {key: Counter(_level_code(levels[w.key]) for w, _, _ in entries) for key, entries in end_groups.items()}
+    categories = sorted(mix.get(ALL, {}))
+    for key, counts in mix.items():
         found = stats.get(key)
         pop = len(found.present) if found is not None else 0
         employed = sum(counts.values())
@@ -53,14 +60,15 @@ def grade_cells(cells: Cells, period: Period, stats: MonthStats, end_groups: Gro
             cells.rate("grade_mix", kind, label, key, counts[cat], employed, pop, category=cat)
 
 
-def pay_by_level_cells(cells: Cells, period: Period, stats: MonthStats, paid: PaidGroups, snap: Snapshot) -> None:
+def pay_by_level_cells(
+    cells: Cells, period: Period, stats: MonthStats, paid: PaidGroups, levels: Mapping[str, int | None]
+) -> None:
     """Median monthly pay (total) per known level of the workers employed and paid at the end of the period's last
-    day; population = those workers, published from 2k (as ``pay_median``)."""
-    day = period.last
+    day (``levels``: ``levels_on`` that day); population = those workers, published from 2k (as ``pay_median``)."""
     for key in stats:
         by_level: dict[int, list[float]] = {}
         for worker, pay in paid.get(key, ()):
-            level = snap[worker.key][1].level_on(day)
+            level = levels[worker.key]
             if level is not None:
                 by_level.setdefault(level, []).append(pay.total)
         for level, totals in sorted(by_level.items()):
@@ -103,8 +111,9 @@ def turnover_by_promotion_cells(
         entries = jan1.get(key, [])
         if not entries and key != ALL:
             continue
-        promoted = [w.key for w, s, _ in entries if s.promoted_between(first, last)]
-        others = [w.key for w, s, _ in entries if not s.promoted_between(first, last)]
-        for cat, group in (("promoted", promoted), ("not_promoted", others)):
+        groups: dict[bool, list[str]] = {True: [], False: []}
+        for w, s, _ in entries:
+            groups[s.promoted_between(first, last)].append(w.key)
+        for cat, group in (("promoted", groups[True]), ("not_promoted", groups[False])):
             quits = sum(1 for wkey in group if wkey in voluntary)
             cells.rate("turnover_by_promotion", "year", period.label, key, quits, len(group), len(group), category=cat)

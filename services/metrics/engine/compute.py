@@ -11,7 +11,7 @@ from datetime import date
 
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
 from .audit import AuditReport, audit_table
-from .career import grade_cells, pay_by_level_cells, promoted_within_cells, turnover_by_promotion_cells
+from .career import grade_cells, levels_on, pay_by_level_cells, promoted_within_cells, turnover_by_promotion_cells
 from .cells import Cells
 from .dates import month_index, month_start, year_ago
 from .headcount import flow_cells, headcount_end_cells, rolling_cells
@@ -283,11 +283,12 @@ class _Engine:
         retention_cells(cells, self.org, period, stats, (first, last), self.counts(period.first, age))
         tenure_cells(cells, period, stats, end_groups)
         training_cells(cells, period, stats)
-        grade_cells(cells, period, stats, end_groups)
+        levels = levels_on(last, period.last)
+        grade_cells(cells, period, stats, end_groups, levels)
         if period.kind == "month":
             stability_cells(cells, self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
             pay_cells(cells, period, stats, self.paid(period.last, age), self.pay(period.pay_prev))
-            pay_by_level_cells(cells, period, stats, self.paid(period.last, age), last)
+            pay_by_level_cells(cells, period, stats, self.paid(period.last, age), levels)
 
     def _year(self, period: Period, refs: Sequence[ReferenceWage]) -> None:
         scratch = Cells(self.cells.k)
