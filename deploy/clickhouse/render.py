@@ -3,11 +3,13 @@
 ``python -m deploy.clickhouse.render single --database workforce`` prints the services' migrations
 (``services/ingest/sql``, ``services/metrics/sql``, see services/common/migrations.py) as the services apply them,
 then the INSERT recording them in ``schema_migrations`` (the versions and checksums the services check at start).
-``cluster`` prints the same migrations and versions for a replicated, sharded cluster: ``ON CLUSTER``,
-``Replicated*MergeTree`` with ``{shard}``/``{replica}`` macros, and for the event tables a ``*_local`` table per
-shard behind a ``Distributed`` table of the original name (so the services' SQL is unchanged). The event tables
-shard by their deduplication key, so every copy of one event lands on one shard and ``ReplacingMergeTree``
-collapses it there; the indicator and label tables are small and replicated whole to every node.
+``cluster`` prints the same migrations and versions for a replicated, sharded cluster: the cluster form the
+services apply with CLICKHOUSE_CLUSTER (services/common/cluster.py: for ``events`` and ``ingest_rejects`` a
+``*_local`` table per shard behind a ``Distributed`` table of the original name, so the services' SQL is
+unchanged; events shard by worker, so every copy of one event lands on one shard and ``ReplacingMergeTree``
+collapses it there), with ``ON CLUSTER`` and ``Replicated*MergeTree`` (``{shard}``/``{replica}`` macros); the
+indicator and label tables are small and replicated whole to every node. Point the services at it with
+CLICKHOUSE_CLUSTER (the cluster's name).
 ``users`` prints ``users.sql`` with the passwords from the environment (see ``PASSWORD_ENV``).
 """
 
@@ -18,14 +20,15 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from services.common import migrations
 from services.common.clickhouse import identifier, split_statements
+from services.common.cluster import SHARD_KEYS as SHARD_KEYS  # re-exported: the shard key of each sharded table
+from services.common.cluster import Place, Placed, place
 
 USERS_SQL = Path(__file__).parent / "users.sql"
-# The shard key of each sharded table: its ReplacingMergeTree key, so duplicates meet on one shard.
-SHARD_KEYS = {"events": "cityHash64(event_id)", "ingest_rejects": "cityHash64(reject_key)"}
 PASSWORD_ENV = {
     "ingest_writer_password": "INGEST_CLICKHOUSE_PASSWORD",
     "metrics_job_password": "METRICS_CLICKHOUSE_PASSWORD",
@@ -33,7 +36,6 @@ PASSWORD_ENV = {
 }
 _PASSWORD = re.compile(r"^[A-Za-z0-9_\-]{16,128}$")
 _CREATE = re.compile(r"^CREATE TABLE IF NOT EXISTS (?P<db>\w+)\.(?P<name>\w+)(?P<rest>.*)$", re.DOTALL)
-_ALTER = re.compile(r"^ALTER TABLE (?P<db>\w+)\.(?P<name>\w+) (?P<rest>.*)$", re.DOTALL)
 _AS = re.compile(r"^\s*AS (?P<db>\w+)\.(?P<source>\w+)\s*$")
 _ENGINE = re.compile(r"ENGINE = (?P<kind>Replacing)?MergeTree(?:\((?P<args>[^)]*)\))?")
 _NON_REPLICATED = re.compile(r"\n?SETTINGS non_replicated_deduplication_window = \d+")
@@ -51,51 +53,46 @@ def render_single(database: str) -> list[str]:
 
 
 def render_cluster(database: str, cluster: str = "{cluster}") -> list[str]:
-    """The same tables for a cluster named `cluster` (default: the server's `{cluster}` macro)."""
-    by_name: dict[str, str] = {}
+    """The same tables for a cluster named `cluster` (default: the server's `{cluster}` macro): the cluster form
+    of services/common/cluster.py (`place`), every statement `ON CLUSTER`, every MergeTree replicated."""
+    definitions: dict[str, str] = {}
     out: list[str] = []
     for statement in render_single(database):
         if statement.startswith("INSERT INTO "):  # the version rows: the table is replicated, one node takes them
             out.append(statement)
             continue
-        altered = _ALTER.match(statement)
-        if altered is not None:  # bringing an older table up to date: on every node, every table of the name
-            name = altered["name"]
-            tables = (f"{name}_local", name) if name in SHARD_KEYS else (name,)
-            out.extend(f"ALTER TABLE {database}.{t} ON CLUSTER '{cluster}' {altered['rest']}" for t in tables)
-            continue
-        match = _CREATE.match(statement)
-        if match is None:
-            raise ValueError(f"not a CREATE TABLE IF NOT EXISTS or ALTER TABLE statement: {statement[:80]}")
-        name, rest = match["name"], match["rest"]
-        copied = _AS.match(rest)
-        if copied:  # `AS other` would copy the other table's replication path: restate its definition instead
-            rest = _CREATE.match(by_name[copied["source"]])["rest"]  # type: ignore[index]
-        by_name[name] = statement
-        out.extend(cluster_table(database, name, rest, cluster))
+        statement = _restated(statement, definitions)
+        out.extend(_on_cluster(placed, database, cluster) for placed in place(statement, cluster))
     return out
 
 
-def cluster_table(database: str, name: str, rest: str, cluster: str) -> list[str]:
-    sharded = name in SHARD_KEYS
-    local = f"{name}_local" if sharded else name
-    path = f"/clickhouse/tables/{'{shard}' if sharded else 'all'}/{database}/{local}"
+def _restated(statement: str, definitions: dict[str, str]) -> str:
+    """`CREATE TABLE ... t AS other` with other's definition written out (`AS` would copy other's replication
+    path); `definitions` collects each table's, by name."""
+    created = _CREATE.match(statement)
+    if created is None:
+        return statement
+    rest = created["rest"]
+    if copied := _AS.match(rest):
+        rest = definitions[copied["source"]]
+    definitions[created["name"]] = rest
+    return f"CREATE TABLE IF NOT EXISTS {created['db']}.{created['name']}{rest}"
+
+
+def _on_cluster(placed: Placed, database: str, cluster: str) -> str:
+    """`placed` on every node: a shard-local table replicated within its shard, a small table to every node."""
+    if not placed.head.startswith("CREATE ") or placed.place is Place.EVERYWHERE:
+        return placed.on_cluster(cluster)  # an ALTER, or the Distributed table (no data of its own)
+    path = f"/clickhouse/tables/{'{shard}' if placed.place is Place.SHARDS else 'all'}/{database}/{placed.table}"
 
     def replicated(match: re.Match[str]) -> str:
         args = f"'{path}', '{{replica}}'" + (f", {match['args']}" if match["args"] else "")
         return f"ENGINE = Replicated{match['kind'] or ''}MergeTree({args})"
 
-    body, count = _ENGINE.subn(replicated, _NON_REPLICATED.sub("", rest))
+    body, count = _ENGINE.subn(replicated, _NON_REPLICATED.sub("", placed.body))
     if count != 1:
-        raise ValueError(f"{name}: expected one MergeTree engine")
-    on_cluster = f"ON CLUSTER '{cluster}'"
-    statements = [f"CREATE TABLE IF NOT EXISTS {database}.{local} {on_cluster}{body}"]
-    if sharded:
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {database}.{name} {on_cluster} AS {database}.{local}\n"
-            f"ENGINE = Distributed('{cluster}', {database}, {local}, {SHARD_KEYS[name]})"
-        )
-    return statements
+        raise ValueError(f"{placed.table}: expected one MergeTree engine")
+    return replace(placed, body=body).on_cluster(cluster)
 
 
 def render_users(database: str, passwords: Mapping[str, str]) -> list[str]:

@@ -129,12 +129,20 @@ class ConnectClickHouse:
 
     @classmethod
     def connect(
-        cls, url: str, *, database: str, user: str, password: str, connections: int | None = None
+        cls,
+        url: str,
+        *,
+        database: str,
+        user: str,
+        password: str,
+        connections: int | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> ConnectClickHouse:
         """Connect to the server at `url` (http://host:port) and use `database`, creating it if missing.
 
         `connections`: keep up to this many connections in a pool of this store's own (for a store queried from
-        that many threads at once); without it the process-wide pool of clickhouse-connect (8 per host)."""
+        that many threads at once); without it the process-wide pool of clickhouse-connect (8 per host).
+        `settings`: ClickHouse settings sent with every query and insert of this store."""
         parts = urlsplit(url)
         pool = None if connections is None else get_pool_manager(maxsize=connections)
         with _translated("connect"):
@@ -156,6 +164,7 @@ class ConnectClickHouse:
                 secure=parts.scheme == "https",
                 autogenerate_session_id=False,
                 pool_mgr=pool,
+                settings=dict(settings) if settings else None,
             )
         return cls(client, pool)
 

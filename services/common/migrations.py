@@ -12,10 +12,15 @@ version table (ReplacingMergeTree by service and version) keeps one row. At star
   as `adopted` without being run;
 - runs the pending ones in order, recording each after its last statement.
 
-The checksum covers the statements, not the `--` comments: a comment may be corrected, a statement may not. On a
-cluster (deploy/clickhouse/render.py, `cluster`) the operator applies the same migrations with `ON CLUSTER` and
-records the same versions; a service that finds a migration pending there refuses rather than alter a
-Distributed table alone.
+The checksum covers the statements, not the `--` comments: a comment may be corrected, a statement may not.
+
+On a cluster (CLICKHOUSE_CLUSTER) every statement takes its cluster form (services/common/cluster.py): the sharded
+tables as `<t>_local` on every shard behind a Distributed `<t>`, the small tables on the services' server, which
+also keeps the version table. Given every shard's endpoint (CLICKHOUSE_SHARD_URLS: the local stack, whose servers
+cannot run `ON CLUSTER`), `migrate` runs those statements shard by shard and records the same versions and
+checksums as one server. Without them the operator applies the migrations with `ON CLUSTER` and replication
+(deploy/clickhouse/render.py, `cluster`), and a service that finds a migration pending there refuses rather than
+alter a Distributed table alone.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from .clickhouse import ClickHouse, ConnectClickHouse, identifier, split_statements
+from .cluster import INSERT_SETTINGS, Place, place
 from .settings import ServiceSettings
 
 log = logging.getLogger("workforce.migrations")
@@ -56,6 +62,7 @@ _RECORDED: Final = (
 )
 _TABLES: Final = "SELECT name, engine FROM system.tables WHERE database = currentDatabase()"
 _CLUSTER_ENGINES: Final = re.compile(r"^(Distributed|Replicated)")
+_SHARDS: Final = "SELECT count() FROM system.clusters WHERE cluster = %(cluster)s AND replica_num = 1"
 
 
 class MigrationError(Exception):
@@ -86,6 +93,15 @@ class Migration:
     def creates(self) -> set[str]:
         """The tables this migration creates (its `CREATE TABLE IF NOT EXISTS {database}.name` statements)."""
         return set(_CREATES.findall("\n".join(split_statements(self.text))))
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The cluster the sharded tables are spread over, and a store on each of its shards' servers (none: the
+    operator applies the cluster DDL, and `migrate` only checks that nothing is pending)."""
+
+    name: str
+    shards: Sequence[ClickHouse] = ()
 
 
 class Recorded(NamedTuple):
@@ -172,19 +188,25 @@ def migrate(
     database: str,
     clock: Callable[[], datetime] = utc_now,
     sources: Mapping[str, Sequence[Migration]] | None = None,
+    cluster: Cluster | None = None,
 ) -> list[Migration]:
     """Bring each of `services` (in the order given) to its newest migration; returns the migrations run.
-    `sources` replaces the files of a service (tests)."""
+    `sources` replaces the files of a service (tests); `cluster`: the tables' cluster form (None: one server)."""
     store.command(VERSION_DDL.replace("{database}", identifier(database)))
     ran: list[Migration] = []
     for service in services:
         migrations = list(sources[service]) if sources and service in sources else load(service)
-        ran.extend(_migrate_one(store, service, migrations, database, clock))
+        ran.extend(_migrate_one(store, service, migrations, database, clock, cluster))
     return ran
 
 
 def _migrate_one(
-    store: ClickHouse, service: str, migrations: Sequence[Migration], database: str, clock: Callable[[], datetime]
+    store: ClickHouse,
+    service: str,
+    migrations: Sequence[Migration],
+    database: str,
+    clock: Callable[[], datetime],
+    cluster: Cluster | None,
 ) -> list[Migration]:
     recorded = [Recorded(int(v), str(n), str(c)) for v, n, c in store.query_rows(_RECORDED, {"service": service})]
     todo = pending(migrations, recorded)
@@ -192,12 +214,14 @@ def _migrate_one(
         return []
     tables = {str(name): str(engine) for name, engine in store.query_rows(_TABLES)}
     clustered = sorted(name for name, engine in tables.items() if _CLUSTER_ENGINES.match(engine))
-    if clustered:
+    if (cluster is None and clustered) or (cluster is not None and not cluster.shards):
         raise MigrationError(
-            f"{service} migrations {', '.join(m.file for m in todo)} are pending on a cluster (replicated or "
-            f"distributed tables: {', '.join(clustered[:3])}); apply them as an administrator with "
-            "`python -m deploy.clickhouse.render cluster`"
+            f"{service} migrations {', '.join(m.file for m in todo)} are pending on a cluster"
+            + (f" (replicated or distributed tables: {', '.join(clustered[:3])})" if clustered else "")
+            + "; apply them as an administrator with `python -m deploy.clickhouse.render cluster`"
         )
+    if cluster is not None:
+        _check_shards(store, cluster)
     if not recorded:
         adopted = adoptable(todo, set(tables))
         for migration in adopted:
@@ -206,10 +230,38 @@ def _migrate_one(
         todo = todo[len(adopted) :]
     for migration in todo:
         for statement in migration.statements(database):
-            store.command(statement)
+            _run(store, statement, cluster)
         _record(store, migration, "applied", clock)
         log.info("%s: applied %s", service, migration.file)
     return list(todo)
+
+
+def _check_shards(store: ClickHouse, cluster: Cluster) -> None:
+    found = int(store.query_rows(_SHARDS, {"cluster": cluster.name})[0][0])
+    if found != len(cluster.shards):
+        raise MigrationError(
+            f"cluster {cluster.name!r} has {found} shards on the services' server (remote_servers), but "
+            f"{len(cluster.shards)} shard endpoints are given (CLICKHOUSE_SHARD_URLS): name every shard once"
+        )
+
+
+def _run(store: ClickHouse, statement: str, cluster: Cluster | None) -> None:
+    """One statement of a migration: as written on one server, in its cluster form on a cluster."""
+    if cluster is None:
+        store.command(statement)
+        return
+    for placed in place(statement, cluster.name):
+        for target in _targets(placed.place, store, cluster):
+            target.command(placed.sql)
+
+
+def _targets(where: Place, store: ClickHouse, cluster: Cluster) -> list[ClickHouse]:
+    if where is Place.HOME:
+        return [store]
+    if where is Place.SHARDS:
+        return list(cluster.shards)
+    # the Distributed table also on the services' server, which need not be a shard (twice on one is a no-op)
+    return [*cluster.shards, store]
 
 
 def _record(store: ClickHouse, migration: Migration, how: str, clock: Callable[[], datetime]) -> None:
@@ -229,16 +281,30 @@ def record_statements(database: str, services: Sequence[str] = SERVICES) -> list
 
 
 def connect_migrated(settings: ServiceSettings, *services: str) -> ConnectClickHouse:
-    """Connect as the service's settings say and bring `services`' tables to their newest migration."""
-    store = ConnectClickHouse.connect(
-        settings.clickhouse_url,
-        database=settings.clickhouse_database,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-    )
+    """Connect as the service's settings say and bring `services`' tables to their newest migration (on a cluster,
+    in their cluster form, on every shard of CLICKHOUSE_SHARD_URLS; inserts then wait for every shard)."""
+    store = _connect(settings, settings.clickhouse_url)
+    shards: list[ConnectClickHouse] = []
     try:
-        migrate(store, *services, database=settings.clickhouse_database)
+        cluster = None
+        if settings.clickhouse_cluster:
+            shards.extend(_connect(settings, url) for url in settings.shard_urls)
+            cluster = Cluster(settings.clickhouse_cluster, shards)
+        migrate(store, *services, database=settings.clickhouse_database, cluster=cluster)
     except BaseException:
         store.close()
         raise
+    finally:
+        for shard in shards:
+            shard.close()
     return store
+
+
+def _connect(settings: ServiceSettings, url: str) -> ConnectClickHouse:
+    return ConnectClickHouse.connect(
+        url,
+        database=settings.clickhouse_database,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+        settings=INSERT_SETTINGS if settings.clickhouse_cluster else None,
+    )

@@ -87,10 +87,11 @@ def test_adoption_takes_the_leading_migrations_whose_tables_exist() -> None:
 class FakeStore:
     """Just what `migrate` asks of a store: the version table and the tables' names and engines."""
 
-    def __init__(self, tables: Mapping[str, str] | None = None) -> None:
+    def __init__(self, tables: Mapping[str, str] | None = None, cluster_shards: int = 0) -> None:
         self.tables = dict(tables or {})
         self.rows: list[tuple[Any, ...]] = []
         self.commands: list[str] = []
+        self.cluster_shards = cluster_shards
 
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
         self.commands.append(sql)
@@ -100,6 +101,8 @@ class FakeStore:
     def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         if "system.tables" in sql:
             return list(self.tables.items())
+        if "system.clusters" in sql:
+            return [(self.cluster_shards,)]
         service = (parameters or {})["service"]
         return sorted({r[1]: (r[1], r[2], r[3]) for r in self.rows if r[0] == service}.values())
 
@@ -142,6 +145,54 @@ def test_pending_migrations_on_a_cluster_are_left_to_the_operator() -> None:
     with pytest.raises(MigrationError, match=r"pending on a cluster.*render cluster"):
         run(store)
     assert store.rows == []
+
+
+SHARDED = [
+    migration(1, "CREATE TABLE IF NOT EXISTS {database}.events (worker_key String)\nENGINE = MergeTree ORDER BY x;\n"),
+    migration(2, "ALTER TABLE {database}.events ADD COLUMN IF NOT EXISTS y String;\n"),
+    migration(3, CREATE_A, "a"),
+]
+
+
+def run_on_cluster(home: FakeStore, shards: list[FakeStore]) -> list[Migration]:
+    cluster = migrations.Cluster("wf", shards)
+    return migrations.migrate(home, "svc", database="db", clock=lambda: NOW, sources={"svc": SHARDED}, cluster=cluster)
+
+
+def test_on_a_cluster_each_shard_gets_the_local_tables_and_the_services_server_the_rest() -> None:
+    home, shards = FakeStore(cluster_shards=2), [FakeStore(), FakeStore()]
+    assert run_on_cluster(home, shards) == SHARDED
+    for shard in shards:
+        assert [c.split("(")[0].strip() for c in shard.commands] == [
+            "CREATE TABLE IF NOT EXISTS db.events_local",
+            "CREATE TABLE IF NOT EXISTS db.events",
+            "ALTER TABLE db.events_local ADD COLUMN IF NOT EXISTS y String",
+            "ALTER TABLE db.events ADD COLUMN IF NOT EXISTS y String",
+        ]
+        assert shard.rows == []
+    assert "ENGINE = Distributed('wf', db, events_local, cityHash64(worker_key))" in shards[0].commands[1]
+    assert [c.split("(")[0].strip() for c in home.commands[1:]] == [
+        "CREATE TABLE IF NOT EXISTS db.events",
+        "ALTER TABLE db.events ADD COLUMN IF NOT EXISTS y String",
+        "CREATE TABLE IF NOT EXISTS db.a",
+    ]
+    assert [(r[1], r[3], r[4]) for r in home.rows] == [(m.version, m.checksum, "applied") for m in SHARDED]
+    assert run_on_cluster(home, shards) == []
+
+
+def test_a_cluster_whose_shards_are_not_all_named_is_refused() -> None:
+    home, shards = FakeStore(cluster_shards=3), [FakeStore(), FakeStore()]
+    with pytest.raises(MigrationError, match=r"'wf' has 3 shards .* 2 shard endpoints"):
+        run_on_cluster(home, shards)
+    assert home.rows == [] and not any(shard.commands for shard in shards)
+
+
+def test_on_a_cluster_without_shard_endpoints_the_operator_applies_the_migrations() -> None:
+    with pytest.raises(MigrationError, match=r"pending on a cluster; apply them .*render cluster"):
+        run_on_cluster(FakeStore(cluster_shards=2), [])
+    home = FakeStore(cluster_shards=2)
+    home.rows = [("svc", m.version, m.name, m.checksum, "applied", NOW) for m in SHARDED]
+    assert run_on_cluster(home, []) == []
 
 
 @pytest.mark.parametrize("service", migrations.SERVICES)
