@@ -1,9 +1,10 @@
 """Python API of the local stack, used by the CLI, test fixtures, the demo and the benchmarks.
 
-``ensure_up(settings)`` makes a ClickHouse (chdb-core child process) and a NATS server with JetStream
-answer on loopback and returns their URLs; ``down(settings)`` stops what this stack folder started and
-nothing else; ``status(settings)`` reports each server. ``up`` and ``down`` hold a lock on the stack
-folder, so concurrent callers (parallel test sessions) do not start a server twice.
+``ensure_up(settings)`` makes a ClickHouse (chdb-core child process; with ``shards``, one per shard of a
+cluster) and a NATS server with JetStream answer on loopback and returns their URLs; ``down(settings)`` stops
+what this stack folder started and nothing else; ``status(settings)`` reports each server. ``up`` and
+``down`` hold a lock on the stack folder, so concurrent callers (parallel test sessions) do not start a
+server twice.
 """
 
 from __future__ import annotations
@@ -15,21 +16,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.stack.errors import ExternalServerError, PortTakenError, ServerStartError
-from services.stack.layout import StackPaths
+from services.stack.errors import ExternalServerError, PortTakenError, ServerStartError, StackError
+from services.stack.layout import ShardPaths, StackPaths
 from services.stack.nats_server import binary_path, server_argv
 from services.stack.ports import (
     clickhouse_answers,
+    clickhouse_cluster_shards,
     clickhouse_serves_native,
     is_port_free,
     nats_info,
     wait_until,
 )
 from services.stack.process import is_alive, log_tail, owned_pid, rss_bytes, spawn, stop, write_pid
-from services.stack.settings import LOOPBACK, StackSettings
+from services.stack.settings import CLUSTER, LOOPBACK, StackSettings
 
 Report = Callable[[str], None]
 
@@ -47,14 +50,21 @@ class Origin(StrEnum):
 
 @dataclass(frozen=True)
 class StackUrls:
-    """Where the services should connect."""
+    """Where the services should connect; with several shards, the cluster and every shard's endpoint."""
 
     clickhouse_url: str
     broker_url: str
+    clickhouse_cluster: str = ""
+    clickhouse_shard_urls: tuple[str, ...] = ()
 
     def env(self) -> dict[str, str]:
-        """The environment variables the services read: ``CLICKHOUSE_URL`` and ``BROKER_URL``."""
-        return {"CLICKHOUSE_URL": self.clickhouse_url, "BROKER_URL": self.broker_url}
+        """The environment variables the services read: ``CLICKHOUSE_URL`` and ``BROKER_URL``, and on a cluster
+        ``CLICKHOUSE_CLUSTER`` and ``CLICKHOUSE_SHARD_URLS``."""
+        env = {"CLICKHOUSE_URL": self.clickhouse_url, "BROKER_URL": self.broker_url}
+        if self.clickhouse_cluster:
+            env["CLICKHOUSE_CLUSTER"] = self.clickhouse_cluster
+            env["CLICKHOUSE_SHARD_URLS"] = ",".join(self.clickhouse_shard_urls)
+        return env
 
 
 @dataclass(frozen=True)
@@ -76,21 +86,27 @@ def _quiet(message: str) -> None:
 def ensure_up(settings: StackSettings | None = None, report: Report = _quiet) -> StackUrls:
     """Make ClickHouse and NATS answer, starting the ones that are neither running nor given by URL.
 
-    Idempotent: servers this stack folder already started are reused. Raises ``PortTakenError`` when a
-    needed port is held by something else, ``ServerStartError`` (with the log tail) when a started
+    With ``shards`` > 1, that many ClickHouse servers forming the cluster ``CLUSTER`` (each has the same
+    ``remote_servers`` section, so a Distributed table works from any of them); the services connect to
+    the first. Idempotent: servers this stack folder already started are reused. Raises ``PortTakenError``
+    when a needed port is held by something else, ``ServerStartError`` (with the log tail) when a started
     server dies or does not answer within ``start_timeout_s``, ``ExternalServerError`` when a server
-    given by URL does not answer. ``report`` receives one human-readable line per server.
+    given by URL does not answer, ``StackError`` when running servers form another cluster than asked.
+    ``report`` receives one human-readable line per server.
     """
     settings = settings or StackSettings()
     paths = StackPaths(settings.root)
     with _locked(paths):
-        clickhouse_url = _ensure_clickhouse(settings, paths, report)
+        clickhouse_urls = _ensure_clickhouse(settings, paths, report)
         broker_url = _ensure_nats(settings, paths, report)
-    return StackUrls(clickhouse_url=clickhouse_url, broker_url=broker_url)
+    if settings.shards == 1:
+        return StackUrls(clickhouse_url=clickhouse_urls[0], broker_url=broker_url)
+    return StackUrls(clickhouse_urls[0], broker_url, CLUSTER, tuple(clickhouse_urls))
 
 
 def down(settings: StackSettings | None = None, report: Report = _quiet) -> list[str]:
-    """Stop the servers this stack folder started (SIGTERM, wait, SIGKILL); return their names.
+    """Stop the servers this stack folder started (SIGTERM, wait, SIGKILL), every shard it started whatever
+    ``shards`` says now; return their names.
 
     External servers and servers started from another stack folder are left running.
     """
@@ -98,10 +114,9 @@ def down(settings: StackSettings | None = None, report: Report = _quiet) -> list
     paths = StackPaths(settings.root)
     stopped: list[str] = []
     with _locked(paths):
-        for name, pid_path, markers in (
-            (NATS, paths.nats_pid, _nats_markers(paths)),
-            (CLICKHOUSE, paths.clickhouse_pid, _clickhouse_markers(paths)),
-        ):
+        shards = sorted({1, *paths.shards_with_pid_files()})
+        servers = [(_shard_name(k), paths.shard(k).pid, _clickhouse_markers(paths.shard(k).dir)) for k in shards]
+        for name, pid_path, markers in [(NATS, paths.nats_pid, _nats_markers(paths)), *servers]:
             pid = owned_pid(pid_path, markers)
             if pid is None:
                 report(f"{name}: not started by this stack, nothing to stop")
@@ -114,63 +129,117 @@ def down(settings: StackSettings | None = None, report: Report = _quiet) -> list
 
 
 def status(settings: StackSettings | None = None) -> list[ServerStatus]:
-    """ClickHouse and NATS as seen from this stack folder: URL, who runs it, pid, RSS, answering."""
+    """ClickHouse (each shard: those of ``shards`` and any other this folder started) and NATS as seen from
+    this stack folder: URL, who runs it, pid, RSS, answering."""
     settings = settings or StackSettings()
     paths = StackPaths(settings.root)
-    return [_clickhouse_status(settings, paths), _nats_status(settings, paths)]
+    if settings.clickhouse_url:
+        return [_external_clickhouse_status(settings.clickhouse_url), _nats_status(settings, paths)]
+    last = max([settings.shards, *paths.shards_with_pid_files()])
+    shards = [_shard_status(settings, paths, k) for k in range(1, last + 1)]
+    return [*shards, _nats_status(settings, paths)]
 
 
-def clickhouse_local_url(settings: StackSettings) -> str:
-    return f"http://{LOOPBACK}:{settings.clickhouse_http_port}"
+def clickhouse_local_url(settings: StackSettings, shard: int = 1) -> str:
+    return f"http://{LOOPBACK}:{settings.shard_ports(shard)[0]}"
 
 
 def nats_local_url(settings: StackSettings) -> str:
     return f"nats://{LOOPBACK}:{settings.nats_port}"
 
 
-def _ensure_clickhouse(settings: StackSettings, paths: StackPaths, report: Report) -> str:
+def _ensure_clickhouse(settings: StackSettings, paths: StackPaths, report: Report) -> list[str]:
     if settings.clickhouse_url:
+        if settings.shards > 1:
+            raise StackError(f"{CLICKHOUSE}: STACK_CLICKHOUSE_URL names a server; shards are started by the stack")
         if not clickhouse_answers(settings.clickhouse_url):
             raise ExternalServerError(f"{CLICKHOUSE}: nothing answers at {settings.clickhouse_url}")
         report(f"{CLICKHOUSE}: external server at {settings.clickhouse_url}")
-        return settings.clickhouse_url
-    url = clickhouse_local_url(settings)
-    pid = owned_pid(paths.clickhouse_pid, _clickhouse_markers(paths))
-    if pid is not None:
-        _await_answer(
-            _Child(CLICKHOUSE, pid, paths.clickhouse_pid, paths.clickhouse_log),
-            lambda: _clickhouse_ready(settings),
-            settings,
-        )
-        report(f"{CLICKHOUSE}: already running, pid {pid}, {url}")
-        return url
-    for port in (settings.clickhouse_http_port, settings.clickhouse_tcp_port):
-        if not is_port_free(port):
-            raise PortTakenError(CLICKHOUSE, port)
+        return [settings.clickhouse_url]
+    shards = [_Shard(k, paths.shard(k), *settings.shard_ports(k)) for k in range(1, settings.shards + 1)]
+    running = {shard.number: owned_pid(shard.paths.pid, _clickhouse_markers(shard.paths.dir)) for shard in shards}
+    for shard in shards:
+        pid = running[shard.number]
+        if pid is not None:
+            _await_answer(shard.child(pid), partial(_clickhouse_ready, shard), settings)
+            _check_cluster(shard, settings.shards)
+            report(f"{shard.name}: already running, pid {pid}, {shard.url}")
+    starting = [shard for shard in shards if running[shard.number] is None]
+    for shard in starting:
+        for port in (shard.http_port, shard.tcp_port):
+            if not is_port_free(port):
+                raise PortTakenError(shard.name, port)
     began = time.monotonic()
-    pid = spawn(_clickhouse_argv(settings, paths), paths.clickhouse_log)
-    write_pid(paths.clickhouse_pid, pid)
-    _await_answer(
-        _Child(CLICKHOUSE, pid, paths.clickhouse_pid, paths.clickhouse_log),
-        lambda: _clickhouse_ready(settings),
-        settings,
-    )
-    report(f"{CLICKHOUSE}: started pid {pid} in {time.monotonic() - began:.1f} s, {url}")
-    return url
+    tcp_ports = [shard.tcp_port for shard in shards] if settings.shards > 1 else []
+    children = [_start_shard(shard, tcp_ports) for shard in starting]  # all at once: they start in parallel
+    for shard, child in zip(starting, children, strict=True):
+        _await_answer(child, partial(_clickhouse_ready, shard), settings)
+        report(f"{shard.name}: started pid {child.pid} in {time.monotonic() - began:.1f} s, {shard.url}")
+    return [shard.url for shard in shards]
 
 
-def _clickhouse_argv(settings: StackSettings, paths: StackPaths) -> list[str]:
-    return [
+@dataclass(frozen=True)
+class _Shard:
+    number: int
+    paths: ShardPaths
+    http_port: int
+    tcp_port: int
+
+    @property
+    def name(self) -> str:
+        return _shard_name(self.number)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.http_port}"
+
+    def child(self, pid: int) -> _Child:
+        return _Child(self.name, pid, self.paths.pid, self.paths.log)
+
+
+def _shard_name(number: int) -> str:
+    """``clickhouse`` for the first (or only) server, ``clickhouse-k`` for shard k."""
+    return CLICKHOUSE if number == 1 else f"{CLICKHOUSE}-{number}"
+
+
+def _start_shard(shard: _Shard, tcp_ports: list[int]) -> _Child:
+    argv = _clickhouse_argv(shard, tcp_ports)
+    pid = spawn(argv, shard.paths.log)
+    write_pid(shard.paths.pid, pid)
+    return shard.child(pid)
+
+
+def _check_cluster(shard: _Shard, shards: int) -> None:
+    """A running server must be a shard of the cluster asked for (or of none, for one server)."""
+    found = clickhouse_cluster_shards(shard.url, CLUSTER)
+    if found != (shards if shards > 1 else 0):
+        raise StackError(
+            f"{shard.name}: running as {_cluster_role(found)}, not as {_cluster_role(shards)}; "
+            "run `workforce-stack down` first"
+        )
+
+
+def _cluster_role(shards: int | None) -> str:
+    if shards is None:
+        return "a server that does not say its cluster"
+    return "a single server" if shards <= 1 else f"a shard of a {shards}-shard cluster `{CLUSTER}`"
+
+
+def _clickhouse_argv(shard: _Shard, tcp_ports: list[int]) -> list[str]:
+    argv = [
         sys.executable,
         "-m",
         "services.stack.clickhouse_server",
         "--dir",
-        str(paths.clickhouse_dir),
+        str(shard.paths.dir),
         "--http-port",
-        str(settings.clickhouse_http_port),
+        str(shard.http_port),
         "--tcp-port",
-        str(settings.clickhouse_tcp_port),
+        str(shard.tcp_port),
     ]
+    if tcp_ports:
+        argv += ["--cluster", CLUSTER, "--shard-tcp-ports", ",".join(map(str, tcp_ports))]
+    return argv
 
 
 def _ensure_nats(settings: StackSettings, paths: StackPaths, report: Report) -> str:
@@ -226,24 +295,23 @@ def _await_answer(child: _Child, ready: Callable[[], bool], settings: StackSetti
     raise ServerStartError(child.name, f"{reason}; log: {log_path}", tail)
 
 
-def _clickhouse_ready(settings: StackSettings) -> bool:
-    url = clickhouse_local_url(settings)
-    return clickhouse_answers(url) and clickhouse_serves_native(url, settings.clickhouse_tcp_port)
+def _clickhouse_ready(shard: _Shard) -> bool:
+    return clickhouse_answers(shard.url) and clickhouse_serves_native(shard.url, shard.tcp_port)
 
 
 def _nats_ready(settings: StackSettings) -> bool:
     return nats_info(LOOPBACK, settings.nats_port) is not None
 
 
-def _clickhouse_status(settings: StackSettings, paths: StackPaths) -> ServerStatus:
-    if settings.clickhouse_url:
-        answering = clickhouse_answers(settings.clickhouse_url)
-        origin = Origin.EXTERNAL if answering else Origin.DOWN
-        return ServerStatus(CLICKHOUSE, settings.clickhouse_url, origin, answering)
-    url = clickhouse_local_url(settings)
-    pid = owned_pid(paths.clickhouse_pid, _clickhouse_markers(paths))
+def _external_clickhouse_status(url: str) -> ServerStatus:
     answering = clickhouse_answers(url)
-    return _local_status(CLICKHOUSE, url, pid, answering)
+    return ServerStatus(CLICKHOUSE, url, Origin.EXTERNAL if answering else Origin.DOWN, answering)
+
+
+def _shard_status(settings: StackSettings, paths: StackPaths, number: int) -> ServerStatus:
+    url = clickhouse_local_url(settings, number)
+    pid = owned_pid(paths.shard(number).pid, _clickhouse_markers(paths.shard(number).dir))
+    return _local_status(_shard_name(number), url, pid, clickhouse_answers(url))
 
 
 def _nats_status(settings: StackSettings, paths: StackPaths) -> ServerStatus:
@@ -262,8 +330,8 @@ def _local_status(name: str, url: str, pid: int | None, answering: bool) -> Serv
     return ServerStatus(name, url, Origin.EXTERNAL if answering else Origin.DOWN, answering)
 
 
-def _clickhouse_markers(paths: StackPaths) -> list[str]:
-    return ["services.stack.clickhouse_server", str(paths.clickhouse_dir)]
+def _clickhouse_markers(directory: Path) -> list[str]:
+    return ["services.stack.clickhouse_server", str(directory)]
 
 
 def _nats_markers(paths: StackPaths) -> list[str]:

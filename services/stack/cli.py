@@ -1,8 +1,9 @@
 """``workforce-stack up|down|status``: local ClickHouse (chdb-core) and NATS for demo, tests, bench.
 
 ``up`` prints ``export CLICKHOUSE_URL=...`` and ``export BROKER_URL=...`` on stdout (progress goes to
-stderr), so ``eval "$(workforce-stack up)"`` configures a shell. Exit codes: 0 ok; 1 a stack error
-(message on stderr); 3 ``status`` found a server not answering.
+stderr), so ``eval "$(workforce-stack up)"`` configures a shell; ``up --shards N`` starts N ClickHouse
+servers forming a cluster and also prints ``CLICKHOUSE_CLUSTER`` and ``CLICKHOUSE_SHARD_URLS``.
+Exit codes: 0 ok; 1 a stack error (message on stderr); 3 ``status`` found a server not answering.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clickhouse-http-port", type=int, help="env STACK_CLICKHOUSE_HTTP_PORT")
     parser.add_argument("--clickhouse-tcp-port", type=int, help="env STACK_CLICKHOUSE_TCP_PORT")
     parser.add_argument("--nats-port", type=int, help="env STACK_NATS_PORT")
+    parser.add_argument("--shards", type=int, help="ClickHouse servers forming a cluster (env STACK_SHARDS)")
     return parser
 
 
 def settings_from(args: argparse.Namespace) -> StackSettings:
     """Environment settings, overridden by the options given on the command line."""
-    names = ("dir", "clickhouse_http_port", "clickhouse_tcp_port", "nats_port")
+    names = ("dir", "clickhouse_http_port", "clickhouse_tcp_port", "nats_port", "shards")
     overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     return StackSettings(**overrides)
 

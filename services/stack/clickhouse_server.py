@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from xml.sax.saxutils import escape
@@ -35,8 +36,12 @@ RESULT_FORMAT = "TabSeparated"
 CANCEL_GRACE_S = 10.0
 
 
-def render_config(http_port: int, tcp_port: int, users_path: Path) -> str:
-    """config.xml for clickhouse-local: loopback listener, users from ``users_path``, log to stderr.
+def render_config(
+    http_port: int, tcp_port: int, users_path: Path, cluster: str = "", shard_tcp_ports: Sequence[int] = ()
+) -> str:
+    """config.xml for clickhouse-local: loopback listener, users from ``users_path``, log to stderr; with a
+    ``cluster``, a ``remote_servers`` section naming it: one shard per port of ``shard_tcp_ports`` (this
+    server's among them), one replica each, reached as ``default`` over the native protocol.
 
     Users given inline in config.xml are ignored by clickhouse-local (it installs its own open
     ``default`` user); only ``<users_config>`` pointing to a file replaces them.
@@ -51,7 +56,25 @@ def render_config(http_port: int, tcp_port: int, users_path: Path) -> str:
         <level>information</level>
         <console>1</console>
     </logger>
-</clickhouse>
+{render_remote_servers(cluster, shard_tcp_ports) if cluster else ""}</clickhouse>
+"""
+
+
+def render_remote_servers(cluster: str, shard_tcp_ports: Sequence[int]) -> str:
+    shards = "".join(
+        f"""            <shard>
+                <replica>
+                    <host>{LOOPBACK}</host>
+                    <port>{int(port)}</port>
+                </replica>
+            </shard>
+"""
+        for port in shard_tcp_ports
+    )
+    return f"""    <remote_servers>
+        <{escape(cluster)}>
+{shards}        </{escape(cluster)}>
+    </remote_servers>
 """
 
 
@@ -82,18 +105,22 @@ def render_users() -> str:
 """
 
 
-def write_config(directory: Path, http_port: int, tcp_port: int) -> None:
+def write_config(
+    directory: Path, http_port: int, tcp_port: int, cluster: str = "", shard_tcp_ports: Sequence[int] = ()
+) -> None:
     """Write config.xml and users.xml into ``directory`` (created if missing)."""
     directory.mkdir(parents=True, exist_ok=True)
     users_path = directory / "users.xml"
     users_path.write_text(render_users(), encoding="utf-8")
-    config = render_config(http_port, tcp_port, users_path)
+    config = render_config(http_port, tcp_port, users_path, cluster, shard_tcp_ports)
     (directory / "config.xml").write_text(config, encoding="utf-8")
 
 
-def serve(directory: Path, http_port: int, tcp_port: int) -> int:
+def serve(
+    directory: Path, http_port: int, tcp_port: int, cluster: str = "", shard_tcp_ports: Sequence[int] = ()
+) -> int:
     """Serve until SIGTERM/SIGINT (exit 0) or until clickhouse-local stops by itself (exit 1)."""
-    write_config(directory, http_port, tcp_port)
+    write_config(directory, http_port, tcp_port, cluster, shard_tcp_ports)
     os.chdir(directory)
     # clickhouse-local ignores <timezone> in config.xml but follows TZ: make the server zone UTC
     os.environ["TZ"] = "UTC"
@@ -142,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, required=True, help="config and data directory")
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--tcp-port", type=int, required=True)
+    parser.add_argument("--cluster", default="", help="name of the cluster this server is a shard of")
+    parser.add_argument("--shard-tcp-ports", default="", help="native ports of every shard, comma-separated")
     args = parser.parse_args(argv)
-    return serve(args.dir.resolve(), args.http_port, args.tcp_port)
+    ports = [int(port) for port in args.shard_tcp_ports.split(",") if port]
+    return serve(args.dir.resolve(), args.http_port, args.tcp_port, args.cluster, ports)
 
 
 if __name__ == "__main__":

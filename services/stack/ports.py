@@ -97,6 +97,28 @@ def clickhouse_serves_native(url: str, tcp_port: int, timeout_s: float = 2.0) ->
         return False
 
 
+def clickhouse_cluster_shards(url: str, cluster: str, timeout_s: float = 2.0) -> int | None:
+    """How many shards the ClickHouse at ``url`` lists for ``cluster`` (0: no such cluster); None without answer."""
+    sql = f"SELECT count() FROM system.clusters WHERE cluster = '{cluster}' AND replica_num = 1"
+    request = urllib.request.Request(url.rstrip("/") + "/", data=sql.encode())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return int(response.read().strip())
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def free_port_block(count: int, host: str = LOOPBACK, avoid: frozenset[int] = frozenset()) -> int:
+    """A port p such that p .. p + count - 1 are free now and none is in ``avoid`` (for the shards of a stack
+    started by tests: shard k listens on the first port + k - 1)."""
+    for _ in range(100):
+        first = free_port(host)
+        block = range(first, first + count)
+        if first + count <= 65536 and not avoid & set(block) and all(is_port_free(p, host) for p in block):
+            return first
+    raise OSError(f"no block of {count} free ports found on {host}")
+
+
 def wait_until(
     ready: Callable[[], bool],
     timeout_s: float,

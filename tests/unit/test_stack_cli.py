@@ -19,6 +19,11 @@ def test_command_line_options_override_settings(tmp_path: Path) -> None:
     assert settings.clickhouse_http_port == 28123
 
 
+def test_shards_are_an_option_too(tmp_path: Path) -> None:
+    assert settings_from(build_parser().parse_args(["up", "--dir", str(tmp_path), "--shards", "2"])).shards == 2
+    assert settings_from(build_parser().parse_args(["up", "--dir", str(tmp_path)])).shards == 1
+
+
 def test_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["restart"])

@@ -43,3 +43,12 @@ def test_relative_dir_resolves_to_absolute(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_port_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="less than or equal to 65535"):
         StackSettings(nats_port=70000)
+
+
+def test_shard_k_listens_on_the_ports_plus_k_minus_one() -> None:
+    settings = StackSettings(clickhouse_http_port=28123, clickhouse_tcp_port=29000, shards=3)
+
+    assert [settings.shard_ports(k) for k in (1, 2, 3)] == [(28123, 29000), (28124, 29001), (28125, 29002)]
+    assert StackSettings().shards == 1
+    with pytest.raises(ValueError, match="3 shards need ports up to 65536"):
+        StackSettings(clickhouse_http_port=65534, shards=3)
