@@ -14,7 +14,7 @@ from .audit import AuditReport, audit_table
 from .career import grade_cells, levels_on, pay_by_level_cells, promoted_within_cells, turnover_by_promotion_cells
 from .cells import Cells
 from .dates import month_index, month_start, year_ago
-from .headcount import flow_cells, headcount_end_cells, rolling_cells
+from .headcount import flow_cells, flow_figures, headcount_end_cells, rolling_cells
 from .log import EventLog, Prepared
 from .model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
 from .orgs import OrgTree, SliceKey, build_org_tree
@@ -279,7 +279,7 @@ class _Engine:
         first: Snapshot = self.snaps[period.first]
         last: Snapshot = self.snaps[period.last]
         back = year_ago(period.last)
-        flow_cells(cells, period, stats, self.counts(period.last, age))
+        flow_cells(cells, period, flow_figures(stats, self.counts(period.last, age)))
         retention_cells(cells, self.org, period, stats, (first, last), self.counts(period.first, age))
         tenure_cells(cells, period, stats, end_groups)
         training_cells(cells, period, stats)

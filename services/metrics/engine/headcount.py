@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import get_args
 
@@ -23,30 +24,56 @@ def headcount_avg(period: Period, st: SliceStats) -> float:
     return st.avg_sum / len(period.months)
 
 
-def flow_cells(cells: Cells, period: Period, stats: MonthStats, end_counts: Mapping[SliceKey, int]) -> None:
+@dataclass(frozen=True, slots=True)
+class FlowFigures:
+    """What the flow family needs of one slice in one period, whichever engine aggregated it: the distinct workers
+    employed at any time (the population), the sum of the monthly average headcounts (``avg_sum``), the period-end
+    headcount, hires, separations by kind and by reason, and (org slices) transfers in and out."""
+
+    workers: int
+    avg_sum: float
+    end: int
+    hires: int
+    seps: Mapping[str, int]
+    reasons: Mapping[str, int]
+    t_in: int = 0
+    t_out: int = 0
+
+
+def flow_figures(stats: MonthStats, end_counts: Mapping[SliceKey, int]) -> dict[SliceKey, FlowFigures]:
+    """The reference engine's accumulators as ``FlowFigures`` (slices in the accumulators' order)."""
+    return {
+        key: FlowFigures(
+            len(st.present), st.avg_sum, end_counts.get(key, 0), st.hires, st.seps, st.reasons, st.t_in, st.t_out
+        )
+        for key, st in stats.items()
+    }
+
+
+def flow_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, FlowFigures]) -> None:
     """headcount_avg/_end, hires, separations (by kind, by reason), net change, transfers and rates."""
     kind, label = period.kind, period.label
-    for key, st in stats.items():
-        pop = len(st.present)
-        avg = headcount_avg(period, st)
-        seps = sum(st.seps.values())
+    for key, f in figures.items():
+        pop = f.workers
+        avg = f.avg_sum / len(period.months)  # as headcount_avg
+        seps = sum(f.seps.values())
         cells.value("headcount_avg", kind, label, key, avg, pop)
-        cells.value("headcount_end", kind, label, key, end_counts.get(key, 0), pop)
-        cells.value("hires", kind, label, key, st.hires, pop)
+        cells.value("headcount_end", kind, label, key, f.end, pop)
+        cells.value("hires", kind, label, key, f.hires, pop)
         cells.value("separations", kind, label, key, seps, pop)
         for sep_kind in SEP_KINDS:
-            cells.value(f"separations_{sep_kind}", kind, label, key, st.seps[sep_kind], pop)
+            cells.value(f"separations_{sep_kind}", kind, label, key, f.seps.get(sep_kind, 0), pop)
         for reason in REASONS:
-            cells.put("separations_by_reason", kind, label, key, reason, st.reasons[reason], None, None, pop)
-        cells.value("net_change", kind, label, key, st.hires - seps, pop)
-        cells.rate("replacement_ratio", kind, label, key, st.hires, seps, pop, scale=1.0)
+            cells.put("separations_by_reason", kind, label, key, reason, f.reasons.get(reason, 0), None, None, pop)
+        cells.value("net_change", kind, label, key, f.hires - seps, pop)
+        cells.rate("replacement_ratio", kind, label, key, f.hires, seps, pop, scale=1.0)
         if key[0] == "org":
-            cells.value("transfers_in", kind, label, key, st.t_in, pop)
-            cells.value("transfers_out", kind, label, key, st.t_out, pop)
+            cells.value("transfers_in", kind, label, key, f.t_in, pop)
+            cells.value("transfers_out", kind, label, key, f.t_out, pop)
         cells.rate("separation_rate", kind, label, key, seps, avg, pop)
         for sep_kind, name in _RATE_OF_KIND.items():
-            cells.rate(name, kind, label, key, st.seps[sep_kind], avg, pop)
-        cells.rate("hires_rate", kind, label, key, st.hires, avg, pop)
+            cells.rate(name, kind, label, key, f.seps.get(sep_kind, 0), avg, pop)
+        cells.rate("hires_rate", kind, label, key, f.hires, avg, pop)
 
 
 def headcount_end_cells(cells: Cells, period: Period, stats: MonthStats, end_counts: Mapping[SliceKey, int]) -> None:

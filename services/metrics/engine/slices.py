@@ -14,16 +14,16 @@ BIRTH = "birth_year"
 AGE = "age_band"
 
 
+AGE_BANDS: tuple[tuple[int, str], ...] = ((25, "<25"), (35, "25-34"), (45, "35-44"), (55, "45-54"))
+"""Each band's exclusive upper age, in order; older workers are ``OLDEST``."""
+OLDEST = ">=55"
+
+
 def age_band(age: int) -> str:
-    if age < 25:
-        return "<25"
-    if age < 35:
-        return "25-34"
-    if age < 45:
-        return "35-44"
-    if age < 55:
-        return "45-54"
-    return ">=55"
+    for upper, band in AGE_BANDS:
+        if age < upper:
+            return band
+    return OLDEST
 
 
 def band_key(key: SliceKey, age_year: int) -> SliceKey:

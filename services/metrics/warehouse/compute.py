@@ -1,0 +1,72 @@
+"""The warehouse path's entry point (issue 13, first part): the flow family computed in ClickHouse.
+
+Facts are written in batches of workers (``BATCH``), so the facts in memory are bounded by a batch; the replayed
+workers still come from the whole log in memory (``Prepared``): streaming them by worker from ClickHouse is the
+next part. The cells are the reference engine's for the flow family (``FLOW_INDICATORS``) in every month to date and
+complete year, primary-suppressed with threshold ``k`` (tests/integration/test_warehouse.py proves them equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from itertools import islice
+from typing import Final
+
+from services.common.clickhouse import ClickHouse
+
+from ..engine.cells import Cells
+from ..engine.dates import month_index, month_start
+from ..engine.headcount import flow_cells
+from ..engine.log import Prepared
+from ..engine.orgs import OrgTree
+from ..engine.periods import month_periods, year_periods
+from ..engine.spells import Worker
+from .facts import facts_of
+from .store import Warehouse, load_workers
+
+BATCH: Final = 2_000
+"""Workers per batch of facts written."""
+FLOW_INDICATORS: Final = frozenset(
+    {
+        "headcount_avg",
+        "headcount_end",
+        "hires",
+        "separations",
+        "separations_voluntary",
+        "separations_involuntary",
+        "separations_other",
+        "separations_by_reason",
+        "net_change",
+        "replacement_ratio",
+        "transfers_in",
+        "transfers_out",
+        "separation_rate",
+        "voluntary_rate",
+        "involuntary_rate",
+        "hires_rate",
+    }
+)
+"""What ``headcount.flow_cells`` writes: the indicators this path computes so far."""
+
+
+def flow_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date, k: int) -> Cells:
+    """Load the workers' facts into the store's fact tables and aggregate the flow family there (see module)."""
+    cells = Cells(k)
+    if prepared.first_date is None or prepared.first_date > as_of:
+        return cells
+    first_mi = month_index(prepared.first_date)
+    first = month_start(first_mi)
+    warehouse = Warehouse(store)
+    load_workers(warehouse, org, (facts_of(chunk, first, as_of) for chunk in _batches(prepared.workers)))
+    periods = month_periods(first_mi, as_of) + year_periods(first_mi, as_of)
+    figures = warehouse.flow_figures(periods, as_of)
+    for period in periods:
+        flow_cells(cells, period, figures[(period.kind, period.label)])
+    return cells
+
+
+def _batches(workers: Iterable[Worker]) -> Iterator[list[Worker]]:
+    it = iter(workers)
+    while chunk := list(islice(it, BATCH)):
+        yield chunk

@@ -1,0 +1,89 @@
+"""Per-worker facts (issue 13): what one worker's replayed spells contribute, as rows for ClickHouse to aggregate.
+
+The reference engine (``services.metrics.engine``) keeps every worker's spells in memory and accumulates slices in
+Python. The warehouse path writes, worker by worker, only the facts the aggregations read, with the attributes
+that decide a worker's slices (unit, source channel, gender, birth year) left as columns: ClickHouse turns them
+into slice keys (the unit's published org chain and service model come from ``org_rows``) and age bands of the
+period, so a fact is written once whatever the period.
+
+- ``presence``: the days a worker counts in a unit in a month (a spell's unit segment clipped to the month and to
+  the as-of date): average headcount (days / days of the month) and the population (distinct workers).
+- ``segments``: the unit segments themselves, open ones with no last day: period-end headcount on any day.
+- ``flows``: hires (in the hire unit), separations (kind and reason, in the unit of the day), dated up to as-of.
+- ``transfers``: each transfer's from and to units; the aggregation counts it in and out of the org units of one
+  chain and not the other.
+
+Pure: no I/O. The same replay as the reference engine (``EventLog``), so both read the same spells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..engine.dates import month_end, month_index, month_start
+from ..engine.orgs import OrgTree
+from ..engine.spells import Worker
+
+PRESENCE = ("worker_key", "month", "unit", "channel", "gender", "birth_year", "days")
+SEGMENTS = ("worker_key", "unit", "first", "last", "channel", "gender", "birth_year")
+FLOWS = ("worker_key", "day", "flow", "unit", "channel", "gender", "birth_year", "kind", "reason")
+TRANSFERS = ("worker_key", "day", "from_unit", "to_unit")
+ORG = ("unit", "chain", "service_model")
+HIRE, SEPARATION = "hire", "separation"
+
+
+@dataclass(slots=True)
+class Facts:
+    """Rows for the fact tables, in the column orders above."""
+
+    presence: list[tuple[object, ...]] = field(default_factory=list)
+    segments: list[tuple[object, ...]] = field(default_factory=list)
+    flows: list[tuple[object, ...]] = field(default_factory=list)
+    transfers: list[tuple[object, ...]] = field(default_factory=list)
+    units: set[str] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.presence) + len(self.segments) + len(self.flows) + len(self.transfers)
+
+
+def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
+    """Append ``worker``'s facts for the dates ``first`` .. ``as_of`` (the table's first month's first day to the
+    as-of date) to ``out``, as the reference engine's ``Monthly`` accumulates them."""
+    who = (worker.gender or "", worker.birth_year or 0)  # the tables' "none" (queries.TABLES)
+    for spell in worker.spells:
+        attrs = (spell.channel, *who)
+        for unit, seg_first, seg_last in spell.segments:
+            out.units.add(unit)
+            out.segments.append((worker.key, unit, seg_first, seg_last, *attrs))
+            a = max(seg_first, first)
+            b = as_of if seg_last is None or seg_last > as_of else seg_last
+            for mi in range(month_index(a), month_index(b) + 1) if a <= b else ():
+                days = (min(b, month_end(mi)) - max(a, month_start(mi))).days + 1
+                out.presence.append((worker.key, month_start(mi), unit, *attrs, days))
+        if first <= spell.start <= as_of:
+            out.units.add(spell.hire_unit)
+            out.flows.append((worker.key, spell.start, HIRE, spell.hire_unit, *attrs, "", ""))
+        sep = spell.separation
+        if sep is not None and first <= sep.date <= as_of:
+            out.units.add(sep.unit)
+            out.flows.append((worker.key, sep.date, SEPARATION, sep.unit, *attrs, sep.kind, sep.reason))
+        for tr in spell.transfers:
+            if first <= tr.date <= as_of:
+                out.units.update((tr.from_unit, tr.to_unit))
+                out.transfers.append((worker.key, tr.date, tr.from_unit, tr.to_unit))
+
+
+def facts_of(workers: Iterable[Worker], first: date, as_of: date) -> Facts:
+    """Every worker's facts (see ``worker_facts``)."""
+    out = Facts()
+    for worker in workers:
+        worker_facts(worker, first, as_of, out)
+    return out
+
+
+def org_rows(org: OrgTree, units: Iterable[str]) -> list[tuple[object, ...]]:
+    """Per unit a fact names: its published org chain (itself and its published ancestors, nearest first) and its
+    service model, as ``OrgTree`` resolves them (a unit never registered is its own root, model ``none``)."""
+    return [(unit, list(org.chain(unit)), org.service_model(unit)) for unit in sorted(units)]

@@ -1,0 +1,127 @@
+"""The fact tables in ClickHouse (issue 13): loaded from replayed workers, aggregated into the figures of the flow
+family (headcount, hires, separations by kind and reason, transfers) for every month and complete year.
+
+The cells themselves are written by the same code as the reference engine's (``headcount.flow_cells`` from
+``FlowFigures``): only the aggregation over workers moves into ClickHouse.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from services.common.clickhouse import ClickHouse
+
+from ..engine.dates import month_end
+from ..engine.headcount import FlowFigures
+from ..engine.orgs import OrgTree, SliceKey
+from ..engine.periods import Period
+from ..engine.slices import ALL
+from .facts import FLOWS, HIRE, ORG, PRESENCE, SEGMENTS, TRANSFERS, Facts, org_rows
+from .queries import FACT_TABLES, HEADCOUNT_ON, PRESENCE_MONTHS, PRESENCE_YEARS, TABLES
+from .queries import FLOWS as FLOWS_SQL
+from .queries import TRANSFERS as TRANSFERS_SQL
+
+INSERT_ROWS = 100_000
+PeriodKey = tuple[str, date]  # (period kind, label)
+
+
+class Warehouse:
+    """The fact tables of the store's database."""
+
+    def __init__(self, store: ClickHouse) -> None:
+        self._store = store
+
+    def reset(self) -> None:
+        """Create the fact tables if missing and empty them."""
+        for ddl in TABLES:
+            self._store.command(ddl)
+        for table in FACT_TABLES:
+            self._store.command(f"TRUNCATE TABLE {table}")
+
+    def load(self, facts: Facts) -> None:
+        """Insert one batch of workers' facts (their units' org rows come once, with ``load_org``)."""
+        for table, rows, columns in (
+            ("wf_presence", facts.presence, PRESENCE),
+            ("wf_segments", facts.segments, SEGMENTS),
+            ("wf_flows", facts.flows, FLOWS),
+            ("wf_transfers", facts.transfers, TRANSFERS),
+        ):
+            for start in range(0, len(rows), INSERT_ROWS):
+                self._store.insert_rows(table, rows[start : start + INSERT_ROWS], columns)
+
+    def load_org(self, org: OrgTree, units: Iterable[str]) -> None:
+        """The published chain and service model of every unit the facts name."""
+        self._store.insert_rows("wf_org", org_rows(org, units), ORG)
+
+    def flow_figures(self, periods: Sequence[Period], as_of: date) -> dict[PeriodKey, dict[SliceKey, FlowFigures]]:
+        """``FlowFigures`` per period (months to date and complete years, as ``periods`` lists them) and slice: a
+        slice with no worker employed in the period has none, the program row always has one."""
+        wanted = {(p.kind, p.label) for p in periods}
+        after = as_of + timedelta(days=1)
+        years = [p for p in periods if p.kind == "year"]
+        year_end = date(max(p.label.year for p in years) + 1, 1, 1) if years else date(1970, 1, 1)
+        workers: dict[PeriodKey, dict[SliceKey, int]] = defaultdict(dict)
+        avg: dict[PeriodKey, dict[SliceKey, float]] = defaultdict(dict)
+        for label, dim, value, days, count in self._store.query_rows(PRESENCE_MONTHS):
+            last = min(month_end(label.year * 12 + label.month - 1), as_of)
+            workers[("month", label)][(dim, value)] = int(count)
+            avg[("month", label)][(dim, value)] = int(days) / ((last - label).days + 1)
+        for label, dim, value, avg_sum, count in self._store.query_rows(PRESENCE_YEARS, {"until": year_end}):
+            workers[("year", label)][(dim, value)] = int(count)
+            avg[("year", label)][(dim, value)] = float(avg_sum)
+        hires: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
+        seps: dict[PeriodKey, dict[SliceKey, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        reasons: dict[PeriodKey, dict[SliceKey, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        t_in: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
+        t_out: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
+        for start, until in (("month", after), ("year", year_end)):
+            for label, dim, value, flow, kind, reason, n in self._store.query_rows(
+                FLOWS_SQL, {"start": start, "until": until}
+            ):
+                at, key = (start, label), (dim, value)
+                if flow == HIRE:
+                    hires[at][key] += int(n)
+                else:
+                    seps[at][key][kind] += int(n)
+                    reasons[at][key][reason] += int(n)
+            for label, unit, direction, n in self._store.query_rows(TRANSFERS_SQL, {"start": start, "until": until}):
+                (t_in if direction == "in" else t_out)[(start, label)][("org", unit)] += int(n)
+        ends: dict[date, dict[SliceKey, int]] = defaultdict(dict)
+        days = sorted({p.last for p in periods})
+        for day, dim, value, count in self._store.query_rows(HEADCOUNT_ON, {"days": days}):
+            ends[day][(dim, value)] = int(count)
+        out: dict[PeriodKey, dict[SliceKey, FlowFigures]] = {}
+        for period in periods:
+            at = (period.kind, period.label)
+            if at not in wanted:
+                continue
+            present = workers.get(at, {})
+            figures: dict[SliceKey, FlowFigures] = {}
+            for key in sorted({*present, ALL}):
+                figures[key] = FlowFigures(
+                    present.get(key, 0),
+                    avg[at].get(key, 0.0) if at in avg else 0.0,
+                    ends[period.last].get(key, 0),
+                    hires[at][key],
+                    seps[at][key],
+                    reasons[at][key],
+                    t_in[at][key],
+                    t_out[at][key],
+                )
+            out[at] = figures
+        return out
+
+
+def load_workers(warehouse: Warehouse, org: OrgTree, batches: Iterable[Facts]) -> int:
+    """Reset the fact tables and load every batch, then the org rows of the units they name; the rows loaded."""
+    warehouse.reset()
+    units: set[str] = set()
+    loaded = 0
+    for facts in batches:
+        warehouse.load(facts)
+        units |= facts.units
+        loaded += len(facts)
+    warehouse.load_org(org, units)
+    return loaded

@@ -1,0 +1,111 @@
+"""The warehouse path (issue 13) against the reference engine, on a real ClickHouse: the flow family's cells
+(value, numerator, denominator, population, primary flag) equal cell by cell, on the edge-case logs of
+``tests/oracle`` and on the simulator, at k = 1 and 5, with every org level and with the service's default levels.
+Each aggregation also runs alone on a hand-made log whose answer is written out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from services.common.clickhouse import ConnectClickHouse
+from services.metrics.engine import EventRecord
+from services.metrics.engine.compute import _Engine
+from services.metrics.engine.dates import month_index
+from services.metrics.engine.log import EventLog
+from services.metrics.engine.orgs import build_org_tree
+from services.metrics.warehouse.compute import FLOW_INDICATORS, flow_table
+from services.metrics.warehouse.facts import facts_of
+from services.metrics.warehouse.queries import HEADCOUNT_ON, TRANSFERS
+from services.metrics.warehouse.store import Warehouse, load_workers
+from tests.oracle.compare import cells, differences
+from tests.oracle.synth import synthetic_log
+from tests.unit.test_engine_support import Log
+from tests.unit.test_engine_vs_oracle import PUBLISHED, SIM_AS_OF, SYNTH_AS_OF, _sim
+
+from .servers import Servers
+
+
+@pytest.fixture
+def warehouse_store(servers: Servers) -> Iterator[ConnectClickHouse]:
+    """A database of its own (the fact tables are a working area, reset by every run)."""
+    name = f"wh_{uuid.uuid4().hex[:12]}"
+    client = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
+    yield client
+    client.command(f"DROP DATABASE IF EXISTS {name}")
+    client.close()
+
+
+def _reference(events: tuple[EventRecord, ...], as_of: date, k: int, levels: frozenset[str] | None) -> list[object]:
+    prepared = EventLog(events).prepared()
+    org = build_org_tree(prepared.org_events, levels)
+    assert prepared.first_date is not None
+    table = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k).run(())
+    return [r for r in table.rows() if r.indicator in FLOW_INDICATORS and r.period_kind in ("month", "year")]
+
+
+def _assert_equal(
+    store: ConnectClickHouse, events: tuple[EventRecord, ...], as_of: date, k: int, levels: frozenset[str] | None
+) -> None:
+    prepared = EventLog(events).prepared()
+    org = build_org_tree(prepared.org_events, levels)
+    expected = cells(_reference(events, as_of, k, levels))
+    actual = cells(flow_table(store, prepared, org, as_of, k).rows())
+    assert len(expected) > 1000, "the reference produced too few flow cells to prove anything"
+    problems = differences(expected, actual, limit=40)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("levels", [None, PUBLISHED], ids=["every-level", "published-levels"])
+@pytest.mark.parametrize("k", [1, 5])
+@pytest.mark.parametrize("seed", [1, 7, 23])
+def test_flow_family_equals_reference_on_edge_case_logs(
+    warehouse_store: ConnectClickHouse, seed: int, k: int, levels: frozenset[str] | None
+) -> None:
+    events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=seed))
+    _assert_equal(warehouse_store, events, SYNTH_AS_OF, k, levels)
+
+
+@pytest.mark.parametrize("k", [1, 5])
+@pytest.mark.parametrize("seed", [11, 4])
+def test_flow_family_equals_reference_on_the_simulator(warehouse_store: ConnectClickHouse, seed: int, k: int) -> None:
+    _assert_equal(warehouse_store, _sim(seed), SIM_AS_OF, k, PUBLISHED)
+
+
+def test_flow_family_equals_reference_on_a_larger_edge_case_log(warehouse_store: ConnectClickHouse) -> None:
+    events = tuple(synthetic_log(workers=300, start=date(2021, 1, 1), end=date(2024, 12, 31), seed=7))
+    _assert_equal(warehouse_store, events, date(2024, 11, 20), 5, None)
+
+
+def test_headcount_and_transfer_queries_alone(warehouse_store: ConnectClickHouse) -> None:
+    """District D with streets S1 and S2; w1 hired into S1 on 2 March 2024 and moved to S2 on 10 April; w2 hired
+    into D itself on 15 March and left on 31 March (it counts on its last day). End of March: S1 1, D 2; end of
+    April: S2 1, D 1. The move is out of S1 and into S2, not out of or into D."""
+    log = Log()
+    log.unit("D", level="district")
+    log.unit("S1", "D")
+    log.unit("S2", "D")
+    log.hire("w1", "2024-03-02", "S1")
+    log.transfer("w1", "2024-04-10", "S1", "S2")
+    log.hire("w2", "2024-03-15", "D")
+    log.separate("w2", "2024-03-31")
+    events = tuple(log.events)
+    prepared = EventLog(events).prepared()
+    assert not prepared.anomalies, prepared.anomalies
+    org = build_org_tree(prepared.org_events, None)
+    warehouse = Warehouse(warehouse_store)
+    load_workers(warehouse, org, [facts_of(prepared.workers, date(2024, 3, 1), date(2024, 4, 30))])
+    ends = warehouse_store.query_rows(HEADCOUNT_ON, {"days": [date(2024, 3, 31), date(2024, 4, 30)]})
+    org_ends = {(day, value): n for day, dim, value, n in ends if dim == "org"}
+    assert org_ends == {
+        (date(2024, 3, 31), "S1"): 1,
+        (date(2024, 3, 31), "D"): 2,
+        (date(2024, 4, 30), "S2"): 1,
+        (date(2024, 4, 30), "D"): 1,
+    }
+    moves = warehouse_store.query_rows(TRANSFERS, {"start": "month", "until": date(2024, 5, 1)})
+    assert sorted(moves) == [(date(2024, 4, 1), "S1", "out", 1), (date(2024, 4, 1), "S2", "in", 1)]  # not D
