@@ -1,4 +1,5 @@
-"""The warehouse path (issue 13) against the reference engine, on a real ClickHouse: the flow family's cells
+"""The warehouse path (issue 13) against the reference engine, on a real ClickHouse: the flow family's and the
+rolling-12 windows' cells
 (value, numerator, denominator, population, primary flag) equal cell by cell, on the edge-case logs of
 ``tests/oracle`` and on the simulator, at k = 1 and 5, with every org level and with the service's default levels.
 Each aggregation also runs alone on a hand-made log whose answer is written out.
@@ -18,7 +19,7 @@ from services.metrics.engine.compute import _Engine
 from services.metrics.engine.dates import month_index
 from services.metrics.engine.log import EventLog
 from services.metrics.engine.orgs import build_org_tree
-from services.metrics.warehouse.compute import FLOW_INDICATORS, flow_table
+from services.metrics.warehouse.compute import computed, flow_table
 from services.metrics.warehouse.facts import facts_of
 from services.metrics.warehouse.queries import HEADCOUNT_ON, TRANSFERS
 from services.metrics.warehouse.store import Warehouse, load_workers
@@ -45,7 +46,7 @@ def _reference(events: tuple[EventRecord, ...], as_of: date, k: int, levels: fro
     org = build_org_tree(prepared.org_events, levels)
     assert prepared.first_date is not None
     table = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k).run(())
-    return [r for r in table.rows() if r.indicator in FLOW_INDICATORS and r.period_kind in ("month", "year")]
+    return [r for r in table.rows() if computed(r.indicator, r.period_kind)]
 
 
 def _assert_equal(

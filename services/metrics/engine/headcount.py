@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import get_args
+from typing import Protocol, get_args
 
 from schemas.turnover import SeparationKind, SeparationReason
 
-from .accumulate import MonthStats, Rolling, SliceStats
+from .accumulate import MonthStats, SliceStats
 from .cells import Cells
 from .orgs import SliceKey
 from .periods import Period
@@ -82,7 +82,26 @@ def headcount_end_cells(cells: Cells, period: Period, stats: MonthStats, end_cou
         cells.value("headcount_end", period.kind, period.label, key, end_counts.get(key, 0), len(st.present))
 
 
-def rolling_cells(cells: Cells, label: date, stats: dict[SliceKey, Rolling]) -> None:
+class WindowFigures(Protocol):
+    """What the rolling-12 rows need of one slice in one window (``accumulate.Rolling``, or the warehouse's)."""
+
+    @property
+    def seps(self) -> int: ...
+    @property
+    def voluntary(self) -> int: ...
+    @property
+    def involuntary(self) -> int: ...
+    @property
+    def hires(self) -> int: ...
+    @property
+    def promotions(self) -> int: ...
+    @property
+    def workers(self) -> int: ...
+    @property
+    def headcount_avg(self) -> float: ...
+
+
+def rolling_cells(cells: Cells, label: date, stats: Mapping[SliceKey, WindowFigures]) -> None:
     """Rolling 12 months ending with the month ``label``: the window's flows / its average headcount (v5: the
     separation, voluntary, involuntary and hires rates alike; issue 16: the promotion rate)."""
     for key, r in stats.items():

@@ -1,4 +1,5 @@
-"""The warehouse path's entry point (issue 13, first part): the flow family computed in ClickHouse.
+"""The warehouse path's entry point (issue 13, first part): the flow family and the rolling-12 rows computed in
+ClickHouse.
 
 Facts are written in batches of workers (``BATCH``), so the facts in memory are bounded by a batch; the replayed
 workers still come from the whole log in memory (``Prepared``): streaming them by worker from ClickHouse is the
@@ -17,13 +18,13 @@ from services.common.clickhouse import ClickHouse
 
 from ..engine.cells import Cells
 from ..engine.dates import month_index, month_start
-from ..engine.headcount import flow_cells
+from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import Prepared
 from ..engine.orgs import OrgTree
-from ..engine.periods import month_periods, year_periods
+from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
 from .facts import facts_of
-from .store import Warehouse, load_workers
+from .store import Warehouse, load_workers, windows
 
 BATCH: Final = 2_000
 """Workers per batch of facts written."""
@@ -47,7 +48,13 @@ FLOW_INDICATORS: Final = frozenset(
         "hires_rate",
     }
 )
-"""What ``headcount.flow_cells`` writes: the indicators this path computes so far."""
+"""What ``headcount.flow_cells`` writes in months and years."""
+
+
+def computed(indicator: str, period_kind: str) -> bool:
+    """Whether this path computes the cells of ``indicator`` in ``period_kind`` so far: the flow family in months
+    and years, and every rolling-12 row (``headcount.rolling_cells``)."""
+    return period_kind == "rolling12" or (indicator in FLOW_INDICATORS and period_kind in ("month", "year"))
 
 
 def flow_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date, k: int) -> Cells:
@@ -63,6 +70,10 @@ def flow_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date,
     figures = warehouse.flow_figures(periods, as_of)
     for period in periods:
         flow_cells(cells, period, figures[(period.kind, period.label)])
+    ends = rolling_months(first_mi, as_of)
+    if ends:
+        for label, rows in windows(store, month_start(ends[0]), month_start(ends[-1])).items():
+            rolling_cells(cells, label, rows)
     return cells
 
 

@@ -9,7 +9,8 @@ period, so a fact is written once whatever the period.
 - ``presence``: the days a worker counts in a unit in a month (a spell's unit segment clipped to the month and to
   the as-of date): average headcount (days / days of the month) and the population (distinct workers).
 - ``segments``: the unit segments themselves, open ones with no last day: period-end headcount on any day.
-- ``flows``: hires (in the hire unit), separations (kind and reason, in the unit of the day), dated up to as-of.
+- ``flows``: hires (in the hire unit), separations (kind and reason, in the unit of the day) and grade changes
+  (kind: the move), dated up to as-of.
 - ``transfers``: each transfer's from and to units; the aggregation counts it in and out of the org units of one
   chain and not the other.
 
@@ -31,7 +32,7 @@ SEGMENTS = ("worker_key", "unit", "first", "last", "channel", "gender", "birth_y
 FLOWS = ("worker_key", "day", "flow", "unit", "channel", "gender", "birth_year", "kind", "reason")
 TRANSFERS = ("worker_key", "day", "from_unit", "to_unit")
 ORG = ("unit", "chain", "service_model")
-HIRE, SEPARATION = "hire", "separation"
+HIRE, SEPARATION, GRADE = "hire", "separation", "grade"
 
 
 @dataclass(slots=True)
@@ -69,6 +70,10 @@ def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
         if sep is not None and first <= sep.date <= as_of:
             out.units.add(sep.unit)
             out.flows.append((worker.key, sep.date, SEPARATION, sep.unit, *attrs, sep.kind, sep.reason))
+        for change in spell.grades:  # kind: the move (promotion, demotion, lateral), in the unit of the day
+            if first <= change.date <= as_of:
+                out.units.add(change.unit)
+                out.flows.append((worker.key, change.date, GRADE, change.unit, *attrs, change.move, ""))
         for tr in spell.transfers:
             if first <= tr.date <= as_of:
                 out.units.update((tr.from_unit, tr.to_unit))

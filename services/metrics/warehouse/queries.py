@@ -111,3 +111,30 @@ ARRAY JOIN {keys("toYear(d)")} AS k
 GROUP BY day, dim, value
 """
 """Per given day and slice (age bands of the day's year): the workers employed at the end of the day."""
+
+_WINDOW = "addMonths({month}, shift)"
+"""A rolling-12 window's end: each fact's month counts in the windows ending 0..11 months after it."""
+
+ROLLING_PRESENCE: Final = f"""
+SELECT {_WINDOW.format(month="f.month")} AS period, k.1 AS dim, k.2 AS value,
+       sum(f.days / toDayOfMonth(toLastDayOfMonth(f.month))) AS avg_sum, uniqExact(f.worker_key) AS workers
+FROM wf_presence AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+ARRAY JOIN range(12) AS shift
+ARRAY JOIN {keys(f"toYear({_WINDOW.format(month='f.month')})")} AS k
+WHERE period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
+GROUP BY period, dim, value
+"""
+"""Per rolling-12 window (labelled by its last month, ``first_end`` .. ``last_end``; every month of a window is
+complete) and slice, age bands of the window's last year: the sum of the 12 monthly average headcounts and the
+distinct workers employed at any time in the window."""
+
+ROLLING_FLOWS: Final = f"""
+SELECT {_WINDOW.format(month="toStartOfMonth(f.day)")} AS period, k.1 AS dim, k.2 AS value, f.flow AS flow,
+       f.kind AS kind, count() AS n
+FROM wf_flows AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+ARRAY JOIN range(12) AS shift
+ARRAY JOIN {keys(f"toYear({_WINDOW.format(month='toStartOfMonth(f.day)')})")} AS k
+WHERE period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
+GROUP BY period, dim, value, flow, kind
+"""
+"""Per rolling-12 window and slice: hires, separations by kind and grade changes by move."""

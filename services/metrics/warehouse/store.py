@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.common.clickhouse import ClickHouse
@@ -18,13 +19,27 @@ from ..engine.headcount import FlowFigures
 from ..engine.orgs import OrgTree, SliceKey
 from ..engine.periods import Period
 from ..engine.slices import ALL
-from .facts import FLOWS, HIRE, ORG, PRESENCE, SEGMENTS, TRANSFERS, Facts, org_rows
-from .queries import FACT_TABLES, HEADCOUNT_ON, PRESENCE_MONTHS, PRESENCE_YEARS, TABLES
+from ..engine.spells import PROMOTION
+from .facts import FLOWS, GRADE, HIRE, ORG, PRESENCE, SEGMENTS, SEPARATION, TRANSFERS, Facts, org_rows
+from .queries import FACT_TABLES, HEADCOUNT_ON, PRESENCE_MONTHS, PRESENCE_YEARS, ROLLING_FLOWS, ROLLING_PRESENCE, TABLES
 from .queries import FLOWS as FLOWS_SQL
 from .queries import TRANSFERS as TRANSFERS_SQL
 
 INSERT_ROWS = 100_000
 PeriodKey = tuple[str, date]  # (period kind, label)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One slice of one rolling-12 window (``headcount.WindowFigures``)."""
+
+    seps: int
+    voluntary: int
+    involuntary: int
+    hires: int
+    promotions: int
+    workers: int
+    headcount_avg: float
 
 
 class Warehouse:
@@ -83,7 +98,7 @@ class Warehouse:
                 at, key = (start, label), (dim, value)
                 if flow == HIRE:
                     hires[at][key] += int(n)
-                else:
+                elif flow == SEPARATION:
                     seps[at][key][kind] += int(n)
                     reasons[at][key][reason] += int(n)
             for label, unit, direction, n in self._store.query_rows(TRANSFERS_SQL, {"start": start, "until": until}):
@@ -112,6 +127,38 @@ class Warehouse:
                 )
             out[at] = figures
         return out
+
+
+def windows(store: ClickHouse, first_end: date, last_end: date) -> dict[date, dict[SliceKey, Window]]:
+    """Per rolling-12 window (labelled by the first day of its last month, ``first_end`` .. ``last_end``) and slice:
+    a slice with no worker employed in the window has none, the program row always has one."""
+    bounds = {"first_end": first_end, "last_end": last_end}
+    workers: dict[date, dict[SliceKey, tuple[int, float]]] = defaultdict(dict)
+    for label, dim, value, avg_sum, count in store.query_rows(ROLLING_PRESENCE, bounds):
+        workers[label][(dim, value)] = (int(count), float(avg_sum))
+    flows: dict[date, dict[SliceKey, Counter[tuple[str, str]]]] = defaultdict(lambda: defaultdict(Counter))
+    for label, dim, value, flow, kind, n in store.query_rows(ROLLING_FLOWS, bounds):
+        flows[label][(dim, value)][(flow, kind)] += int(n)
+    out: dict[date, dict[SliceKey, Window]] = {}
+    label = first_end
+    while label <= last_end:
+        present = workers.get(label, {})
+        rows: dict[SliceKey, Window] = {}
+        for key in sorted({*present, ALL}):
+            count, avg_sum = present.get(key, (0, 0.0))
+            moved = flows[label][key]
+            rows[key] = Window(
+                sum(n for (flow, _), n in moved.items() if flow == SEPARATION),
+                moved[(SEPARATION, "voluntary")],
+                moved[(SEPARATION, "involuntary")],
+                sum(n for (flow, _), n in moved.items() if flow == HIRE),
+                moved[(GRADE, PROMOTION)],
+                count,
+                avg_sum / 12,
+            )
+        out[label] = rows
+        label = date(label.year + label.month // 12, label.month % 12 + 1, 1)
+    return out
 
 
 def load_workers(warehouse: Warehouse, org: OrgTree, batches: Iterable[Facts]) -> int:
