@@ -32,7 +32,7 @@ from .retention import (
 from .slices import ALL
 from .spells import Worker
 from .suppression import suppress
-from .training import on_time_cells, training_cells
+from .training import on_time_cells, training_cells, training_figures
 
 # Indicators published with period_kind 'year' (contract section 4, "Year figures" and "Decisions"): every
 # month figure computed on the year's dates, except stability_index (D = a month's last day), the month pay
@@ -282,7 +282,7 @@ class _Engine:
         flow_cells(cells, period, flow_figures(stats, self.counts(period.last, age)))
         retention_cells(cells, self.org, period, stats, (first, last), self.counts(period.first, age))
         tenure_cells(cells, period, stats, end_groups)
-        training_cells(cells, period, stats)
+        training_cells(cells, period, training_figures(stats))
         levels = levels_on(last, period.last)
         grade_cells(cells, period, stats, end_groups, levels)
         if period.kind == "month":

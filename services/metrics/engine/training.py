@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .accumulate import MonthStats
 from .cells import Cells
-from .headcount import headcount_avg
 from .orgs import SliceKey
 from .periods import Period
 from .retention import Member
@@ -15,27 +16,58 @@ KINDS = ("initial", "rotation", "site_visit", "skills_competition", "other")
 ON_TIME_DAYS = 90
 
 
-def training_cells(cells: Cells, period: Period, stats: MonthStats) -> None:
+@dataclass(frozen=True, slots=True)
+class TrainingFigures:
+    """What the training family needs of one slice in one period, whichever engine aggregated it: the distinct
+    workers employed at any time (the population), the sum of the monthly average headcounts (``avg_sum``), the
+    trainings ended in the period (trainee-times) and the distinct workers who ended one (trainees), both also by
+    course kind, and the hours by course kind."""
+
+    workers: int
+    avg_sum: float
+    times: int
+    trainees: int
+    times_by_kind: Mapping[str, int]
+    trainees_by_kind: Mapping[str, int]
+    hours: Mapping[str, float]
+
+
+def training_figures(stats: MonthStats) -> dict[SliceKey, TrainingFigures]:
+    """The reference engine's accumulators as ``TrainingFigures`` (slices in the accumulators' order)."""
+    return {
+        key: TrainingFigures(
+            len(st.present),
+            st.avg_sum,
+            st.train_times,
+            len(st.trainees),
+            st.times_by_kind,
+            {kind: len(workers) for kind, workers in st.trainees_by_kind.items()},
+            st.hours,
+        )
+        for key, st in stats.items()
+    }
+
+
+def training_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, TrainingFigures]) -> None:
     """Trainings count on their end date in the slice the worker is in that day."""
     kind, label = period.kind, period.label
-    for key, st in stats.items():
-        pop = len(st.present)
-        trainees = len(st.trainees)
-        cells.value("trainee_times", kind, label, key, st.train_times, pop)
-        cells.value("trainees", kind, label, key, trainees, pop)
+    for key, f in figures.items():
+        pop = f.workers
+        cells.value("trainee_times", kind, label, key, f.times, pop)
+        cells.value("trainees", kind, label, key, f.trainees, pop)
         for course_kind in KINDS:  # 人次 and 人数 by course kind: category = the kind, '' = every kind
-            times = float(st.times_by_kind.get(course_kind, 0))
-            people = float(len(st.trainees_by_kind.get(course_kind, ())))
+            times = float(f.times_by_kind.get(course_kind, 0))
+            people = float(f.trainees_by_kind.get(course_kind, 0))
             cells.put("trainee_times", kind, label, key, course_kind, times, None, None, pop)
             cells.put("trainees", kind, label, key, course_kind, people, None, None, pop)
         for course_kind in KINDS:
-            hours = st.hours.get(course_kind, 0.0)
+            hours = f.hours.get(course_kind, 0.0)
             cells.put("training_hours", kind, label, key, course_kind, hours, None, None, pop)
-        total = sum(st.hours.values())
+        total = sum(f.hours.values())
         cells.put("training_hours", kind, label, key, "all", total, None, None, pop)
-        avg = headcount_avg(period, st)
+        avg = f.avg_sum / len(period.months)  # as headcount.headcount_avg
         cells.rate("training_hours_per_worker", kind, label, key, total, avg, pop, scale=1.0)
-        cells.rate("share_trained", kind, label, key, trainees, pop, pop)
+        cells.rate("share_trained", kind, label, key, f.trainees, pop, pop)
 
 
 def on_time(member: Member) -> bool:
