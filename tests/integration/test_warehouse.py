@@ -1,8 +1,7 @@
-"""The warehouse path (issue 13) against the reference engine, on a real ClickHouse: the flow family's and the
-rolling-12 windows' cells
-(value, numerator, denominator, population, primary flag) equal cell by cell, on the edge-case logs of
-``tests/oracle`` and on the simulator, at k = 1 and 5, with every org level and with the service's default levels.
-Each aggregation also runs alone on a hand-made log whose answer is written out.
+"""The warehouse path (issue 13) against the reference engine, on a real ClickHouse: the flow and training
+families' cells and the rolling-12 windows' (value, numerator, denominator, population, primary flag) equal cell by
+cell, on the edge-case logs of ``tests/oracle`` and on the simulator, at k = 1 and 5, with every org level and with
+the service's default levels. Each aggregation also runs alone on a hand-made log whose answer is written out.
 """
 
 from __future__ import annotations
@@ -19,10 +18,11 @@ from services.metrics.engine.compute import _Engine
 from services.metrics.engine.dates import month_index
 from services.metrics.engine.log import EventLog
 from services.metrics.engine.orgs import build_org_tree
-from services.metrics.warehouse.compute import computed, flow_table
+from services.metrics.warehouse.compute import computed, warehouse_table
 from services.metrics.warehouse.facts import facts_of
 from services.metrics.warehouse.queries import HEADCOUNT_ON, TRANSFERS
 from services.metrics.warehouse.store import Warehouse, load_workers
+from services.metrics.warehouse.training import TRAININGS
 from tests.oracle.compare import cells, differences
 from tests.oracle.synth import synthetic_log
 from tests.unit.test_engine_support import Log
@@ -55,8 +55,9 @@ def _assert_equal(
     prepared = EventLog(events).prepared()
     org = build_org_tree(prepared.org_events, levels)
     expected = cells(_reference(events, as_of, k, levels))
-    actual = cells(flow_table(store, prepared, org, as_of, k).rows())
+    actual = cells(warehouse_table(store, prepared, org, as_of, k).rows())
     assert len(expected) > 1000, "the reference produced too few flow cells to prove anything"
+    assert any(key[0] == "training_hours" and cell[0] for key, cell in expected.items()), "no training to compare"
     problems = differences(expected, actual, limit=40)
     assert not problems, "\n".join(problems)
 
@@ -110,3 +111,53 @@ def test_headcount_and_transfer_queries_alone(warehouse_store: ConnectClickHouse
     }
     moves = warehouse_store.query_rows(TRANSFERS, {"start": "month", "until": date(2024, 5, 1)})
     assert sorted(moves) == [(date(2024, 4, 1), "S1", "out", 1), (date(2024, 4, 1), "S2", "in", 1)]  # not D
+
+
+def test_training_query_alone(warehouse_store: ConnectClickHouse) -> None:
+    """District D with streets S1 and S2; w1 in S1 from 2 March 2024 ends an initial training (8 h) on 20 March and
+    a rotation (2.5 h) on 25 March, moves to S2 on 10 April and ends another (3 h) on 15 April; w2 in D from 15 March
+    ends an initial training (4 h) on 31 March and one on 10 May, after the as-of date (not counted). A training
+    counts in the unit of its end date; '' is every course kind; a year's trainees are distinct over its months."""
+    log = Log()
+    log.unit("D", level="district")
+    log.unit("S1", "D")
+    log.unit("S2", "D")
+    log.hire("w1", "2024-03-02", "S1")
+    log.train("w1", "2024-03-20", "initial", "8")
+    log.train("w1", "2024-03-25", "rotation", "2.5")
+    log.transfer("w1", "2024-04-10", "S1", "S2")
+    log.train("w1", "2024-04-15", "rotation", "3")
+    log.hire("w2", "2024-03-15", "D")
+    log.train("w2", "2024-03-31", "initial", "4")
+    log.train("w2", "2024-05-10", "initial", "6")
+    prepared = EventLog(tuple(log.events)).prepared()
+    assert not prepared.anomalies, prepared.anomalies
+    org = build_org_tree(prepared.org_events, None)
+    load_workers(Warehouse(warehouse_store), org, [facts_of(prepared.workers, date(2024, 3, 1), date(2024, 4, 30))])
+
+    def org_rows(start: str, until: date) -> set[tuple[object, ...]]:
+        rows = warehouse_store.query_rows(TRAININGS, {"start": start, "until": until})
+        return {
+            (label, value, course, n, people, hours)
+            for label, dim, value, course, n, people, hours in rows
+            if dim == "org"
+        }
+
+    march, april, year = date(2024, 3, 1), date(2024, 4, 1), date(2024, 1, 1)
+    assert org_rows("month", date(2024, 5, 1)) == {
+        (march, "S1", "initial", 1, 1, 8.0),
+        (march, "S1", "rotation", 1, 1, 2.5),
+        (march, "S1", "", 2, 1, 10.5),
+        (march, "D", "initial", 2, 2, 12.0),
+        (march, "D", "rotation", 1, 1, 2.5),
+        (march, "D", "", 3, 2, 14.5),
+        (april, "S2", "rotation", 1, 1, 3.0),
+        (april, "S2", "", 1, 1, 3.0),
+        (april, "D", "rotation", 1, 1, 3.0),
+        (april, "D", "", 1, 1, 3.0),
+    }
+    assert {row for row in org_rows("year", date(2025, 1, 1)) if row[1] == "D"} == {
+        (year, "D", "initial", 2, 2, 12.0),
+        (year, "D", "rotation", 2, 1, 5.5),
+        (year, "D", "", 4, 2, 17.5),
+    }

@@ -1,10 +1,11 @@
-"""The warehouse path's entry point (issue 13, first part): the flow family and the rolling-12 rows computed in
-ClickHouse.
+"""The warehouse path's entry point (issue 13, first part): the flow and training families and the rolling-12 rows
+computed in ClickHouse.
 
 Facts are written in batches of workers (``BATCH``), so the facts in memory are bounded by a batch; the replayed
 workers still come from the whole log in memory (``Prepared``): streaming them by worker from ClickHouse is the
-next part. The cells are the reference engine's for the flow family (``FLOW_INDICATORS``) in every month to date and
-complete year, primary-suppressed with threshold ``k`` (tests/integration/test_warehouse.py proves them equal).
+next part. The cells are the reference engine's for the flow and training families (``INDICATORS``) in every month
+to date and complete year, primary-suppressed with threshold ``k`` (tests/integration/test_warehouse.py proves them
+equal).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from ..engine.log import Prepared
 from ..engine.orgs import OrgTree
 from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
+from ..engine.training import training_cells
 from .facts import facts_of
 from .store import Warehouse, load_workers, windows
+from .training import training_figures
 
 BATCH: Final = 2_000
 """Workers per batch of facts written."""
-FLOW_INDICATORS: Final = frozenset(
+INDICATORS: Final = frozenset(
     {
         "headcount_avg",
         "headcount_end",
@@ -46,19 +49,25 @@ FLOW_INDICATORS: Final = frozenset(
         "voluntary_rate",
         "involuntary_rate",
         "hires_rate",
+        "trainee_times",
+        "trainees",
+        "training_hours",
+        "training_hours_per_worker",
+        "share_trained",
     }
 )
-"""What ``headcount.flow_cells`` writes in months and years."""
+"""What ``headcount.flow_cells`` and ``training.training_cells`` write in months and years."""
 
 
 def computed(indicator: str, period_kind: str) -> bool:
-    """Whether this path computes the cells of ``indicator`` in ``period_kind`` so far: the flow family in months
-    and years, and every rolling-12 row (``headcount.rolling_cells``)."""
-    return period_kind == "rolling12" or (indicator in FLOW_INDICATORS and period_kind in ("month", "year"))
+    """Whether this path computes the cells of ``indicator`` in ``period_kind`` so far: the flow and training
+    families in months and years, and every rolling-12 row (``headcount.rolling_cells``)."""
+    return period_kind == "rolling12" or (indicator in INDICATORS and period_kind in ("month", "year"))
 
 
-def flow_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date, k: int) -> Cells:
-    """Load the workers' facts into the store's fact tables and aggregate the flow family there (see module)."""
+def warehouse_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date, k: int) -> Cells:
+    """Load the workers' facts into the store's fact tables and aggregate there what ``computed`` names (see
+    module)."""
     cells = Cells(k)
     if prepared.first_date is None or prepared.first_date > as_of:
         return cells
@@ -67,9 +76,12 @@ def flow_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date,
     warehouse = Warehouse(store)
     load_workers(warehouse, org, (facts_of(chunk, first, as_of) for chunk in _batches(prepared.workers)))
     periods = month_periods(first_mi, as_of) + year_periods(first_mi, as_of)
-    figures = warehouse.flow_figures(periods, as_of)
+    presence = warehouse.presence(periods, as_of)
+    flows = warehouse.flow_figures(periods, presence)
+    trainings = training_figures(store, periods, presence)
     for period in periods:
-        flow_cells(cells, period, figures[(period.kind, period.label)])
+        flow_cells(cells, period, flows[(period.kind, period.label)])
+        training_cells(cells, period, trainings[(period.kind, period.label)])
     ends = rolling_months(first_mi, as_of)
     if ends:
         for label, rows in windows(store, month_start(ends[0]), month_start(ends[-1])).items():

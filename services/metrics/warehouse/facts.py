@@ -13,6 +13,7 @@ period, so a fact is written once whatever the period.
   (kind: the move), dated up to as-of.
 - ``transfers``: each transfer's from and to units; the aggregation counts it in and out of the org units of one
   chain and not the other.
+- ``trainings``: each training on its end date (up to as-of), in the unit of that day, with its course kind and hours.
 
 Pure: no I/O. The same replay as the reference engine (``EventLog``), so both read the same spells.
 """
@@ -31,6 +32,7 @@ PRESENCE = ("worker_key", "month", "unit", "channel", "gender", "birth_year", "d
 SEGMENTS = ("worker_key", "unit", "first", "last", "channel", "gender", "birth_year")
 FLOWS = ("worker_key", "day", "flow", "unit", "channel", "gender", "birth_year", "kind", "reason")
 TRANSFERS = ("worker_key", "day", "from_unit", "to_unit")
+TRAININGS = ("worker_key", "day", "unit", "channel", "gender", "birth_year", "kind", "hours")
 ORG = ("unit", "chain", "service_model")
 HIRE, SEPARATION, GRADE = "hire", "separation", "grade"
 
@@ -43,10 +45,11 @@ class Facts:
     segments: list[tuple[object, ...]] = field(default_factory=list)
     flows: list[tuple[object, ...]] = field(default_factory=list)
     transfers: list[tuple[object, ...]] = field(default_factory=list)
+    trainings: list[tuple[object, ...]] = field(default_factory=list)
     units: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
-        return len(self.presence) + len(self.segments) + len(self.flows) + len(self.transfers)
+        return len(self.presence) + len(self.segments) + len(self.flows) + len(self.transfers) + len(self.trainings)
 
 
 def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
@@ -78,6 +81,10 @@ def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
             if first <= tr.date <= as_of:
                 out.units.update((tr.from_unit, tr.to_unit))
                 out.transfers.append((worker.key, tr.date, tr.from_unit, tr.to_unit))
+        for tn in spell.trainings:
+            if first <= tn.end <= as_of:
+                out.units.add(tn.unit)
+                out.trainings.append((worker.key, tn.end, tn.unit, *attrs, tn.kind, tn.hours))
 
 
 def facts_of(workers: Iterable[Worker], first: date, as_of: date) -> Facts:

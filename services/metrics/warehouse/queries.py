@@ -28,13 +28,17 @@ TABLES: Final = (
     ENGINE = MergeTree ORDER BY (day, worker_key)""",
     """CREATE TABLE IF NOT EXISTS wf_transfers (worker_key String, day Date, from_unit String, to_unit String)
     ENGINE = MergeTree ORDER BY (day, worker_key)""",
+    """CREATE TABLE IF NOT EXISTS wf_trainings
+    (worker_key String, day Date, unit String, channel LowCardinality(String), gender LowCardinality(String),
+     birth_year UInt16, kind LowCardinality(String), hours Float64)
+    ENGINE = MergeTree ORDER BY (day, worker_key)""",
     """CREATE TABLE IF NOT EXISTS wf_org (unit String, chain Array(String), service_model LowCardinality(String))
     ENGINE = MergeTree ORDER BY unit""",
 )
 """The fact tables: derived from the event log and rebuilt from it, so they are a working area, not a migration.
 A worker without a gender is stored with ``''``, without a birth year with 0 (neither gets that slice)."""
 
-FACT_TABLES: Final = ("wf_presence", "wf_segments", "wf_flows", "wf_transfers", "wf_org")
+FACT_TABLES: Final = ("wf_presence", "wf_segments", "wf_flows", "wf_transfers", "wf_trainings", "wf_org")
 
 
 def _band(age: str) -> str:

@@ -20,7 +20,7 @@ from ..engine.orgs import OrgTree, SliceKey
 from ..engine.periods import Period
 from ..engine.slices import ALL
 from ..engine.spells import PROMOTION
-from .facts import FLOWS, GRADE, HIRE, ORG, PRESENCE, SEGMENTS, SEPARATION, TRANSFERS, Facts, org_rows
+from .facts import FLOWS, GRADE, HIRE, ORG, PRESENCE, SEGMENTS, SEPARATION, TRAININGS, TRANSFERS, Facts, org_rows
 from .queries import FACT_TABLES, HEADCOUNT_ON, PRESENCE_MONTHS, PRESENCE_YEARS, ROLLING_FLOWS, ROLLING_PRESENCE, TABLES
 from .queries import FLOWS as FLOWS_SQL
 from .queries import TRANSFERS as TRANSFERS_SQL
@@ -40,6 +40,22 @@ class Window:
     promotions: int
     workers: int
     headcount_avg: float
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Per period (months to date and complete years) and slice: the distinct workers employed at any time (the
+    population) and the sum of the monthly average headcounts; a slice with no worker employed in the period has
+    none. ``until`` per period kind: the first day not counted (the day after as-of; after the last complete year).
+    Read once and shared by the families whose population it is."""
+
+    workers: dict[PeriodKey, dict[SliceKey, int]]
+    avg: dict[PeriodKey, dict[SliceKey, float]]
+    until: dict[str, date]
+
+    def slices(self, at: PeriodKey) -> list[SliceKey]:
+        """A period's slices in output order: those with a worker employed, and the program row always."""
+        return sorted({*self.workers.get(at, {}), ALL})
 
 
 class Warehouse:
@@ -62,6 +78,7 @@ class Warehouse:
             ("wf_segments", facts.segments, SEGMENTS),
             ("wf_flows", facts.flows, FLOWS),
             ("wf_transfers", facts.transfers, TRANSFERS),
+            ("wf_trainings", facts.trainings, TRAININGS),
         ):
             for start in range(0, len(rows), INSERT_ROWS):
                 self._store.insert_rows(table, rows[start : start + INSERT_ROWS], columns)
@@ -70,11 +87,8 @@ class Warehouse:
         """The published chain and service model of every unit the facts name."""
         self._store.insert_rows("wf_org", org_rows(org, units), ORG)
 
-    def flow_figures(self, periods: Sequence[Period], as_of: date) -> dict[PeriodKey, dict[SliceKey, FlowFigures]]:
-        """``FlowFigures`` per period (months to date and complete years, as ``periods`` lists them) and slice: a
-        slice with no worker employed in the period has none, the program row always has one."""
-        wanted = {(p.kind, p.label) for p in periods}
-        after = as_of + timedelta(days=1)
+    def presence(self, periods: Sequence[Period], as_of: date) -> Presence:
+        """The population and average headcount sums of the months to date and complete years ``periods`` lists."""
         years = [p for p in periods if p.kind == "year"]
         year_end = date(max(p.label.year for p in years) + 1, 1, 1) if years else date(1970, 1, 1)
         workers: dict[PeriodKey, dict[SliceKey, int]] = defaultdict(dict)
@@ -86,12 +100,20 @@ class Warehouse:
         for label, dim, value, avg_sum, count in self._store.query_rows(PRESENCE_YEARS, {"until": year_end}):
             workers[("year", label)][(dim, value)] = int(count)
             avg[("year", label)][(dim, value)] = float(avg_sum)
+        return Presence(workers, avg, {"month": as_of + timedelta(days=1), "year": year_end})
+
+    def flow_figures(
+        self, periods: Sequence[Period], presence: Presence
+    ) -> dict[PeriodKey, dict[SliceKey, FlowFigures]]:
+        """``FlowFigures`` per period (as ``periods`` lists them) and slice of ``presence``."""
+        wanted = {(p.kind, p.label) for p in periods}
+        workers, avg = presence.workers, presence.avg
         hires: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
         seps: dict[PeriodKey, dict[SliceKey, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
         reasons: dict[PeriodKey, dict[SliceKey, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
         t_in: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
         t_out: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
-        for start, until in (("month", after), ("year", year_end)):
+        for start, until in presence.until.items():
             for label, dim, value, flow, kind, reason, n in self._store.query_rows(
                 FLOWS_SQL, {"start": start, "until": until}
             ):
@@ -114,7 +136,7 @@ class Warehouse:
                 continue
             present = workers.get(at, {})
             figures: dict[SliceKey, FlowFigures] = {}
-            for key in sorted({*present, ALL}):
+            for key in presence.slices(at):
                 figures[key] = FlowFigures(
                     present.get(key, 0),
                     avg[at].get(key, 0.0) if at in avg else 0.0,
