@@ -65,7 +65,7 @@ def _assert_equal(
 @pytest.mark.parametrize("levels", [None, PUBLISHED], ids=["every-level", "published-levels"])
 @pytest.mark.parametrize("k", [1, 5])
 @pytest.mark.parametrize("seed", [1, 7, 23])
-def test_flow_family_equals_reference_on_edge_case_logs(
+def test_warehouse_cells_equal_reference_on_edge_case_logs(
     warehouse_store: ConnectClickHouse, seed: int, k: int, levels: frozenset[str] | None
 ) -> None:
     events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=seed))
@@ -74,11 +74,11 @@ def test_flow_family_equals_reference_on_edge_case_logs(
 
 @pytest.mark.parametrize("k", [1, 5])
 @pytest.mark.parametrize("seed", [11, 4])
-def test_flow_family_equals_reference_on_the_simulator(warehouse_store: ConnectClickHouse, seed: int, k: int) -> None:
+def test_warehouse_cells_equal_reference_on_the_simulator(warehouse_store: ConnectClickHouse, seed: int, k: int) -> None:
     _assert_equal(warehouse_store, _sim(seed), SIM_AS_OF, k, PUBLISHED)
 
 
-def test_flow_family_equals_reference_on_a_larger_edge_case_log(warehouse_store: ConnectClickHouse) -> None:
+def test_warehouse_cells_equal_reference_on_a_larger_edge_case_log(warehouse_store: ConnectClickHouse) -> None:
     events = tuple(synthetic_log(workers=300, start=date(2021, 1, 1), end=date(2024, 12, 31), seed=7))
     _assert_equal(warehouse_store, events, date(2024, 11, 20), 5, None)
 
