@@ -74,7 +74,9 @@ def test_warehouse_cells_equal_reference_on_edge_case_logs(
 
 @pytest.mark.parametrize("k", [1, 5])
 @pytest.mark.parametrize("seed", [11, 4])
-def test_warehouse_cells_equal_reference_on_the_simulator(warehouse_store: ConnectClickHouse, seed: int, k: int) -> None:
+def test_warehouse_cells_equal_reference_on_the_simulator(
+    warehouse_store: ConnectClickHouse, seed: int, k: int
+) -> None:
     _assert_equal(warehouse_store, _sim(seed), SIM_AS_OF, k, PUBLISHED)
 
 
