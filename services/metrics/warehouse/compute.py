@@ -68,13 +68,20 @@ def computed(indicator: str, period_kind: str) -> bool:
 def warehouse_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date, k: int) -> Cells:
     """Load the workers' facts into the store's fact tables and aggregate there what ``computed`` names (see
     module)."""
-    cells = Cells(k)
     if prepared.first_date is None or prepared.first_date > as_of:
-        return cells
+        return Cells(k)
     first_mi = month_index(prepared.first_date)
     first = month_start(first_mi)
     warehouse = Warehouse(store)
     load_workers(warehouse, org, (facts_of(chunk, first, as_of) for chunk in _batches(prepared.workers)))
+    return aggregate(store, first_mi, as_of, k)
+
+
+def aggregate(store: ClickHouse, first_mi: int, as_of: date, k: int) -> Cells:
+    """The cells ``computed`` names, from the fact tables as loaded, for the months ``first_mi`` .. ``as_of``: each
+    family's figures aggregated in ClickHouse, written by the reference engine's own cell functions."""
+    cells = Cells(k)
+    warehouse = Warehouse(store)
     periods = month_periods(first_mi, as_of) + year_periods(first_mi, as_of)
     presence = warehouse.presence(periods, as_of)
     flows = warehouse.flow_figures(periods, presence)
