@@ -46,13 +46,13 @@ def load_events(
         return
     for start in range(0, len(fresh), ID_CHUNK):
         rows = store.query_rows(
-            f"SELECT {_COLUMNS} FROM events WHERE stored_at > %(since)s AND event_id IN %(ids)s ORDER BY event_id",
+            f"SELECT {COLUMNS} FROM events WHERE stored_at > %(since)s AND event_id IN %(ids)s ORDER BY event_id",
             {"since": since, "ids": tuple(fresh[start : start + ID_CHUNK])},
         )
-        yield from _records(rows, pool)
+        yield from records(rows, pool)
 
 
-_COLUMNS = "toString(event_id), event_type, occurred_at, emitted_at, worker_key, data, stored_at"
+COLUMNS = "toString(event_id), event_type, occurred_at, emitted_at, worker_key, data, stored_at"
 ID_CHUNK = 5_000
 
 
@@ -60,11 +60,11 @@ def _scan(store: ClickHouse, since: datetime, pool: dict[str, str]) -> Iterator[
     last = "00000000-0000-0000-0000-000000000000"
     while True:
         rows = store.query_rows(
-            f"SELECT {_COLUMNS} FROM events WHERE stored_at > %(since)s AND event_id > toUUID(%(after)s) "
+            f"SELECT {COLUMNS} FROM events WHERE stored_at > %(since)s AND event_id > toUUID(%(after)s) "
             "ORDER BY event_id LIMIT %(page)s",
             {"since": since, "after": last, "page": PAGE},
         )
-        yield from _records(rows, pool)
+        yield from records(rows, pool)
         if len(rows) < PAGE:
             return
         last = rows[-1][0]
@@ -74,7 +74,7 @@ SHARED_MAX = 40
 """Strings up to this length are pooled; longer ones (free-text notes) are mostly unique."""
 
 
-def _records(rows: Sequence[Sequence[Any]], pool: dict[str, str]) -> Iterator[tuple[datetime, EventRecord]]:
+def records(rows: Sequence[Sequence[Any]], pool: dict[str, str]) -> Iterator[tuple[datetime, EventRecord]]:
     share = pool.setdefault
     for event_id, event_type, occurred_at, emitted_at, worker_key, data, stored_at in rows:
         payload = {

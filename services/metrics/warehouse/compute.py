@@ -20,13 +20,15 @@ from services.common.clickhouse import ClickHouse
 from ..engine.cells import Cells
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
-from ..engine.log import Prepared
-from ..engine.orgs import OrgTree
+from ..engine.log import EventLog, Prepared
+from ..engine.orgs import OrgTree, build_org_tree
 from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
 from ..engine.training import training_cells
-from .facts import facts_of
+from .facts import Facts, facts_of
 from .store import Warehouse, load_workers, windows
+from .stream import BATCH as STREAM_BATCH
+from .stream import org_events, worker_batches
 from .training import training_figures
 
 BATCH: Final = 2_000
@@ -75,6 +77,29 @@ def warehouse_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: 
     warehouse = Warehouse(store)
     load_workers(warehouse, org, (facts_of(chunk, first, as_of) for chunk in _batches(prepared.workers)))
     return aggregate(store, first_mi, as_of, k)
+
+
+def stream_table(
+    store: ClickHouse, as_of: date, k: int, org_levels: frozenset[str] | None, *, batch: int = STREAM_BATCH
+) -> Cells:
+    """The same cells as ``warehouse_table``, from the store's events table read ``batch`` workers at a time
+    (``stream.worker_batches``): each batch replayed, written as facts and dropped; no process holds the log."""
+    org = build_org_tree(EventLog(org_events(store)).prepared().org_events, org_levels)
+    firsts: list[date] = []
+
+    def batches() -> Iterator[Facts]:
+        for events in worker_batches(store, batch):
+            prepared = EventLog(events).prepared()
+            if prepared.first_date is not None:
+                firsts.append(prepared.first_date)
+            # no fact is dated before its own worker's first event: the log's first month needs no clipping
+            yield facts_of(prepared.workers, date.min, as_of)
+
+    load_workers(Warehouse(store), org, batches())
+    first = min(firsts, default=None)
+    if first is None or first > as_of:
+        return Cells(k)
+    return aggregate(store, month_index(first), as_of, k)
 
 
 def aggregate(store: ClickHouse, first_mi: int, as_of: date, k: int) -> Cells:

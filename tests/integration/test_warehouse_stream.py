@@ -1,0 +1,94 @@
+"""The warehouse path reading the stored log worker by worker (issue 13, ``warehouse.stream``): the same cells as
+the reference engine computing on the whole log in memory, on the edge-case logs (with corrections of worker and
+org events, same-day rehires, unregistered units) and the simulator, stored in a real events table with a tenth of
+the events stored twice (redeliveries), read back in batches small enough that every log spans several."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from services.common.clickhouse import ConnectClickHouse
+from services.common.migrations import migrate
+from services.metrics.engine import EventRecord
+from services.metrics.warehouse import stream
+from services.metrics.warehouse.compute import stream_table
+from tests.oracle.compare import cells, differences
+from tests.oracle.synth import synthetic_log
+from tests.unit.test_engine_vs_oracle import PUBLISHED, SIM_AS_OF, SYNTH_AS_OF, _sim
+
+from .servers import Servers
+from .test_warehouse import _reference
+
+BATCH = 7
+"""Workers a batch: every log below spans several batches, and corrections cross batch bounds."""
+COLUMNS = ("event_id", "event_type", "occurred_at", "emitted_at", "received_at", "source", "worker_key",
+           "event_date", "data", "content_hash")  # fmt: skip
+
+
+@pytest.fixture
+def events_store(servers: Servers) -> Iterator[ConnectClickHouse]:
+    """A database of its own with the ingest tables (the events table as ingest creates it)."""
+    name = f"whs_{uuid.uuid4().hex[:12]}"
+    client = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
+    migrate(client, "ingest", database=name)
+    yield client
+    client.command(f"DROP DATABASE IF EXISTS {name}")
+    client.close()
+
+
+def _store(store: ConnectClickHouse, events: tuple[EventRecord, ...]) -> None:
+    rows = [
+        (uuid.UUID(ev.event_id), ev.event_type, ev.occurred_at, ev.emitted_at, ev.emitted_at, "test", ev.worker_key,
+         ev.occurred_at.date(), json.dumps(ev.data, ensure_ascii=False), "")
+        for ev in events
+    ]  # fmt: skip
+    store.insert_rows("events", rows, COLUMNS)
+    store.insert_rows("events", rows[::10], COLUMNS)  # redelivered: stored twice until a merge
+
+
+def _assert_equal(
+    store: ConnectClickHouse, events: tuple[EventRecord, ...], as_of: date, k: int, levels: frozenset[str] | None
+) -> None:
+    _store(store, events)
+    expected = cells(_reference(events, as_of, k, levels))
+    actual = cells(stream_table(store, as_of, k, levels, batch=BATCH).rows())
+    assert len(expected) > 1000
+    problems = differences(expected, actual, limit=40)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("levels", [None, PUBLISHED], ids=["every-level", "published-levels"])
+@pytest.mark.parametrize("seed", [1, 7, 23])
+def test_streamed_cells_equal_reference_on_edge_case_logs(
+    events_store: ConnectClickHouse, seed: int, levels: frozenset[str] | None
+) -> None:
+    events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=seed))
+    assert any(ev.event_type.startswith("correction.") for ev in events), "the log should hold corrections"
+    _assert_equal(events_store, events, SYNTH_AS_OF, 5, levels)
+
+
+def test_streamed_cells_equal_reference_on_the_simulator(events_store: ConnectClickHouse) -> None:
+    _assert_equal(events_store, _sim(11), SIM_AS_OF, 1, PUBLISHED)
+
+
+def test_each_batch_holds_its_workers_and_the_corrections_of_their_events(events_store: ConnectClickHouse) -> None:
+    events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7))
+    _store(events_store, events)
+    batches = list(stream.worker_batches(events_store, BATCH))
+    workers = {ev.worker_key for ev in events if ev.worker_key}
+    assert len(batches) == -(-len(workers) // BATCH)
+    seen: set[str] = set()
+    for batch in batches:
+        keys = {ev.worker_key for ev in batch if ev.worker_key}
+        assert not keys & seen, "a worker's events in two batches"
+        seen |= keys
+        ids = {ev.event_id for ev in batch}
+        for ev in batch:
+            if ev.event_type.startswith("correction."):
+                assert str(ev.data["target_event_id"]).strip().lower() in ids
+    assert seen == workers
