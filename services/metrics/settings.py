@@ -30,6 +30,14 @@ class MetricsSettings(ServiceSettings):
     metrics_api_cache_mb: int = Field(
         64, ge=0, le=4096, description="memory for answers kept until the next refresh (0: keep none)"
     )
+    metrics_api_snapshot_mb: int = Field(
+        256,
+        ge=0,
+        le=65536,
+        description="memory for a copy of the published indicators the read API answers pages from, read again "
+        "after each publish once the table has settled (44 bytes a cell: 129 MiB at demo scale); a larger table is "
+        "not held and every page asks ClickHouse (0: never held)",
+    )
     metrics_audit: bool = Field(
         False,
         description="run the disclosure audit on every publish (METRICS.md, Suppression); a table it cannot protect "
