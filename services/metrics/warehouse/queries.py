@@ -4,7 +4,8 @@ Every aggregation turns a fact's attributes into the worker's slice keys in Clic
 the unit's published org chain and service model from ``wf_org``, the source channel, gender, and the age band of
 the period's year), then groups by period and key, so the same SQL runs on one server and, over ``Distributed``
 tables sharded by worker, on a cluster: the only distinct count is of workers, and a worker's facts live on one
-shard. Parameters are always bound. Each query can be run alone (tests/integration/test_warehouse.py).
+shard. ``wf_org`` is small and lives on the services' server only: every join to it is ``GLOBAL`` (sent to each
+shard with the query; on one server the same as a plain join). Parameters are always bound. Each query can be run alone (tests/integration/test_warehouse.py).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def keys(year: str) -> str:
 
 PRESENCE_MONTHS: Final = f"""
 SELECT f.month AS period, k.1 AS dim, k.2 AS value, sum(f.days) AS days, uniqExact(f.worker_key) AS workers
-FROM wf_presence AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN {keys("toYear(f.month)")} AS k
 GROUP BY period, dim, value
 """
@@ -71,7 +72,7 @@ SELECT period, dim, value, sum(days / toDayOfMonth(toLastDayOfMonth(month))) AS 
 FROM (
     SELECT toStartOfYear(f.month) AS period, f.month AS month, k.1 AS dim, k.2 AS value, sum(f.days) AS days,
            uniqExactState(f.worker_key) AS w
-    FROM wf_presence AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+    FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
     ARRAY JOIN {keys("toYear(f.month)")} AS k
     WHERE f.month < {{until:Date}}
     GROUP BY period, month, dim, value
@@ -84,7 +85,7 @@ distinct workers employed at any time in the year."""
 FLOWS: Final = f"""
 SELECT if({{start:String}} = 'year', toStartOfYear(f.day), toStartOfMonth(f.day)) AS period, k.1 AS dim, k.2 AS value,
        f.flow AS flow, f.kind AS kind, f.reason AS reason, count() AS n
-FROM wf_flows AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+FROM wf_flows AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN {keys("toYear(f.day)")} AS k
 WHERE f.day < {{until:Date}}
 GROUP BY period, dim, value, flow, kind, reason
@@ -96,8 +97,8 @@ TRANSFERS: Final = """
 SELECT if({start:String} = 'year', toStartOfYear(t.day), toStartOfMonth(t.day)) AS period, m.1 AS unit,
        m.2 AS direction, count() AS n
 FROM wf_transfers AS t
-INNER JOIN wf_org AS a ON a.unit = t.from_unit
-INNER JOIN wf_org AS b ON b.unit = t.to_unit
+GLOBAL INNER JOIN wf_org AS a ON a.unit = t.from_unit
+GLOBAL INNER JOIN wf_org AS b ON b.unit = t.to_unit
 ARRAY JOIN arrayConcat(
     arrayMap(u -> (u, 'out'), arrayFilter(u -> NOT has(b.chain, u), a.chain)),
     arrayMap(u -> (u, 'in'), arrayFilter(u -> NOT has(a.chain, u), b.chain))
@@ -109,7 +110,7 @@ GROUP BY period, unit, direction
 
 HEADCOUNT_ON: Final = f"""
 SELECT d AS day, k.1 AS dim, k.2 AS value, uniqExact(f.worker_key) AS workers
-FROM wf_segments AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+FROM wf_segments AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN arrayFilter(x -> f.first <= x AND (f.last IS NULL OR x <= assumeNotNull(f.last)), {{days:Array(Date)}}) AS d
 ARRAY JOIN {keys("toYear(d)")} AS k
 GROUP BY day, dim, value
@@ -122,7 +123,7 @@ _WINDOW = "addMonths({month}, shift)"
 ROLLING_PRESENCE: Final = f"""
 SELECT {_WINDOW.format(month="f.month")} AS period, k.1 AS dim, k.2 AS value,
        sum(f.days / toDayOfMonth(toLastDayOfMonth(f.month))) AS avg_sum, uniqExact(f.worker_key) AS workers
-FROM wf_presence AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN range(12) AS shift
 ARRAY JOIN {keys(f"toYear({_WINDOW.format(month='f.month')})")} AS k
 WHERE period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
@@ -135,7 +136,7 @@ distinct workers employed at any time in the window."""
 ROLLING_FLOWS: Final = f"""
 SELECT {_WINDOW.format(month="toStartOfMonth(f.day)")} AS period, k.1 AS dim, k.2 AS value, f.flow AS flow,
        f.kind AS kind, count() AS n
-FROM wf_flows AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+FROM wf_flows AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN range(12) AS shift
 ARRAY JOIN {keys(f"toYear({_WINDOW.format(month='toStartOfMonth(f.day)')})")} AS k
 WHERE period BETWEEN {{first_end:Date}} AND {{last_end:Date}}

@@ -7,7 +7,8 @@ corrections whose ``target_event_id`` is one of those events (a correction carri
 corrections and of unknown events change no cell; the reference engine reports them as anomalies, this path
 does not read them.
 
-Event ids are UUIDs in the store, so ``toString(event_id)`` is already the normalised id ``norm_id`` compares.
+The subqueries are ``GLOBAL IN`` (on a cluster, ``events`` is a ``Distributed`` table: the ids are gathered once and
+sent to every shard; on one server the same as ``IN``). Event ids are UUIDs in the store, so ``toString(event_id)`` is already the normalised id ``norm_id`` compares.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ ORG_EVENTS: Final = f"""
 SELECT {COLUMNS} FROM events WHERE event_type IN %(org)s
 UNION ALL
 SELECT {COLUMNS} FROM events
-WHERE event_type IN %(corrections)s AND {_NAMED} IN (SELECT toString(event_id) FROM events WHERE event_type IN %(org)s)
+WHERE event_type IN %(corrections)s AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE event_type IN %(org)s)
 """
 """Org events and the corrections that name one of them."""
 
@@ -44,7 +45,7 @@ SELECT {COLUMNS} FROM events WHERE worker_key BETWEEN %(first)s AND %(last)s
 UNION ALL
 SELECT {COLUMNS} FROM events
 WHERE event_type IN %(corrections)s
-  AND {_NAMED} IN (SELECT toString(event_id) FROM events WHERE worker_key BETWEEN %(first)s AND %(last)s)
+  AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE worker_key BETWEEN %(first)s AND %(last)s)
 """
 """The events of the workers ``first`` .. ``last`` (by key) and the corrections that name one of them."""
 

@@ -25,7 +25,7 @@ EVERY_KIND: Final = ""
 TRAININGS: Final = f"""
 SELECT if({{start:String}} = 'year', toStartOfYear(f.day), toStartOfMonth(f.day)) AS period, k.1 AS dim, k.2 AS value,
        course, count() AS times, uniqExact(f.worker_key) AS trainees, sum(f.hours) AS hours
-FROM wf_trainings AS f INNER JOIN wf_org AS o ON o.unit = f.unit
+FROM wf_trainings AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN [f.kind, '{EVERY_KIND}'] AS course
 ARRAY JOIN {keys("toYear(f.day)")} AS k
 WHERE f.day < {{until:Date}}
