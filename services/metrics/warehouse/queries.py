@@ -5,7 +5,8 @@ the unit's published org chain and service model from ``wf_org``, the source cha
 the period's year), then groups by period and key, so the same SQL runs on one server and, over ``Distributed``
 tables sharded by worker, on a cluster: the only distinct count is of workers, and a worker's facts live on one
 shard. ``wf_org`` is small and lives on the services' server only: every join to it is ``GLOBAL`` (sent to each
-shard with the query; on one server the same as a plain join). Parameters are always bound. Each query can be run alone (tests/integration/test_warehouse.py).
+shard with the query; on one server the same as a plain join). Parameters are always bound. Each query can be run
+alone (tests/integration/test_warehouse.py).
 """
 
 from __future__ import annotations

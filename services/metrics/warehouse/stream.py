@@ -8,7 +8,8 @@ corrections and of unknown events change no cell; the reference engine reports t
 does not read them.
 
 The subqueries are ``GLOBAL IN`` (on a cluster, ``events`` is a ``Distributed`` table: the ids are gathered once and
-sent to every shard; on one server the same as ``IN``). Event ids are UUIDs in the store, so ``toString(event_id)`` is already the normalised id ``norm_id`` compares.
+sent to every shard; on one server the same as ``IN``). Event ids are UUIDs in the store, so ``toString(event_id)``
+is already the normalised id ``norm_id`` compares.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ ORG_EVENTS: Final = f"""
 SELECT {COLUMNS} FROM events WHERE event_type IN %(org)s
 UNION ALL
 SELECT {COLUMNS} FROM events
-WHERE event_type IN %(corrections)s AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE event_type IN %(org)s)
+WHERE event_type IN %(corrections)s
+  AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE event_type IN %(org)s)
 """
 """Org events and the corrections that name one of them."""
 
