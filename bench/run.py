@@ -20,7 +20,7 @@ from pathlib import Path
 
 from devtools import tansu
 
-from . import api_load, corpus, disclosure, later, profile
+from . import api_load, corpus, disclosure, later, profile, warehouse
 from .brokers import BENCHES, BrokerBench, reachable
 from .ingest import IngestRun, run_ingest
 from .insert import measure_inserts
@@ -253,6 +253,8 @@ def run(
     for measurement in later.MEASUREMENTS:
         measurement(ctx, report)
     api_load.api_suite(ctx, report)
+    progress("warehouse: the warehouse path against the reference engine (issue 13)")
+    warehouse.measure(ctx, report)
     progress("disclosure: suppressed shares per family, before and after the publish audit, and the audit's time")
     # the current year only: the audit's time grows fast with the history (docs/contract.md, "Audit")
     disclosure.measure(report, 150 if quick else 300, disclosure.AS_OF.year)
