@@ -4,7 +4,9 @@
 Request values are always bound as query parameters, never formatted into SQL. Every ClickHouse call and every
 rendering of its rows runs on the API's own sized pool of threads (never on the event loop, so `/health` is never
 queued behind a query); ClickHouse itself writes the rows of a JSON page (JSONEachRow), so the worker threads hold
-the GIL little. Answers of `/indicators` and `/org-units` are kept (`AnswerCache`) until the service next publishes.
+the GIL little. While the service holds a snapshot of the published table (`snapshot.py`, bounded in memory), pages
+come from it instead, on one thread of their own: the same rows, cursors and bytes, without ClickHouse's per-query
+cost. Answers of `/indicators` and `/org-units` are kept (`AnswerCache`) until the service next publishes.
 `StoreUnavailable` becomes a 503 JSON answer with `Retry-After`, never a plain-text 500.
 """
 
@@ -25,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlencode
 
+import numpy as np
+import numpy.typing as npt
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,6 +46,7 @@ from .queries import BadRequest as BadRequest
 from .queries import IndicatorsQuery, parameter_names, parse
 from .queries import decode_cursor as decode_cursor
 from .queries import encode_cursor as encode_cursor
+from .snapshot import Snapshot, Snapshots
 
 log = logging.getLogger("workforce.metrics.api")
 
@@ -73,6 +78,7 @@ class Query:
     bound: dict[str, Any]
     limit: int
     format: str
+    request: IndicatorsQuery
 
 
 def build_query(params: QueryParams) -> Query:
@@ -98,7 +104,7 @@ def build_query(params: QueryParams) -> Query:
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {', '.join(KEY)} LIMIT %(limit)s"
     )
-    return Query(sql, bound, query.limit, query.format)
+    return Query(sql, bound, query.limit, query.format, query)
 
 
 def _after(key: tuple[Any, ...], bound: dict[str, Any]) -> str:
@@ -151,6 +157,32 @@ def as_csv(records: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+def csv_cell(column: str, value: str) -> str:
+    """One text cell as `as_csv` writes it (neutralised where it does so, quoted where the csv module would)."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerow([neutralise(value) if column in TEXT_COLUMNS else value, ""])
+    return buffer.getvalue()[: -len(",\r\n")]
+
+
+def snapshot_csv(snapshot: Snapshot, rows: npt.NDArray[np.intp]) -> str:
+    """The rows as `as_csv` writes their records, from cells written once per snapshot."""
+    cells = snapshot.derived(
+        "csv", lambda: {c: [csv_cell(c, v) for v in vs] for c, vs in snapshot.dictionaries.items()}
+    )
+    i, k, d, s, c, r = (
+        cells[name] for name in ("indicator", "period_kind", "dimension", "slice", "category", "reason")
+    )
+    lines = [
+        f"{i[a]},{k[b]},{e},{d[f]},{s[g]},{c[h]},{_cell(x)},{_cell(y)},{_cell(z)},{o},{bool(t)},{r[u]}\r\n"
+        for a, b, e, f, g, h, x, y, z, o, t, u in snapshot.fields(rows)
+    ]
+    return as_csv([]) + "".join(lines)
+
+
+def _cell(number: float | None) -> str:
+    return "" if number is None else repr(number)
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     records: list[dict[str, Any]]
@@ -195,7 +227,12 @@ def _link(url: str | None) -> tuple[tuple[str, str], ...]:
 
 def json_answer(rows: list[bytes], url: str | None) -> Answer:
     """`{rows, count, next}` around rows ClickHouse wrote, with `Link: <next>; rel="next"`."""
-    body = b'{"rows":[%b],"count":%d,"next":%b}' % (b",".join(rows), len(rows), _json(url))
+    return joined_answer(b",".join(rows), len(rows), url)
+
+
+def joined_answer(rows: bytes, count: int, url: str | None) -> Answer:
+    """`{rows, count, next}` around `count` JSON objects joined by commas, with `Link: <next>; rel="next"`."""
+    body = b'{"rows":[%b],"count":%d,"next":%b}' % (rows, count, _json(url))
     return Answer(body, "application/json", _link(url))
 
 
@@ -228,6 +265,18 @@ def render_page(store: IndicatorStore, query: Query, path: str, params: QueryPar
     raw = store.query_bytes(query.sql, query.bound, fmt="JSONEachRow", settings=JSON_SETTINGS)
     rows, last = json_rows(raw, query.limit)
     return json_answer(rows, next_url(path, params, encode_cursor(last)) if last else None)
+
+
+def snapshot_page(snapshot: Snapshot, query: Query, path: str, params: QueryParams) -> Answer:
+    """One page of `GET /indicators` from the snapshot of the published table, as `render_page` answers it."""
+    rows = snapshot.select(query.request)
+    shown = rows[: query.limit]
+    token = encode_cursor(snapshot.key(int(shown[-1]))) if len(rows) > query.limit else None
+    url = next_url(path, params, token) if token else None
+    if query.format == "csv":
+        disposition = ("Content-Disposition", 'attachment; filename="indicators.csv"')
+        return Answer(snapshot_csv(snapshot, shown).encode(), "text/csv; charset=utf-8", (*_link(url), disposition))
+    return joined_answer(snapshot.json_rows(shown).encode(), len(shown), url)
 
 
 def _json(body: object) -> bytes:
@@ -395,14 +444,24 @@ def _target(request: Request) -> str:
 
 
 def routes(
-    store: IndicatorStore, *, k: int, threads: ApiThreads | None = None, cache: AnswerCache | None = None
+    store: IndicatorStore,
+    *,
+    k: int,
+    threads: ApiThreads | None = None,
+    cache: AnswerCache | None = None,
+    snapshots: Snapshots | None = None,
+    snapshot_threads: ApiThreads | None = None,
 ) -> list[Route]:
     """The read API over `store`; `k` is the suppression threshold the service publishes with. ClickHouse calls
     and renderings run on `threads` (default: a pool of 4); with `cache`, answers are kept until it is
-    invalidated."""
+    invalidated; with `snapshots`, pages come from its current snapshot of the table while it has one, written on
+    `snapshot_threads` (default: one thread; the writing is Python holding the GIL, and every other thread writing
+    beside it would only make the event loop wait longer for the GIL)."""
     keep = cache or AnswerCache(0)  # a budget of 0 keeps nothing; concurrent identical misses still share a query
+    held = snapshots or Snapshots(0)
     pool = threads or ApiThreads(4)
     off_loop = pool.run
+    writer = (snapshot_threads or ApiThreads(1)).run
 
     @store_errors
     async def indicators(request: Request) -> Response:
@@ -415,6 +474,8 @@ def routes(
         path, params = request.url.path, request.query_params
 
         async def make() -> Answer:
+            if (snapshot := held.current) is not None:
+                return await writer(lambda: snapshot_page(snapshot, query, path, params))
             return await off_loop(lambda: render_page(store, query, path, params))
 
         return (await keep.answer(_target(request), make)).response()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -18,7 +19,7 @@ from services.common.errors import StoreError
 from services.common.http import build_app, operator_routes
 from services.common.migrations import connect_migrated
 
-from . import pages
+from . import pages, snapshot
 from .api import AnswerCache, ApiThreads, routes
 from .engine.audit import AuditReport
 from .refresh import PublishHeld, Refresher, RefreshReport
@@ -191,6 +192,16 @@ the API's threads wait for it after every socket call while the refresh computes
 answered ~35 % more requests under 50 clients in `bench.api_load`."""
 
 
+def freeze_heap() -> None:
+    """Collect, then leave every object alive out of the collector's full passes (`gc.freeze`). The first refresh
+    leaves a heap of long-lived objects (the event log, the published years' fingerprints) that every full pass
+    walked again: under 50 API clients that was a pass every ~4 s of ~0.27 s holding the GIL, the slowest 1 % of
+    answers and of `/health` (bench.api_load). What was alive then and becomes cyclic garbage later is not freed;
+    that is bounded by the heap frozen once."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: MetricsSettings) -> int:
     sys.setswitchinterval(SWITCH_SECONDS)
     stop = asyncio.Event()
@@ -201,6 +212,13 @@ async def serve(settings: MetricsSettings) -> int:
     api_store = await asyncio.to_thread(connect_api_store, settings)
     api_threads = ApiThreads(settings.metrics_api_concurrency)
     cache = AnswerCache(settings.metrics_api_cache_mb * 1024 * 1024)
+    snapshots = snapshot.Snapshots(settings.metrics_api_snapshot_mb * 1024 * 1024)
+    snapshot_threads = ApiThreads(1)
+
+    def published() -> None:
+        cache.invalidate()
+        snapshots.invalidate()
+
     telemetry = MetricsTelemetry()
     refresher = build_refresher(settings, store)
     refreshed = asyncio.Event()
@@ -218,7 +236,14 @@ async def serve(settings: MetricsSettings) -> int:
     app = build_app(
         [
             *operator_routes(live=live, ready=ready, registry=telemetry.registry),
-            *routes(api_store, k=settings.metrics_k, threads=api_threads, cache=cache),
+            *routes(
+                api_store,
+                k=settings.metrics_k,
+                threads=api_threads,
+                cache=cache,
+                snapshots=snapshots,
+                snapshot_threads=snapshot_threads,
+            ),
             *pages.routes(api_store),
         ]
     )
@@ -228,15 +253,17 @@ async def serve(settings: MetricsSettings) -> int:
         )
     )
     http = asyncio.create_task(server.serve())
+    held = asyncio.create_task(snapshots.keep(lambda: snapshot.load(api_store, snapshots.max_bytes)))
     try:
         first = await asyncio.to_thread(refresher.refresh, force=True)
     except PublishHeld as exc:
         holding.set()
         held_back(telemetry, exc)
     else:
-        cache.invalidate()  # answers given while the first refresh ran
+        published()  # answers given while the first refresh ran
         if first is not None:
             observe(telemetry, first)
+    await asyncio.to_thread(freeze_heap)
     refreshed.set()
     log.info(
         "metrics serving on %s:%d",
@@ -244,10 +271,12 @@ async def serve(settings: MetricsSettings) -> int:
         settings.metrics_http_port,
         extra={"event": "serving", "host": settings.http_host, "port": settings.metrics_http_port},
     )
-    await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, cache.invalidate, holding.clear)
+    await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, published, holding.clear)
     server.should_exit = True
     await http
+    held.cancel()
     api_threads.shutdown()
+    snapshot_threads.shutdown()
     api_store.close()
     store.close()
     return 0
