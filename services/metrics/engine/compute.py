@@ -22,17 +22,21 @@ from .pay import PaidGroups, PayDay, paid_by_slice, pay_cells, pay_day, referenc
 from .periods import Period, month_periods, rolling_months, year_periods
 from .retention import (
     cohort_cells,
+    cohort_figures,
     cohort_groups,
     cohorts,
     retention_cells,
+    retention_figures,
     stability_cells,
+    stability_figures,
     tenure_cells,
+    tenure_figures,
     year_cohorts,
 )
 from .slices import ALL
 from .spells import Worker
 from .suppression import suppress
-from .training import on_time_cells, training_cells, training_figures
+from .training import on_time_cells, on_time_figures, training_cells, training_figures
 
 # Indicators published with period_kind 'year' (contract section 4, "Year figures" and "Decisions"): every
 # month figure computed on the year's dates, except stability_index (D = a month's last day), the month pay
@@ -262,12 +266,12 @@ class _Engine:
             if month.year < self.from_year:
                 continue
             by_slice = cohort_groups(self.org, members)
-            cohort_cells(self.cells, month, by_slice, self.as_of)
-            on_time_cells(self.cells, month, by_slice, self.as_of)
+            cohort_cells(self.cells, month, cohort_figures(by_slice, self.as_of), self.as_of)
+            on_time_cells(self.cells, month, on_time_figures(by_slice, self.as_of))
         for year, members in sorted(year_cohorts(self.workers, self.as_of).items()):
             if year.year >= self.from_year:  # v5: initial training on time by hire year too (complete years)
                 by_slice = cohort_groups(self.org, members)
-                on_time_cells(self.cells, year, by_slice, self.as_of, kind="year")
+                on_time_cells(self.cells, year, on_time_figures(by_slice, self.as_of), kind="year")
                 promoted_within_cells(self.cells, year, by_slice, self.as_of)
         return self.cells
 
@@ -280,13 +284,15 @@ class _Engine:
         last: Snapshot = self.snaps[period.last]
         back = year_ago(period.last)
         flow_cells(cells, period, flow_figures(stats, self.counts(period.last, age)))
-        retention_cells(cells, self.org, period, stats, (first, last), self.counts(period.first, age))
-        tenure_cells(cells, period, stats, end_groups)
+        kept = retention_figures(self.org, period, stats, (first, last), self.counts(period.first, age))
+        retention_cells(cells, period, kept)
+        tenure_cells(cells, period, tenure_figures(period, stats, end_groups))
         training_cells(cells, period, training_figures(stats))
         levels = levels_on(last, period.last)
         grade_cells(cells, period, stats, end_groups, levels)
         if period.kind == "month":
-            stability_cells(cells, self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
+            stable = stability_figures(self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
+            stability_cells(cells, period, stable)
             pay_cells(cells, period, stats, self.paid(period.last, age), self.pay(period.pay_prev))
             pay_by_level_cells(cells, period, stats, self.paid(period.last, age), levels)
 

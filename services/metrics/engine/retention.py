@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import chain
@@ -35,50 +35,85 @@ def _kept(org: OrgTree, start: Snapshot, end: Snapshot, age_year: int) -> Counte
     return Counter(chain.from_iterable(both(wkey, *entry) for wkey, entry in start.items()))
 
 
-def retention_cells(
-    cells: Cells,
+@dataclass(frozen=True, slots=True)
+class Retained:
+    """What retention_rate and stability_index need of one slice in one period, whichever engine aggregated it: the
+    workers in the slice at the end of a first day (``base``), those of them still in it, in the same spell, at the
+    end of a last day (``kept``), and the population the cell is suppressed on (``workers``)."""
+
+    workers: int
+    base: int
+    kept: int
+
+
+def retention_figures(
     org: OrgTree,
     period: Period,
     stats: MonthStats,
     snaps: tuple[Snapshot, Snapshot],
     first_counts: Mapping[SliceKey, int],
-) -> None:
-    """retention_rate = employed on the first day and still (same spell, same slice) on the last / first-day count."""
+) -> dict[SliceKey, Retained]:
+    """The reference engine's first- and last-day snapshots as ``Retained`` (slices in the accumulators' order;
+    the population: the workers employed at any time in the period)."""
     kept = _kept(org, snaps[0], snaps[1], period.age_year)
-    for key, st in stats.items():
-        base = first_counts.get(key, 0)
-        cells.rate("retention_rate", period.kind, period.label, key, kept.get(key, 0), base, len(st.present))
+    return {key: Retained(len(st.present), first_counts.get(key, 0), kept.get(key, 0)) for key, st in stats.items()}
 
 
-def stability_cells(
-    cells: Cells,
+def retention_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, Retained]) -> None:
+    """retention_rate = employed on the first day and still (same spell, same slice) on the last / first-day count."""
+    for key, f in figures.items():
+        cells.rate("retention_rate", period.kind, period.label, key, f.kept, f.base, f.workers)
+
+
+def stability_figures(
     org: OrgTree,
     period: Period,
     stats: MonthStats,
     snaps: tuple[Snapshot, Snapshot],
     year_ago_counts: Mapping[SliceKey, int],
-) -> None:
-    """stability_index at D = last day: employed at D-1y and D in one spell and one slice / employed at D-1y.
-
-    Rows also for slices that had workers on D-1y but none in the period (all of them left: index 0).
-    """
+) -> dict[SliceKey, Retained]:
+    """The reference engine's snapshots at D-1y and D as ``Retained`` (the population: those employed at D-1y),
+    for the period's slices and those that had workers on D-1y but none in the period (all of them left)."""
     kept = _kept(org, snaps[0], snaps[1], period.age_year)
+    out: dict[SliceKey, Retained] = {}
     for key in sorted(stats.keys() | year_ago_counts.keys()):
         base = year_ago_counts.get(key, 0)
-        cells.rate("stability_index", period.kind, period.label, key, kept.get(key, 0), base, base)
+        out[key] = Retained(base, base, kept.get(key, 0))
+    return out
 
 
-def tenure_cells(cells: Cells, period: Period, stats: MonthStats, end_groups: Groups) -> None:
-    """Median service days of workers employed at the end of the last day, and of the period's leavers."""
+def stability_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, Retained]) -> None:
+    """stability_index at D = last day: employed at D-1y and D in one spell and one slice / employed at D-1y."""
+    for key, f in figures.items():
+        cells.rate("stability_index", period.kind, period.label, key, f.kept, f.base, f.workers)
+
+
+@dataclass(frozen=True, slots=True)
+class TenureFigures:
+    """What the tenure medians need of one slice in one period, whichever engine aggregated it: the population, and
+    the median service days (``cells.percentile``, 50) of the workers employed at the end of the last day and of
+    the period's leavers (None: nobody)."""
+
+    workers: int
+    current: float | None
+    leavers: float | None
+
+
+def tenure_figures(period: Period, stats: MonthStats, end_groups: Groups) -> dict[SliceKey, TenureFigures]:
+    """The reference engine's accumulators and last-day groups as ``TenureFigures`` (the accumulators' order)."""
+    out: dict[SliceKey, TenureFigures] = {}
     for key, st in stats.items():
-        pop = len(st.present)
-        if pop < cells.k:  # suppressed by population: the medians are never shown
-            current, leavers = [], []
-        else:
-            current = sorted((period.last - spell.start).days + 1 for _, spell, _ in end_groups.get(key, ()))
-            leavers = sorted(st.leaver_tenures)
-        cells.value("median_tenure_current", period.kind, period.label, key, _median(current), pop)
-        cells.value("median_tenure_leavers", period.kind, period.label, key, _median(leavers), pop)
+        current = sorted((period.last - spell.start).days + 1 for _, spell, _ in end_groups.get(key, ()))
+        out[key] = TenureFigures(len(st.present), _median(current), _median(sorted(st.leaver_tenures)))
+    return out
+
+
+def tenure_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, TenureFigures]) -> None:
+    """Median service days of workers employed at the end of the last day, and of the period's leavers."""
+    for key, f in figures.items():
+        shown = f.workers >= cells.k  # suppressed by population: the medians are never shown
+        cells.value("median_tenure_current", period.kind, period.label, key, f.current if shown else None, f.workers)
+        cells.value("median_tenure_leavers", period.kind, period.label, key, f.leavers if shown else None, f.workers)
 
 
 def _median(values: list[int]) -> float | None:
@@ -133,27 +168,51 @@ def cohort_groups(org: OrgTree, members: list[Member]) -> dict[SliceKey, list[Me
     return dict(sorted(groups.items()))
 
 
-def cohort_cells(cells: Cells, month: date, groups: dict[SliceKey, list[Member]], as_of: date) -> None:
-    """cohort_retention per mark (eligible when h + t <= as_of) and cohort_half_life."""
+@dataclass(frozen=True, slots=True)
+class CohortFigures:
+    """What cohort retention and half-life need of one slice of one hire cohort, whichever engine aggregated it:
+    its size, its latest hire date, the days from hire to counted end of the members who left (ascending), and per
+    mark of ``MARKS`` the members eligible (hire + mark <= as_of) and those of them still in their spell at the
+    end of hire + mark."""
+
+    size: int
+    latest_hire: date
+    closed: Sequence[int]
+    eligible: tuple[int, ...]
+    kept: tuple[int, ...]
+
+
+def cohort_figures(groups: Mapping[SliceKey, list[Member]], as_of: date) -> dict[SliceKey, CohortFigures]:
+    """The reference engine's cohort members as ``CohortFigures`` (the groups' order)."""
+    out: dict[SliceKey, CohortFigures] = {}
     for key, members in groups.items():
+        eligible, kept = [], []
         for mark in MARKS:
             delta = timedelta(days=mark)
-            eligible = [m for m in members if m.spell.start + delta <= as_of]
-            kept = sum(1 for m in eligible if m.retained_at(m.spell.start + delta))
-            cells.rate("cohort_retention", "cohort", month, key, kept, len(eligible), len(eligible), category=str(mark))
-        value = half_life(members, as_of)
-        cells.put("cohort_half_life", "cohort", month, key, "", value, None, None, len(members))
+            marked = [m for m in members if m.spell.start + delta <= as_of]
+            eligible.append(len(marked))
+            kept.append(sum(1 for m in marked if m.retained_at(m.spell.start + delta)))
+        closed = sorted((m.spell.counted_end - m.spell.start).days for m in members if m.spell.counted_end is not None)
+        latest = max(m.spell.start for m in members)
+        out[key] = CohortFigures(len(members), latest, closed, tuple(eligible), tuple(kept))
+    return out
 
 
-def half_life(members: list[Member], as_of: date) -> float | None:
+def cohort_cells(cells: Cells, month: date, figures: Mapping[SliceKey, CohortFigures], as_of: date) -> None:
+    """cohort_retention per mark (eligible when h + t <= as_of) and cohort_half_life."""
+    for key, f in figures.items():
+        for mark, eligible, kept in zip(MARKS, f.eligible, f.kept, strict=True):
+            cells.rate("cohort_retention", "cohort", month, key, kept, eligible, eligible, category=str(mark))
+        cells.put("cohort_half_life", "cohort", month, key, "", half_life(f, as_of), None, None, f.size)
+
+
+def half_life(f: CohortFigures, as_of: date) -> float | None:
     """Smallest t >= 0 with every h + t <= as_of and 2 x (still in their spell at end of h + t) <= size."""
-    durations = sorted((m.spell.counted_end - m.spell.start).days for m in members if m.spell.counted_end is not None)
-    n = len(members)
-    open_count = n - len(durations)
+    durations = f.closed
+    open_count = f.size - len(durations)
     # remaining(t) = members whose duration >= t; the (n//2 + 1)-th longest duration d gives t = d + 1.
-    rank = n // 2 + 1
+    rank = f.size // 2 + 1
     if rank <= open_count:
         return None
     t = durations[len(durations) - (rank - open_count)] + 1
-    latest_hire = max(m.spell.start for m in members)
-    return float(t) if latest_hire + timedelta(days=t) <= as_of else None
+    return float(t) if f.latest_hire + timedelta(days=t) <= as_of else None

@@ -11,6 +11,7 @@ from .cells import Cells
 from .orgs import SliceKey
 from .periods import Period
 from .retention import Member
+from .spells import Spell
 
 KINDS = ("initial", "rotation", "site_visit", "skills_competition", "other")
 ON_TIME_DAYS = 90
@@ -70,19 +71,32 @@ def training_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, Trai
         cells.rate("share_trained", kind, label, key, f.trainees, pop, pop)
 
 
-def on_time(member: Member) -> bool:
+def on_time(spell: Spell) -> bool:
     """A ``kind=initial`` training of the hire's spell ended 0..90 days after the hire date."""
-    start = member.spell.start
-    return any(t.kind == "initial" and 0 <= (t.end - start).days <= ON_TIME_DAYS for t in member.spell.trainings)
+    return any(t.kind == "initial" and 0 <= (t.end - spell.start).days <= ON_TIME_DAYS for t in spell.trainings)
 
 
-def on_time_cells(
-    cells: Cells, label: date, groups: dict[SliceKey, list[Member]], as_of: date, kind: str = "cohort"
-) -> None:
-    """initial_training_on_time per hire-month (``cohort``) or hire-year (``year``) cohort; eligible when
-    hire_date <= as_of - 90 days."""
+@dataclass(frozen=True, slots=True)
+class OnTime:
+    """What initial_training_on_time needs of one slice of one hire cohort, whichever engine aggregated it: the
+    members eligible (hired on or before as_of - 90 days) and those of them trained on time (``on_time``)."""
+
+    eligible: int
+    on_time: int
+
+
+def on_time_figures(groups: Mapping[SliceKey, list[Member]], as_of: date) -> dict[SliceKey, OnTime]:
+    """The reference engine's cohort members as ``OnTime`` figures (the groups' order)."""
     cutoff = as_of - timedelta(days=ON_TIME_DAYS)
+    out: dict[SliceKey, OnTime] = {}
     for key, members in groups.items():
         eligible = [m for m in members if m.spell.start <= cutoff]
-        kept = sum(1 for m in eligible if on_time(m))
-        cells.rate("initial_training_on_time", kind, label, key, kept, len(eligible), len(eligible))
+        out[key] = OnTime(len(eligible), sum(1 for m in eligible if on_time(m.spell)))
+    return out
+
+
+def on_time_cells(cells: Cells, label: date, figures: Mapping[SliceKey, OnTime], kind: str = "cohort") -> None:
+    """initial_training_on_time per hire-month (``cohort``) or hire-year (``year``) cohort; eligible when
+    hire_date <= as_of - 90 days."""
+    for key, f in figures.items():
+        cells.rate("initial_training_on_time", kind, label, key, f.on_time, f.eligible, f.eligible)
