@@ -21,6 +21,7 @@ from services.metrics.engine.orgs import build_org_tree
 from services.metrics.warehouse.compute import computed, warehouse_table
 from services.metrics.warehouse.facts import facts_of
 from services.metrics.warehouse.queries import HEADCOUNT_ON, TRANSFERS
+from services.metrics.warehouse.retention import COHORTS, COVERED, RETAINED, TENURE_CURRENT, TENURE_LEAVERS
 from services.metrics.warehouse.store import Warehouse, load_workers
 from services.metrics.warehouse.training import TRAININGS
 from tests.oracle.compare import cells, differences
@@ -58,6 +59,7 @@ def _assert_equal(
     actual = cells(warehouse_table(store, prepared, org, as_of, k).rows())
     assert len(expected) > 1000, "the reference produced too few flow cells to prove anything"
     assert any(key[0] == "training_hours" and cell[0] for key, cell in expected.items()), "no training to compare"
+    assert {key[:2] for key in expected} >= COVERED, "a retention figure missing from the comparison"
     problems = differences(expected, actual, limit=40)
     assert not problems, "\n".join(problems)
 
@@ -163,3 +165,52 @@ def test_training_query_alone(warehouse_store: ConnectClickHouse) -> None:
         (year, "D", "rotation", 2, 1, 5.5),
         (year, "D", "", 4, 2, 17.5),
     }
+
+
+def test_retention_queries_alone(warehouse_store: ConnectClickHouse) -> None:
+    """District D with streets S1 and S2. w1, in S1 since 10 January 2023, moves to S2 on 15 March 2024; w2, in S1
+    from 5 January 2024, leaves on 10 March (66 days) and is rehired into S1 on 20 March; w3 joins S1 on 5 March
+    and ends an initial training on 25 March; w4 joins S2 on 31 March, 30 days before the as-of date (30 April).
+    1 to 31 March: D keeps w1 (the same spell) but not w2 (a new spell); S1 keeps nobody; S2 had nobody on 1 March.
+    Service on 31 March: w1 447 days, w2 12, w3 27, w4 1. March's hire cohort in S1 is w2's rehire and w3, in S2
+    w4 (each 30 days on by the as-of date, still in); 2024's in D is w2's first hire, w3 and w4 (w2 left after 65
+    days, before 90; w3 trained on time; all hired by the cutoff, 31 March)."""
+    log = Log()
+    log.unit("D", level="district")
+    log.unit("S1", "D")
+    log.unit("S2", "D")
+    log.hire("w1", "2023-01-10", "S1")
+    log.transfer("w1", "2024-03-15", "S1", "S2")
+    log.hire("w2", "2024-01-05", "S1")
+    log.separate("w2", "2024-03-10")
+    log.hire("w2", "2024-03-20", "S1")
+    log.hire("w3", "2024-03-05", "S1")
+    log.train("w3", "2024-03-25", "initial")
+    log.hire("w4", "2024-03-31", "S2")
+    prepared = EventLog(tuple(log.events)).prepared()
+    assert not prepared.anomalies, prepared.anomalies
+    org = build_org_tree(prepared.org_events, None)
+    as_of = date(2024, 4, 30)
+    load_workers(Warehouse(warehouse_store), org, [facts_of(prepared.workers, date(2023, 1, 1), as_of)])
+    march, end = date(2024, 3, 1), date(2024, 3, 31)
+
+    def on_org(rows: list[tuple[object, ...]], at: int) -> dict[object, tuple[object, ...]]:
+        return {row[at + 1]: row[at + 2 :] for row in rows if row[at] == "org"}
+
+    kept = warehouse_store.query_rows(RETAINED, {"pairs": [(march, end)]})
+    assert {row[:2] for row in kept} == {(march, end)}
+    assert on_org(kept, 2) == {"S1": (2, 0), "D": (2, 1)}
+    current = warehouse_store.query_rows(TENURE_CURRENT, {"days": [end]})
+    assert on_org(current, 1) == {"S1": (19.5,), "S2": (224.0,), "D": (19.5,)}
+    leavers = warehouse_store.query_rows(TENURE_LEAVERS, {"start": "month", "until": as_of})
+    assert on_org(leavers, 1) == {"S1": (66.0,), "D": (66.0,)}
+    bounds = {"as_of": as_of, "cutoff": date(2024, 3, 31)}
+    months = warehouse_store.query_rows(COHORTS, {"start": "month", "until": as_of, **bounds})
+    assert {k: v for k, v in on_org([row for row in months if row[0] == march], 1).items() if k != "D"} == {
+        "S1": (2, date(2024, 3, 20), [], [2, 0, 0, 0, 0], [2, 0, 0, 0, 0], 2, 1),
+        "S2": (1, date(2024, 3, 31), [], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0], 1, 0),
+    }
+    years = warehouse_store.query_rows(COHORTS, {"start": "year", "until": date(2025, 1, 1), **bounds})
+    assert on_org([row for row in years if row[0] == date(2024, 1, 1)], 1)["D"] == (
+        3, date(2024, 3, 31), [65], [3, 1, 0, 0, 0], [3, 0, 0, 0, 0], 3, 1
+    )  # fmt: skip

@@ -14,6 +14,9 @@ period, so a fact is written once whatever the period.
 - ``transfers``: each transfer's from and to units; the aggregation counts it in and out of the org units of one
   chain and not the other.
 - ``trainings``: each training on its end date (up to as-of), in the unit of that day, with its course kind and hours.
+- ``spells``: each spell hired up to as-of: its hire day and unit, its counted end, its separation (day and unit, up
+  to as-of), whether it is the worker's first hire of its month and of its year, and whether its initial training
+  was on time (``training.on_time``): leaver tenures and hire cohorts. ``segments`` name their spell (its start).
 
 Pure: no I/O. The same replay as the reference engine (``EventLog``), so both read the same spells.
 """
@@ -27,12 +30,17 @@ from datetime import date
 from ..engine.dates import month_end, month_index, month_start
 from ..engine.orgs import OrgTree
 from ..engine.spells import Worker
+from ..engine.training import on_time
 
 PRESENCE = ("worker_key", "month", "unit", "channel", "gender", "birth_year", "days")
-SEGMENTS = ("worker_key", "unit", "first", "last", "channel", "gender", "birth_year")
+SEGMENTS = ("worker_key", "unit", "first", "last", "channel", "gender", "birth_year", "spell")
 FLOWS = ("worker_key", "day", "flow", "unit", "channel", "gender", "birth_year", "kind", "reason")
 TRANSFERS = ("worker_key", "day", "from_unit", "to_unit")
 TRAININGS = ("worker_key", "day", "unit", "channel", "gender", "birth_year", "kind", "hours")
+SPELLS = (
+    "worker_key", "start", "hire_unit", "channel", "gender", "birth_year", "counted_end", "sep_day", "sep_unit",
+    "month_first", "year_first", "on_time",
+)  # fmt: skip
 ORG = ("unit", "chain", "service_model")
 HIRE, SEPARATION, GRADE = "hire", "separation", "grade"
 
@@ -46,21 +54,24 @@ class Facts:
     flows: list[tuple[object, ...]] = field(default_factory=list)
     transfers: list[tuple[object, ...]] = field(default_factory=list)
     trainings: list[tuple[object, ...]] = field(default_factory=list)
+    spells: list[tuple[object, ...]] = field(default_factory=list)
     units: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
-        return len(self.presence) + len(self.segments) + len(self.flows) + len(self.transfers) + len(self.trainings)
+        tables = (self.presence, self.segments, self.flows, self.transfers, self.trainings, self.spells)
+        return sum(map(len, tables))
 
 
 def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
     """Append ``worker``'s facts for the dates ``first`` .. ``as_of`` (the table's first month's first day to the
     as-of date) to ``out``, as the reference engine's ``Monthly`` accumulates them."""
     who = (worker.gender or "", worker.birth_year or 0)  # the tables' "none" (queries.TABLES)
+    _spell_facts(worker, who, first, as_of, out)
     for spell in worker.spells:
         attrs = (spell.channel, *who)
         for unit, seg_first, seg_last in spell.segments:
             out.units.add(unit)
-            out.segments.append((worker.key, unit, seg_first, seg_last, *attrs))
+            out.segments.append((worker.key, unit, seg_first, seg_last, *attrs, spell.start))
             a = max(seg_first, first)
             b = as_of if seg_last is None or seg_last > as_of else seg_last
             for mi in range(month_index(a), month_index(b) + 1) if a <= b else ():
@@ -85,6 +96,31 @@ def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
             if first <= tn.end <= as_of:
                 out.units.add(tn.unit)
                 out.trainings.append((worker.key, tn.end, tn.unit, *attrs, tn.kind, tn.hours))
+
+
+def _spell_facts(worker: Worker, who: tuple[str, int], first: date, as_of: date, out: Facts) -> None:
+    """A worker's spells hired up to ``as_of``; first of its month and year as ``retention.cohorts`` and
+    ``retention.year_cohorts`` pick them (spells are in start order)."""
+    months: set[date] = set()
+    years: set[int] = set()
+    for spell in worker.spells:
+        if spell.start > as_of:
+            break
+        month, year = spell.start.replace(day=1), spell.start.year
+        sep = spell.separation
+        left = sep if sep is not None and first <= sep.date <= as_of else None
+        out.units.add(spell.hire_unit)
+        if left is not None:
+            out.units.add(left.unit)
+        out.spells.append(
+            (
+                worker.key, spell.start, spell.hire_unit, spell.channel, *who, spell.counted_end,
+                None if left is None else left.date, "" if left is None else left.unit,
+                month not in months, year not in years, on_time(spell),
+            )
+        )  # fmt: skip
+        months.add(month)
+        years.add(year)
 
 
 def facts_of(workers: Iterable[Worker], first: date, as_of: date) -> Facts:

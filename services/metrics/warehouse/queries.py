@@ -22,7 +22,7 @@ TABLES: Final = (
     ENGINE = MergeTree ORDER BY (month, worker_key)""",
     """CREATE TABLE IF NOT EXISTS wf_segments
     (worker_key String, unit String, first Date, last Nullable(Date), channel LowCardinality(String),
-     gender LowCardinality(String), birth_year UInt16)
+     gender LowCardinality(String), birth_year UInt16, spell Date)
     ENGINE = MergeTree ORDER BY (worker_key, first)""",
     """CREATE TABLE IF NOT EXISTS wf_flows
     (worker_key String, day Date, flow LowCardinality(String), unit String, channel LowCardinality(String),

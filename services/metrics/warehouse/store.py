@@ -20,10 +20,25 @@ from ..engine.orgs import OrgTree, SliceKey
 from ..engine.periods import Period
 from ..engine.slices import ALL
 from ..engine.spells import PROMOTION
-from .facts import FLOWS, GRADE, HIRE, ORG, PRESENCE, SEGMENTS, SEPARATION, TRAININGS, TRANSFERS, Facts, org_rows
+from .facts import (
+    FLOWS,
+    GRADE,
+    HIRE,
+    ORG,
+    PRESENCE,
+    SEGMENTS,
+    SEPARATION,
+    SPELLS,
+    TRAININGS,
+    TRANSFERS,
+    Facts,
+    org_rows,
+)
 from .queries import FACT_TABLES, HEADCOUNT_ON, PRESENCE_MONTHS, PRESENCE_YEARS, ROLLING_FLOWS, ROLLING_PRESENCE, TABLES
 from .queries import FLOWS as FLOWS_SQL
 from .queries import TRANSFERS as TRANSFERS_SQL
+from .retention import FACT_TABLES as RETENTION_FACT_TABLES
+from .retention import TABLES as RETENTION_TABLES
 
 INSERT_ROWS = 100_000
 PeriodKey = tuple[str, date]  # (period kind, label)
@@ -66,9 +81,9 @@ class Warehouse:
 
     def reset(self) -> None:
         """Create the fact tables if missing and empty them."""
-        for ddl in TABLES:
+        for ddl in (*TABLES, *RETENTION_TABLES):
             self._store.command(ddl)
-        for table in FACT_TABLES:
+        for table in (*FACT_TABLES, *RETENTION_FACT_TABLES):
             self._store.command(f"TRUNCATE TABLE {table}")
 
     def load(self, facts: Facts) -> None:
@@ -79,6 +94,7 @@ class Warehouse:
             ("wf_flows", facts.flows, FLOWS),
             ("wf_transfers", facts.transfers, TRANSFERS),
             ("wf_trainings", facts.trainings, TRAININGS),
+            ("wf_spells", facts.spells, SPELLS),
         ):
             for start in range(0, len(rows), INSERT_ROWS):
                 self._store.insert_rows(table, rows[start : start + INSERT_ROWS], columns)
