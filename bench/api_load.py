@@ -3,11 +3,14 @@
 The clients replay a fixed mix of the queries the analyst pages make (one indicator, one period kind, one
 dimension, one category, one to three years of periods; one in five as CSV), built from `/indicators/facets`
 with a seeded random choice, each client over its own kept-alive connection, for a bounded time and count: first
-the mix as the pages repeat it (each query asked once beforehand), then every request a target never asked (a
-ClickHouse query each). A probe opens a new connection for every `/health` (as a Kubernetes probe does) every
-50 ms meanwhile. Everything goes to 127.0.0.1 only.
+the mix as the pages repeat it (each query asked once beforehand), then every request a target never asked (no kept
+answer: each is looked up and written anew, from the service's in-memory snapshot of the published table, or by a
+ClickHouse query where it holds none). A probe opens a new connection for every `/health` (as a Kubernetes probe
+does) every 50 ms meanwhile. Everything goes to 127.0.0.1 only. The suite waits for the service to have read its
+snapshot (or given up on one) after its first publish, as a service at rest has, and says which it answered from.
 
-`python -m bench.api_load http://127.0.0.1:8082 [--clients 50] [--seconds 20]` measures a service already running.
+`python -m bench.api_load http://127.0.0.1:8082 [--clients 50] [--seconds 20]` measures a service already running;
+`python -m bench.api_load` alone runs this suite as `make bench` does (~2 min).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
@@ -151,7 +155,8 @@ def fetch_indicators(port: int) -> list[str]:
 
 def distinct(path: str, n: int) -> str:
     """`path` made a target no earlier request asked for, with the same rows: its limit lowered by `n` (a page of
-    the mix holds far fewer rows), so that no kept answer serves it: every such request is a ClickHouse query."""
+    the mix holds far fewer rows), so that no kept answer serves it: every such request is selected and written
+    anew (from the snapshot, or by ClickHouse)."""
     return path.replace(f"limit={MAX_ROWS}", f"limit={MAX_ROWS - 1 - n % (MAX_ROWS // 2)}")
 
 
@@ -223,7 +228,10 @@ async def load(
 
 PHASES: Final = (("the pages' queries, repeated", False), ("every request distinct (no kept answer)", True))
 """The mix as the pages repeat it (served from kept answers once asked), then the same rows asked with a target
-no earlier request used (a ClickHouse query each, as a hostile client or the first readers after a publish get)."""
+no earlier request used (selected and written anew each, as a hostile client or the first readers after a publish
+get)."""
+SNAPSHOT_EVENTS: Final = {"snapshot_loaded": "its in-memory snapshot", "snapshot_skipped": "ClickHouse"}
+SNAPSHOT_WAIT = 180.0
 
 
 async def warm_up(port: int, paths: list[str], clients: int = 8) -> None:
@@ -255,6 +263,16 @@ def measure(port: int, *, clients: int, seconds: float) -> tuple[list[tuple[str,
         )
         results.append((name, result))
     return results, len(paths)
+
+
+def answered_from(log: Path) -> str | None:
+    """Where the service's pages come from, by the last snapshot event in its JSON log; None before one."""
+    found = None
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            event = json.loads(line).get("event")
+            found = SNAPSHOT_EVENTS.get(event, found)
+    return found
 
 
 def add_to(report: Report, phase: str, result: LoadResult, clients: int, note: str = "") -> None:
@@ -289,14 +307,17 @@ def api_suite(ctx: Context, report: Report) -> None:
             "METRICS_AS_OF": END.isoformat(),
             "METRICS_HTTP_PORT": str(port),
         }
-        service = _service("services.metrics.cli", env, ROOT / "bench" / "results" / "metrics-api-load.log")
+        log = ROOT / "bench" / "results" / "metrics-api-load.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        service = _service("services.metrics.cli", env, log)
         try:
             _wait(lambda: _ready(port), 600, "metrics /ready")
+            _wait(lambda: answered_from(log) is not None, SNAPSHOT_WAIT, "the service's snapshot read or skipped")
             seconds = SECONDS[ctx.quick]
-            progress(f"api: {CLIENTS} clients, {seconds:.0f}s per phase")
+            progress(f"api: {CLIENTS} clients, {seconds:.0f}s per phase, pages from {answered_from(log)}")
             results, size = measure(port, clients=CLIENTS, seconds=seconds)
             for phase, result in results:
-                add_to(report, phase, result, CLIENTS, f"; a mix of {size} queries")
+                add_to(report, phase, result, CLIENTS, f"; a mix of {size} queries; pages from {answered_from(log)}")
         except TimeoutError as exc:
             for phase, _ in PHASES:
                 why = f"not measured: {exc}"
@@ -312,10 +333,17 @@ def api_suite(ctx: Context, report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.api_load", description=__doc__)
-    parser.add_argument("url", help="the metrics service, e.g. http://127.0.0.1:8082 (loopback only)")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="the metrics service, e.g. http://127.0.0.1:8082 (loopback only); without it, the suite `make bench` "
+        "runs: a database at demo scale on the local stack and a service of its own",
+    )
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--seconds", type=float, default=SECONDS[False])
     args = parser.parse_args(argv)
+    if args.url is None:
+        return _suite_alone()
     parts = urlsplit(args.url)
     if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
         parser.error("the URL must be http://127.0.0.1:PORT: the load stays on this machine")
@@ -325,6 +353,17 @@ def main(argv: list[str] | None = None) -> int:
     results, size = measure(parts.port, clients=args.clients, seconds=args.seconds)
     for phase, result in results:
         add_to(report, phase, result, args.clients, f"; a mix of {size} queries")
+    print(report.markdown())
+    return 0
+
+
+def _suite_alone() -> int:
+    from services.stack.api import ensure_up
+
+    urls = ensure_up()
+    clickhouse_url = os.environ.get("CLICKHOUSE_URL", urls.clickhouse_url)
+    report = Report(events=0, quick=False)
+    api_suite(Context(clickhouse_url, urls.broker_url, 0), report)
     print(report.markdown())
     return 0
 
