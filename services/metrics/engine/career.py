@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .accumulate import Groups, MonthStats, Snapshot
 from .cells import Cells, percentile
-from .headcount import headcount_avg
 from .orgs import SliceKey
 from .pay import MEDIAN_NEED, PaidGroups
 from .periods import Period
@@ -29,7 +29,8 @@ LOOKBACK_YEARS = 3
 """``turnover_by_promotion``: promoted in the 3 calendar years before 1 January."""
 
 
-def _level_code(level: int | None) -> str:
+def level_code(level: int | None) -> str:
+    """A level as its category: the level as a decimal string, ``unknown`` for none."""
     return UNKNOWN if level is None else str(level)
 
 
@@ -38,26 +39,49 @@ def levels_on(snap: Snapshot, day: date) -> dict[str, int | None]:
     return {wkey: spell.level_on(day) for wkey, (_, spell, _) in snap.items()}
 
 
-def grade_cells(
-    cells: Cells, period: Period, stats: MonthStats, end_groups: Groups, levels: Mapping[str, int | None]
-) -> None:
+@dataclass(frozen=True, slots=True)
+class GradeFigures:
+    """What the grade flows need of one slice in one period, whichever engine aggregated it: the distinct workers
+    employed at any time (the population), the sum of the monthly average headcounts (``avg_sum``) and the grade
+    changes dated in the period by move (promotion, demotion, lateral)."""
+
+    workers: int
+    avg_sum: float
+    moves: Mapping[str, int]
+
+
+LevelMix = Mapping[SliceKey, Mapping[str, int]]
+"""Per slice: the workers employed at the end of a day by level code (a level as a decimal string, or ``unknown``)."""
+
+
+def grade_figures(stats: MonthStats) -> dict[SliceKey, GradeFigures]:
+    """The reference engine's accumulators as ``GradeFigures`` (slices in the accumulators' order)."""
+    return {key: GradeFigures(len(st.present), st.avg_sum, st.moves) for key, st in stats.items()}
+
+
+def level_mix(end_groups: Groups, levels: Mapping[str, int | None]) -> dict[SliceKey, Counter[str]]:
+    """The reference engine's end-of-day groups as a ``LevelMix`` (``levels``: ``levels_on`` that day)."""
+    return {key: Counter(level_code(levels[w.key]) for w, _, _ in entries) for key, entries in end_groups.items()}
+
+
+def grade_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, GradeFigures], mix: LevelMix) -> None:
     """Promotions, demotions, lateral regrades and the promotion rate in the period; the grade mix at its end
-    (``levels``: ``levels_on`` the period's last day)."""
+    (``mix``: the workers employed at the end of the period's last day by level)."""
     kind, label = period.kind, period.label
-    for key, st in stats.items():
-        pop = len(st.present)
-        cells.value("promotions", kind, label, key, st.moves[PROMOTION], pop)
-        cells.value("demotions", kind, label, key, st.moves[DEMOTION], pop)
-        cells.value("regrades_lateral", kind, label, key, st.moves[LATERAL], pop)
-        cells.rate("promotion_rate", kind, label, key, st.moves[PROMOTION], headcount_avg(period, st), pop)
-    mix = {key: Counter(_level_code(levels[w.key]) for w, _, _ in entries) for key, entries in end_groups.items()}
+    for key, f in figures.items():
+        pop = f.workers
+        cells.value("promotions", kind, label, key, f.moves.get(PROMOTION, 0), pop)
+        cells.value("demotions", kind, label, key, f.moves.get(DEMOTION, 0), pop)
+        cells.value("regrades_lateral", kind, label, key, f.moves.get(LATERAL, 0), pop)
+        avg = f.avg_sum / len(period.months)  # as headcount.headcount_avg
+        cells.rate("promotion_rate", kind, label, key, f.moves.get(PROMOTION, 0), avg, pop)
     categories = sorted(mix.get(ALL, {}))
     for key, counts in mix.items():
-        found = stats.get(key)
-        pop = len(found.present) if found is not None else 0
+        found = figures.get(key)
+        pop = found.workers if found is not None else 0
         employed = sum(counts.values())
         for cat in categories:
-            cells.rate("grade_mix", kind, label, key, counts[cat], employed, pop, category=cat)
+            cells.rate("grade_mix", kind, label, key, counts.get(cat, 0), employed, pop, category=cat)
 
 
 def pay_by_level_cells(
@@ -88,32 +112,73 @@ def pay_by_level_cells(
             )
 
 
-def promoted_within_cells(cells: Cells, label: date, groups: Mapping[SliceKey, list[Member]], as_of: date) -> None:
-    """Per hire-year cohort: the eligible hires (hire + t <= as_of) promoted in that spell within t days."""
+@dataclass(frozen=True, slots=True)
+class Promoted:
+    """One slice of a hire-year cohort at one mark: the eligible hires (hire + mark <= as-of) and those of them
+    promoted in their spell within the mark's days."""
+
+    promoted: int
+    eligible: int
+
+
+def promoted_within(groups: Mapping[SliceKey, list[Member]], as_of: date) -> dict[SliceKey, dict[int, Promoted]]:
+    """The reference engine's cohort groups as ``Promoted`` figures per slice and mark."""
+    out: dict[SliceKey, dict[int, Promoted]] = {}
     for key, members in groups.items():
+        out[key] = {}
         for mark in PROMOTED_MARKS:
             delta = timedelta(days=mark)
             eligible = [m for m in members if m.spell.start + delta <= as_of]
             promoted = sum(1 for m in eligible if m.spell.promoted_between(m.spell.start, m.spell.start + delta))
-            n = len(eligible)
-            cells.rate("promoted_within", "year", label, key, promoted, n, n, category=str(mark))
+            out[key][mark] = Promoted(promoted, len(eligible))
+    return out
 
 
-def turnover_by_promotion_cells(
-    cells: Cells, period: Period, stats: MonthStats, jan1: Groups, voluntary: set[str]
-) -> None:
-    """Year cohort rate: the workers employed at the end of 1 January, split by a promotion of their spell in the
-    three calendar years before; the share of each group who quit during the year. Each group is a compared group
-    (its own population, needing k)."""
+def promoted_within_cells(cells: Cells, label: date, figures: Mapping[SliceKey, Mapping[int, Promoted]]) -> None:
+    """Per hire-year cohort slice (those with a hire) and mark: the eligible hires promoted within the mark."""
+    for key, marks in figures.items():
+        for mark in PROMOTED_MARKS:
+            f = marks.get(mark, Promoted(0, 0))
+            cells.rate("promoted_within", "year", label, key, f.promoted, f.eligible, f.eligible, category=str(mark))
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionGroups:
+    """One slice of a year: the workers employed at the end of 1 January promoted in their spell in the three
+    calendar years before, the others, and how many of each quit (a voluntary separation) during the year."""
+
+    promoted: int
+    promoted_quits: int
+    not_promoted: int
+    not_promoted_quits: int
+
+
+def promotion_groups(
+    period: Period, stats: MonthStats, jan1: Groups, voluntary: set[str]
+) -> dict[SliceKey, PromotionGroups]:
+    """The reference engine's 1 January groups as ``PromotionGroups``, for every slice of the year's ``stats``."""
     first = date(period.label.year - LOOKBACK_YEARS, 1, 1)
     last = date(period.label.year - 1, 12, 31)
+    out: dict[SliceKey, PromotionGroups] = {}
     for key in stats:
-        entries = jan1.get(key, [])
-        if not entries and key != ALL:
-            continue
         groups: dict[bool, list[str]] = {True: [], False: []}
-        for w, s, _ in entries:
+        for w, s, _ in jan1.get(key, []):
             groups[s.promoted_between(first, last)].append(w.key)
-        for cat, group in (("promoted", groups[True]), ("not_promoted", groups[False])):
-            quits = sum(1 for wkey in group if wkey in voluntary)
-            cells.rate("turnover_by_promotion", "year", period.label, key, quits, len(group), len(group), category=cat)
+        yes, no = groups[True], groups[False]
+        quits = [sum(1 for wkey in group if wkey in voluntary) for group in (yes, no)]
+        out[key] = PromotionGroups(len(yes), quits[0], len(no), quits[1])
+    return out
+
+
+def turnover_by_promotion_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, PromotionGroups]) -> None:
+    """Year cohort rate: the workers employed at the end of 1 January, split by a promotion of their spell in the
+    three calendar years before; the share of each group who quit during the year. Each group is a compared group
+    (its own population, needing k); a slice with nobody employed on 1 January has no row (the program row has)."""
+    for key, f in figures.items():
+        if not f.promoted + f.not_promoted and key != ALL:
+            continue
+        for cat, quits, n in (
+            ("promoted", f.promoted_quits, f.promoted),
+            ("not_promoted", f.not_promoted_quits, f.not_promoted),
+        ):
+            cells.rate("turnover_by_promotion", "year", period.label, key, quits, n, n, category=cat)

@@ -11,7 +11,17 @@ from datetime import date
 
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
 from .audit import AuditReport, audit_table
-from .career import grade_cells, levels_on, pay_by_level_cells, promoted_within_cells, turnover_by_promotion_cells
+from .career import (
+    grade_cells,
+    grade_figures,
+    level_mix,
+    levels_on,
+    pay_by_level_cells,
+    promoted_within,
+    promoted_within_cells,
+    promotion_groups,
+    turnover_by_promotion_cells,
+)
 from .cells import Cells
 from .dates import month_index, month_start, year_ago
 from .headcount import flow_cells, flow_figures, headcount_end_cells, rolling_cells
@@ -272,7 +282,7 @@ class _Engine:
             if year.year >= self.from_year:  # v5: initial training on time by hire year too (complete years)
                 by_slice = cohort_groups(self.org, members)
                 on_time_cells(self.cells, year, on_time_figures(by_slice, self.as_of), kind="year")
-                promoted_within_cells(self.cells, year, by_slice, self.as_of)
+                promoted_within_cells(self.cells, year, promoted_within(by_slice, self.as_of))
         return self.cells
 
     def _period(self, cells: Cells, period: Period) -> None:
@@ -289,7 +299,7 @@ class _Engine:
         tenure_cells(cells, period, tenure_figures(period, stats, end_groups))
         training_cells(cells, period, training_figures(stats))
         levels = levels_on(last, period.last)
-        grade_cells(cells, period, stats, end_groups, levels)
+        grade_cells(cells, period, grade_figures(stats), level_mix(end_groups, levels))
         if period.kind == "month":
             stable = stability_figures(self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
             stability_cells(cells, period, stable)
@@ -312,7 +322,8 @@ class _Engine:
             and period.first <= s.separation.date <= period.last
         }
         turnover_by_quartile_cells(self.cells, period, stats, self.paid(period.first, period.age_year), quits)
-        turnover_by_promotion_cells(self.cells, period, stats, self.groups(period.first, period.age_year), quits)
+        jan1 = self.groups(period.first, period.age_year)
+        turnover_by_promotion_cells(self.cells, period, promotion_groups(period, stats, jan1, quits))
         # One cell per region of the year; a later wage of the same region-year replaces an earlier one (as the
         # reference_wages table's ReplacingMergeTree keeps the latest load).
         wages = {ref.region: ref.annual_amount for ref in refs if ref.year == period.label.year}
