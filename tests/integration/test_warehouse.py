@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from services.metrics.engine.compute import _Engine
 from services.metrics.engine.dates import month_index
 from services.metrics.engine.log import EventLog
 from services.metrics.engine.orgs import build_org_tree
+from services.metrics.warehouse.career import LEVEL_MIX, PROMOTED_WITHIN, PROMOTION_GROUPS
 from services.metrics.warehouse.compute import computed, warehouse_table
 from services.metrics.warehouse.facts import facts_of
 from services.metrics.warehouse.queries import HEADCOUNT_ON, TRANSFERS
@@ -59,6 +61,7 @@ def _assert_equal(
     actual = cells(warehouse_table(store, prepared, org, as_of, k).rows())
     assert len(expected) > 1000, "the reference produced too few flow cells to prove anything"
     assert any(key[0] == "training_hours" and cell[0] for key, cell in expected.items()), "no training to compare"
+    assert any(key[0] == "promotions" and cell[0] for key, cell in expected.items()), "no promotion to compare"
     assert {key[:2] for key in expected} >= COVERED, "a retention figure missing from the comparison"
     problems = differences(expected, actual, limit=40)
     assert not problems, "\n".join(problems)
@@ -214,3 +217,75 @@ def test_retention_queries_alone(warehouse_store: ConnectClickHouse) -> None:
     assert on_org([row for row in years if row[0] == date(2024, 1, 1)], 1)["D"] == (
         3, date(2024, 3, 31), [65], [3, 1, 0, 0, 0], [3, 0, 0, 0, 0], 3, 1
     )  # fmt: skip
+
+
+def test_career_queries_alone(warehouse_store: ConnectClickHouse) -> None:
+    """District D with streets S1 and S2. w4 joins S1 on 1 May 2020 at level 1, promoted on 1 December 2020; w1
+    joins S1 on 1 March 2021 at 1, promoted on 1 June 2022 (457 days on), moves to S2 on 1 February 2023 and quits
+    on 10 May 2024; w2 joins S1 on 1 July 2021 at 1, quits on 1 March 2024, is rehired at 1 on 1 April and promoted
+    on 1 May (a promotion of the new spell, not of the first, though within 1095 days of its hire); w3 joins S2 on
+    10 January 2024 at 2, promoted on 1 June; w5 joins D itself on 1 February 2024 with no level (unknown)."""
+    log = Log()
+    log.unit("D", level="district")
+    log.unit("S1", "D")
+    log.unit("S2", "D")
+    log.hire("w4", "2020-05-01", "S1", level=1)
+    log.grade("w4", "2020-12-01", 2)
+    log.hire("w1", "2021-03-01", "S1", level=1)
+    log.grade("w1", "2022-06-01", 2)
+    log.transfer("w1", "2023-02-01", "S1", "S2")
+    log.separate("w1", "2024-05-10")
+    log.hire("w2", "2021-07-01", "S1", level=1)
+    log.separate("w2", "2024-03-01")
+    log.hire("w2", "2024-04-01", "S1", level=1)
+    log.grade("w2", "2024-05-01", 2)
+    log.hire("w3", "2024-01-10", "S2", level=2)
+    log.grade("w3", "2024-06-01", 3)
+    log.hire("w5", "2024-02-01", "D")
+    prepared = EventLog(tuple(log.events)).prepared()
+    assert not prepared.anomalies, prepared.anomalies
+    org = build_org_tree(prepared.org_events, None)
+    as_of = date(2025, 6, 30)
+    load_workers(Warehouse(warehouse_store), org, [facts_of(prepared.workers, date(2020, 5, 1), as_of)])
+
+    def on_org(rows: list[tuple[Any, ...]], *at: int) -> set[tuple[Any, ...]]:
+        return {tuple(row[i] for i in at) for row in rows if row[1] == "org"}
+
+    mix = warehouse_store.query_rows(LEVEL_MIX, {"days": [date(2023, 12, 31), date(2024, 12, 31)]})
+    end_2023, end_2024 = date(2023, 12, 31), date(2024, 12, 31)
+    assert on_org(mix, 0, 2, 3, 4) == {
+        (end_2023, "S1", "1", 1),
+        (end_2023, "S1", "2", 1),
+        (end_2023, "S2", "2", 1),
+        (end_2023, "D", "1", 1),
+        (end_2023, "D", "2", 2),
+        (end_2024, "S1", "2", 2),
+        (end_2024, "S2", "3", 1),
+        (end_2024, "D", "2", 2),
+        (end_2024, "D", "3", 1),
+        (end_2024, "D", "unknown", 1),
+    }
+    jan_2023, jan_2024 = date(2023, 1, 1), date(2024, 1, 1)
+    groups = warehouse_store.query_rows(PROMOTION_GROUPS, {"days": [jan_2023, jan_2024]})
+    # promoted in the three calendar years before: w4's 2020 promotion counts for 2023, not for 2024
+    split = {(day, unit, bool(promoted), n, quits) for day, unit, promoted, n, quits in on_org(groups, 0, 2, 3, 4, 5)}
+    assert split == {
+        (jan_2023, "S1", True, 2, 0),
+        (jan_2023, "S1", False, 1, 0),
+        (jan_2023, "D", True, 2, 0),
+        (jan_2023, "D", False, 1, 0),
+        (jan_2024, "S1", False, 2, 1),
+        (jan_2024, "S2", True, 1, 1),
+        (jan_2024, "D", True, 1, 1),
+        (jan_2024, "D", False, 2, 1),
+    }
+    within = warehouse_store.query_rows(PROMOTED_WITHIN, {"as_of": as_of, "until": date(2025, 1, 1)})
+    y2020, y2021, y2024 = date(2020, 1, 1), date(2021, 1, 1), date(2024, 1, 1)
+    assert on_org(within, 0, 2, 3, 4, 5) == {
+        *((y2020, unit, mark, 1, 1) for unit in ("S1", "D") for mark in (365, 730, 1095)),
+        *((y2021, unit, mark, 2, int(mark > 365)) for unit in ("S1", "D") for mark in (365, 730, 1095)),
+        (y2024, "S1", 365, 1, 1),
+        (y2024, "S2", 365, 1, 1),
+        (y2024, "D", 365, 3, 2),
+        *((y2024, unit, mark, 0, 0) for unit in ("S1", "S2", "D") for mark in (730, 1095)),
+    }

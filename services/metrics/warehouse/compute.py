@@ -25,7 +25,7 @@ from ..engine.orgs import OrgTree, build_org_tree
 from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
 from ..engine.training import training_cells
-from . import retention
+from . import career, retention
 from .facts import Facts, facts_of
 from .store import Warehouse, load_workers, windows
 from .stream import BATCH as STREAM_BATCH
@@ -64,10 +64,12 @@ INDICATORS: Final = frozenset(
 
 def computed(indicator: str, period_kind: str) -> bool:
     """Whether this path computes the cells of ``indicator`` in ``period_kind`` so far: the flow and training
-    families in months and years, and every rolling-12 row (``headcount.rolling_cells``)."""
+    families in months and years, and every rolling-12 row (``headcount.rolling_cells``); career
+    progression's (``career.COVERED``)."""
     return (
         period_kind == "rolling12"
         or (indicator in INDICATORS and period_kind in ("month", "year"))
+        or (indicator, period_kind) in career.COVERED
         or (indicator, period_kind) in retention.COVERED
     )
 
@@ -119,6 +121,7 @@ def aggregate(store: ClickHouse, first_mi: int, as_of: date, k: int) -> Cells:
     for period in periods:
         flow_cells(cells, period, flows[(period.kind, period.label)])
         training_cells(cells, period, trainings[(period.kind, period.label)])
+    career.family_cells(cells, store, periods, presence, as_of)
     retention.family_cells(cells, store, periods, presence, as_of)
     ends = rolling_months(first_mi, as_of)
     if ends:

@@ -14,6 +14,9 @@ period, so a fact is written once whatever the period.
 - ``transfers``: each transfer's from and to units; the aggregation counts it in and out of the org units of one
   chain and not the other.
 - ``trainings``: each training on its end date (up to as-of), in the unit of that day, with its course kind and hours.
+- ``levels``: the unit segments cut where the level held changes (``Spell.level_on``), with the spell (its start):
+  the level code (``career.level_code``) of the workers employed at the end of any day.
+- ``promotions``: each promotion (up to as-of) with its spell: promoted within a time of hire, or in given years.
 - ``spells``: each spell hired up to as-of: its hire day and unit, its counted end, its separation (day and unit, up
   to as-of), whether it is the worker's first hire of its month and of its year, and whether its initial training
   was on time (``training.on_time``): leaver tenures and hire cohorts. ``segments`` name their spell (its start).
@@ -25,11 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
+from ..engine.career import level_code
 from ..engine.dates import month_end, month_index, month_start
 from ..engine.orgs import OrgTree
-from ..engine.spells import Worker
+from ..engine.spells import PROMOTION, Spell, Worker
 from ..engine.training import on_time
 
 PRESENCE = ("worker_key", "month", "unit", "channel", "gender", "birth_year", "days")
@@ -37,6 +41,8 @@ SEGMENTS = ("worker_key", "unit", "first", "last", "channel", "gender", "birth_y
 FLOWS = ("worker_key", "day", "flow", "unit", "channel", "gender", "birth_year", "kind", "reason")
 TRANSFERS = ("worker_key", "day", "from_unit", "to_unit")
 TRAININGS = ("worker_key", "day", "unit", "channel", "gender", "birth_year", "kind", "hours")
+LEVELS = ("worker_key", "spell", "unit", "first", "last", "level", "channel", "gender", "birth_year")
+PROMOTIONS = ("worker_key", "spell", "day")
 SPELLS = (
     "worker_key", "start", "hire_unit", "channel", "gender", "birth_year", "counted_end", "sep_day", "sep_unit",
     "month_first", "year_first", "on_time",
@@ -54,12 +60,14 @@ class Facts:
     flows: list[tuple[object, ...]] = field(default_factory=list)
     transfers: list[tuple[object, ...]] = field(default_factory=list)
     trainings: list[tuple[object, ...]] = field(default_factory=list)
+    levels: list[tuple[object, ...]] = field(default_factory=list)
+    promotions: list[tuple[object, ...]] = field(default_factory=list)
     spells: list[tuple[object, ...]] = field(default_factory=list)
     units: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
         tables = (self.presence, self.segments, self.flows, self.transfers, self.trainings, self.spells)
-        return sum(map(len, tables))
+        return sum(map(len, tables)) + len(self.levels) + len(self.promotions)
 
 
 def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
@@ -96,6 +104,7 @@ def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
             if first <= tn.end <= as_of:
                 out.units.add(tn.unit)
                 out.trainings.append((worker.key, tn.end, tn.unit, *attrs, tn.kind, tn.hours))
+        _grade_facts(worker.key, spell, attrs, as_of, out)
 
 
 def _spell_facts(worker: Worker, who: tuple[str, int], first: date, as_of: date, out: Facts) -> None:
@@ -121,6 +130,25 @@ def _spell_facts(worker: Worker, who: tuple[str, int], first: date, as_of: date,
         )  # fmt: skip
         months.add(month)
         years.add(year)
+
+
+def _grade_facts(wkey: str, spell: Spell, attrs: tuple[object, ...], as_of: date, out: Facts) -> None:
+    """A spell's level segments (its unit segments cut where ``Spell.level_on`` changes) and promotions."""
+    starts: list[tuple[date, int | None]] = [(spell.start, spell.hire_level)]
+    for change in spell.grades:  # in date order: the last change of a day holds at its end
+        if change.date == starts[-1][0]:
+            starts[-1] = (change.date, change.level)
+        else:
+            starts.append((change.date, change.level))
+        if change.move == PROMOTION and change.date <= as_of:
+            out.promotions.append((wkey, spell.start, change.date))
+    for i, (since, level) in enumerate(starts):
+        until = starts[i + 1][0] - timedelta(days=1) if i + 1 < len(starts) else None
+        for unit, first, last in spell.segments:
+            lo = max(first, since)
+            hi = until if last is None else last if until is None else min(last, until)
+            if hi is None or lo <= hi:
+                out.levels.append((wkey, spell.start, unit, lo, hi, level_code(level), *attrs))
 
 
 def facts_of(workers: Iterable[Worker], first: date, as_of: date) -> Facts:

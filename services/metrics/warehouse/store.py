@@ -20,12 +20,16 @@ from ..engine.orgs import OrgTree, SliceKey
 from ..engine.periods import Period
 from ..engine.slices import ALL
 from ..engine.spells import PROMOTION
+from .career import FACT_TABLES as CAREER_FACT_TABLES
+from .career import TABLES as CAREER_TABLES
 from .facts import (
     FLOWS,
     GRADE,
     HIRE,
+    LEVELS,
     ORG,
     PRESENCE,
+    PROMOTIONS,
     SEGMENTS,
     SEPARATION,
     SPELLS,
@@ -81,9 +85,9 @@ class Warehouse:
 
     def reset(self) -> None:
         """Create the fact tables if missing and empty them."""
-        for ddl in (*TABLES, *RETENTION_TABLES):
+        for ddl in (*TABLES, *CAREER_TABLES, *RETENTION_TABLES):
             self._store.command(ddl)
-        for table in (*FACT_TABLES, *RETENTION_FACT_TABLES):
+        for table in (*FACT_TABLES, *CAREER_FACT_TABLES, *RETENTION_FACT_TABLES):
             self._store.command(f"TRUNCATE TABLE {table}")
 
     def load(self, facts: Facts) -> None:
@@ -94,6 +98,8 @@ class Warehouse:
             ("wf_flows", facts.flows, FLOWS),
             ("wf_transfers", facts.transfers, TRANSFERS),
             ("wf_trainings", facts.trainings, TRAININGS),
+            ("wf_levels", facts.levels, LEVELS),
+            ("wf_promotions", facts.promotions, PROMOTIONS),
             ("wf_spells", facts.spells, SPELLS),
         ):
             for start in range(0, len(rows), INSERT_ROWS):
