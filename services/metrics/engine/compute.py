@@ -28,7 +28,19 @@ from .headcount import flow_cells, flow_figures, headcount_end_cells, rolling_ce
 from .log import EventLog, Prepared
 from .model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
 from .orgs import OrgTree, SliceKey, build_org_tree
-from .pay import PaidGroups, PayDay, paid_by_slice, pay_cells, pay_day, reference_cell, turnover_by_quartile_cells
+from .pay import (
+    PaidGroups,
+    PayDay,
+    paid_by_slice,
+    paid_totals,
+    pay_cells,
+    pay_day,
+    pay_figures,
+    quartile_quits,
+    reference_cell,
+    reference_slices,
+    turnover_by_quartile_cells,
+)
 from .periods import Period, month_periods, rolling_months, year_periods
 from .retention import (
     cohort_cells,
@@ -43,7 +55,6 @@ from .retention import (
     tenure_figures,
     year_cohorts,
 )
-from .slices import ALL
 from .spells import Worker
 from .suppression import suppress
 from .training import on_time_cells, on_time_figures, training_cells, training_figures
@@ -303,7 +314,7 @@ class _Engine:
         if period.kind == "month":
             stable = stability_figures(self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
             stability_cells(cells, period, stable)
-            pay_cells(cells, period, stats, self.paid(period.last, age), self.pay(period.pay_prev))
+            pay_cells(cells, period, pay_figures(stats, self.paid(period.last, age), self.pay(period.pay_prev)))
             pay_by_level_cells(cells, period, stats, self.paid(period.last, age), levels)
 
     def _year(self, period: Period, refs: Sequence[ReferenceWage]) -> None:
@@ -321,14 +332,10 @@ class _Engine:
             and s.separation.kind == "voluntary"
             and period.first <= s.separation.date <= period.last
         }
-        turnover_by_quartile_cells(self.cells, period, stats, self.paid(period.first, period.age_year), quits)
+        jan1_paid = self.paid(period.first, period.age_year)
+        turnover_by_quartile_cells(self.cells, period, quartile_quits(stats, jan1_paid, quits))
         jan1 = self.groups(period.first, period.age_year)
         turnover_by_promotion_cells(self.cells, period, promotion_groups(period, stats, jan1, quits))
-        # One cell per region of the year; a later wage of the same region-year replaces an earlier one (as the
-        # reference_wages table's ReplacingMergeTree keeps the latest load).
-        wages = {ref.region: ref.annual_amount for ref in refs if ref.year == period.label.year}
-        for region, amount in wages.items():
-            if region != "all" and not self.org.published(region):
-                continue
-            key = ALL if region == "all" else ("org", region)
-            reference_cell(self.cells, period, key, self.paid(period.last, period.age_year), amount)
+        for key, amount in reference_slices(self.org, refs, period.label.year):
+            totals = paid_totals(self.paid(period.last, period.age_year), key)
+            reference_cell(self.cells, period, key, totals, amount)

@@ -7,14 +7,16 @@ filled in that order, so a slice's quartile bands are its members as they come.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from .accumulate import MonthStats, Snapshot
 from .cells import Cells, mean, percentile, ratio
+from .model import ReferenceWage
 from .orgs import OrgTree, SliceKey
 from .periods import Period
-from .slices import worker_keys
+from .slices import ALL, worker_keys
 from .spells import PaySet, Spell, Worker
 
 # (indicator, percentile, population needed in multiples of k): METRICS v5, a percentile at a whole rank is one
@@ -61,37 +63,81 @@ def quartile_bands(ranked: Paid) -> list[Paid]:
     return [ranked[(i - 1) * n // 4 : i * n // 4] for i in range(1, 5)]
 
 
-def pay_cells(cells: Cells, period: Period, stats: MonthStats, now: PaidGroups, prev: PayDay) -> None:
+@dataclass(frozen=True, slots=True)
+class PayFigures:
+    """What the month pay figures need of one slice on a period's last day, whichever engine aggregated it: the
+    workers employed at the end of the day with pay (``paid``); their total, base and allowances, ascending; the
+    men's and the women's hourly pay, ascending; the women and the men in each quartile band of the paid ranked by
+    (hourly pay, worker key); and, of the paid, those also paid on the day a year before (``both``) with their
+    total pay on the day (``now``) and then (``then``), each ascending."""
+
+    paid: int
+    total: Sequence[float]
+    base: Sequence[float]
+    allowances: Sequence[float]
+    men: Sequence[float]
+    women: Sequence[float]
+    female: Sequence[int]
+    male: Sequence[int]
+    both: int
+    now: Sequence[float]
+    then: Sequence[float]
+
+
+def pay_figures(stats: MonthStats, now: PaidGroups, prev: PayDay) -> dict[SliceKey, PayFigures]:
+    """The reference engine's paid groups as ``PayFigures`` (slices in the accumulators' order)."""
+    out: dict[SliceKey, PayFigures] = {}
+    for key in stats:
+        paid = now.get(key, [])
+        bands = quartile_bands(paid)
+        again = [(p.total, prev.pays[w.key].total) for w, p in paid if w.key in prev.pays]
+        out[key] = PayFigures(
+            len(paid),
+            sorted(p.total for _, p in paid),
+            sorted(p.base for _, p in paid),
+            sorted(p.allowances for _, p in paid),
+            [p.hourly for w, p in paid if w.gender == "male"],
+            [p.hourly for w, p in paid if w.gender == "female"],
+            [sum(1 for w, _ in band if w.gender == "female") for band in bands],
+            [sum(1 for w, _ in band if w.gender == "male") for band in bands],
+            len(again),
+            sorted(a for a, _ in again),
+            sorted(b for _, b in again),
+        )
+    return out
+
+
+def band_sizes(n: int) -> list[int]:
+    """The sizes of the quartile bands of ``n`` ranked workers (``quartile_bands``)."""
+    return [i * n // 4 - (i - 1) * n // 4 for i in range(1, 5)]
+
+
+def pay_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, PayFigures]) -> None:
     """Month pay figures on the period's last day, for workers employed at its end with pay.
 
     Gender pay gaps and quartile band shares are not computed within gender slices (METRICS v5)."""
     kind, label = period.kind, period.label
-    for key in stats:
-        paid = now.get(key, [])
-        n = len(paid)
+    for key, f in figures.items():
+        n = f.paid
         # Below its threshold a figure is suppressed by its population: its value is never computed.
-        shown = paid if n >= cells.k else []
-        for comp, values in (
-            ("total", sorted([p.total for _, p in shown])),
-            ("base", sorted([p.base for _, p in shown])),
-            ("allowances", sorted([p.allowances for _, p in shown])),
-        ):
+        shown = n >= cells.k
+        for comp, values in (("total", f.total), ("base", f.base), ("allowances", f.allowances)):
+            values = list(values) if shown else []
             cells.put("pay_mean", kind, label, key, comp, mean(values), None, None, n)
             for name, pct, need in PERCENTILES:
                 value = percentile(values, pct) if n >= need * cells.k else None
                 cells.put(name, kind, label, key, comp, value, None, None, n, need=need)
         if key[0] != "gender":
-            _gap_cells(cells, period, key, paid)
-        if paid:
+            _gap_cells(cells, period, key, f)
+        if n:
             if key[0] != "gender":
-                _band_cells(cells, period, key, paid)
-            _growth_cell(cells, period, key, paid, prev)
+                _band_cells(cells, period, key, f)
+            _growth_cell(cells, period, key, f)
 
 
-def _gap_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None:
-    """Gap = (A - B) / A x 100, A men's and B women's mean (median) hourly pay (``paid`` is in hourly order)."""
-    men = [p.hourly for w, p in paid if w.gender == "male"]
-    women = [p.hourly for w, p in paid if w.gender == "female"]
+def _gap_cells(cells: Cells, period: Period, key: SliceKey, f: PayFigures) -> None:
+    """Gap = (A - B) / A x 100, A men's and B women's mean (median) hourly pay."""
+    men, women = list(f.men), list(f.women)
     pop, smallest = len(men) + len(women), min(len(men), len(women))
     for name, need, a, b in (
         ("pay_gap_mean", 1, mean(men), mean(women)),
@@ -101,68 +147,90 @@ def _gap_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None:
         cells.put(name, period.kind, period.label, key, "", value, None, None, pop, smallest, need)
 
 
-def _band_cells(cells: Cells, period: Period, key: SliceKey, paid: Paid) -> None:
+def _band_cells(cells: Cells, period: Period, key: SliceKey, f: PayFigures) -> None:
     """Population: the n workers ranked; the band is the compared group (each needs k)."""
-    n = len(paid)
-    for q, band in zip(QUARTILES, quartile_bands(paid), strict=True):
-        for gender in ("female", "male"):
-            count = sum(1 for w, _ in band if w.gender == gender)
+    n = f.paid
+    for q, size, female, male in zip(QUARTILES, band_sizes(n), f.female, f.male, strict=True):
+        for gender, count in (("female", female), ("male", male)):
             name = f"pay_quartile_{gender}_share"
-            cells.rate(name, period.kind, period.label, key, count, len(band), n, category=q, group_min=len(band))
+            cells.rate(name, period.kind, period.label, key, count, size, n, category=q, group_min=size)
 
 
-def _growth_cell(cells: Cells, period: Period, key: SliceKey, paid: Paid, prev: PayDay) -> None:
+def _growth_cell(cells: Cells, period: Period, key: SliceKey, f: PayFigures) -> None:
     """(median now / median a year earlier - 1) x 100 over workers employed and paid at both dates."""
-    pays = prev.pays
-    if len(paid) < MEDIAN_NEED * cells.k:  # suppressed by population: only the population is needed
-        count = sum(1 for w, _ in paid if w.key in pays)
-        if count:
-            cells.put("pay_growth", period.kind, period.label, key, "", None, None, None, count, need=MEDIAN_NEED)
+    if f.paid < MEDIAN_NEED * cells.k:  # suppressed by population: only the population is needed
+        if f.both:
+            cells.put("pay_growth", period.kind, period.label, key, "", None, None, None, f.both, need=MEDIAN_NEED)
         return
-    now: list[float] = []
-    then: list[float] = []
-    for w, p in paid:
-        before = pays.get(w.key)
-        if before is not None:
-            now.append(p.total)
-            then.append(before.total)
-    if not now:
+    if not f.both:
         return
     value = None
-    if len(now) >= MEDIAN_NEED * cells.k:
-        a, b = percentile(sorted(now), 50), percentile(sorted(then), 50)
+    if f.both >= MEDIAN_NEED * cells.k:
+        a, b = percentile(list(f.now), 50), percentile(list(f.then), 50)
         assert a is not None and b is not None
         value = (a / b - 1) * 100 if b else None
-    cells.put("pay_growth", period.kind, period.label, key, "", value, None, None, len(now), need=MEDIAN_NEED)
+    cells.put("pay_growth", period.kind, period.label, key, "", value, None, None, f.both, need=MEDIAN_NEED)
 
 
-def turnover_by_quartile_cells(
-    cells: Cells, period: Period, stats: MonthStats, jan1: PaidGroups, voluntary: set[str]
-) -> None:
+@dataclass(frozen=True, slots=True)
+class QuartileQuits:
+    """What turnover by pay quartile needs of one slice in one year, whichever engine aggregated it: the workers
+    employed on 1 January with pay (``paid``) and, per quartile band of them ranked by (hourly pay, worker key) that
+    day, those who quit (a voluntary separation) in the year."""
+
+    paid: int
+    quits: Sequence[int]
+
+
+def quartile_quits(stats: MonthStats, jan1: PaidGroups, voluntary: set[str]) -> dict[SliceKey, QuartileQuits]:
+    """The reference engine's paid groups on 1 January as ``QuartileQuits`` (slices in the accumulators' order)."""
+    out: dict[SliceKey, QuartileQuits] = {}
+    for key in stats:
+        paid = jan1.get(key, [])
+        bands = quartile_bands(paid)
+        out[key] = QuartileQuits(len(paid), [sum(1 for w, _ in band if w.key in voluntary) for band in bands])
+    return out
+
+
+def turnover_by_quartile_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, QuartileQuits]) -> None:
     """Year cohort rate: workers employed on 1 January ranked by hourly pay that day; share who quit in the year.
 
     Population: the n workers ranked; the band is the compared group (each needs k)."""
-    for key in stats:
-        paid = jan1.get(key, [])
-        if not paid:
+    for key, f in figures.items():
+        n = f.paid
+        if not n:
             continue
-        n = len(paid)
-        for q, band in zip(QUARTILES, quartile_bands(paid), strict=True):
-            quits = sum(1 for w, _ in band if w.key in voluntary)
-            size = len(band)
+        for q, size, quits in zip(QUARTILES, band_sizes(n), f.quits, strict=True):
             cells.rate(
                 "turnover_by_pay_quartile", "year", period.label, key, quits, size, n, category=q, group_min=size
             )
 
 
-def reference_cell(cells: Cells, period: Period, key: SliceKey, dec31: PaidGroups, amount: float) -> None:
-    """pay_vs_reference = median monthly total pay on 31 December x 12 / reference annual wage (needs 2k paid)."""
-    paid = dec31.get(key, [])
-    median = percentile(sorted(p.total for _, p in paid), 50)
+def reference_slices(org: OrgTree, refs: Sequence[ReferenceWage], year: int) -> list[tuple[SliceKey, float]]:
+    """The slices with a reference wage in ``year`` and its amount: one per region (a later wage of the same
+    region-year replaces an earlier one, as the reference_wages table's ReplacingMergeTree keeps the latest load);
+    'all' is the program row, any other region its org slice if published."""
+    wages = {ref.region: ref.annual_amount for ref in refs if ref.year == year}
+    return [
+        (ALL if region == "all" else ("org", region), amount)
+        for region, amount in wages.items()
+        if region == "all" or org.published(region)
+    ]
+
+
+def paid_totals(dec31: PaidGroups, key: SliceKey) -> list[float]:
+    """The total pay of a slice's paid workers, ascending."""
+    return sorted(p.total for _, p in dec31.get(key, []))
+
+
+def reference_cell(cells: Cells, period: Period, key: SliceKey, totals: Sequence[float], amount: float) -> None:
+    """pay_vs_reference = median monthly total pay on 31 December x 12 / reference annual wage (needs 2k paid):
+    ``totals`` the slice's paid workers' total pay that day, ascending."""
+    median = percentile(list(totals), 50)
     need = MEDIAN_NEED
     if median is None:
         cells.put("pay_vs_reference", "year", period.label, key, "", None, None, None, 0, need=need)
     else:
         annual = median * 12
         value = ratio(annual, amount, 1.0)
-        cells.put("pay_vs_reference", "year", period.label, key, "", value, annual, amount, len(paid), need=need)
+        cells.put("pay_vs_reference", "year", period.label, key, "", value, annual, amount, len(totals), need=need)
