@@ -7,14 +7,14 @@ the service's default levels. Each aggregation also runs alone on a hand-made lo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
 import pytest
 
 from services.common.clickhouse import ConnectClickHouse
-from services.metrics.engine import EventRecord
+from services.metrics.engine import EventRecord, ReferenceWage
 from services.metrics.engine.compute import _Engine
 from services.metrics.engine.dates import month_index
 from services.metrics.engine.log import EventLog
@@ -22,6 +22,7 @@ from services.metrics.engine.orgs import build_org_tree
 from services.metrics.warehouse.career import LEVEL_MIX, PROMOTED_WITHIN, PROMOTION_GROUPS
 from services.metrics.warehouse.compute import computed, warehouse_table
 from services.metrics.warehouse.facts import facts_of
+from services.metrics.warehouse.pay import PAID_ON, QUITS_BY_BAND, TOTALS_ON
 from services.metrics.warehouse.queries import HEADCOUNT_ON, TRANSFERS
 from services.metrics.warehouse.retention import COHORTS, COVERED, RETAINED, TENURE_CURRENT, TENURE_LEAVERS
 from services.metrics.warehouse.store import Warehouse, load_workers
@@ -29,7 +30,7 @@ from services.metrics.warehouse.training import TRAININGS
 from tests.oracle.compare import cells, differences
 from tests.oracle.synth import synthetic_log
 from tests.unit.test_engine_support import Log
-from tests.unit.test_engine_vs_oracle import PUBLISHED, SIM_AS_OF, SYNTH_AS_OF, _sim
+from tests.unit.test_engine_vs_oracle import PUBLISHED, REFS, SIM_AS_OF, SYNTH_AS_OF, _sim
 
 from .servers import Servers
 
@@ -44,11 +45,17 @@ def warehouse_store(servers: Servers) -> Iterator[ConnectClickHouse]:
     client.close()
 
 
-def _reference(events: tuple[EventRecord, ...], as_of: date, k: int, levels: frozenset[str] | None) -> list[object]:
+def _reference(
+    events: tuple[EventRecord, ...],
+    as_of: date,
+    k: int,
+    levels: frozenset[str] | None,
+    refs: Sequence[ReferenceWage] = (),
+) -> list[object]:
     prepared = EventLog(events).prepared()
     org = build_org_tree(prepared.org_events, levels)
     assert prepared.first_date is not None
-    table = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k).run(())
+    table = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k).run(refs)
     return [r for r in table.rows() if computed(r.indicator, r.period_kind)]
 
 
@@ -57,10 +64,11 @@ def _assert_equal(
 ) -> None:
     prepared = EventLog(events).prepared()
     org = build_org_tree(prepared.org_events, levels)
-    expected = cells(_reference(events, as_of, k, levels))
-    actual = cells(warehouse_table(store, prepared, org, as_of, k).rows())
+    expected = cells(_reference(events, as_of, k, levels, REFS))
+    actual = cells(warehouse_table(store, prepared, org, as_of, k, REFS).rows())
     assert len(expected) > 1000, "the reference produced too few flow cells to prove anything"
     assert any(key[0] == "training_hours" and cell[0] for key, cell in expected.items()), "no training to compare"
+    assert any(key[0] == "pay_growth" and cell[0] for key, cell in expected.items()), "no pay growth to compare"
     assert any(key[0] == "promotions" and cell[0] for key, cell in expected.items()), "no promotion to compare"
     assert {key[:2] for key in expected} >= COVERED, "a retention figure missing from the comparison"
     problems = differences(expected, actual, limit=40)
@@ -288,4 +296,50 @@ def test_career_queries_alone(warehouse_store: ConnectClickHouse) -> None:
         (y2024, "S2", 365, 1, 1),
         (y2024, "D", 365, 3, 2),
         *((y2024, unit, mark, 0, 0) for unit in ("S1", "S2", "D") for mark in (730, 1095)),
+    }
+
+
+def test_pay_queries_alone(warehouse_store: ConnectClickHouse) -> None:
+    """District D with street S1: w1 (a woman) in S1 from 1 January 2023 paid 3000, 3300 from 15 March 2024; w2 (a man)
+    in D from 1 June 2023 paid 4000, then set twice effective 1 March 2024 (4200, then 4400: the later one holds);
+    w3 in S1 from 1 February 2024 never paid (not counted); w4 (a man) in S1 from 1 January 2024 paid 2000, quits
+    on 20 March 2024. End of March 2024 (a year before: end of March 2023, when only w1 was paid): D has w1 and w2,
+    ranked w1 (band 2 of 2 workers) then w2 (band 4). 1 January 2024: D ranks w4, w1, w2 in bands 2, 3 and 4, and
+    w4 quits in the year."""
+    log = Log()
+    log.unit("D", level="district")
+    log.unit("S1", "D")
+    log.hire("w1", "2023-01-01", "S1")
+    log.pay("w1", "2023-01-01", "3000")
+    log.pay("w1", "2024-03-15", "3300")
+    log.hire("w2", "2023-06-01", "D", gender="male")
+    log.pay("w2", "2023-06-01", "4000")
+    log.pay("w2", "2024-03-01", "4200")
+    log.pay("w2", "2024-03-01", "4400")
+    log.hire("w3", "2024-02-01", "S1")
+    log.hire("w4", "2024-01-01", "S1", gender="male")
+    log.pay("w4", "2024-01-01", "2000")
+    log.separate("w4", "2024-03-20")
+    prepared = EventLog(tuple(log.events)).prepared()
+    assert not prepared.anomalies, prepared.anomalies
+    org = build_org_tree(prepared.org_events, None)
+    load_workers(Warehouse(warehouse_store), org, [facts_of(prepared.workers, date(2023, 1, 1), date(2024, 4, 30))])
+    march, hourly = date(2024, 3, 31), 40 * 52 / 12
+    rows = warehouse_store.query_rows(PAID_ON, {"days": [march], "prevs": [date(2023, 3, 31)]})
+    by_unit = {value: tuple(row) for _, dim, value, *row in rows if dim == "org"}
+    assert by_unit["D"] == (
+        2, [3300.0, 4400.0], [3300.0, 4400.0], [0.0, 0.0], [pytest.approx(4400 / hourly)],
+        [pytest.approx(3300 / hourly)], 0, 1, 0, 0, 0, 0, 0, 1, 1, [3300.0], [3000.0],
+    )  # fmt: skip
+    assert by_unit["S1"][:3] == (1, [3300.0], [3300.0])
+    quits = warehouse_store.query_rows(QUITS_BY_BAND, {"days": [date(2024, 1, 1)]})
+    assert {value: tuple(row) for _, dim, value, *row in quits if dim == "org"} == {
+        "D": (3, 0, 1, 0, 0),
+        "S1": (2, 0, 1, 0, 0),
+    }
+    totals = warehouse_store.query_rows(TOTALS_ON, {"days": [march]})
+    assert {(dim, value): list(t) for _, dim, value, t in totals} == {
+        ("all", "all"): [3300.0, 4400.0],
+        ("org", "D"): [3300.0, 4400.0],
+        ("org", "S1"): [3300.0],
     }

@@ -10,7 +10,7 @@ equal).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from itertools import islice
 from typing import Final
@@ -21,11 +21,12 @@ from ..engine.cells import Cells
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import EventLog, Prepared
+from ..engine.model import ReferenceWage
 from ..engine.orgs import OrgTree, build_org_tree
 from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
 from ..engine.training import training_cells
-from . import career, retention
+from . import career, pay, retention
 from .facts import Facts, facts_of
 from .store import Warehouse, load_workers, windows
 from .stream import BATCH as STREAM_BATCH
@@ -64,17 +65,26 @@ INDICATORS: Final = frozenset(
 
 def computed(indicator: str, period_kind: str) -> bool:
     """Whether this path computes the cells of ``indicator`` in ``period_kind`` so far: the flow and training
-    families in months and years, and every rolling-12 row (``headcount.rolling_cells``); career
+    families in months and years, the pay family (``pay.COVERED``), and every rolling-12 row
+    (``headcount.rolling_cells``); career
     progression's (``career.COVERED``)."""
     return (
         period_kind == "rolling12"
         or (indicator in INDICATORS and period_kind in ("month", "year"))
         or (indicator, period_kind) in career.COVERED
+        or (indicator, period_kind) in pay.COVERED
         or (indicator, period_kind) in retention.COVERED
     )
 
 
-def warehouse_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: date, k: int) -> Cells:
+def warehouse_table(
+    store: ClickHouse,
+    prepared: Prepared,
+    org: OrgTree,
+    as_of: date,
+    k: int,
+    reference_wages: Sequence[ReferenceWage] = (),
+) -> Cells:
     """Load the workers' facts into the store's fact tables and aggregate there what ``computed`` names (see
     module)."""
     if prepared.first_date is None or prepared.first_date > as_of:
@@ -83,11 +93,17 @@ def warehouse_table(store: ClickHouse, prepared: Prepared, org: OrgTree, as_of: 
     first = month_start(first_mi)
     warehouse = Warehouse(store)
     load_workers(warehouse, org, (facts_of(chunk, first, as_of) for chunk in _batches(prepared.workers)))
-    return aggregate(store, first_mi, as_of, k)
+    return aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages)
 
 
 def stream_table(
-    store: ClickHouse, as_of: date, k: int, org_levels: frozenset[str] | None, *, batch: int = STREAM_BATCH
+    store: ClickHouse,
+    as_of: date,
+    k: int,
+    org_levels: frozenset[str] | None,
+    *,
+    batch: int = STREAM_BATCH,
+    reference_wages: Sequence[ReferenceWage] = (),
 ) -> Cells:
     """The same cells as ``warehouse_table``, from the store's events table read ``batch`` workers at a time
     (``stream.worker_batches``): each batch replayed, written as facts and dropped; no process holds the log."""
@@ -106,12 +122,21 @@ def stream_table(
     first = min(firsts, default=None)
     if first is None or first > as_of:
         return Cells(k)
-    return aggregate(store, month_index(first), as_of, k)
+    return aggregate(store, month_index(first), as_of, k, org=org, reference_wages=reference_wages)
 
 
-def aggregate(store: ClickHouse, first_mi: int, as_of: date, k: int) -> Cells:
+def aggregate(
+    store: ClickHouse,
+    first_mi: int,
+    as_of: date,
+    k: int,
+    *,
+    org: OrgTree,
+    reference_wages: Sequence[ReferenceWage] = (),
+) -> Cells:
     """The cells ``computed`` names, from the fact tables as loaded, for the months ``first_mi`` .. ``as_of``: each
-    family's figures aggregated in ClickHouse, written by the reference engine's own cell functions."""
+    family's figures aggregated in ClickHouse, written by the reference engine's own cell functions (``org``:
+    the published units the reference wages name)."""
     cells = Cells(k)
     warehouse = Warehouse(store)
     periods = month_periods(first_mi, as_of) + year_periods(first_mi, as_of)
@@ -122,6 +147,7 @@ def aggregate(store: ClickHouse, first_mi: int, as_of: date, k: int) -> Cells:
         flow_cells(cells, period, flows[(period.kind, period.label)])
         training_cells(cells, period, trainings[(period.kind, period.label)])
     career.family_cells(cells, store, periods, presence, as_of)
+    pay.family_cells(cells, store, periods, presence, org, reference_wages)
     retention.family_cells(cells, store, periods, presence, as_of)
     ends = rolling_months(first_mi, as_of)
     if ends:

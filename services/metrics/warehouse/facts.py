@@ -16,6 +16,8 @@ period, so a fact is written once whatever the period.
 - ``trainings``: each training on its end date (up to as-of), in the unit of that day, with its course kind and hours.
 - ``levels``: the unit segments cut where the level held changes (``Spell.level_on``), with the spell (its start):
   the level code (``career.level_code``) of the workers employed at the end of any day.
+- ``pays``: the pay set in force (``Spell.pay_on``) over each interval of a unit segment with one pay set, from on
+  or before as-of, open ones with no last day: the pay in force of the workers employed at the end of any day.
 - ``promotions``: each promotion (up to as-of) with its spell: promoted within a time of hire, or in given years.
 - ``spells``: each spell hired up to as-of: its hire day and unit, its counted end, its separation (day and unit, up
   to as-of), whether it is the worker's first hire of its month and of its year, and whether its initial training
@@ -33,7 +35,7 @@ from datetime import date, timedelta
 from ..engine.career import level_code
 from ..engine.dates import month_end, month_index, month_start
 from ..engine.orgs import OrgTree
-from ..engine.spells import PROMOTION, Spell, Worker
+from ..engine.spells import PROMOTION, PaySet, Spell, Worker
 from ..engine.training import on_time
 
 PRESENCE = ("worker_key", "month", "unit", "channel", "gender", "birth_year", "days")
@@ -43,6 +45,9 @@ TRANSFERS = ("worker_key", "day", "from_unit", "to_unit")
 TRAININGS = ("worker_key", "day", "unit", "channel", "gender", "birth_year", "kind", "hours")
 LEVELS = ("worker_key", "spell", "unit", "first", "last", "level", "channel", "gender", "birth_year")
 PROMOTIONS = ("worker_key", "spell", "day")
+PAYS = (
+    "worker_key", "unit", "first", "last", "channel", "gender", "birth_year", "total", "base", "allowances", "hourly",
+)  # fmt: skip
 SPELLS = (
     "worker_key", "start", "hire_unit", "channel", "gender", "birth_year", "counted_end", "sep_day", "sep_unit",
     "month_first", "year_first", "on_time",
@@ -63,11 +68,12 @@ class Facts:
     levels: list[tuple[object, ...]] = field(default_factory=list)
     promotions: list[tuple[object, ...]] = field(default_factory=list)
     spells: list[tuple[object, ...]] = field(default_factory=list)
+    pays: list[tuple[object, ...]] = field(default_factory=list)
     units: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
         tables = (self.presence, self.segments, self.flows, self.transfers, self.trainings, self.spells)
-        return sum(map(len, tables)) + len(self.levels) + len(self.promotions)
+        return sum(map(len, tables)) + len(self.levels) + len(self.promotions) + len(self.pays)
 
 
 def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
@@ -104,6 +110,8 @@ def worker_facts(worker: Worker, first: date, as_of: date, out: Facts) -> None:
             if first <= tn.end <= as_of:
                 out.units.add(tn.unit)
                 out.trainings.append((worker.key, tn.end, tn.unit, *attrs, tn.kind, tn.hours))
+        for unit, lo, hi, pay in pay_intervals(spell, as_of):
+            out.pays.append((worker.key, unit, lo, hi, *attrs, pay.total, pay.base, pay.allowances, pay.hourly))
         _grade_facts(worker.key, spell, attrs, as_of, out)
 
 
@@ -130,6 +138,24 @@ def _spell_facts(worker: Worker, who: tuple[str, int], first: date, as_of: date,
         )  # fmt: skip
         months.add(month)
         years.add(year)
+
+
+def pay_intervals(spell: Spell, as_of: date) -> list[tuple[str, date, date | None, PaySet]]:
+    """The unit segments of ``spell`` cut where its pay in force (``Spell.pay_on``) changes: (unit, first day,
+    last day or None, pay set), those starting after ``as_of`` and days without pay left out."""
+    latest: dict[date, PaySet] = {}
+    for pay in spell.pays:  # in (effective, emitted_at, event_id) order: the last of a date is in force
+        latest[pay.effective] = pay
+    starts = sorted(latest)
+    out: list[tuple[str, date, date | None, PaySet]] = []
+    for i, start in enumerate(starts):
+        until = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else None
+        for unit, first, last in spell.segments:
+            lo = max(first, start)
+            hi = until if last is None else last if until is None else min(last, until)
+            if lo <= as_of and (hi is None or lo <= hi):
+                out.append((unit, lo, hi, latest[start]))
+    return out
 
 
 def _grade_facts(wkey: str, spell: Spell, attrs: tuple[object, ...], as_of: date, out: Facts) -> None:

@@ -28,6 +28,7 @@ from .facts import (
     HIRE,
     LEVELS,
     ORG,
+    PAYS,
     PRESENCE,
     PROMOTIONS,
     SEGMENTS,
@@ -38,6 +39,8 @@ from .facts import (
     Facts,
     org_rows,
 )
+from .pay import FACT_TABLES as PAY_FACT_TABLES
+from .pay import TABLES as PAY_TABLES
 from .queries import FACT_TABLES, HEADCOUNT_ON, PRESENCE_MONTHS, PRESENCE_YEARS, ROLLING_FLOWS, ROLLING_PRESENCE, TABLES
 from .queries import FLOWS as FLOWS_SQL
 from .queries import TRANSFERS as TRANSFERS_SQL
@@ -85,9 +88,9 @@ class Warehouse:
 
     def reset(self) -> None:
         """Create the fact tables if missing and empty them."""
-        for ddl in (*TABLES, *CAREER_TABLES, *RETENTION_TABLES):
+        for ddl in (*TABLES, *CAREER_TABLES, *PAY_TABLES, *RETENTION_TABLES):
             self._store.command(ddl)
-        for table in (*FACT_TABLES, *CAREER_FACT_TABLES, *RETENTION_FACT_TABLES):
+        for table in (*FACT_TABLES, *CAREER_FACT_TABLES, *PAY_FACT_TABLES, *RETENTION_FACT_TABLES):
             self._store.command(f"TRUNCATE TABLE {table}")
 
     def load(self, facts: Facts) -> None:
@@ -101,6 +104,7 @@ class Warehouse:
             ("wf_levels", facts.levels, LEVELS),
             ("wf_promotions", facts.promotions, PROMOTIONS),
             ("wf_spells", facts.spells, SPELLS),
+            ("wf_pays", facts.pays, PAYS),
         ):
             for start in range(0, len(rows), INSERT_ROWS):
                 self._store.insert_rows(table, rows[start : start + INSERT_ROWS], columns)
