@@ -27,6 +27,10 @@ SHARD_KEYS: Final = {
     # By its deduplication key: copies of one refused message meet on one shard.
     "ingest_rejects": "cityHash64(reject_key)",
 }
+FACT_PREFIX: Final = "wf_"
+"""The metrics service's fact tables (services/metrics/warehouse): per-worker rows, sharded like ``events`` so that a
+worker's facts sit beside its events; ``wf_org`` (a unit's chain, small) stays whole on the services' server."""
+UNSHARDED_FACTS: Final = frozenset({"wf_org"})
 INSERT_SETTINGS: Final[dict[str, Any]] = {
     # An insert into a Distributed table returns once every shard has stored its part (not when the part is queued
     # for sending): ingest acknowledges a message only then, a retry carries the same insert_deduplication_token
@@ -70,8 +74,17 @@ def local_table(name: str) -> str:
     return f"{name}_local"
 
 
+def shard_key(name: str) -> str | None:
+    """The sharding key of table ``name`` (None: a small table, whole on the services' server)."""
+    if name in SHARD_KEYS:
+        return SHARD_KEYS[name]
+    if name.startswith(FACT_PREFIX) and name not in UNSHARDED_FACTS:
+        return SHARD_KEYS["events"]
+    return None
+
+
 def sharded(name: str) -> bool:
-    return name in SHARD_KEYS
+    return shard_key(name) is not None
 
 
 def place(statement: str, cluster: str) -> list[Placed]:
@@ -98,7 +111,7 @@ def _create(db: str, name: str, rest: str, cluster: str) -> list[Placed]:
         raise ValueError(f"{name}: a sharded table must state its columns and engine")
     local = local_table(name)
     columns = rest[: rest.index(_ENGINE)]
-    distributed = f"{_ENGINE}Distributed('{cluster}', {db}, {local}, {SHARD_KEYS[name]})"
+    distributed = f"{_ENGINE}Distributed('{cluster}', {db}, {local}, {shard_key(name)})"
     return [
         Placed(Place.SHARDS, local, f"CREATE TABLE IF NOT EXISTS {db}.{local}", rest),
         Placed(Place.EVERYWHERE, name, f"CREATE TABLE IF NOT EXISTS {db}.{name}", columns + distributed),

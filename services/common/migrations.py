@@ -230,7 +230,7 @@ def _migrate_one(
         todo = todo[len(adopted) :]
     for migration in todo:
         for statement in migration.statements(database):
-            _run(store, statement, cluster)
+            run_statement(store, statement, cluster)
         _record(store, migration, "applied", clock)
         log.info("%s: applied %s", service, migration.file)
     return list(todo)
@@ -245,17 +245,19 @@ def _check_shards(store: ClickHouse, cluster: Cluster) -> None:
         )
 
 
-def _run(store: ClickHouse, statement: str, cluster: Cluster | None) -> None:
-    """One statement of a migration: as written on one server, in its cluster form on a cluster."""
+def run_statement(store: ClickHouse, statement: str, cluster: Cluster | None) -> None:
+    """One `CREATE TABLE IF NOT EXISTS db.t` or `ALTER TABLE db.t` statement: as written on one server, in its
+    cluster form on a cluster (the migrations' statements, and the metrics service's fact tables)."""
     if cluster is None:
         store.command(statement)
         return
     for placed in place(statement, cluster.name):
-        for target in _targets(placed.place, store, cluster):
+        for target in targets(placed.place, store, cluster):
             target.command(placed.sql)
 
 
-def _targets(where: Place, store: ClickHouse, cluster: Cluster) -> list[ClickHouse]:
+def targets(where: Place, store: ClickHouse, cluster: Cluster) -> list[ClickHouse]:
+    """The servers a statement placed ``where`` runs on."""
     if where is Place.HOME:
         return [store]
     if where is Place.SHARDS:

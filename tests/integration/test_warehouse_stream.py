@@ -13,15 +13,18 @@ from datetime import date
 import pytest
 
 from services.common.clickhouse import ConnectClickHouse
-from services.common.migrations import migrate
+from services.common.cluster import INSERT_SETTINGS
+from services.common.migrations import Cluster, migrate
 from services.metrics.engine import EventRecord
 from services.metrics.warehouse import stream
 from services.metrics.warehouse.compute import stream_table
+from services.stack.api import StackUrls
 from tests.oracle.compare import cells, differences
 from tests.oracle.synth import synthetic_log
 from tests.unit.test_engine_vs_oracle import PUBLISHED, SIM_AS_OF, SYNTH_AS_OF, _sim
 
 from .servers import Servers
+from .test_cluster import cluster as cluster  # the two-shard stack fixture
 from .test_warehouse import _reference
 
 BATCH = 7
@@ -92,3 +95,33 @@ def test_each_batch_holds_its_workers_and_the_corrections_of_their_events(events
             if ev.event_type.startswith("correction."):
                 assert str(ev.data["target_event_id"]).strip().lower() in ids
     assert seen == workers
+
+
+def test_streamed_cells_on_a_two_shard_cluster_equal_reference(cluster: StackUrls) -> None:
+    """The same SQL over Distributed event and fact tables on the project's two-shard stack: events and facts
+    spread over both shards by worker, and every cell equal to the reference engine's on the whole log."""
+    name = f"whc_{uuid.uuid4().hex[:12]}"
+    env = cluster.env()
+    urls = env["CLICKHOUSE_SHARD_URLS"].split(",")
+
+    def connect(url: str) -> ConnectClickHouse:
+        return ConnectClickHouse.connect(url, database=name, user="default", password="", settings=INSERT_SETTINGS)
+
+    home, shards = connect(env["CLICKHOUSE_URL"]), [connect(url) for url in urls]
+    topology = Cluster(env["CLICKHOUSE_CLUSTER"], shards)
+    try:
+        migrate(home, "ingest", database=name, cluster=topology)
+        events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7))
+        _store(home, events)
+        expected = cells(_reference(events, SYNTH_AS_OF, 5, None))
+        actual = cells(stream_table(home, SYNTH_AS_OF, 5, None, batch=BATCH, cluster=topology).rows())
+        problems = differences(expected, actual, limit=40)
+        assert not problems, "\n".join(problems)
+        for shard in shards:
+            assert int(shard.query_rows("SELECT count() FROM events_local")[0][0]) > 0
+            assert int(shard.query_rows("SELECT count() FROM wf_presence_local")[0][0]) > 0
+    finally:
+        for store in shards:  # the services' server is the first shard
+            store.command(f"DROP DATABASE IF EXISTS {name}")
+        for store in (*shards, home):
+            store.close()

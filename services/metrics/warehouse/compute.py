@@ -16,6 +16,7 @@ from itertools import islice
 from typing import Final
 
 from services.common.clickhouse import ClickHouse
+from services.common.migrations import Cluster
 
 from ..engine.cells import Cells
 from ..engine.dates import month_index, month_start
@@ -104,9 +105,11 @@ def stream_table(
     *,
     batch: int = STREAM_BATCH,
     reference_wages: Sequence[ReferenceWage] = (),
+    cluster: Cluster | None = None,
 ) -> Cells:
     """The same cells as ``warehouse_table``, from the store's events table read ``batch`` workers at a time
-    (``stream.worker_batches``): each batch replayed, written as facts and dropped; no process holds the log."""
+    (``stream.worker_batches``): each batch replayed, written as facts and dropped; no process holds the log. On a
+    ``cluster`` the fact tables take their cluster form (sharded by worker, like ``events``)."""
     org = build_org_tree(EventLog(org_events(store)).prepared().org_events, org_levels)
     firsts: list[date] = []
 
@@ -118,7 +121,7 @@ def stream_table(
             # no fact is dated before its own worker's first event: the log's first month needs no clipping
             yield facts_of(prepared.workers, date.min, as_of)
 
-    load_workers(Warehouse(store), org, batches())
+    load_workers(Warehouse(store, cluster), org, batches())
     first = min(firsts, default=None)
     if first is None or first > as_of:
         return Cells(k)

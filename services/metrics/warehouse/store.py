@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.common.clickhouse import ClickHouse
+from services.common.migrations import Cluster
 
 from ..engine.dates import month_end
 from ..engine.headcount import FlowFigures
@@ -46,6 +47,7 @@ from .queries import FLOWS as FLOWS_SQL
 from .queries import TRANSFERS as TRANSFERS_SQL
 from .retention import FACT_TABLES as RETENTION_FACT_TABLES
 from .retention import TABLES as RETENTION_TABLES
+from .tables import create, truncate
 
 INSERT_ROWS = 100_000
 PeriodKey = tuple[str, date]  # (period kind, label)
@@ -81,17 +83,17 @@ class Presence:
 
 
 class Warehouse:
-    """The fact tables of the store's database."""
+    """The fact tables of the store's database (on a ``cluster``: in their cluster form, ``tables``)."""
 
-    def __init__(self, store: ClickHouse) -> None:
+    def __init__(self, store: ClickHouse, cluster: Cluster | None = None) -> None:
         self._store = store
+        self._cluster = cluster
 
     def reset(self) -> None:
         """Create the fact tables if missing and empty them."""
-        for ddl in (*TABLES, *CAREER_TABLES, *PAY_TABLES, *RETENTION_TABLES):
-            self._store.command(ddl)
-        for table in (*FACT_TABLES, *CAREER_FACT_TABLES, *PAY_FACT_TABLES, *RETENTION_FACT_TABLES):
-            self._store.command(f"TRUNCATE TABLE {table}")
+        create(self._store, (*TABLES, *CAREER_TABLES, *PAY_TABLES, *RETENTION_TABLES), self._cluster)
+        facts = (*FACT_TABLES, *CAREER_FACT_TABLES, *PAY_FACT_TABLES, *RETENTION_FACT_TABLES)
+        truncate(self._store, facts, self._cluster)
 
     def load(self, facts: Facts) -> None:
         """Insert one batch of workers' facts (their units' org rows come once, with ``load_org``)."""
