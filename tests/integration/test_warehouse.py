@@ -70,6 +70,7 @@ def _assert_equal(
     assert any(key[0] == "training_hours" and cell[0] for key, cell in expected.items()), "no training to compare"
     assert any(key[0] == "pay_growth" and cell[0] for key, cell in expected.items()), "no pay growth to compare"
     assert any(key[0] == "promotions" and cell[0] for key, cell in expected.items()), "no promotion to compare"
+    assert any(key[0] == "pay_median_by_level" for key in expected), "no median pay by level to compare"
     assert {key[:2] for key in expected} >= COVERED, "a retention figure missing from the comparison"
     problems = differences(expected, actual, limit=40)
     assert not problems, "\n".join(problems)

@@ -9,7 +9,7 @@ written as decimal strings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -84,17 +84,27 @@ def grade_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, GradeFi
             cells.rate("grade_mix", kind, label, key, counts.get(cat, 0), employed, pop, category=cat)
 
 
-def pay_by_level_cells(
-    cells: Cells, period: Period, stats: MonthStats, paid: PaidGroups, levels: Mapping[str, int | None]
-) -> None:
-    """Median monthly pay (total) per known level of the workers employed and paid at the end of the period's last
-    day (``levels``: ``levels_on`` that day); population = those workers, published from 2k (as ``pay_median``)."""
+LevelPays = Mapping[SliceKey, Mapping[int, Sequence[float]]]
+"""Per slice and known level: the total pay of the workers employed and paid at a period's end (any order)."""
+
+
+def pay_by_level(stats: MonthStats, paid: PaidGroups, levels: Mapping[str, int | None]) -> LevelPays:
+    """The reference engine's paid workers by slice (of ``stats``) and known level (``levels``: ``levels_on``)."""
+    out: dict[SliceKey, dict[int, list[float]]] = {}
     for key in stats:
         by_level: dict[int, list[float]] = {}
         for worker, pay in paid.get(key, ()):
             level = levels[worker.key]
             if level is not None:
                 by_level.setdefault(level, []).append(pay.total)
+        out[key] = by_level
+    return out
+
+
+def pay_by_level_cells(cells: Cells, period: Period, pays: LevelPays) -> None:
+    """Median monthly pay (total) per known level of the workers employed and paid at the end of the period's last
+    day; population = those workers, published from 2k (as ``pay_median``)."""
+    for key, by_level in pays.items():
         for level, totals in sorted(by_level.items()):
             n = len(totals)
             value = percentile(sorted(totals), 50) if n >= MEDIAN_NEED * cells.k else None  # as pay_median

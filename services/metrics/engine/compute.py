@@ -16,6 +16,7 @@ from .career import (
     grade_figures,
     level_mix,
     levels_on,
+    pay_by_level,
     pay_by_level_cells,
     promoted_within,
     promoted_within_cells,
@@ -315,7 +316,7 @@ class _Engine:
             stable = stability_figures(self.org, period, stats, (self.snaps[back], last), self.counts(back, age))
             stability_cells(cells, period, stable)
             pay_cells(cells, period, pay_figures(stats, self.paid(period.last, age), self.pay(period.pay_prev)))
-            pay_by_level_cells(cells, period, stats, self.paid(period.last, age), levels)
+            pay_by_level_cells(cells, period, pay_by_level(stats, self.paid(period.last, age), levels))
 
     def _year(self, period: Period, refs: Sequence[ReferenceWage]) -> None:
         scratch = Cells(self.cells.k)

@@ -1,17 +1,19 @@
 """Career progression in ClickHouse (issue 13): grade changes and the promotion rate, the grade mix at a period's
-end, promotion within 1-3 years of hire, and voluntary turnover by promotion status.
+end, promotion within 1-3 years of hire, voluntary turnover by promotion status, and median pay by level.
 
 Grade changes are flows (``wf_flows``, flow ``grade``, kind the move, in the unit of the day); the level held on a
 day and the spell it belongs to are level segments (``wf_levels``: a spell's unit segments cut where its level
 changes); promotions carry their spell (``wf_promotions``), written by ``facts.worker_facts``. The population and the
 average headcount are the flow family's (``store.Presence``). The cells are written by the reference engine's own
-``career`` functions from its figures (``GradeFigures``, ``LevelMix``, ``Promoted``, ``PromotionGroups``).
+``career`` functions from its figures (``GradeFigures``, ``LevelMix``, ``Promoted``, ``PromotionGroups``,
+``LevelPays``); median pay by level reads the pay family's paid workers (``pay.paid_on``) with the level held that
+day.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Final
 
@@ -20,10 +22,13 @@ from services.common.clickhouse import ClickHouse
 from ..engine.career import (
     LOOKBACK_YEARS,
     PROMOTED_MARKS,
+    UNKNOWN,
     GradeFigures,
+    LevelPays,
     Promoted,
     PromotionGroups,
     grade_cells,
+    pay_by_level_cells,
     promoted_within_cells,
     turnover_by_promotion_cells,
 )
@@ -31,6 +36,7 @@ from ..engine.cells import Cells
 from ..engine.orgs import SliceKey
 from ..engine.periods import Period
 from .facts import GRADE
+from .pay import DAYS_PER_QUERY, NOW, paid_on
 from .queries import FLOWS, keys
 
 if TYPE_CHECKING:
@@ -52,7 +58,7 @@ COVERED: Final = frozenset(
         for name in ("promotions", "demotions", "regrades_lateral", "promotion_rate", "grade_mix")
         for kind in ("month", "year")
     }
-    | {("promoted_within", "year"), ("turnover_by_promotion", "year")}
+    | {("promoted_within", "year"), ("turnover_by_promotion", "year"), ("pay_median_by_level", "month")}
 )
 """The (indicator, period kind) pairs ``family_cells`` writes (the rolling-12 promotion rate is the flow family's)."""
 
@@ -172,6 +178,34 @@ def promoted_within(store: ClickHouse, as_of: date, until: date) -> dict[date, d
     return {label: dict(sorted(rows.items())) for label, rows in sorted(out.items())}
 
 
+PAY_BY_LEVEL: Final = f"""
+SELECT f.day AS day, k.1 AS dim, k.2 AS value, toInt32(l.level) AS level, arraySort(groupArray(f.total))
+FROM ({paid_on(NOW)}) AS f
+INNER JOIN (
+    SELECT f.worker_key AS worker_key, d AS day, any(f.level) AS level
+    FROM wf_levels AS f ARRAY JOIN {_ON_DAY} AS d
+    GROUP BY worker_key, day
+) AS l ON l.worker_key = f.worker_key AND l.day = f.day
+GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
+ARRAY JOIN {keys("toYear(f.day)")} AS k
+WHERE l.level != '{UNKNOWN}'
+GROUP BY day, dim, value, level
+"""
+"""Per asked day (``days``) and slice (age bands of the day's year) and known level held at the end of the day: the
+total pay of the workers employed and paid then (``pay.paid_on``), sorted."""
+
+
+def level_pays(store: ClickHouse, months: Sequence[Period]) -> Iterator[tuple[Period, LevelPays]]:
+    """``LevelPays`` on the last day of each month, a few months per query (``pay.DAYS_PER_QUERY``)."""
+    for start in range(0, len(months), DAYS_PER_QUERY):
+        batch = months[start : start + DAYS_PER_QUERY]
+        found: dict[date, dict[SliceKey, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(dict))
+        for day, dim, value, level, totals in store.query_rows(PAY_BY_LEVEL, {"days": [p.last for p in batch]}):
+            found[day][(dim, value)][int(level)] = list(totals)
+        for period in batch:
+            yield period, found[period.last]
+
+
 def family_cells(cells: Cells, store: ClickHouse, periods: Sequence[Period], presence: Presence, as_of: date) -> None:
     """The cells of ``COVERED`` for the months and complete years ``periods`` lists, from the fact tables as
     loaded, written by the reference engine's ``career`` functions."""
@@ -184,3 +218,5 @@ def family_cells(cells: Cells, store: ClickHouse, periods: Sequence[Period], pre
         turnover_by_promotion_cells(cells, period, groups)
     for label, figures in promoted_within(store, as_of, presence.until["year"]).items():
         promoted_within_cells(cells, label, figures)
+    for period, pays in level_pays(store, [p for p in periods if p.kind == "month"]):
+        pay_by_level_cells(cells, period, pays)

@@ -54,10 +54,10 @@ _COVERS = "p.first <= x.2 AND (p.last IS NULL OR x.2 <= assumeNotNull(p.last))"
 _NOW_AND_BEFORE = """arrayConcat(
     arrayMap((d, b) -> (d, d, true), {days:Array(Date)}, {prevs:Array(Date)}),
     arrayMap((d, b) -> (d, b, false), {days:Array(Date)}, {prevs:Array(Date)}))"""
-_NOW = "arrayMap(d -> (d, d, true), {days:Array(Date)})"
+NOW = "arrayMap(d -> (d, d, true), {days:Array(Date)})"
 
 
-def _paid(days: str) -> str:
+def paid_on(days: str) -> str:
     """Per worker and asked day (``x``: the asked day, the day looked at, whether they are the same, from ``days``):
     the worker's unit, attributes and pay in force at the end of the asked day, if employed and paid then, and the
     total pay in force on the other day looked at (``again``: employed and paid then too)."""
@@ -73,12 +73,12 @@ def _paid(days: str) -> str:
 
 
 def _ranked(days: str, columns: str) -> str:
-    """``_paid`` per slice (age bands of the day's year) with ``columns`` and each worker's quartile band ``band``
+    """``paid_on`` per slice (age bands of the day's year) with ``columns`` and each worker's quartile band ``band``
     (ranks floor((i-1)n/4)+1 .. floor(in/4) by hourly pay then worker key: ceil(4 rank / n))."""
     return f"""
     SELECT f.day AS day, k.1 AS dim, k.2 AS value, {columns},
            intDiv(4 * row_number() OVER ranked + count() OVER whole - 1, count() OVER whole) AS band
-    FROM ({_paid(days)}) AS f
+    FROM ({paid_on(days)}) AS f
     GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
     ARRAY JOIN {keys("toYear(f.day)")} AS k
     WINDOW whole AS (PARTITION BY f.day, k.1, k.2), ranked AS (whole ORDER BY f.hourly, f.worker_key)"""
@@ -109,7 +109,7 @@ _QUIT = """(f.worker_key, toYear(f.day)) GLOBAL IN (
 
 QUITS_BY_BAND: Final = f"""
 SELECT day, dim, value, count() AS paid, {_QUITS}
-FROM ({_ranked(_NOW, _QUIT)})
+FROM ({_ranked(NOW, _QUIT)})
 GROUP BY day, dim, value
 """
 """Per asked day (``days``: 1 January of years) and slice: the workers employed at the end of the day with pay,
@@ -117,7 +117,7 @@ and per quartile band of them those with a voluntary separation in the day's yea
 
 TOTALS_ON: Final = f"""
 SELECT f.day AS day, k.1 AS dim, k.2 AS value, arraySort(groupArray(f.total))
-FROM ({_paid(_NOW)}) AS f
+FROM ({paid_on(NOW)}) AS f
 GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN {keys("toYear(f.day)")} AS k
 WHERE dim IN ('all', 'org')
