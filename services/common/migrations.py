@@ -302,6 +302,12 @@ def connect_migrated(settings: ServiceSettings, *services: str) -> ConnectClickH
     return store
 
 
+def shard_stores(settings: ServiceSettings) -> list[ConnectClickHouse]:
+    """A store on every shard of CLICKHOUSE_SHARD_URLS (none off a cluster, or when no shard is named); the caller
+    closes them."""
+    return [_connect(settings, url) for url in settings.shard_urls] if settings.clickhouse_cluster else []
+
+
 def _connect(settings: ServiceSettings, url: str) -> ConnectClickHouse:
     return ConnectClickHouse.connect(
         url,

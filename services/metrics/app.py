@@ -17,12 +17,12 @@ import uvicorn
 from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreError
 from services.common.http import build_app, operator_routes
-from services.common.migrations import connect_migrated
+from services.common.migrations import Cluster, connect_migrated, shard_stores
 
 from . import pages, snapshot
 from .api import AnswerCache, ApiThreads, routes
 from .engine.audit import AuditReport
-from .refresh import PublishHeld, Refresher, RefreshReport
+from .refresh import WAREHOUSE, PublishHeld, Refresher, RefreshReport
 
 __all__ = [
     "PublishHeld",
@@ -282,10 +282,23 @@ async def serve(settings: MetricsSettings) -> int:
     return 0
 
 
+class SettingsConflict(Exception):
+    """Settings that each parse but cannot work together (the message names them and what to set)."""
+
+
 def rebuild(settings: MetricsSettings, progress: Callable[[str], None]) -> RefreshReport | None:
     """Recompute and republish every indicator once, from all stored events; `progress` gets a line per phase.
-    Raises `PublishHeld` when the audit (METRICS_AUDIT) cannot protect the table: then nothing is published."""
+    Raises `PublishHeld` when the audit (METRICS_AUDIT) cannot protect the table: then nothing is published.
+    With METRICS_ENGINE=warehouse the warehouse path computes (on a cluster: CLICKHOUSE_SHARD_URLS must name every
+    shard, where the fact tables are created; else `ValueError`)."""
+    warehouse = settings.metrics_engine == WAREHOUSE
+    if warehouse and settings.clickhouse_cluster and not settings.shard_urls:
+        raise SettingsConflict(
+            "METRICS_ENGINE=warehouse on a cluster needs CLICKHOUSE_SHARD_URLS (every shard's endpoint): the fact "
+            "tables are created shard by shard"
+        )
     store = connect_store(settings)
+    shards = shard_stores(settings) if warehouse else []
     try:
         refresher = Refresher(
             store,
@@ -296,9 +309,13 @@ def rebuild(settings: MetricsSettings, progress: Callable[[str], None]) -> Refre
             org_levels=settings.org_levels,
             keep_log=False,
             audit=settings.metrics_audit,
+            engine=settings.metrics_engine,
+            cluster=Cluster(settings.clickhouse_cluster, shards) if shards else None,
         )
         return refresher.refresh(force=True)
     finally:
+        for shard in shards:
+            shard.close()
         store.close()
 
 

@@ -32,6 +32,13 @@ def _settings() -> MetricsSettings:
 
 def _run(_: argparse.Namespace) -> int:
     settings = _settings()
+    if settings.metrics_engine != "reference":
+        print(
+            "workforce-metrics: setting METRICS_ENGINE: the warehouse engine runs `rebuild` only so far (issue 13); "
+            "the running service computes with `reference`",
+            file=sys.stderr,
+        )
+        return 2
     configure(settings.log_level, settings.log_format)
     return asyncio.run(app.serve(settings))
 
@@ -41,6 +48,9 @@ def _rebuild(_: argparse.Namespace) -> int:
     configure(settings.log_level, settings.log_format)
     try:
         report = app.rebuild(settings, progress=lambda line: print(line, file=sys.stderr))
+    except app.SettingsConflict as exc:
+        print(f"workforce-metrics: {exc}", file=sys.stderr)
+        return 2
     except app.PublishHeld as exc:
         print(f"workforce-metrics: {exc}; nothing was published (docs/operations.md)", file=sys.stderr)
         for leak in exc.audit.leaks[:5]:

@@ -10,6 +10,10 @@ With the publish audit on (``audit=True``, METRICS_AUDIT; METRICS.md v5, Suppres
 recomputes every year, since the audit's relations cross year ends, and a table the audit cannot protect is not
 published at all: the refresh raises `PublishHeld`, what is published stays as it was, and the same table is not
 tried again until events, the date or the reference wages change.
+
+With the warehouse engine (METRICS_ENGINE=warehouse, issue 13; one-shot rebuilds only so far) no log is held: the
+stored log is read worker by worker and aggregated in ClickHouse (``warehouse.compute.stream_compute``), then
+suppressed, audited and published like the reference's.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.common.clickhouse import ClickHouse
+from services.common.migrations import Cluster
 
 from .engine import EventRecord, IndicatorRow, compute
 from .engine.audit import AuditReport
@@ -29,8 +34,10 @@ from .loader import load_events, load_reference_wages
 from .orgunits import UnitLabel, labels, latest_units
 from .publish import ORG_UNIT_FIELDS, IndicatorPublisher, by_year, fingerprint
 from .scope import first_dates, recompute_from
+from .warehouse.compute import stream_compute
 
 log = logging.getLogger("workforce.metrics")
+REFERENCE, WAREHOUSE = "reference", "warehouse"  # MetricsSettings.metrics_engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,8 @@ class Refresher:
         org_levels: frozenset[str] | None = None,
         keep_log: bool = True,
         audit: bool = False,
+        engine: str = REFERENCE,
+        cluster: Cluster | None = None,
     ) -> None:
         """``org_levels``: the org levels that get ``org`` slices (None: every level). ``progress`` takes the
         refresh's human lines instead of the log (which gets them with their fields: refresh_started, refresh_done).
@@ -77,7 +86,17 @@ class Refresher:
         larger of the log and the computation rather than their sum (at 1 M events the log is ~0.7 GB of events
         plus ~0.5 GB of spells); such a refresher refreshes once.
 
-        ``audit`` runs the publish audit on every refresh (see the module docstring)."""
+        ``audit`` runs the publish audit on every refresh (see the module docstring).
+
+        ``engine`` ``warehouse`` computes with the warehouse path (issue 13: the log read worker by worker and
+        aggregated in ClickHouse, on ``cluster`` when given) and holds no log: it is for one-shot rebuilds
+        (``keep_log=False``) so far."""
+        if engine not in (REFERENCE, WAREHOUSE):
+            raise ValueError(f"unknown engine {engine!r} (reference, warehouse)")
+        if engine == WAREHOUSE and keep_log:
+            raise ValueError(
+                "the warehouse engine rebuilds once (keep_log=False); a running service uses the reference"
+            )
         self._store = store
         self._publisher = IndicatorPublisher(store)
         self._k = k
@@ -98,6 +117,8 @@ class Refresher:
         self._spent = False
         self._audit = audit
         self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
+        self._engine = engine
+        self._cluster = cluster
 
     @property
     def event_count(self) -> int:
@@ -115,6 +136,8 @@ class Refresher:
         Events stay pending until a refresh that includes them has published (a failed one is retried whole)."""
         if self._spent:
             raise RuntimeError("this refresher let go of its event log (keep_log=False); it refreshes once")
+        if self._engine == WAREHOUSE:
+            return self._rebuild_in_warehouse()
         started = time.perf_counter()
         self.absorb()
         fresh = self._pending
@@ -195,6 +218,60 @@ class Refresher:
             len(result.anomalies),
             seconds,
             self._newest,
+            headlines(result.rows),
+            result.audit,
+        )
+        self._log(report)
+        return report
+
+    def _rebuild_in_warehouse(self) -> RefreshReport:
+        """Every year recomputed by the warehouse path and published (``refresh(force=True)`` of the reference)."""
+        self._spent = True
+        started = time.perf_counter()
+        as_of = self._as_of()
+        wages = load_reference_wages(self._store)
+        self._note(
+            f"recomputing every stored event as of {as_of} in ClickHouse (warehouse engine), every year",
+            event="refresh_started",
+            as_of=as_of.isoformat(),
+            engine=WAREHOUSE,
+        )
+        result, got = stream_compute(
+            self._store,
+            as_of=as_of,
+            k=self._k,
+            org_levels=self._org_levels,
+            reference_wages=wages,
+            cluster=self._cluster,
+            audit=self._audit,
+        )
+        computed = time.perf_counter()
+        if result.audit is not None:
+            self._note_audit(result.audit)
+            if not result.audit.passed:
+                raise PublishHeld(result.audit)
+        years, written = self._publish(result.rows, force=True)
+        self._write_units(labels(latest_units(got.org_events)))
+        done = time.perf_counter()
+        self._note(
+            f"refreshed in {done - started:.1f}s (read, replay and aggregate {computed - started:.1f}s, publish"
+            f" {done - computed:.1f}s): {got.events} events, years {list(years) or 'none'} written, {written:,} rows",
+            event="refresh_done",
+            seconds=done - started,
+            phases={"compute": computed - started, "publish": done - computed},
+            counts={"events": got.events, "rows_written": written, "anomalies": len(result.anomalies)},
+            years_written=list(years),
+        )
+        newest = self._store.query_rows("SELECT max(stored_at) FROM events")[0][0]
+        report = RefreshReport(
+            as_of,
+            got.events,
+            got.events,
+            years,
+            written,
+            len(result.anomalies),
+            done - started,
+            newest,
             headlines(result.rows),
             result.audit,
         )

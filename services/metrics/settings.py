@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import get_args
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator
 
@@ -44,6 +44,12 @@ class MetricsSettings(ServiceSettings):
         "is not published, and every refresh recomputes every year. Off (the default until the audit is fast enough "
         "for a whole program's history: docs/contract.md, 'Audit'): the suppression rules alone, and refreshes "
         "recompute only the years a batch touches",
+    )
+    metrics_engine: Literal["reference", "warehouse"] = Field(
+        "reference",
+        description="what computes the cells: `reference`, the whole corrected log in this process; `warehouse` "
+        "(issue 13, `rebuild` only so far), the log read worker by worker and aggregated in ClickHouse (the same "
+        "cells, no process holding the log; on a cluster, the facts sharded by worker)",
     )
     metrics_org_levels: str = Field(
         "district,street",

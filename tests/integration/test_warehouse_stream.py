@@ -9,19 +9,25 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from services.common.clickhouse import ConnectClickHouse
 from services.common.cluster import INSERT_SETTINGS
 from services.common.migrations import Cluster, migrate
+from services.metrics import app
 from services.metrics.engine import EventRecord
+from services.metrics.publish import COLUMNS as PUBLISHED_COLUMNS
+from services.metrics.publish import ORG_UNIT_FIELDS
+from services.metrics.settings import MetricsSettings
 from services.metrics.warehouse import stream
 from services.metrics.warehouse.compute import stream_table
 from services.stack.api import StackUrls
 from tests.oracle.compare import cells, differences
 from tests.oracle.synth import synthetic_log
-from tests.unit.test_engine_vs_oracle import PUBLISHED, SIM_AS_OF, SYNTH_AS_OF, _sim
+from tests.unit.test_engine_vs_oracle import PUBLISHED, REFS, SIM_AS_OF, SYNTH_AS_OF, _sim
 
 from .servers import Servers
 from .test_cluster import cluster as cluster  # the two-shard stack fixture
@@ -125,3 +131,58 @@ def test_streamed_cells_on_a_two_shard_cluster_equal_reference(cluster: StackUrl
             store.command(f"DROP DATABASE IF EXISTS {name}")
         for store in (*shards, home):
             store.close()
+
+
+@pytest.mark.parametrize("audit", [False, True], ids=["rules", "audited"])
+def test_rebuild_with_the_warehouse_engine_publishes_what_the_reference_publishes(
+    servers: Servers, audit: bool
+) -> None:
+    """`workforce-metrics rebuild`'s work (app.rebuild) with METRICS_ENGINE=warehouse and with the reference, each
+    in a database of its own holding the same stored log and reference wages: the same published table, cell by
+    cell (values, flags, reasons), the same unit labels; with the audit on as well."""
+    events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7))
+    published: dict[str, dict[Any, Any]] = {}
+    units: dict[str, list[tuple[Any, ...]]] = {}
+    for engine in ("reference", "warehouse"):
+        name = f"whr_{uuid.uuid4().hex[:12]}"
+        settings = MetricsSettings(
+            clickhouse_url=servers.clickhouse_url,
+            clickhouse_database=name,
+            metrics_k=5,
+            metrics_as_of=SYNTH_AS_OF,
+            metrics_engine=engine,
+            metrics_audit=audit,
+        )
+        store = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
+        try:
+            migrate(store, "ingest", "metrics", database=name)
+            _store(store, events)
+            app.load_reference_wages(settings, [(r.region, r.year, r.annual_amount, r.source) for r in REFS])
+            report = app.rebuild(settings, progress=lambda line: None)
+            assert report is not None and report.rows_written > 1000
+            rows = store.query_rows(f"SELECT {', '.join(PUBLISHED_COLUMNS[:-1])} FROM indicators")
+            published[engine] = cells(
+                SimpleNamespace(**dict(zip(PUBLISHED_COLUMNS, row, strict=False))) for row in rows
+            )
+            units[engine] = sorted(store.query_rows(f"SELECT {', '.join(ORG_UNIT_FIELDS)} FROM org_units FINAL"))
+        finally:
+            store.command(f"DROP DATABASE IF EXISTS {name}")
+            store.close()
+    problems = differences(published["reference"], published["warehouse"], limit=40)
+    assert not problems, "\n".join(problems)
+    assert any(cell[4] and cell[5] == ("audit" if audit else "secondary") for cell in published["warehouse"].values())
+    assert units["reference"] == units["warehouse"] and units["warehouse"]
+
+
+def test_a_running_service_refuses_the_warehouse_engine() -> None:
+    """`workforce-metrics run` with METRICS_ENGINE=warehouse says the engine rebuilds only, and exits 2."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "METRICS_ENGINE": "warehouse"}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.metrics.cli", "run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "METRICS_ENGINE" in done.stderr and "rebuild" in done.stderr

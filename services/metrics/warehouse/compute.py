@@ -11,6 +11,7 @@ equal).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 from typing import Final
@@ -18,14 +19,17 @@ from typing import Final
 from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
+from ..engine.audit import audit_table
 from ..engine.cells import Cells
+from ..engine.compute import ComputeResult
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import EventLog, Prepared
-from ..engine.model import ReferenceWage
+from ..engine.model import Anomaly, EventRecord, ReferenceWage
 from ..engine.orgs import OrgTree, build_org_tree
 from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
+from ..engine.suppression import suppress
 from ..engine.training import training_cells
 from . import career, pay, retention
 from .facts import Facts, facts_of
@@ -97,6 +101,20 @@ def warehouse_table(
     return aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages)
 
 
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """What reading the stored log worker by worker gave: the cells before suppression, the org tree their slices
+    follow, the org events (with their corrections) the unit labels come from, the events read (redelivered copies
+    once) and the anomalies of the replays (the reference engine also reports corrections that name no stored event;
+    this path does not read them)."""
+
+    cells: Cells
+    org: OrgTree
+    org_events: list[EventRecord]
+    events: int
+    anomalies: list[Anomaly]
+
+
 def stream_table(
     store: ClickHouse,
     as_of: date,
@@ -107,15 +125,36 @@ def stream_table(
     reference_wages: Sequence[ReferenceWage] = (),
     cluster: Cluster | None = None,
 ) -> Cells:
-    """The same cells as ``warehouse_table``, from the store's events table read ``batch`` workers at a time
-    (``stream.worker_batches``): each batch replayed, written as facts and dropped; no process holds the log. On a
+    """The same cells as ``warehouse_table``, from the store's events table (see ``stream``)."""
+    return streamed(store, as_of, k, org_levels, batch=batch, reference_wages=reference_wages, cluster=cluster).cells
+
+
+def streamed(
+    store: ClickHouse,
+    as_of: date,
+    k: int,
+    org_levels: frozenset[str] | None,
+    *,
+    batch: int = STREAM_BATCH,
+    reference_wages: Sequence[ReferenceWage] = (),
+    cluster: Cluster | None = None,
+) -> Streamed:
+    """The store's events table read ``batch`` workers at a time (``stream.worker_batches``): each batch replayed,
+    written as facts and dropped, so no process holds the log; then every cell aggregated from the facts. On a
     ``cluster`` the fact tables take their cluster form (sharded by worker, like ``events``)."""
-    org = build_org_tree(EventLog(org_events(store)).prepared().org_events, org_levels)
+    orgs = org_events(store)
+    org_log = EventLog(orgs).prepared()
+    org = build_org_tree(org_log.org_events, org_levels)
     firsts: list[date] = []
+    anomalies: list[Anomaly] = list(org_log.anomalies)
+    read = [len(org_log.org_events)]
 
     def batches() -> Iterator[Facts]:
         for events in worker_batches(store, batch):
-            prepared = EventLog(events).prepared()
+            log = EventLog(events)
+            prepared = log.prepared()
+            read[0] += len(log)
+            anomalies.extend(prepared.anomalies)
             if prepared.first_date is not None:
                 firsts.append(prepared.first_date)
             # no fact is dated before its own worker's first event: the log's first month needs no clipping
@@ -124,8 +163,28 @@ def stream_table(
     load_workers(Warehouse(store, cluster), org, batches())
     first = min(firsts, default=None)
     if first is None or first > as_of:
-        return Cells(k)
-    return aggregate(store, month_index(first), as_of, k, org=org, reference_wages=reference_wages)
+        cells = Cells(k)
+    else:
+        cells = aggregate(store, month_index(first), as_of, k, org=org, reference_wages=reference_wages)
+    return Streamed(cells, org, orgs, read[0], sorted(anomalies, key=lambda a: (a.event_id, a.reason)))
+
+
+def stream_compute(
+    store: ClickHouse,
+    *,
+    as_of: date,
+    k: int,
+    org_levels: frozenset[str] | None,
+    reference_wages: Sequence[ReferenceWage] = (),
+    cluster: Cluster | None = None,
+    audit: bool = False,
+) -> tuple[ComputeResult, Streamed]:
+    """``engine.compute``'s result from the warehouse path: the streamed cells suppressed by the same rules (and
+    audited when asked), with what the stream read."""
+    got = streamed(store, as_of, k, org_levels, reference_wages=reference_wages, cluster=cluster)
+    suppress(got.cells, got.org)
+    report = audit_table(got.cells, got.org, as_of) if audit else None
+    return ComputeResult(got.cells.rows(), got.anomalies, report), got
 
 
 def aggregate(
