@@ -1,30 +1,25 @@
-"""The warehouse path against the reference engine (issue 13), at 100 k and 1 M stored events, in one run.
+"""The warehouse engine against the reference engine (issue 13), at 100 k and 1 M stored events, in one run.
 
-A database is filled with the simulated program through the project's own storage path (``later._fill``); each
-engine then runs in a process of its own on that database, timed, its peak RSS (VmHWM) read from /proc:
+A database is filled with the simulated program through the project's own storage path (``later._fill``); then
+``workforce-metrics rebuild`` runs on it with each engine (``METRICS_ENGINE``), each in a process of its own, timed,
+its peak RSS (VmHWM) read from /proc, and the published cells counted (the same table: tests/integration prove it):
 
-- reference: the whole log loaded into memory (``loader.load_events``) and every cell computed in Python
-  (``engine.compute``), as ``workforce-metrics rebuild`` does before publishing;
-- warehouse: the log read ``stream.BATCH`` workers at a time, facts written to ClickHouse and the families it
-  covers so far aggregated there (``warehouse.compute.stream_table``).
+- reference: the whole log loaded into memory and every cell computed in Python, then published;
+- warehouse: the log read ``stream.BATCH`` workers at a time, facts written to ClickHouse and aggregated there,
+  the cells written, suppressed and published in Python.
 
-The warehouse path does not cover every family yet: the report says how many of the reference's cells it computes,
-so the ratio is read as "this much of the work, in this much time and memory".
-
-``python -m bench.warehouse --events N`` runs one scale alone; ``python -m bench.warehouse run ...`` is the child.
+``python -m bench.warehouse --events N`` runs one scale alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 import uuid
 from datetime import date
-from pathlib import Path
 
 from services.common.clickhouse import ConnectClickHouse
 from services.common.migrations import migrate
@@ -33,7 +28,6 @@ from .later import EVENTS_PER_WORKER, Context, _fill, _peak_rss_mb, progress
 from .report import Figure, Report
 
 AS_OF = date(2026, 10, 31)  # later.END: the filled program's last day
-LEVELS = frozenset({"district", "street"})  # the service's default published org levels
 K = 5
 SCALES = {True: (20_000,), False: (100_000, 1_000_000)}
 
@@ -55,11 +49,11 @@ def _at_scale(clickhouse_url: str, events: int, report: Report) -> None:
         section = f"warehouse path vs reference engine ({stored:,} events)"
         runs = {engine: _child(clickhouse_url, database, engine) for engine in ("reference", "warehouse")}
         ref, wh = runs["reference"], runs["warehouse"]
-        share = f"{wh['cells']:,.0f} of the reference's {ref['cells']:,.0f} cells ({wh['cells'] / ref['cells']:.0%})"
-        seconds = report.add(Figure(section, "reference: load + compute every cell", ref["seconds"], "s"))
+        share = f"{wh['cells']:,.0f} cells published (the reference: {ref['cells']:,.0f})"
+        seconds = report.add(Figure(section, "reference: workforce-metrics rebuild", ref["seconds"], "s"))
         memory = report.add(Figure(section, "reference: peak RSS", ref["rss_mb"], "MB"))
         for name, key, baseline in (
-            ("warehouse: stream + facts + SQL", "seconds", seconds),
+            ("warehouse: workforce-metrics rebuild", "seconds", seconds),
             ("warehouse: peak RSS", "rss_mb", memory),
         ):
             ratio = wh[key] / baseline.value if baseline.value else None
@@ -74,42 +68,40 @@ def _at_scale(clickhouse_url: str, events: int, report: Report) -> None:
 
 
 def _child(clickhouse_url: str, database: str, engine: str) -> dict[str, float]:
-    out = Path(f"/tmp/bench-warehouse-{uuid.uuid4().hex[:8]}.json")
-    cmd = [sys.executable, "-m", "bench.warehouse", "run", engine, clickhouse_url, database, str(out)]
+    """``workforce-metrics rebuild`` with ``METRICS_ENGINE=engine``: seconds, peak RSS and the cells published."""
+    env = {
+        **os.environ,
+        "CLICKHOUSE_URL": clickhouse_url,
+        "CLICKHOUSE_DATABASE": database,
+        "METRICS_AS_OF": AS_OF.isoformat(),
+        "METRICS_K": str(K),
+        "METRICS_ENGINE": engine,
+    }
     begin = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=os.environ.copy())
-    rss: float | None = None
-    while proc.poll() is None:
-        rss = _peak_rss_mb(proc.pid) or rss
-        time.sleep(0.2)
+    with subprocess.Popen(
+        [sys.executable, "-m", "services.metrics.cli", "rebuild"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        rss: float | None = None
+        while proc.poll() is None:
+            rss = _peak_rss_mb(proc.pid) or rss
+            time.sleep(0.2)
+        seconds = time.perf_counter() - begin
+        errors = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
-        raise RuntimeError(f"bench.warehouse run {engine} failed ({proc.returncode})")
-    result = json.loads(out.read_text())
-    out.unlink()
-    return {"seconds": time.perf_counter() - begin, "rss_mb": rss or 0.0, "cells": float(result["cells"])}
-
-
-def _run(engine: str, clickhouse_url: str, database: str, out: Path) -> None:
+        raise RuntimeError(f"workforce-metrics rebuild ({engine}) failed ({proc.returncode}): {errors[-2000:]}")
     store = ConnectClickHouse.connect(clickhouse_url, database=database, user="default", password="")
-    if engine == "reference":
-        from services.metrics.engine import compute
-        from services.metrics.loader import load_events
-
-        rows = compute((record for _, record in load_events(store)), as_of=AS_OF, k=K, org_levels=LEVELS).rows
-        cells = len(rows)
-    else:
-        from services.metrics.warehouse.compute import stream_table
-
-        table = stream_table(store, AS_OF, K, LEVELS)
-        cells = sum(len(rows) for rows in table.families.values())
-    out.write_text(json.dumps({"cells": cells}))
+    try:
+        cells = float(store.query_rows("SELECT count() FROM indicators")[0][0])
+    finally:
+        store.close()
+    return {"seconds": seconds, "rss_mb": rss or 0.0, "cells": cells}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["run"]:
-        _run(args[1], args[2], args[3], Path(args[4]))
-        return 0
     parser = argparse.ArgumentParser(prog="python -m bench.warehouse", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--clickhouse-url", default=os.environ.get("CLICKHOUSE_URL", ""))
