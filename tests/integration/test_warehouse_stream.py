@@ -23,7 +23,7 @@ from services.metrics.publish import COLUMNS as PUBLISHED_COLUMNS
 from services.metrics.publish import ORG_UNIT_FIELDS
 from services.metrics.settings import MetricsSettings
 from services.metrics.warehouse import stream
-from services.metrics.warehouse.compute import stream_table
+from services.metrics.warehouse.compute import streamed
 from services.stack.api import StackUrls
 from tests.oracle.compare import cells, differences
 from tests.oracle.synth import synthetic_log
@@ -65,7 +65,7 @@ def _assert_equal(
 ) -> None:
     _store(store, events)
     expected = cells(_reference(events, as_of, k, levels))
-    actual = cells(stream_table(store, as_of, k, levels, batch=BATCH).rows())
+    actual = cells(streamed(store, as_of, k, levels, batch=BATCH).cells.rows())
     assert len(expected) > 1000
     problems = differences(expected, actual, limit=40)
     assert not problems, "\n".join(problems)
@@ -120,7 +120,7 @@ def test_streamed_cells_on_a_two_shard_cluster_equal_reference(cluster: StackUrl
         events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7))
         _store(home, events)
         expected = cells(_reference(events, SYNTH_AS_OF, 5, None))
-        actual = cells(stream_table(home, SYNTH_AS_OF, 5, None, batch=BATCH, cluster=topology).rows())
+        actual = cells(streamed(home, SYNTH_AS_OF, 5, None, batch=BATCH, cluster=topology).cells.rows())
         problems = differences(expected, actual, limit=40)
         assert not problems, "\n".join(problems)
         for shard in shards:

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from .accumulate import Groups, MonthStats, Snapshot
 from .cells import Cells, percentile
+from .headcount import headcount_avg
 from .orgs import SliceKey
 from .pay import MEDIAN_NEED, PaidGroups
 from .periods import Period
@@ -73,7 +74,7 @@ def grade_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, GradeFi
         cells.value("promotions", kind, label, key, f.moves.get(PROMOTION, 0), pop)
         cells.value("demotions", kind, label, key, f.moves.get(DEMOTION, 0), pop)
         cells.value("regrades_lateral", kind, label, key, f.moves.get(LATERAL, 0), pop)
-        avg = f.avg_sum / len(period.months)  # as headcount.headcount_avg
+        avg = headcount_avg(period, f.avg_sum)
         cells.rate("promotion_rate", kind, label, key, f.moves.get(PROMOTION, 0), avg, pop)
     categories = sorted(mix.get(ALL, {}))
     for key, counts in mix.items():

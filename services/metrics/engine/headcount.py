@@ -9,7 +9,7 @@ from typing import Protocol, get_args
 
 from schemas.turnover import SeparationKind, SeparationReason
 
-from .accumulate import MonthStats, SliceStats
+from .accumulate import MonthStats
 from .cells import Cells
 from .orgs import SliceKey
 from .periods import Period
@@ -19,9 +19,10 @@ REASONS: tuple[str, ...] = get_args(SeparationReason)
 _RATE_OF_KIND = {"voluntary": "voluntary_rate", "involuntary": "involuntary_rate"}
 
 
-def headcount_avg(period: Period, st: SliceStats) -> float:
-    """Month: sum of daily headcounts / days; year: sum of the 12 monthly averages / 12."""
-    return st.avg_sum / len(period.months)
+def headcount_avg(period: Period, avg_sum: float) -> float:
+    """Month: sum of daily headcounts / days; year: sum of the 12 monthly averages / 12 (``avg_sum``: the sum of the
+    period's monthly averages)."""
+    return avg_sum / len(period.months)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ def flow_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, FlowFigu
     kind, label = period.kind, period.label
     for key, f in figures.items():
         pop = f.workers
-        avg = f.avg_sum / len(period.months)  # as headcount_avg
+        avg = headcount_avg(period, f.avg_sum)
         seps = sum(f.seps.values())
         cells.value("headcount_avg", kind, label, key, avg, pop)
         cells.value("headcount_end", kind, label, key, f.end, pop)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from .accumulate import MonthStats
 from .cells import Cells
+from .headcount import headcount_avg
 from .orgs import SliceKey
 from .periods import Period
 from .retention import Member
@@ -66,7 +67,7 @@ def training_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, Trai
             cells.put("training_hours", kind, label, key, course_kind, hours, None, None, pop)
         total = sum(f.hours.values())
         cells.put("training_hours", kind, label, key, "all", total, None, None, pop)
-        avg = f.avg_sum / len(period.months)  # as headcount.headcount_avg
+        avg = headcount_avg(period, f.avg_sum)
         cells.rate("training_hours_per_worker", kind, label, key, total, avg, pop, scale=1.0)
         cells.rate("share_trained", kind, label, key, f.trainees, pop, pop)
 

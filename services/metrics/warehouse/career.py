@@ -52,15 +52,6 @@ TABLES: Final = (
 )
 """The career fact tables (``facts.LEVELS``, ``facts.PROMOTIONS``), created and emptied with the others."""
 FACT_TABLES: Final = ("wf_levels", "wf_promotions")
-COVERED: Final = frozenset(
-    {
-        (name, kind)
-        for name in ("promotions", "demotions", "regrades_lateral", "promotion_rate", "grade_mix")
-        for kind in ("month", "year")
-    }
-    | {("promoted_within", "year"), ("turnover_by_promotion", "year"), ("pay_median_by_level", "month")}
-)
-"""The (indicator, period kind) pairs ``family_cells`` writes (the rolling-12 promotion rate is the flow family's)."""
 
 _ON_DAY = "arrayFilter(x -> f.first <= x AND (f.last IS NULL OR x <= assumeNotNull(f.last)), {days:Array(Date)})"
 
@@ -207,7 +198,7 @@ def level_pays(store: ClickHouse, months: Sequence[Period]) -> Iterator[tuple[Pe
 
 
 def family_cells(cells: Cells, store: ClickHouse, periods: Sequence[Period], presence: Presence, as_of: date) -> None:
-    """The cells of ``COVERED`` for the months and complete years ``periods`` lists, from the fact tables as
+    """The career family's cells for the months and complete years ``periods`` lists, from the fact tables as
     loaded, written by the reference engine's ``career`` functions."""
     grades = grade_figures(store, periods, presence)
     mixes = level_mixes(store, [p.last for p in periods])

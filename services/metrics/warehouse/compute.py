@@ -1,11 +1,10 @@
-"""The warehouse path's entry point (issue 13, first part): the flow and training families and the rolling-12 rows
-computed in ClickHouse.
+"""The warehouse path's entry points (issue 13): every cell of the reference engine, aggregated in ClickHouse.
 
-Facts are written in batches of workers (``BATCH``), so the facts in memory are bounded by a batch; the replayed
-workers still come from the whole log in memory (``Prepared``): streaming them by worker from ClickHouse is the
-next part. The cells are the reference engine's for the flow and training families (``INDICATORS``) in every month
-to date and complete year, primary-suppressed with threshold ``k`` (tests/integration/test_warehouse.py proves them
-equal).
+``warehouse_table`` writes the facts of an already prepared log; ``streamed`` reads the stored log worker by worker
+(``stream``), so no process holds it; both then ``aggregate`` every family's figures from the fact tables and write
+the cells with the reference engine's own cell functions, primary-suppressed with threshold ``k``
+(tests/integration/test_warehouse*.py prove them equal). ``stream_compute`` adds suppression and the audit: what
+``workforce-metrics rebuild`` publishes with METRICS_ENGINE=warehouse.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from typing import Final
 
 from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
@@ -34,52 +32,8 @@ from ..engine.training import training_cells
 from . import career, pay, retention
 from .facts import Facts, facts_of
 from .store import Warehouse, load_workers, windows
-from .stream import BATCH as STREAM_BATCH
-from .stream import org_events, worker_batches
+from .stream import BATCH, org_events, worker_batches
 from .training import training_figures
-
-BATCH: Final = 2_000
-"""Workers per batch of facts written."""
-INDICATORS: Final = frozenset(
-    {
-        "headcount_avg",
-        "headcount_end",
-        "hires",
-        "separations",
-        "separations_voluntary",
-        "separations_involuntary",
-        "separations_other",
-        "separations_by_reason",
-        "net_change",
-        "replacement_ratio",
-        "transfers_in",
-        "transfers_out",
-        "separation_rate",
-        "voluntary_rate",
-        "involuntary_rate",
-        "hires_rate",
-        "trainee_times",
-        "trainees",
-        "training_hours",
-        "training_hours_per_worker",
-        "share_trained",
-    }
-)
-"""What ``headcount.flow_cells`` and ``training.training_cells`` write in months and years."""
-
-
-def computed(indicator: str, period_kind: str) -> bool:
-    """Whether this path computes the cells of ``indicator`` in ``period_kind`` so far: the flow and training
-    families in months and years, the pay family (``pay.COVERED``), and every rolling-12 row
-    (``headcount.rolling_cells``); career
-    progression's (``career.COVERED``)."""
-    return (
-        period_kind == "rolling12"
-        or (indicator in INDICATORS and period_kind in ("month", "year"))
-        or (indicator, period_kind) in career.COVERED
-        or (indicator, period_kind) in pay.COVERED
-        or (indicator, period_kind) in retention.COVERED
-    )
 
 
 def warehouse_table(
@@ -90,8 +44,7 @@ def warehouse_table(
     k: int,
     reference_wages: Sequence[ReferenceWage] = (),
 ) -> Cells:
-    """Load the workers' facts into the store's fact tables and aggregate there what ``computed`` names (see
-    module)."""
+    """Load the workers' facts into the store's fact tables, ``BATCH`` workers at a time, and aggregate there."""
     if prepared.first_date is None or prepared.first_date > as_of:
         return Cells(k)
     first_mi = month_index(prepared.first_date)
@@ -115,27 +68,13 @@ class Streamed:
     anomalies: list[Anomaly]
 
 
-def stream_table(
-    store: ClickHouse,
-    as_of: date,
-    k: int,
-    org_levels: frozenset[str] | None,
-    *,
-    batch: int = STREAM_BATCH,
-    reference_wages: Sequence[ReferenceWage] = (),
-    cluster: Cluster | None = None,
-) -> Cells:
-    """The same cells as ``warehouse_table``, from the store's events table (see ``stream``)."""
-    return streamed(store, as_of, k, org_levels, batch=batch, reference_wages=reference_wages, cluster=cluster).cells
-
-
 def streamed(
     store: ClickHouse,
     as_of: date,
     k: int,
     org_levels: frozenset[str] | None,
     *,
-    batch: int = STREAM_BATCH,
+    batch: int = BATCH,
     reference_wages: Sequence[ReferenceWage] = (),
     cluster: Cluster | None = None,
 ) -> Streamed:
@@ -196,7 +135,7 @@ def aggregate(
     org: OrgTree,
     reference_wages: Sequence[ReferenceWage] = (),
 ) -> Cells:
-    """The cells ``computed`` names, from the fact tables as loaded, for the months ``first_mi`` .. ``as_of``: each
+    """Every cell, from the fact tables as loaded, for the months ``first_mi`` .. ``as_of``: each
     family's figures aggregated in ClickHouse, written by the reference engine's own cell functions (``org``:
     the published units the reference wages name)."""
     cells = Cells(k)

@@ -24,7 +24,6 @@ from ..engine.cells import Cells
 from ..engine.model import ReferenceWage
 from ..engine.orgs import OrgTree, SliceKey
 from ..engine.pay import (
-    PERCENTILES,
     PayFigures,
     QuartileQuits,
     pay_cells,
@@ -169,7 +168,7 @@ def family_cells(
     org: OrgTree,
     refs: Sequence[ReferenceWage],
 ) -> None:
-    """Every cell ``COVERED`` names, written by the reference engine's own cell functions: the month pay figures,
+    """The pay family's cells, written by the reference engine's own cell functions: the month pay figures,
     turnover by pay quartile and pay against the reference wage of the complete years."""
     for period, figures in pay_figures(store, periods, presence):
         pay_cells(cells, period, figures)
@@ -191,23 +190,3 @@ NONE_PAID: Final = PayFigures(0, [], [], [], [], [], [0] * 4, [0] * 4, 0, [], []
 """A slice with workers in the period but none paid at its end."""
 NONE_RANKED: Final = QuartileQuits(0, [0] * 4)
 """A slice with workers in the year but none paid on 1 January."""
-COVERED: Final = frozenset(
-    {
-        *(
-            (indicator, "month")
-            for indicator in (
-                "pay_mean",
-                *(name for name, _, _ in PERCENTILES),
-                "pay_gap_mean",
-                "pay_gap_median",
-                "pay_quartile_female_share",
-                "pay_quartile_male_share",
-                "pay_growth",
-            )
-        ),
-        ("turnover_by_pay_quartile", "year"),
-        ("pay_vs_reference", "year"),
-    }
-)
-"""The (indicator, period kind) pairs this module computes: what ``pay.pay_cells`` writes in months,
-``pay.turnover_by_quartile_cells`` and ``pay.reference_cell`` in years."""
