@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Final
@@ -29,6 +29,9 @@ COLUMNS: Final = (
     "reason",
     "computed_at",
 )
+
+INSERT_ROWS: Final = 100_000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 ORG_UNIT_FIELDS: Final = (
     "unit_id",
@@ -71,11 +74,13 @@ class IndicatorPublisher:
         """Swap in the given years' rows and drop `drop` years; returns rows written."""
         self._store.command("TRUNCATE TABLE indicators_staging")
         written = 0
+        stamp = (_ticks(at),) if at.tzinfo is not None else (at,)
         for _year, rows in sorted(groups.items()):
-            tuples = [_tuple(row, at) for row in rows]
-            for start in range(0, len(tuples), 100_000):
-                self._store.insert_rows("indicators_staging", tuples[start : start + 100_000], COLUMNS)
-            written += len(tuples)
+            for start in range(0, len(rows), INSERT_ROWS):
+                # an IndicatorRow is a tuple of COLUMNS but the last: `suppressed` goes as a bool (UInt8 takes it)
+                chunk = [row + stamp for row in rows[start : start + INSERT_ROWS]]
+                self._store.insert_rows("indicators_staging", chunk, COLUMNS)
+            written += len(rows)
         for year in sorted(groups):
             self._store.command(f"ALTER TABLE indicators REPLACE PARTITION {int(year)} FROM indicators_staging")
         for year in sorted(drop):
@@ -90,6 +95,7 @@ class IndicatorPublisher:
         )
 
 
-def _tuple(row: IndicatorRow, at: datetime) -> tuple[object, ...]:
-    """The row as inserted: fields in COLUMNS order (an IndicatorRow is a tuple of them), suppressed as 0/1."""
-    return (*row[:10], 1 if row.suppressed else 0, row.reason, at)
+def _ticks(at: datetime) -> int:
+    """``computed_at`` as DateTime64(3) ticks (milliseconds since the epoch, floored, as clickhouse-connect writes
+    an aware datetime): one int for every row instead of a datetime the driver converts row by row."""
+    return (at - _EPOCH) // timedelta(milliseconds=1)
