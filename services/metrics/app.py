@@ -19,7 +19,7 @@ from services.common.errors import StoreError
 from services.common.http import build_app, operator_routes
 from services.common.migrations import Cluster, connect_migrated, shard_stores
 
-from . import pages, snapshot
+from . import pages, probes, snapshot
 from .api import AnswerCache, ApiThreads, routes
 from .engine.audit import AuditReport
 from .refresh import WAREHOUSE, PublishHeld, Refresher, RefreshReport
@@ -202,6 +202,25 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def start_probes(
+    settings: MetricsSettings, ready: probes.Check, serving: Callable[[], bool]
+) -> tuple[probes.ProbeServer | None, list[asyncio.Task[None]]]:
+    """/health and /ready on METRICS_HEALTH_PORT, on a thread of their own, and the loop's tasks they answer from
+    (the heartbeat, `ready` every probes.READY_EVERY seconds); nothing when it is 0."""
+    if not settings.metrics_health_port:
+        return None, []
+    state = probes.ProbeState(probes.Heartbeat(), probes.Readiness(), serving)
+    server = probes.ProbeServer(state, settings.http_host, settings.metrics_health_port).start()
+    tasks = [asyncio.create_task(state.heartbeat.keep()), asyncio.create_task(state.readiness.keep(ready))]
+    log.info(
+        "metrics probes on %s:%d",
+        settings.http_host,
+        server.port,
+        extra={"event": "probes_serving", "host": settings.http_host, "port": server.port},
+    )
+    return server, tasks
+
+
 async def serve(settings: MetricsSettings) -> int:
     sys.setswitchinterval(SWITCH_SECONDS)
     stop = asyncio.Event()
@@ -254,6 +273,7 @@ async def serve(settings: MetricsSettings) -> int:
     )
     http = asyncio.create_task(server.serve())
     held = asyncio.create_task(snapshots.keep(lambda: snapshot.load(api_store, snapshots.max_bytes)))
+    probe_server, watched = start_probes(settings, ready, serving=lambda: not http.done())
     try:
         first = await asyncio.to_thread(refresher.refresh, force=True)
     except PublishHeld as exc:
@@ -274,7 +294,10 @@ async def serve(settings: MetricsSettings) -> int:
     await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, published, holding.clear)
     server.should_exit = True
     await http
-    held.cancel()
+    if probe_server is not None:
+        probe_server.close()
+    for task in (held, *watched):
+        task.cancel()
     api_threads.shutdown()
     snapshot_threads.shutdown()
     api_store.close()

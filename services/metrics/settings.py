@@ -17,6 +17,13 @@ class MetricsSettings(ServiceSettings):
     """Environment variables (case-insensitive)."""
 
     metrics_http_port: int = Field(8082, ge=0, le=65535, description="port of the API, /health, /ready, /metrics")
+    metrics_health_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="a port of its own for /health and /ready, answered by a thread that never waits for the API's "
+        "busy event loop (Kubernetes' probes ask it; deploy/k8s sets 8083); 0: none, the probes ask the API port",
+    )
     metrics_k: int = Field(5, ge=1, le=100, description="suppress cells with fewer workers than this")
     metrics_as_of: date | None = Field(None, description="compute as of this date (default: today in TIMEZONE)")
     metrics_refresh_seconds: float = Field(2.0, gt=0, le=3600, description="how often to look for new events")
