@@ -391,12 +391,18 @@ class AnswerCache:
         self._pending.clear()
         self._bytes = 0
 
-    async def answer(self, target: str, make: Callable[[], Awaitable[Answer]]) -> Answer:
+    def kept(self, target: str) -> Answer | None:
+        """The answer kept for `target` while it is fresh (a hit), else None."""
         entry = self._entries.get(target)
-        if entry is not None and entry[0] > self.clock():
-            self._entries.move_to_end(target)
-            self.hits += 1
-            return entry[1]
+        if entry is None or entry[0] <= self.clock():
+            return None
+        self._entries.move_to_end(target)
+        self.hits += 1
+        return entry[1]
+
+    async def answer(self, target: str, make: Callable[[], Awaitable[Answer]]) -> Answer:
+        if (kept := self.kept(target)) is not None:
+            return kept
         pending = self._pending.get(target)
         if pending is None:
             self.misses += 1
@@ -440,7 +446,8 @@ class ApiThreads:
 
 
 def _target(request: Request) -> str:
-    return f"{request.url.path}?{request.url.query}"
+    """The request's path and query string as sent: what a kept answer is found by (no URL object built)."""
+    return f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
 
 
 def routes(
@@ -465,6 +472,9 @@ def routes(
 
     @store_errors
     async def indicators(request: Request) -> Response:
+        target = _target(request)
+        if request.method == "GET" and (kept := keep.kept(target)) is not None:
+            return kept.response()  # asked before with these very bytes: valid, and nothing to parse again
         try:
             query = build_query(request.query_params)
         except BadRequest as exc:
@@ -478,7 +488,7 @@ def routes(
                 return await writer(lambda: snapshot_page(snapshot, query, path, params))
             return await off_loop(lambda: render_page(store, query, path, params))
 
-        return (await keep.answer(_target(request), make)).response()
+        return (await keep.answer(target, make)).response()
 
     catalog_answer = Answer(_json(catalog_entries()), "application/json")
     labels_answer = Answer(_json(labels()), "application/json")

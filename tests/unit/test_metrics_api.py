@@ -613,3 +613,31 @@ async def test_a_kept_answer_is_served_without_asking_clickhouse_until_invalidat
     app = _app(units, cache=cache)
     assert await _request(app, "GET", "/org-units") == await _request(app, "GET", "/org-units")
     assert len(units.calls) == 1
+
+
+async def test_a_kept_answer_is_found_by_the_target_alone_and_a_refused_one_never_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A hit is served before the parameters are parsed (they were valid when it was kept: same bytes); a HEAD,
+    a 400 or an error is never served from, nor kept in, the cache."""
+    import services.metrics.api as api
+
+    parsed: list[str] = []
+    real = api.build_query
+
+    def counting(params: QueryParams) -> Any:
+        parsed.append(str(params))
+        return real(params)
+
+    monkeypatch.setattr(api, "build_query", counting)
+    store = _Store([_row(period=m) for m in range(1, 4)])
+    app = _app(store, cache=AnswerCache(1_000_000))
+    first = await _request(app, "GET", "/indicators", "indicator=hires&limit=2")
+    assert await _request(app, "GET", "/indicators", "indicator=hires&limit=2") == first
+    assert (len(parsed), len(store.calls)) == (1, 1)
+    head = await _request(app, "HEAD", "/indicators", "indicator=hires&limit=2")
+    assert (head[0], head[2], len(parsed)) == (200, b"", 2)  # HEAD is parsed, and answers no body
+    assert await _request(app, "GET", "/indicators", "indicator=hires&limit=2&limit=2") != first  # other bytes
+    for _ in range(2):
+        assert (await _request(app, "GET", "/indicators", "limit=0"))[0] == 400
+    assert len(parsed) == 5
