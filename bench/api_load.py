@@ -5,12 +5,14 @@ dimension, one category, one to three years of periods; one in five as CSV), bui
 with a seeded random choice, each client over its own kept-alive connection, for a bounded time and count: first
 the mix as the pages repeat it (each query asked once beforehand), then every request a target never asked (no kept
 answer: each is looked up and written anew, from the service's in-memory snapshot of the published table, or by a
-ClickHouse query where it holds none). A probe opens a new connection for every `/health` (as a Kubernetes probe
-does) every 50 ms meanwhile. Everything goes to 127.0.0.1 only. The suite waits for the service to have read its
-snapshot (or given up on one) after its first publish, as a service at rest has, and says which it answered from.
+ClickHouse query where it holds none). Meanwhile a prober asks `/health` every 50 ms on a new connection each time
+(as a Kubernetes probe does), from a process of its own (as the kubelet is: its timings never wait for the load's
+event loop), on the API port and on the service's probe port (METRICS_HEALTH_PORT, the one deploy/k8s probes ask),
+each reported. Everything goes to 127.0.0.1 only. The suite waits for the service to have read its snapshot (or
+given up on one) after its first publish, as a service at rest has, and says which it answered from.
 
-`python -m bench.api_load http://127.0.0.1:8082 [--clients 50] [--seconds 20]` measures a service already running;
-`python -m bench.api_load` alone runs this suite as `make bench` does (~2 min).
+`python -m bench.api_load http://127.0.0.1:8082 [--probe-port 8083] [--clients 50] [--seconds 20]` measures a
+service already running; `python -m bench.api_load` alone runs this suite as `make bench` does (~2 min).
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ import asyncio
 import contextlib
 import json
 import math
+import multiprocessing
 import os
 import random
+import socket
+import threading
 import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from multiprocessing.connection import Connection as Pipe
+from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
@@ -73,7 +80,10 @@ class Samples:
 class LoadResult:
     queries: Samples
     health: Samples
+    """/health on the API port."""
     seconds: float
+    probe_port: Samples | None = None
+    """/health on the service's probe port, when it has one."""
 
     @property
     def rate(self) -> float:
@@ -186,33 +196,96 @@ async def _client(
         await connection.close()
 
 
-async def _probe(port: int, stop: asyncio.Event, out: Samples) -> None:
+def probe_once(port: int) -> tuple[int, float]:
+    """`GET /health` on a new connection, read to its end: the status and the milliseconds it took."""
+    begin = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=REQUEST_TIMEOUT) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head = answer.split(b"\r\n", 1)[0].split()
+    if len(head) < 2 or not head[1].isdigit():
+        raise ConnectionError(f"no status line from port {port}")
+    return int(head[1]), (time.perf_counter() - begin) * 1000
+
+
+def _probe_port(port: int, stop: ProcessEvent, out: Samples) -> None:
     while not stop.is_set():
-        connection = Connection(port)
-        begin = time.perf_counter()
         try:
-            status, _ = await asyncio.wait_for(connection.get("/health"), REQUEST_TIMEOUT)
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+            status, ms = probe_once(port)
+        except OSError:
             out.failed += 1
         else:
             if status == 200:
-                out.ms.append((time.perf_counter() - begin) * 1000)
+                out.ms.append(ms)
             else:
                 out.failed += 1
-        finally:
-            await connection.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HEALTH_EVERY)
+        stop.wait(HEALTH_EVERY)
 
 
-async def load(
-    port: int, paths: list[str], *, clients: int = CLIENTS, seconds: float = 20.0, unique: bool = False
+def prober(ports: list[int], started: ProcessEvent, stop: ProcessEvent, results: Pipe) -> None:
+    """A process's body: probe every port (a thread each) until `stop`, then send one Samples per port."""
+    samples = [Samples() for _ in ports]
+    threads = [threading.Thread(target=_probe_port, args=(p, stop, s)) for p, s in zip(ports, samples, strict=True)]
+    for thread in threads:
+        thread.start()
+    started.set()
+    for thread in threads:
+        thread.join()
+    results.send([(s.ms, s.failed) for s in samples])  # plain data: no class of a spawned `__main__` to unpickle
+
+
+class Prober:
+    """`prober` in a process of its own (spawned: nothing of the load's process in it) for a `with` block."""
+
+    def __init__(self, ports: list[int]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.ports = ports
+        self._started, self._stop = context.Event(), context.Event()
+        self._results, sending = context.Pipe(duplex=False)
+        self._process = context.Process(target=prober, args=(ports, self._started, self._stop, sending), daemon=True)
+        self.samples: list[Samples] = []
+
+    def __enter__(self) -> Prober:
+        self._process.start()
+        deadline = time.monotonic() + 60
+        while not self._started.wait(0.1):
+            if not self._process.is_alive() or time.monotonic() > deadline:
+                self._process.kill()
+                raise TimeoutError(f"the /health prober did not start (exit code {self._process.exitcode})")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._results.poll(REQUEST_TIMEOUT + 10):
+            self.samples = [Samples(ms, failed) for ms, failed in self._results.recv()]
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+        if not self.samples:
+            self.samples = [Samples(failed=1) for _ in self.ports]
+
+
+def load(
+    port: int,
+    paths: list[str],
+    *,
+    clients: int = CLIENTS,
+    seconds: float = 20.0,
+    unique: bool = False,
+    probe_port: int | None = None,
 ) -> LoadResult:
-    """`clients` readers for `seconds` (at most MAX_REQUESTS in all) and the /health probe beside them; `unique`:
-    every request a target never asked before (see `distinct`)."""
-    queries, health = Samples(), Samples()
-    stop = asyncio.Event()
-    probe = asyncio.create_task(_probe(port, stop, health))
+    """`clients` readers for `seconds` (at most MAX_REQUESTS in all), /health probed beside them on `port` and on
+    `probe_port` (if any); `unique`: every request a target never asked before (see `distinct`)."""
+    with Prober([port] if probe_port is None else [port, probe_port]) as probing:
+        queries, elapsed = asyncio.run(_readers(port, paths, clients=clients, seconds=seconds, unique=unique))
+    health, *rest = probing.samples
+    return LoadResult(queries, health, elapsed, rest[0] if rest else None)
+
+
+async def _readers(port: int, paths: list[str], *, clients: int, seconds: float, unique: bool) -> tuple[Samples, float]:
+    queries = Samples()
     begin = time.monotonic()
     deadline = begin + seconds
     budget = [MAX_REQUESTS]
@@ -220,10 +293,7 @@ async def load(
     await asyncio.gather(
         *(_client(port, paths, n * step, deadline, budget, queries, unique=unique) for n in range(clients))
     )
-    elapsed = time.monotonic() - begin
-    stop.set()
-    await probe
-    return LoadResult(queries, health, elapsed)
+    return queries, time.monotonic() - begin
 
 
 PHASES: Final = (("the pages' queries, repeated", False), ("every request distinct (no kept answer)", True))
@@ -249,17 +319,22 @@ async def warm_up(port: int, paths: list[str], clients: int = 8) -> None:
     await asyncio.gather(*(client() for _ in range(clients)))
 
 
-def measure(port: int, *, clients: int, seconds: float) -> tuple[list[tuple[str, LoadResult]], int]:
+def measure(
+    port: int, *, clients: int, seconds: float, probe_port: int | None = None
+) -> tuple[list[tuple[str, LoadResult]], int]:
     """Build the mix from the running service, ask each of its queries once, run each phase; also returns the
     mix's size."""
     paths = query_mix(fetch_facets(port, fetch_indicators(port)))
     asyncio.run(warm_up(port, paths))
     results = []
     for name, unique in PHASES:
-        result = asyncio.run(load(port, paths, clients=clients, seconds=seconds, unique=unique))
+        result = load(port, paths, clients=clients, seconds=seconds, unique=unique, probe_port=probe_port)
+        on_probe_port = (
+            "" if result.probe_port is None else f", probe port {result.probe_port.percentile(99) or 0:.0f} ms"
+        )
         progress(
             f"api, {name}: {result.rate:.0f} requests/s, p99 {result.queries.percentile(99) or 0:.0f} ms, "
-            f"/health p99 {result.health.percentile(99) or 0:.0f} ms"
+            f"/health p99: API port {result.health.percentile(99) or 0:.0f} ms{on_probe_port}"
         )
         results.append((name, result))
     return results, len(paths)
@@ -275,20 +350,32 @@ def answered_from(log: Path) -> str | None:
     return found
 
 
+PROBED: Final = "METRICS_HEALTH_PORT: what deploy/k8s's startup, liveness and readiness probes ask"
+
+
 def add_to(report: Report, phase: str, result: LoadResult, clients: int, note: str = "") -> None:
-    q, h = result.queries, result.health
+    q = result.queries
     section = f"indicator API, {clients} clients, {phase}"
     detail = f"{len(q.ms):,} answers in {result.seconds:.1f}s, {q.failed} failed; {q.rows:,} rows{note}"
     report.add(Figure(section, "/indicators requests/s", result.rate, "requests/s", note=detail))
     for p in (50, 95, 99):
         report.add(Figure(section, f"/indicators p{p}", q.percentile(p), "ms"))
-    probe_note = f"{len(h.ms)} probes, {h.failed} failed, a new connection each, every {HEALTH_EVERY * 1000:.0f} ms"
-    report.add(Figure(section, "/health p50", h.percentile(50), "ms", note=probe_note))
-    report.add(Figure(section, "/health p99", h.percentile(99), "ms"))
     report.targets.append(
         Target(f"/indicators p99, {clients} clients, {phase}", q.percentile(99), "<=", P99_TARGET_MS, "ms")
     )
-    report.targets.append(Target(f"/health p99 meanwhile ({phase})", h.percentile(99), "<=", HEALTH_TARGET_MS, "ms"))
+    ports = [("API port", result.health, "not probed by deploy/k8s" if result.probe_port else "the only port")]
+    if result.probe_port is not None:
+        ports.insert(0, ("probe port", result.probe_port, PROBED))
+    for short, h, what in ports:
+        probe_note = (
+            f"{what}; {len(h.ms)} probes, {h.failed} failed, a new connection each every "
+            f"{HEALTH_EVERY * 1000:.0f} ms, from a process of its own"
+        )
+        report.add(Figure(section, f"/health p50, {short}", h.percentile(50), "ms", note=probe_note))
+        report.add(Figure(section, f"/health p99, {short}", h.percentile(99), "ms"))
+        report.targets.append(
+            Target(f"/health p99 meanwhile, {short} ({phase})", h.percentile(99), "<=", HEALTH_TARGET_MS, "ms")
+        )
 
 
 def api_suite(ctx: Context, report: Report) -> None:
@@ -299,13 +386,14 @@ def api_suite(ctx: Context, report: Report) -> None:
         migrate(store, "ingest", database=database)
         progress("api: filling a database with the simulated program (1,000 workers)")
         _fill(store, 1000)
-        port = free_port()
+        port, probe_port = free_port(), free_port()
         env = {
             **os.environ,
             "CLICKHOUSE_URL": ctx.clickhouse_url,
             "CLICKHOUSE_DATABASE": database,
             "METRICS_AS_OF": END.isoformat(),
             "METRICS_HTTP_PORT": str(port),
+            "METRICS_HEALTH_PORT": str(probe_port),
         }
         log = ROOT / "bench" / "results" / "metrics-api-load.log"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -315,7 +403,7 @@ def api_suite(ctx: Context, report: Report) -> None:
             _wait(lambda: answered_from(log) is not None, SNAPSHOT_WAIT, "the service's snapshot read or skipped")
             seconds = SECONDS[ctx.quick]
             progress(f"api: {CLIENTS} clients, {seconds:.0f}s per phase, pages from {answered_from(log)}")
-            results, size = measure(port, clients=CLIENTS, seconds=seconds)
+            results, size = measure(port, clients=CLIENTS, seconds=seconds, probe_port=probe_port)
             for phase, result in results:
                 add_to(report, phase, result, CLIENTS, f"; a mix of {size} queries; pages from {answered_from(log)}")
         except TimeoutError as exc:
@@ -339,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the metrics service, e.g. http://127.0.0.1:8082 (loopback only); without it, the suite `make bench` "
         "runs: a database at demo scale on the local stack and a service of its own",
     )
+    parser.add_argument(
+        "--probe-port", type=int, help="the service's METRICS_HEALTH_PORT, to probe /health there too (loopback)"
+    )
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--seconds", type=float, default=SECONDS[False])
     args = parser.parse_args(argv)
@@ -350,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.clients <= 500 or not 0 < args.seconds <= 300:
         parser.error("--clients 1..500, --seconds up to 300")
     report = Report(events=0, quick=False)
-    results, size = measure(parts.port, clients=args.clients, seconds=args.seconds)
+    results, size = measure(parts.port, clients=args.clients, seconds=args.seconds, probe_port=args.probe_port)
     for phase, result in results:
         add_to(report, phase, result, args.clients, f"; a mix of {size} queries")
     print(report.markdown())
