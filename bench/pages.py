@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from services.metrics.catalog import TOPICS
+
 from .report import Figure, Report, Target
 
 CHROMIUM = Path(os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
 PAGE_TARGET_MS = 1000.0
 CALL_TARGET_MS = 100.0
-TOPICS = ("headcount", "turnover", "training", "pay")
 NOT_DATA = ("/static/", "/pages/")
 LOAD_TIMEOUT_MS = 30_000
 FRESH_ABOVE = 1_000

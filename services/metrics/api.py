@@ -232,7 +232,7 @@ def json_answer(rows: list[bytes], url: str | None) -> Answer:
 
 def joined_answer(rows: bytes, count: int, url: str | None) -> Answer:
     """`{rows, count, next}` around `count` JSON objects joined by commas, with `Link: <next>; rel="next"`."""
-    body = b'{"rows":[%b],"count":%d,"next":%b}' % (rows, count, _json(url))
+    body = b'{"rows":[%b],"count":%d,"next":%b}' % (rows, count, json_bytes(url))
     return Answer(body, "application/json", _link(url))
 
 
@@ -279,7 +279,8 @@ def snapshot_page(snapshot: Snapshot, query: Query, path: str, params: QueryPara
     return joined_answer(snapshot.json_rows(shown).encode(), len(shown), url)
 
 
-def _json(body: object) -> bytes:
+def json_bytes(body: object) -> bytes:
+    """A JSON body as the API writes it: UTF-8 (Chinese as is), compact, no NaN."""
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
@@ -445,7 +446,7 @@ class ApiThreads:
         self._executor.shutdown(wait=True)
 
 
-def _target(request: Request) -> str:
+def target_of(request: Request) -> str:
     """The request's path and query string as sent: what a kept answer is found by (no URL object built)."""
     return f"{request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
 
@@ -472,7 +473,7 @@ def routes(
 
     @store_errors
     async def indicators(request: Request) -> Response:
-        target = _target(request)
+        target = target_of(request)
         if request.method == "GET" and (kept := keep.kept(target)) is not None:
             return kept.response()  # asked before with these very bytes: valid, and nothing to parse again
         try:
@@ -490,9 +491,9 @@ def routes(
 
         return (await keep.answer(target, make)).response()
 
-    catalog_answer = Answer(_json(catalog_entries()), "application/json")
-    labels_answer = Answer(_json(labels()), "application/json")
-    openapi_answer = Answer(_json(OPENAPI), "application/json")
+    catalog_answer = Answer(json_bytes(catalog_entries()), "application/json")
+    labels_answer = Answer(json_bytes(labels()), "application/json")
+    openapi_answer = Answer(json_bytes(OPENAPI), "application/json")
 
     async def catalog(_: Request) -> Response:
         return catalog_answer.response()
@@ -500,19 +501,23 @@ def routes(
     async def label_document(_: Request) -> Response:
         return labels_answer.response()
 
-    @store_errors
-    async def status(_: Request) -> Response:
+    def status_answer() -> Answer:
         sql = "SELECT as_of, refreshed_at, events_seen_to FROM refresh_log ORDER BY refreshed_at DESC LIMIT 1"
-        return JSONResponse(status_of(await off_loop(lambda: store.query_rows(sql)), k))
+        return Answer(json_bytes(status_of(store.query_rows(sql), k)), "application/json")
+
+    @store_errors
+    async def status(request: Request) -> Response:
+        # kept like a page: a refresh that logs a row publishes, and the service forgets its answers after each
+        return (await keep.answer(target_of(request), lambda: off_loop(status_answer))).response()
 
     def units_answer() -> Answer:
         sql = f"SELECT {', '.join(UNIT_FIELDS)} FROM org_units FINAL ORDER BY unit_id"
         units = [dict(zip(UNIT_FIELDS, row, strict=True)) for row in store.query_rows(sql)]
-        return Answer(_json(units), "application/json")
+        return Answer(json_bytes(units), "application/json")
 
     @store_errors
     async def org_units(request: Request) -> Response:
-        return (await keep.answer(_target(request), lambda: off_loop(units_answer))).response()
+        return (await keep.answer(target_of(request), lambda: off_loop(units_answer))).response()
 
     async def openapi(_: Request) -> Response:
         return openapi_answer.response()

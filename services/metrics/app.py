@@ -263,7 +263,7 @@ async def serve(settings: MetricsSettings) -> int:
                 snapshots=snapshots,
                 snapshot_threads=snapshot_threads,
             ),
-            *pages.routes(api_store),
+            *pages.routes(api_store, cache=cache, threads=api_threads),
         ]
     )
     server = uvicorn.Server(

@@ -613,6 +613,38 @@ async def test_a_kept_answer_is_served_without_asking_clickhouse_until_invalidat
     app = _app(units, cache=cache)
     assert await _request(app, "GET", "/org-units") == await _request(app, "GET", "/org-units")
     assert len(units.calls) == 1
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    log = _Store([(date(2026, 1, 2), moment, moment)])
+    app = _app(log, cache=cache)
+    status = await _request(app, "GET", "/indicators/status")
+    assert json.loads(status[2])["refreshed_at"] == "2026-01-02T03:04:05.000Z"
+    assert await _request(app, "GET", "/indicators/status") == status and len(log.calls) == 1
+    cache.invalidate()  # after a refresh that logged a row
+    await _request(app, "GET", "/indicators/status")
+    assert len(log.calls) == 2
+
+
+async def test_a_facets_answer_is_kept_with_the_apis_answers_and_asked_again_after_a_publish() -> None:
+    """Every topic page asks for its indicator's facets first: kept until the service invalidates its answers,
+    asked of ClickHouse on the API's threads, and a 503 (ClickHouse away) is never kept."""
+    store = _Store([("month", "all", [""], date(2024, 1, 1), date(2024, 12, 1))])
+    cache, threads = AnswerCache(1_000_000), ApiThreads(1)
+    app = build_app(pages.routes(cast(ClickHouse, store), cache=cache, threads=threads))
+    try:
+        first = await _request(app, "GET", "/indicators/facets", "indicator=hires")
+        assert first[0] == 200 and json.loads(first[2])["period_kinds"]["month"]["to"] == "2024-12-01"
+        assert await _request(app, "GET", "/indicators/facets", "indicator=hires") == first
+        assert len(store.calls) == 1 and store.calls[0][1].startswith("metrics-api")
+        assert (await _request(app, "GET", "/indicators/facets", "indicator=separation_rate"))[0] == 200
+        assert len(store.calls) == 2
+        cache.invalidate()
+        store.error = StoreUnavailable("ClickHouse unreachable during query: refused")
+        assert (await _request(app, "GET", "/indicators/facets", "indicator=hires"))[0] == 503
+        store.error = None
+        assert await _request(app, "GET", "/indicators/facets", "indicator=hires") == first
+        assert len(store.calls) == 4
+    finally:
+        threads.shutdown()
 
 
 async def test_a_kept_answer_is_found_by_the_target_alone_and_a_refused_one_never_kept(

@@ -132,8 +132,18 @@
   const reasonText = (row) => whyText(row && row.reason ? [row.reason] : []);
   const reasonsOf = (cells) => cells.filter((c) => c && c.suppressed && c.reason).map((c) => c.reason);
 
-  async function getJSON(url) {
-    if (S.cache.has(url)) return S.cache.get(url);
+  // One request per URL: the answer is kept as a promise, so a call made while the same URL is on its way (an
+  // early fetch started by start()) waits for that answer instead of asking again; a failed answer is forgotten.
+  function getJSON(url) {
+    if (!S.cache.has(url)) {
+      const answer = fetchJSON(url);
+      S.cache.set(url, answer);
+      answer.catch(() => S.cache.delete(url));
+    }
+    return S.cache.get(url);
+  }
+
+  async function fetchJSON(url) {
     const response = await fetch(url, { headers: { Accept: "application/json" } });
     let body = null;
     try {
@@ -142,9 +152,19 @@
       body = null;
     }
     if (!response.ok) throw new Error((body && body.error) || `${response.status} ${url}`);
-    S.cache.set(url, body);
     return body;
   }
+
+  // The chart library is loaded after this file (index.html), so that the first data calls are on their way while
+  // the browser compiles it; whatever draws a chart waits for it here. (Its script's id is not "echarts": an
+  // element's id is also a property of window, which would pass for the library before it has loaded.)
+  const chartsReady = new Promise((resolve, reject) => {
+    if (window.echarts && typeof window.echarts.init === "function") return resolve();
+    const script = document.getElementById("chart-library");
+    script.addEventListener("load", () => resolve(), { once: true });
+    script.addEventListener("error", () => reject(new Error(`${script.src}: not loaded`)), { once: true });
+  });
+  chartsReady.catch(() => {}); // reported by the render that waits for it, not as an unhandled rejection
 
   async function fetchRows(params) {
     const out = [];
@@ -267,6 +287,7 @@
       fetchRows(overviewParams([...CARDS.filter(yearly), ...facts.map((f) => ({ ...f, kind: "year" }))])),
       fetchRows(overviewParams(CARDS.filter((c) => !yearly(c)), monthsBefore(asOf, 36))),
     ]);
+    await chartsReady;
     const rows = [...years, ...months];
     for (const card of CARDS) {
       cards.append(renderCard(card, rows.filter((r) => r.indicator === card.indicator &&
@@ -387,11 +408,19 @@
     return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}-01`;
   }
 
-  async function resolveQuery(topic, q) {
+  // The topic's indicators in the catalog's order, and the one the page shows: the address's if it is one of them.
+  function topicIndicator(topic, q) {
     const names = Object.keys(S.catalog).filter((n) => S.catalog[n].topic === topic);
     if (!names.includes(q.indicator)) q.indicator = names.includes(FIRST_INDICATOR[topic]) ? FIRST_INDICATOR[topic]
       : names[0];
-    const facets = (await getJSON(`/indicators/facets?indicator=${encodeURIComponent(q.indicator)}`)).period_kinds;
+    return names;
+  }
+
+  const facetsURL = (indicator) => `/indicators/facets?indicator=${encodeURIComponent(indicator)}`;
+
+  async function resolveQuery(topic, q) {
+    const names = topicIndicator(topic, q);
+    const facets = (await getJSON(facetsURL(q.indicator))).period_kinds;
     const kinds = KIND_ORDER.filter((k) => facets[k]);
     if (!kinds.includes(q.kind)) q.kind = kinds.includes(FIRST_KIND[topic]) ? FIRST_KIND[topic] : kinds[0];
     const facet = q.kind ? { ...facets[q.kind], categories: byCatalog(facets[q.kind].categories) } : null;
@@ -477,6 +506,7 @@
     const slices = q.dim === "org" ? orgSlices(q.unit) : q.dim === "all" ? ["all"] : null;
     const params = apiParams(q, slices);
     const rows = slices && slices.length === 0 ? [] : await fetchRows(params);
+    await chartsReady;
     const panel = el("div", { class: "panel", id: "view", "data-view": q.view });
     panel.append(about(q), actions(params));
     main.append(panel);
@@ -705,14 +735,22 @@
     });
     window.addEventListener("popstate", render);
     window.addEventListener("resize", () => S.charts.forEach((c) => c.resize()));
+    // A topic page's facets need only the catalog: asked as soon as it arrives, beside the other first calls.
+    const catalogRead = getJSON("/indicators/catalog").then((catalog) => {
+      for (const entry of catalog) S.catalog[entry.indicator] = entry;
+      const topic = pageName();
+      if (topic !== "overview") {
+        const q = readQuery();
+        topicIndicator(topic, q);
+        if (q.indicator) getJSON(facetsURL(q.indicator)).catch(() => {});
+      }
+    });
     try {
-      const [labels, catalog, units, status] = await Promise.all([
-        getJSON("/indicators/labels"), getJSON("/indicators/catalog"), getJSON("/org-units"),
-        getJSON("/indicators/status"),
+      const [labels, , units, status] = await Promise.all([
+        getJSON("/indicators/labels"), catalogRead, getJSON("/org-units"), getJSON("/indicators/status"),
       ]);
       S.labels = labels;
       S.status = status;
-      for (const entry of catalog) S.catalog[entry.indicator] = entry;
       const list = Array.isArray(units) ? units : units.units || units.rows || [];
       for (const u of list) S.units[u.unit_id] = u;
       const levels = Object.keys(labels.org_levels);
