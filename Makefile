@@ -58,18 +58,18 @@ demo: install ## run the main job on the embedded default: local ClickHouse + NA
 	$(PY) -m devtools.demo $(DEMO_ARGS)
 
 test: install lint ## lint first, then all tests: unit (no servers), integration (real ClickHouse 26 + NATS JetStream, started if absent), pages in Chromium
-	$(PY) -m pytest tests/unit -q
-	$(PY) -m pytest tests/integration -q
+	$(PY) -m pytest tests/unit -q --durations=10
+	$(PY) -m pytest tests/integration -q --durations=15
 	$(PY) -m pytest tests/browser -q
 
 test-browser: install ## the analyst pages in headless Chromium (screenshots in tests/browser/screenshots/)
 	$(PY) -m pytest tests/browser -q
 
 test-unit: install ## unit tests only
-	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/unit -q --durations=10
 
 test-integration: install ## integration tests only
-	$(PY) -m pytest tests/integration -q
+	$(PY) -m pytest tests/integration -q --durations=15
 
 fuzz: install ## the fuzz tests with the long budget (HYPOTHESIS_PROFILE=long: Hypothesis on the event and query parsers, Schemathesis on the running API); `make test` runs them bounded
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/unit/test_fuzz_parsers.py tests/integration/test_api_fuzz.py -q
