@@ -22,7 +22,7 @@ from services.common.cli import package_version
 from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreUnavailable
 from services.common.http import build_app, operator_routes
-from services.common.migrations import connect_migrated
+from services.common.migrations import connect_migrated, shard_stores
 from services.common.retry import DEFAULT_BACKOFF, Backoff
 
 from .backfill import BackfillSummary, read_lines
@@ -63,10 +63,18 @@ def channels_for(settings: IngestSettings) -> Channels:
 
 
 def connect_store(settings: IngestSettings) -> ConnectClickHouse:
-    """Connect, apply ingest's pending migrations (services/ingest/sql), and bring `ingest_rejects` to
-    INGEST_REJECT_TTL_DAYS."""
+    """Connect, apply ingest's pending migrations (services/ingest/sql), and bring `ingest_rejects` (on a cluster
+    with CLICKHOUSE_SHARD_URLS, every shard's `ingest_rejects_local`) to INGEST_REJECT_TTL_DAYS."""
     store = connect_migrated(settings, SERVICE)
-    ensure_reject_retention(store, settings.ingest_reject_ttl_days)
+    shards = shard_stores(settings)
+    try:
+        ensure_reject_retention(store, settings.ingest_reject_ttl_days, shards)
+    except BaseException:
+        store.close()
+        raise
+    finally:
+        for shard in shards:
+            shard.close()
     return store
 
 

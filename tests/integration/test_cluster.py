@@ -18,6 +18,7 @@ import pytest
 
 from services.common.clickhouse import ConnectClickHouse
 from services.ingest import app as ingest_app
+from services.ingest.retention import ensure_reject_retention, ttl_days
 from services.ingest.rows import EVENT_COLUMNS, EventRow, dedup_token
 from services.ingest.writer import EventWriter
 from services.metrics import app as metrics_app
@@ -206,3 +207,22 @@ def test_a_retried_insert_is_stored_once_on_every_shard_and_readable_at_once(
             assert count(home, "SELECT count() FROM events FINAL") == before + len(rows)  # collapsed on their shard
     finally:
         store.close()
+
+
+def test_ingest_sets_the_reject_retention_on_every_shards_local_table(
+    servers: Servers, cluster: StackUrls, runs: tuple[Run, Run]
+) -> None:
+    """INGEST_REJECT_TTL_DAYS reaches the rows on a cluster: each shard's `ingest_rejects_local` (the Distributed
+    `ingest_rejects` holds none); a second start changes nothing."""
+    settings = ingest_settings(
+        cluster.clickhouse_url, runs[1].database, servers.nats_url, **env_of(cluster), ingest_reject_ttl_days=30
+    )
+    ingest_app.connect_store(settings).close()
+    for url in cluster.clickhouse_shard_urls:
+        with opened(url, runs[1].database) as shard:
+            (definition,) = shard.query_rows(
+                "SELECT create_table_query FROM system.tables WHERE database = currentDatabase()"
+                " AND name = 'ingest_rejects_local'"
+            )[0]
+            assert ttl_days(str(definition)) == 30, url
+            assert ensure_reject_retention(shard, 30, [shard]) == []
