@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreError
@@ -221,6 +222,19 @@ def start_probes(
     return server, tasks
 
 
+def api_server(app: ASGIApp, settings: MetricsSettings) -> uvicorn.Server:
+    """The API's HTTP server. Requests are parsed by httptools (C), not h11, uvicorn's pure-Python fallback."""
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.metrics_http_port,
+        http="httptools",
+        log_level="warning",
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
+
+
 async def serve(settings: MetricsSettings) -> int:
     sys.setswitchinterval(SWITCH_SECONDS)
     stop = asyncio.Event()
@@ -266,11 +280,7 @@ async def serve(settings: MetricsSettings) -> int:
             *pages.routes(api_store, cache=cache, threads=api_threads),
         ]
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=settings.http_host, port=settings.metrics_http_port, log_level="warning", lifespan="off"
-        )
-    )
+    server = api_server(app, settings)
     http = asyncio.create_task(server.serve())
     held = asyncio.create_task(snapshots.keep(lambda: snapshot.load(api_store, snapshots.max_bytes)))
     probe_server, watched = start_probes(settings, ready, serving=lambda: not http.done())
