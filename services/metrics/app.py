@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import uvicorn
+import uvloop
 from starlette.types import ASGIApp
 
 from services.common.clickhouse import ConnectClickHouse
@@ -32,6 +33,7 @@ __all__ = [
     "connect_store",
     "load_reference_wages",
     "rebuild",
+    "run",
     "serve",
     "utc_now",
 ]
@@ -233,6 +235,11 @@ def api_server(app: ASGIApp, settings: MetricsSettings) -> uvicorn.Server:
         lifespan="off",
     )
     return uvicorn.Server(config)
+
+
+def run(settings: MetricsSettings) -> int:
+    """`serve` until a signal, on uvloop's event loop (libuv, in C) rather than asyncio's own."""
+    return uvloop.run(serve(settings))
 
 
 async def serve(settings: MetricsSettings) -> int:

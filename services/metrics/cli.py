@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import sys
 from pathlib import Path
@@ -40,7 +39,7 @@ def _run(_: argparse.Namespace) -> int:
         )
         return 2
     configure(settings.log_level, settings.log_format)
-    return asyncio.run(app.serve(settings))
+    return app.run(settings)
 
 
 def _rebuild(_: argparse.Namespace) -> int:
