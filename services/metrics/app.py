@@ -237,6 +237,29 @@ def api_server(app: ASGIApp, settings: MetricsSettings) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def stop_when_ended(server: asyncio.Task[None], stop: asyncio.Event) -> list[BaseException]:
+    """Set `stop` when the API's server task ends before the service asked it to (it failed to start, or died):
+    the service then winds down and exits non-zero rather than refreshing on with no API. Returns the list the
+    failure is put in (empty while the server runs or once it was stopped on purpose)."""
+    failures: list[BaseException] = []
+
+    def ended(task: asyncio.Task[None]) -> None:
+        if stop.is_set():
+            return
+        failure = None if task.cancelled() else task.exception()
+        failures.append(failure or RuntimeError("the API server stopped by itself"))
+        log.error(
+            "the API server stopped: %r; the service stops",
+            failures[0],
+            exc_info=failure,
+            extra={"event": "api_server_stopped", "reason": repr(failures[0])},
+        )
+        stop.set()
+
+    server.add_done_callback(ended)
+    return failures
+
+
 def run(settings: MetricsSettings) -> int:
     """`serve` until a signal, on uvloop's event loop (libuv, in C) rather than asyncio's own."""
     return uvloop.run(serve(settings))
@@ -289,6 +312,7 @@ async def serve(settings: MetricsSettings) -> int:
     )
     server = api_server(app, settings)
     http = asyncio.create_task(server.serve())
+    server_failed = stop_when_ended(http, stop)
     held = asyncio.create_task(snapshots.keep(lambda: snapshot.load(api_store, snapshots.max_bytes)))
     probe_server, watched = start_probes(settings, ready, serving=lambda: not http.done())
     try:
@@ -310,7 +334,8 @@ async def serve(settings: MetricsSettings) -> int:
     )
     await refresh_loop(refresher, telemetry, settings.metrics_refresh_seconds, stop, published, holding.clear)
     server.should_exit = True
-    await http
+    if not server_failed:
+        await http
     if probe_server is not None:
         probe_server.close()
     for task in (held, *watched):
@@ -319,7 +344,7 @@ async def serve(settings: MetricsSettings) -> int:
     snapshot_threads.shutdown()
     api_store.close()
     store.close()
-    return 0
+    return 1 if server_failed else 0
 
 
 class SettingsConflict(Exception):

@@ -26,3 +26,34 @@ def test_the_service_runs_on_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(app, "serve", on_uvloop)
     assert app.run(MetricsSettings()) == 1
+
+
+async def test_a_server_that_fails_stops_the_service_and_one_stopped_on_purpose_does_not() -> None:
+    async def fails() -> None:
+        raise ImportError("no module named httptools")
+
+    stop = asyncio.Event()
+    failures = app.stop_when_ended(asyncio.create_task(fails()), stop)
+    await asyncio.wait_for(stop.wait(), 5)
+    assert [type(f) for f in failures] == [ImportError]
+
+    stop = asyncio.Event()
+    serving = asyncio.Event()
+
+    async def serves() -> None:
+        serving.set()
+        await stop.wait()
+
+    task = asyncio.create_task(serves())
+    failures = app.stop_when_ended(task, stop)
+    await serving.wait()
+    stop.set()  # the service asks it to end
+    await task
+    await asyncio.sleep(0)
+    assert failures == []
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(asyncio.sleep(0))  # returns by itself while the service still runs
+    failures = app.stop_when_ended(task, stop)
+    await asyncio.wait_for(stop.wait(), 5)
+    assert len(failures) == 1 and "by itself" in str(failures[0])
