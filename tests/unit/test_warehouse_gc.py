@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.metrics.warehouse.compute import _rows_left_to_refcounts
+from services.metrics.engine.compute import no_cyclic_gc
 
 
 class Node:
@@ -30,7 +30,7 @@ def collector_on() -> Iterator[None]:
 @pytest.mark.usefixtures("collector_on")
 def test_paused_inside_then_what_is_alive_is_frozen() -> None:
     frozen = gc.get_freeze_count()
-    with _rows_left_to_refcounts():
+    with no_cyclic_gc(keep_frozen=True):
         assert not gc.isenabled()
         left = weakref.ref(Node())
         for _ in range(100_000):
@@ -43,7 +43,7 @@ def test_paused_inside_then_what_is_alive_is_frozen() -> None:
 
 @pytest.mark.usefixtures("collector_on")
 def test_an_error_inside_still_restarts_the_collector() -> None:
-    with pytest.raises(RuntimeError), _rows_left_to_refcounts():
+    with pytest.raises(RuntimeError), no_cyclic_gc(keep_frozen=True):
         raise RuntimeError("boom")
     assert gc.isenabled()
 
@@ -53,9 +53,18 @@ def test_a_paused_collector_stays_paused_and_nothing_is_frozen() -> None:
     gc.disable()
     try:
         frozen = gc.get_freeze_count()
-        with _rows_left_to_refcounts():
+        with no_cyclic_gc(keep_frozen=True):
             kept = [Node() for _ in range(1_000)]
         assert not gc.isenabled()
         assert gc.get_freeze_count() == frozen and len(kept) == 1_000
     finally:
         (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_the_reference_engines_pause_leaves_nothing_frozen() -> None:
+    frozen = gc.get_freeze_count()
+    with no_cyclic_gc():
+        assert not gc.isenabled()
+        kept = [Node() for _ in range(1_000)]
+    assert gc.isenabled() and gc.get_freeze_count() == frozen and len(kept) == 1_000

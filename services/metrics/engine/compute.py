@@ -145,25 +145,30 @@ def compute(
     ``events`` may come already prepared (``EventLog.prepared()``): a service that keeps the log between
     refreshes replays only the workers a batch touched.
     """
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         prepared = events if isinstance(events, Prepared) else EventLog(events).prepared()
         return _compute(prepared, as_of, k, reference_wages, org_levels, from_year, audit)
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic collector: the engine allocates millions of acyclic rows and stats, and the collector
-    would rescan them all on every generation-2 pass (a third of the run time on the demo log)."""
+def no_cyclic_gc(*, keep_frozen: bool = False) -> Iterator[None]:
+    """Pause the cyclic collector: the engines allocate millions of acyclic rows and stats, and the collector
+    would rescan them all on every generation-2 pass (a third of the run time on the demo log). A collector the
+    caller had paused stays paused. After, what was allocated meanwhile goes to the oldest generation as it is
+    (freeze then unfreeze moves the lists, no scan) rather than have the next young collection walk millions of
+    rows; with ``keep_frozen`` it stays frozen, out of every later pass and freed by reference counting alone (the
+    warehouse rebuild: its cells are named tuples, which the collector never untracks, and walking them took some
+    27 passes of up to 2 s each in a 100 k-event rebuild; only a cycle among them would outlive its use, and
+    ``rebuild``, its one caller, exits once it has published)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            # Hand what was allocated meanwhile to the oldest generation as it is (freeze then unfreeze moves
-            # the lists, no scan) rather than have the next young collection walk millions of rows.
             gc.freeze()
-            gc.unfreeze()
+            if not keep_frozen:
+                gc.unfreeze()
             gc.enable()
 
 
@@ -177,7 +182,7 @@ def suppressed_table(
 ) -> tuple[Cells, OrgTree]:
     """The table ``compute`` publishes, before it is published: hidden cells still hold their true figures (the
     disclosure audit and its tests and bench read them), with the org tree the suppression parents follow."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         prepared = EventLog(events).prepared()
         org = build_org_tree(prepared.org_events, org_levels)
         cells = _cells(prepared, org, as_of, k, reference_wages, None)

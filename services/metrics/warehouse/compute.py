@@ -9,9 +9,7 @@ the cells with the reference engine's own cell functions, primary-suppressed wit
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -21,7 +19,7 @@ from services.common.migrations import Cluster
 
 from ..engine.audit import audit_table
 from ..engine.cells import Cells
-from ..engine.compute import ComputeResult
+from ..engine.compute import ComputeResult, no_cyclic_gc
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import EventLog, Prepared
@@ -122,28 +120,11 @@ def stream_compute(
 ) -> tuple[ComputeResult, Streamed]:
     """``engine.compute``'s result from the warehouse path: the streamed cells suppressed by the same rules (and
     audited when asked), with what the stream read."""
-    with _rows_left_to_refcounts():
+    with no_cyclic_gc(keep_frozen=True):
         got = streamed(store, as_of, k, org_levels, reference_wages=reference_wages, cluster=cluster)
         suppress(got.cells, got.org)
         report = audit_table(got.cells, got.org, as_of) if audit else None
         return ComputeResult(got.cells.rows(), got.anomalies, report), got
-
-
-@contextmanager
-def _rows_left_to_refcounts() -> Iterator[None]:
-    # The cells are millions of named tuples, which the cyclic collector tracks for good (it untracks plain tuples
-    # only): each full pass walked them all, some 27 passes of up to 2 s in a 100 k-event rebuild, then 5 s each
-    # while they were published. So the collector is paused while they are built, and what is alive then is frozen
-    # (``gc.freeze``): left out of every later pass, freed by reference counting as usual. Only a cycle among those
-    # objects would outlive its use; ``rebuild``, the one caller, exits once it has published.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def aggregate(
