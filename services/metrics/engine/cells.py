@@ -53,15 +53,7 @@ def published(row: IndicatorRow) -> IndicatorRow:
     """The row as published: a suppressed cell has no value, numerator, denominator or population."""
     if not row[_SUPPRESSED]:
         return row
-    reason = row.reason
-    tail = _HIDDEN_TAILS.get(reason)
-    if tail is None:
-        tail = _HIDDEN_TAILS[reason] = (None, None, None, 0, True, reason)
-    return _row(IndicatorRow, row[:6] + tail)
-
-
-_HIDDEN_TAILS: dict[str, tuple[object, ...]] = {}
-"""A hidden row's published fields after its category, per reason (a handful): one tuple shared by many rows."""
+    return _row(IndicatorRow, (*row[:6], None, None, None, 0, True, row.reason))
 
 
 class Cells:
