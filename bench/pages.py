@@ -1,9 +1,12 @@
 """The analyst pages in Debian's Chromium: time to each page's first full render, and every data call behind it.
 
 Each load opens a fresh browser context (empty cache: an analyst's first visit) against a warm service, after one
-discarded warm-up load per page. The time runs from navigation start (`performance.now()`'s origin) to the moment
-the page sets `#main[data-ready='1']`, recorded in the page by a MutationObserver; "charts drawn" is the animation
-frame after it, where the cards' and side-by-side charts queued before it are drawn. Every data URL the pages
+discarded warm-up load per page. Times run from navigation start (`performance.now()`'s origin), recorded in the
+page by a MutationObserver: "data-ready" when the page sets `#main[data-ready='1']` (its data is in and every element
+placed); "first screen drawn", the page's first full render and the target, is the animation frame after it, where
+the charts in the first screen (the cards' and side-by-side charts queued before it) are drawn; "all drawn" when the
+page sets `#main[data-drawn='1']`, once it has drawn the charts below the first screen in idle time. The viewport is
+1400 × 900, the browser tests' own. Every data URL the pages
 asked for is then replayed one at a time over one kept-alive connection and timed per call kind: as the pages
 asked for it (a service that keeps answers serves the repeats from memory), and for `/indicators` also with a
 `limit` it was never asked with (same rows, but no kept answer: the cost of the first call after a publication).
@@ -40,20 +43,24 @@ FRESH_ABOVE = 1_000
 """Fresh variants only for a `limit` of at least this (the pages ask for 100,000; no page holds that many rows)."""
 WATCH_READY = """
 (() => {
+  let ready = false;
   new MutationObserver((changes, observer) => {
-    for (const change of changes) {
-      const node = change.target;
-      if (node.id === "main" && node.dataset.ready === "1") {
-        window.__benchReady = performance.now();
-        requestAnimationFrame(() => {
-          window.__benchDrawn = performance.now();
-          document.documentElement.dataset.benchDrawn = "1";
-        });
-        observer.disconnect();
-        return;
-      }
+    const main = document.getElementById("main");
+    if (!main) return;
+    if (!ready && main.dataset.ready === "1") {
+      ready = true;
+      window.__benchReady = performance.now();
+      requestAnimationFrame(() => {
+        window.__benchDrawn = performance.now();
+        document.documentElement.dataset.benchDrawn = "1";
+      });
     }
-  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
+    if (ready && main.dataset.drawn === "1") {
+      window.__benchAll = performance.now();
+      document.documentElement.dataset.benchAll = "1";
+      observer.disconnect();
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready", "data-drawn"] });
 })();
 """
 
@@ -64,10 +71,12 @@ class PageFailed(RuntimeError):
 
 @dataclass
 class Loads:
-    """Per page: ready and drawn times (ms from navigation start); every data URL the pages requested."""
+    """Per page: data-ready, first-screen-drawn and all-drawn times (ms from navigation start); every data URL the
+    pages requested."""
 
     ready: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     drawn: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    all_drawn: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     urls: set[str] = field(default_factory=set)
     in_page: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     """Data call kind → ms from request start to response end as the page saw it (beside its other calls)."""
@@ -123,12 +132,13 @@ def load_pages(urls: dict[str, str], loads: int) -> Loads:
         try:
             for round_ in range(loads + 1):
                 for name, url in urls.items():
-                    ready, drawn, calls = _load(browser, url, found.urls)
+                    ready, drawn, all_drawn, calls = _load(browser, url, found.urls)
                     if not round_:
                         found.first[name] = ready
                     else:
                         found.ready[name].append(ready)
                         found.drawn[name].append(drawn)
+                        found.all_drawn[name].append(all_drawn)
                         for call, ms in calls:
                             found.in_page[call_kind(call)].append(ms)
         finally:
@@ -136,7 +146,7 @@ def load_pages(urls: dict[str, str], loads: int) -> Loads:
     return found
 
 
-def _load(browser: Any, url: str, requested: set[str]) -> tuple[float, float, list[tuple[str, float]]]:
+def _load(browser: Any, url: str, requested: set[str]) -> tuple[float, float, float, list[tuple[str, float]]]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         page = context.new_page()
@@ -144,15 +154,18 @@ def _load(browser: Any, url: str, requested: set[str]) -> tuple[float, float, li
         page.on("request", lambda request: requested.add(request.url))
         page.goto(url, wait_until="commit")
         # a selector, not wait_for_function: the pages' CSP forbids the eval Playwright's predicates need
-        page.wait_for_selector("html[data-bench-drawn], #main[data-ready='error']", timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_selector(
+            "html[data-bench-drawn][data-bench-all], #main[data-ready='error']", timeout=LOAD_TIMEOUT_MS
+        )
         if page.get_attribute("#main", "data-ready") == "error":
             raise PageFailed(f"{url}: {page.inner_text('#status')}")
-        ready, drawn, calls = page.evaluate(
-            "[window.__benchReady, window.__benchDrawn, performance.getEntriesByType('resource')"
+        ready, drawn, all_drawn, calls = page.evaluate(
+            "[window.__benchReady, window.__benchDrawn, window.__benchAll, performance.getEntriesByType('resource')"
             ".map((e) => [e.name, e.responseEnd - e.startTime])]"
         )
         data = [(name, float(ms)) for name, ms in calls if _data(url, name)]
-        return float(ready), float(drawn), data
+        # the last chart below the first screen may be drawn before the first screen's frame has painted
+        return float(ready), float(drawn), max(float(drawn), float(all_drawn)), data
     finally:
         context.close()
 
@@ -255,20 +268,25 @@ def _call_target(scale: str) -> str:
 
 
 def _page_figures(report: Report, found: Loads, scale: str, target: str) -> None:
+    """One figure per page, its first full render (first screen drawn) p95; data-ready and all-drawn in its note."""
     worst = (0.0, "")
-    for name, ready in found.ready.items():
+    for name, drawn in found.drawn.items():
+        ready = found.ready[name]
         note = (
-            f"p50 {statistics.median(ready):.0f} ms; charts drawn p95 {p95(found.drawn[name]):.0f} ms;"
-            f" {len(ready)} loads, each in a fresh browser context; first load {found.first[name]:.0f} ms"
+            f"p50 {statistics.median(drawn):.0f} ms; data-ready p95 {p95(ready):.0f} ms; every chart drawn p95"
+            f" {p95(found.all_drawn[name]):.0f} ms; {len(drawn)} loads, each in a fresh browser context; first"
+            f" load {found.first[name]:.0f} ms to data-ready"
         )
-        report.add(Figure(f"pages, {scale}", name, p95(ready), "ms p95", note=note))
-        worst = max(worst, (p95(ready), name))
+        report.add(Figure(f"pages, {scale}", name, p95(drawn), "ms p95", note=note))
+        worst = max(worst, (p95(drawn), name))
     report.targets.append(Target(target, worst[0], "<=", PAGE_TARGET_MS, "ms"))
-    drawn = max(p95(d) for d in found.drawn.values())
+    slowest_ready = max(p95(r) for r in found.ready.values())
+    every = max(p95(d) for d in found.all_drawn.values())
     report.notes.append(
-        f"page load at {scale}: slowest page {worst[1]} p95 {worst[0]:.0f} ms to data-ready; slowest p95 to the"
-        f" charts' frame {drawn:.0f} ms (headless Chromium, navigation start → #main[data-ready='1']; the timed loads"
-        f" follow a warm-up load of each page, whose time is each figure's 'first load')"
+        f"page load at {scale}: slowest page {worst[1]} p95 {worst[0]:.0f} ms to its first screen drawn; slowest"
+        f" p95 to data-ready {slowest_ready:.0f} ms, to every chart drawn {every:.0f} ms (headless Chromium, 1400 × 900,"
+        f" navigation start → the frame after #main[data-ready='1']; the timed loads follow a warm-up load of each"
+        f" page, whose data-ready is each figure's 'first load'; 1-minute load average {os.getloadavg()[0]:.1f})"
     )
 
 

@@ -156,10 +156,15 @@ class Visit:
     def wait_ready(self) -> None:
         self.page.wait_for_selector("#main[data-ready='1']", timeout=30_000)
 
+    def wait_drawn(self) -> None:
+        """Until every chart is drawn (those below the first screen are drawn after data-ready, in idle time)."""
+        self.page.wait_for_selector("#main[data-ready='1'][data-drawn='1']", timeout=30_000)
+
     def shot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.wait_for_timeout(300)  # let the charts' first frame paint
+        self.wait_drawn()
+        self.page.wait_for_timeout(300)  # let the last charts' frame paint
         self.page.screenshot(path=str(path), full_page=True)
         return path
 

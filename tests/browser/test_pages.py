@@ -41,6 +41,25 @@ def _x_labels(visit: Visit) -> list[str]:
     return labels
 
 
+def _side_by_side(visit: Visit) -> list[dict[str, Any]]:
+    """Each unit's line in the side-by-side view: its slice, values, and where its first value is drawn (page
+    pixels), from the chart instances that draw the units' charts over their cards."""
+    visit.wait_drawn()
+    lines: list[dict[str, Any]] = visit.page.evaluate(
+        """() => [...document.querySelectorAll('#multiples .multiples-layer')].flatMap((layer) => {
+          const chart = echarts.getInstanceByDom(layer);
+          const box = layer.getBoundingClientRect();
+          return chart.getOption().series.flatMap((s, i) => {
+            if (s.type === 'scatter') return [];
+            const k = s.data.findIndex((d) => d !== null);
+            const px = k < 0 ? null : chart.convertToPixel({ seriesIndex: i }, [k, s.data[k]]);
+            return [{ slice: s.slice, data: s.data, at: px && [px[0] + box.left, px[1] + box.top] }];
+          });
+        })"""
+    )
+    return lines
+
+
 def _districts(service: Service) -> list[str]:
     return sorted(u["unit_id"] for u in service.get("/org-units") if u["level"] == "district")
 
@@ -129,6 +148,32 @@ def test_a_chart_library_that_arrives_after_the_data_still_draws_every_chart(
         "[_echarts_instance_]", "nodes => nodes.filter(n => echarts.getInstanceByDom(n)).length"
     )
     assert charts >= 1
+    visit.check_clean(service.base)
+
+
+def test_the_side_by_side_charts_hold_the_numbers_the_api_gives_each_on_its_unit(
+    service: Service, visit: Visit
+) -> None:
+    query = "indicator=separation_rate&period_kind=month&dimension=org&from=2022-01-01&to=2023-12-01&view=multiples"
+    visit.open(_url(service, "turnover", query))
+    districts = _districts(service)
+    api = service.rows(
+        "indicator=separation_rate&period_kind=month&dimension=org&category=&from=2022-01-01&to=2023-12-01&"
+        + "&".join(f"slice={d}" for d in districts)
+    )
+    periods = sorted({r["period"] for r in api})
+    lines = {line["slice"]: line for line in _side_by_side(visit)}
+    assert sorted(lines) == sorted({r["slice"] for r in api})
+    for row in api:
+        drawn = lines[row["slice"]]["data"][periods.index(row["period"])]
+        assert drawn == (None if row["suppressed"] else pytest.approx(row["value"]))
+    for slice_, line in lines.items():
+        left, top, right, bottom = visit.page.eval_on_selector(
+            f"#multiples .multiple[data-slice='{slice_}'] .small",
+            "n => { const r = n.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }",
+        )
+        x, y = line["at"]
+        assert left <= x <= right and top <= y <= bottom, f"{slice_}'s line is drawn outside its card"
     visit.check_clean(service.base)
 
 

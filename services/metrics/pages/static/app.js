@@ -69,6 +69,7 @@
   const MAX_ROWS = 100000;
   const S = {
     lang: "zh", labels: null, catalog: {}, units: {}, children: {}, status: null, cache: new Map(), charts: [],
+    queued: [],
   };
 
   // ---- small helpers -------------------------------------------------------------------------------------------
@@ -103,12 +104,22 @@
     return node;
   };
 
+  // A formatter per locale and number of decimals, made once: making one costs far more than using it, and an
+  // axis formats every tick of every chart.
+  const formats = new Map();
+  function numberFormat(lang, places) {
+    const key = `${lang}|${places}`;
+    if (!formats.has(key)) {
+      formats.set(key, new Intl.NumberFormat(lang, { minimumFractionDigits: places, maximumFractionDigits: places }));
+    }
+    return formats.get(key);
+  }
+
   function fmtValue(value, unit) {
     if (value === null || value === undefined) return "";
     const digits = { "%": 1, CNY: 0, ratio: 2, days: 0, hours: 1 }[unit];
     const places = digits !== undefined ? digits : Number.isInteger(value) ? 0 : 1;
-    const text = new Intl.NumberFormat(locale(), { minimumFractionDigits: places, maximumFractionDigits: places })
-      .format(value);
+    const text = numberFormat(locale(), places).format(value);
     return unit === "%" ? `${text} %` : text;
   }
   const unitText = (unit) => UI[S.lang].units[unit] || unit;
@@ -197,9 +208,53 @@
   }
 
   function disposeCharts() {
+    S.queued = [];
     for (const chart of S.charts) chart.dispose();
     S.charts = [];
   }
+
+  // Small charts (the cards' trends, the side-by-side views) are queued while the page is built, then drawn by
+  // drawQueued: those in the first screen in the next frame, the rest below it when the browser is idle, a few at
+  // a time, so the first screen is complete sooner and the page answers input meanwhile. Nodes queued with the same
+  // `draw` are drawn by one call of it, given those of them drawn at that time. #main[data-drawn] is set once every
+  // queued chart is drawn.
+  function drawLater(node, draw) {
+    S.queued.push({ node, draw });
+  }
+
+  function drawAll(jobs) {
+    const groups = new Map();
+    for (const job of jobs) groups.set(job.draw, [...(groups.get(job.draw) || []), job.node]);
+    for (const [draw, nodes] of groups) draw(nodes);
+  }
+
+  function drawQueued(main, mine) {
+    const current = () => mine === renders;
+    requestAnimationFrame(() => {
+      if (!current()) return;
+      const jobs = S.queued.splice(0);
+      const first = jobs.filter((job) => job.node.getBoundingClientRect().top < window.innerHeight);
+      const below = jobs.filter((job) => !first.includes(job));
+      drawAll(first);
+      const rest = (deadline) => {
+        if (!current()) return;
+        do {
+          const draw = below[0].draw;
+          drawAll(below.filter((job) => job.draw === draw));
+          below.splice(0, below.length, ...below.filter((job) => job.draw !== draw));
+        } while (below.length && deadline.timeRemaining() > IDLE_SLACK_MS);
+        if (below.length) idle(rest);
+        else main.dataset.drawn = "1";
+      };
+      if (below.length) idle(rest);
+      else main.dataset.drawn = "1";
+    });
+  }
+
+  const IDLE_SLACK_MS = 8; // a small chart's draw, once the library's code is warm
+  const idle = (callback) => (window.requestIdleCallback
+    ? window.requestIdleCallback(callback, { timeout: 250 })
+    : setTimeout(() => callback({ timeRemaining: () => 0 }), 16));
 
   function newChart(node) {
     const chart = echarts.init(node, null, { renderer: "canvas", locale: S.lang === "zh" ? "ZH" : "EN" });
@@ -260,6 +315,7 @@
     const mine = ++renders;
     const main = $("#main");
     main.dataset.ready = "";
+    main.dataset.drawn = "";
     disposeCharts();
     renderFrame();
     main.replaceChildren(el("p", { class: "loading" }, "…"));
@@ -267,7 +323,10 @@
       const name = pageName();
       if (name === "overview") await renderOverview(main);
       else await renderTopic(main, name);
-      if (mine === renders) main.dataset.ready = "1";
+      if (mine === renders) {
+        drawQueued(main, mine);
+        main.dataset.ready = "1";
+      }
     } catch (error) {
       if (mine !== renders) return;
       showError(error);
@@ -340,7 +399,7 @@
     const spark = el("div", { class: "spark" });
     node.append(figure, periodLine, spark,
       el("div", { class: "about" }, `${formulaOf(info)} · ${info.standard || ""}`));
-    requestAnimationFrame(() => drawSpark(spark, card, rows.slice(card.kind === "year" ? -12 : -36)));
+    drawLater(spark, () => drawSpark(spark, card, rows.slice(card.kind === "year" ? -12 : -36)));
     return node;
   }
 
@@ -588,63 +647,41 @@
   const PALETTE = ["#b3261e", "#1f6fb2", "#2e7d32", "#ef8f00", "#6a3d9a", "#00838f", "#8d6e63", "#c2185b",
     "#546e7a", "#9e9d24", "#283593", "#d84315", "#00695c", "#7b1fa2", "#5d4037", "#455a64"];
 
-  function chartOption(q, model, series, compact) {
+  // A chart's plots: for each series a line (bars for a few yearly series) and, in a strip above the plot, a ◇ for
+  // each suppressed cell, one row per series (never drawn inside the plot, where it would read as a value). `at`
+  // places the plot and the strip (grid options) and numbers their axes; the main chart has one of each, the side-by-
+  // side view one per unit.
+  function plots(q, model, series, compact, at) {
     const labels = model.periods.map((p) => fmtPeriod(q.kind, p));
-    // A suppressed cell is a gap in its line and a ◇ in a strip above the plot, one row per series (never drawn
-    // inside the plot, where it would read as a value).
     const rows = Math.min(series.length, 8);
+    const strip = !model.anyHidden ? 0 : compact ? 12 : 6 + 8 * rows;
     const marks = (s, index) => s.cells.flatMap((c, i) => (c && c.suppressed
       ? [{ value: [i, 1 - ((index % 8) + 0.5) / rows], slice: s.name, row: c }] : []));
-    const strip = !model.anyHidden ? 0 : compact ? 12 : 6 + 8 * rows;
-    const top = compact ? 4 : 36;
     const axisLabel = { fontSize: compact ? 9 : 11, formatter: (v) => fmtValue(v, model.unit === "%" ? "ratio" :
       model.unit) };
-    const tooltip = (items) => {
-      const i = items.length ? items[0].dataIndex : 0;
-      const lines = [`<b>${labels[i]}</b>`];
-      for (const s of series) {
-        const c = s.cells[i];
-        const text = !c ? t("noData") : c.suppressed ? `◇ ${t("suppressed")}` : fmtValue(c.value, model.unit);
-        lines.push(`${s.name}: ${text}`);
-      }
-      const cells = series.map((s) => s.cells[i]);
-      if (cells.some((c) => c && c.suppressed)) lines.push(`<i>${whyText(reasonsOf(cells))}</i>`);
-      return lines.join("<br>");
-    };
+    const { plot, band, axis } = at(strip);
     return {
-      animation: false,
-      color: PALETTE,
-      textStyle: { fontFamily: getComputedStyle(document.documentElement).fontFamily },
-      tooltip: { trigger: "axis", formatter: tooltip, confine: true },
-      legend: compact ? { show: false } : { type: "scroll", top: 0, data: series.map((s) => s.name),
-        selected: Object.fromEntries(series.map((s, i) => [s.name, i < CHART_SERIES])) },
-      grid: [
-        compact ? { left: 44, right: 8, top: top + strip + 6, bottom: 22 }
-          : { left: 64, right: 24, top: top + strip + 18, bottom: 64 },
-        { left: compact ? 44 : 64, right: compact ? 8 : 24, top, height: strip, show: true, borderWidth: 0,
-          backgroundColor: "#f7f8fa" },
-      ],
+      grid: [plot, { ...band, show: true, borderWidth: 0, backgroundColor: "#f7f8fa" }],
       xAxis: [
-        { type: "category", data: labels, boundaryGap: q.kind === "year",
+        { type: "category", data: labels, boundaryGap: q.kind === "year", gridIndex: axis,
           axisLabel: { hideOverlap: true, fontSize: compact ? 9 : 11 } },
-        { type: "category", data: labels, boundaryGap: q.kind === "year", gridIndex: 1, show: false },
+        { type: "category", data: labels, boundaryGap: q.kind === "year", gridIndex: axis + 1, show: false },
       ],
       yAxis: [
         { type: "value", name: compact ? "" : unitText(model.unit), scale: q.kind !== "year" && model.unit !== "%",
-          max: model.max, min: model.min, axisLabel },
-        { type: "value", min: 0, max: 1, show: false, gridIndex: 1 },
+          max: model.max, min: model.min, axisLabel, gridIndex: axis },
+        { type: "value", min: 0, max: 1, show: false, gridIndex: axis + 1 },
       ],
-      dataZoom: compact ? [] : [{ type: "inside", xAxisIndex: [0, 1] },
-        { type: "slider", height: 18, bottom: 8, xAxisIndex: [0, 1] }],
       series: series.flatMap((s, index) => [
         {
           name: s.name, type: q.kind === "year" && series.length <= 6 ? "bar" : "line", connectNulls: false,
-          showSymbol: model.periods.length <= 48, symbolSize: 5, slice: s.slice,
+          showSymbol: model.periods.length <= 48, symbolSize: 5, slice: s.slice, xAxisIndex: axis, yAxisIndex: axis,
+          itemStyle: { color: PALETTE[index % PALETTE.length] },
           data: s.cells.map((c) => (c && !c.suppressed ? c.value : null)),
         },
         {
-          name: s.name, type: "scatter", xAxisIndex: 1, yAxisIndex: 1, symbol: "diamond", symbolSize: compact ? 7 : 9, z: 5,
-          slice: s.slice, suppressedMarks: true,
+          name: s.name, type: "scatter", xAxisIndex: axis + 1, yAxisIndex: axis + 1, symbol: "diamond",
+          symbolSize: compact ? 7 : 9, z: 5, slice: s.slice, suppressedMarks: true,
           itemStyle: { color: "#ffffff", borderColor: PALETTE[index % PALETTE.length], borderWidth: 2 },
           tooltip: { trigger: "item", formatter: (p) => `${p.data.slice} · ${labels[p.data.value[0]]}<br>` +
             `◇ ${reasonText(p.data.row)}` },
@@ -654,9 +691,50 @@
     };
   }
 
+  // What the axis tooltip says at a period: each series' value, ◇ for a suppressed cell and why.
+  function axisTooltip(q, model, seriesAt) {
+    return (items) => {
+      const i = items.length ? items[0].dataIndex : 0;
+      const lines = [`<b>${fmtPeriod(q.kind, model.periods[i])}</b>`];
+      const series = seriesAt(items);
+      for (const s of series) {
+        const c = s.cells[i];
+        const text = !c ? t("noData") : c.suppressed ? `◇ ${t("suppressed")}` : fmtValue(c.value, model.unit);
+        lines.push(`${s.name}: ${text}`);
+      }
+      const cells = series.map((s) => s.cells[i]);
+      if (cells.some((c) => c && c.suppressed)) lines.push(`<i>${whyText(reasonsOf(cells))}</i>`);
+      return lines.join("<br>");
+    };
+  }
+
+  const baseOption = () => ({
+    animation: false,
+    color: PALETTE,
+    textStyle: { fontFamily: getComputedStyle(document.documentElement).fontFamily },
+  });
+
+  function chartOption(q, model) {
+    const series = model.series;
+    const top = 36;
+    const parts = plots(q, model, series, false, (strip) => ({
+      plot: { left: 64, right: 24, top: top + strip + 18, bottom: 64 },
+      band: { left: 64, right: 24, top, height: strip },
+      axis: 0,
+    }));
+    return {
+      ...baseOption(),
+      ...parts,
+      tooltip: { trigger: "axis", formatter: axisTooltip(q, model, () => series), confine: true },
+      legend: { type: "scroll", top: 0, data: series.map((s) => s.name),
+        selected: Object.fromEntries(series.map((s, i) => [s.name, i < CHART_SERIES])) },
+      dataZoom: [{ type: "inside", xAxisIndex: [0, 1] }, { type: "slider", height: 18, bottom: 8, xAxisIndex: [0, 1] }],
+    };
+  }
+
   function drawMain(node, q, model) {
     const chart = newChart(node);
-    chart.setOption(chartOption(q, model, model.series, false));
+    chart.setOption(chartOption(q, model));
     if (q.dim === "org") {
       chart.on("click", (p) => {
         const s = model.series[Math.floor(p.seriesIndex / 2)];
@@ -677,25 +755,72 @@
     return Math.floor(value / step) * step;
   }
 
+  // Side by side: a small chart per unit on one scale, each under its unit's heading. The units' charts are drawn
+  // by one chart instance for the first screen and one for the rest, a layer over the cards with each unit's plot
+  // placed on its card (.small): an instance per unit cost about a third more to draw.
   function renderMultiples(q, model) {
     const grid = el("div", { class: "multiples", id: "multiples" });
     const values = model.series.flatMap((s) => s.cells.filter((c) => c && !c.suppressed).map((c) => c.value));
     const low = values.length ? Math.min(...values) : 0;
     const shared = { ...model, max: values.length ? niceCeil(Math.max(...values)) : undefined,
       min: model.unit === "CNY" || model.unit === "days" ? niceFloor(low * 0.9) : Math.min(0, low) };
+    const draw = (smalls) => drawLayer(grid, q, shared, smalls);
     for (const s of model.series) {
       const last = [...s.cells].reverse().find((c) => c);
       const canDrill = q.dim === "org" && (S.children[s.slice] || []).length > 0;
       const small = el("div", { class: "small" });
+      small.series = s;
       grid.append(el("div", { class: "multiple", "data-slice": s.slice },
         el("h4", {}, el("span", {}, s.name), el("span", {},
           last ? (last.suppressed ? `◇ ${t("suppressed")}` : fmtValue(last.value, model.unit)) : "",
           canDrill ? el("button", { type: "button", class: "drill", "data-drill": s.slice,
             onclick: () => drillTo(q, s.slice) }, `${t("drill")} ›`) : null)),
         small));
-      requestAnimationFrame(() => newChart(small).setOption(chartOption(q, shared, [s], true)));
+      drawLater(small, draw);
     }
     return grid;
+  }
+
+  // One chart instance over the cards of `smalls` (the first screen's, or the rest's), laid out again when the
+  // window is resized.
+  function drawLayer(grid, q, model, smalls) {
+    const layer = el("div", { class: "multiples-layer" });
+    grid.append(layer);
+    const series = smalls.map((small) => small.series);
+    const place = () => {
+      const box = grid.getBoundingClientRect();
+      const rects = smalls.map((small) => small.getBoundingClientRect());
+      const top = Math.min(...rects.map((r) => r.top));
+      layer.style.top = `${top - box.top}px`;
+      layer.style.height = `${Math.max(...rects.map((r) => r.bottom)) - top}px`;
+      return { box, rects, top };
+    };
+    const option = ({ box, rects, top }) => {
+      const parts = rects.map((r, i) => plots(q, model, [series[i]], true, (strip) => {
+        const x = r.left - box.left;
+        const y = r.top - top;
+        return {
+          plot: { left: x + 44, top: y + 4 + strip + 6, width: r.width - 52, height: r.height - strip - 32 },
+          band: { left: x + 44, top: y + 4, width: r.width - 52, height: strip },
+          axis: 2 * i,
+        };
+      }));
+      return {
+        ...baseOption(),
+        tooltip: { trigger: "axis", confine: true,
+          formatter: axisTooltip(q, model, (items) => [series[Math.floor(items[0].seriesIndex / 2)]]) },
+        legend: { show: false },
+        ...Object.fromEntries(["grid", "xAxis", "yAxis", "series"].map((key) => [key, parts.flatMap((p) => p[key])])),
+      };
+    };
+    const at = place();
+    const chart = newChart(layer);
+    chart.setOption(option(at));
+    chart.relayout = () => {
+      const again = place();
+      chart.resize();
+      chart.setOption(option(again), { notMerge: true });
+    };
   }
 
   function renderTable(q, model) {
@@ -734,8 +859,14 @@
       render();
     });
     window.addEventListener("popstate", render);
-    window.addEventListener("resize", () => S.charts.forEach((c) => c.resize()));
-    // A topic page's facets need only the catalog: asked as soon as it arrives, beside the other first calls.
+    window.addEventListener("resize", () => S.charts.forEach((c) => (c.relayout ? c.relayout() : c.resize())));
+    // A topic page's facets need only its indicator: the address's or the topic's first, asked at once beside the
+    // other first calls; should the catalog name another one (an indicator it does not list), that is asked for as
+    // soon as the catalog arrives.
+    if (pageName() !== "overview") {
+      const indicator = readQuery().indicator || FIRST_INDICATOR[pageName()];
+      if (indicator) getJSON(facetsURL(indicator)).catch(() => {});
+    }
     const catalogRead = getJSON("/indicators/catalog").then((catalog) => {
       for (const entry of catalog) S.catalog[entry.indicator] = entry;
       const topic = pageName();
