@@ -225,13 +225,16 @@ def start_probes(
 
 
 def api_server(app: ASGIApp, settings: MetricsSettings) -> uvicorn.Server:
-    """The API's HTTP server. Requests are parsed by httptools (C), not h11, uvicorn's pure-Python fallback."""
+    """The API's HTTP server. Requests are parsed by httptools (C), not h11, uvicorn's pure-Python fallback; no
+    access log (a log record per request, at level INFO that the service's log level dropped anyway, is work on the
+    event loop that every other request, `/health` among them, waits behind)."""
     config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.metrics_http_port,
         http="httptools",
         log_level="warning",
+        access_log=False,
         lifespan="off",
     )
     return uvicorn.Server(config)
