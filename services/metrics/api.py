@@ -20,11 +20,11 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar, get_args
 from urllib.parse import urlencode
 
 import numpy as np
@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from schemas.org import UnitLevel
 from services.common.errors import StoreRejected, StoreUnavailable
 
 from .catalog import CATALOG, labels, topic_of
@@ -42,8 +43,8 @@ from .publish import COLUMNS, ORG_UNIT_FIELDS
 from .queries import DEFAULT_LIMIT as DEFAULT_LIMIT
 from .queries import KEY as KEY
 from .queries import MAX_LIMIT as MAX_LIMIT
+from .queries import UNIT_SCOPES, IndicatorsQuery, parameter_names, parse
 from .queries import BadRequest as BadRequest
-from .queries import IndicatorsQuery, parameter_names, parse
 from .queries import decode_cursor as decode_cursor
 from .queries import encode_cursor as encode_cursor
 from .snapshot import Snapshot, Snapshots
@@ -279,6 +280,19 @@ def snapshot_page(snapshot: Snapshot, query: Query, path: str, params: QueryPara
     return joined_answer(snapshot.json_rows(shown).encode(), len(shown), url)
 
 
+def unit_levels(scope: str, published: Collection[str]) -> tuple[str, ...]:
+    """The org levels `/org-units?scope=` answers with, top level first: every level for `all`; for `published`,
+    the levels that get org slices (`published`, METRICS_ORG_LEVELS) and every level above them (their units'
+    parents), which is all a drill-down walks. With the default levels that leaves out the second-tier unions, most
+    of the units. Raises BadRequest for any other scope."""
+    order: tuple[str, ...] = get_args(UnitLevel)
+    if scope not in UNIT_SCOPES:
+        raise BadRequest("scope", f"unknown scope {scope!r}", UNIT_SCOPES)
+    if scope == "all" or not published:
+        return order
+    return order[: max(order.index(level) for level in published) + 1]
+
+
 def json_bytes(body: object) -> bytes:
     """A JSON body as the API writes it: UTF-8 (Chinese as is), compact, no NaN."""
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
@@ -459,8 +473,10 @@ def routes(
     cache: AnswerCache | None = None,
     snapshots: Snapshots | None = None,
     snapshot_threads: ApiThreads | None = None,
+    org_levels: Collection[str] = (),
 ) -> list[Route]:
-    """The read API over `store`; `k` is the suppression threshold the service publishes with. ClickHouse calls
+    """The read API over `store`; `k` is the suppression threshold the service publishes with, `org_levels` the
+    levels that get org slices (none given: every level; see `unit_levels`). ClickHouse calls
     and renderings run on `threads` (default: a pool of 4); with `cache`, answers are kept until it is
     invalidated; with `snapshots`, pages come from its current snapshot of the table while it has one, written on
     `snapshot_threads` (default: one thread; the writing is Python holding the GIL, and every other thread writing
@@ -510,14 +526,23 @@ def routes(
         # kept like a page: a refresh that logs a row publishes, and the service forgets its answers after each
         return (await keep.answer(target_of(request), lambda: off_loop(status_answer))).response()
 
-    def units_answer() -> Answer:
-        sql = f"SELECT {', '.join(UNIT_FIELDS)} FROM org_units FINAL ORDER BY unit_id"
-        units = [dict(zip(UNIT_FIELDS, row, strict=True)) for row in store.query_rows(sql)]
-        return Answer(json_bytes(units), "application/json")
+    def units_answer(levels: tuple[str, ...]) -> Answer:
+        sql = f"SELECT {', '.join(UNIT_FIELDS)} FROM org_units FINAL WHERE level IN %(levels)s ORDER BY unit_id"
+        rows = store.query_rows(sql, {"levels": levels})
+        return Answer(json_bytes([dict(zip(UNIT_FIELDS, row, strict=True)) for row in rows]), "application/json")
 
     @store_errors
     async def org_units(request: Request) -> Response:
-        return (await keep.answer(target_of(request), lambda: off_loop(units_answer))).response()
+        unknown = sorted(set(request.query_params) - {"scope"})
+        try:
+            if unknown:
+                raise BadRequest(unknown[0], f"unknown parameter {unknown[0]!r}", ["scope"])
+            levels = unit_levels(request.query_params.get("scope", "all"), org_levels)
+        except BadRequest as exc:
+            return JSONResponse(exc.body(), status_code=400)
+        return (
+            await keep.answer(target_of(request), lambda: off_loop(functools.partial(units_answer, levels)))
+        ).response()
 
     async def openapi(_: Request) -> Response:
         return openapi_answer.response()

@@ -309,6 +309,7 @@ async def serve(settings: MetricsSettings) -> int:
                 cache=cache,
                 snapshots=snapshots,
                 snapshot_threads=snapshot_threads,
+                org_levels=settings.org_levels,
             ),
             *pages.routes(api_store, cache=cache, threads=api_threads),
         ]

@@ -14,7 +14,16 @@ from pydantic.json_schema import models_json_schema
 from services.common.cli import package_version
 
 from .catalog import REASONS
-from .queries import DEFAULT_LIMIT, KEY, MAX_LIMIT, FacetsQuery, IndicatorsQuery, OneOf, openapi_parameters
+from .queries import (
+    DEFAULT_LIMIT,
+    KEY,
+    MAX_LIMIT,
+    UNIT_SCOPES,
+    FacetsQuery,
+    IndicatorsQuery,
+    OneOf,
+    openapi_parameters,
+)
 
 
 class IndicatorRow(BaseModel):
@@ -224,8 +233,17 @@ def openapi_document() -> dict[str, Any]:
                 {"200": json_answer("status", ref[Status]), **store_errors},
             ),
             "/org-units": get(
-                "Every org unit as last registered; an empty string is no parent / district / street",
-                {"200": json_answer("org units", many(OrgUnit)), **store_errors},
+                "Org units as last registered; an empty string is no parent / district / street",
+                {"200": json_answer("org units", many(OrgUnit)), "400": refused, **store_errors},
+                parameters=[
+                    {
+                        "name": "scope",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": list(UNIT_SCOPES), "default": "all"},
+                        "description": "all: every unit; published: the units of the levels that get org slices"
+                        " (METRICS_ORG_LEVELS) and of every level above them, which is what the analyst pages ask for",
+                    }
+                ],
             ),
             "/openapi.json": get("This document", {"200": {"description": "OpenAPI 3.1"}}),
             "/": page("start page"),

@@ -52,6 +52,9 @@ KEY: Final = ("indicator", "period_kind", "dimension", "slice", "category", "per
 """The indicators table's ORDER BY key: the order of rows and what a cursor holds."""
 DEFAULT_LIMIT: Final = 10_000
 MAX_LIMIT: Final = 100_000
+UNIT_SCOPES: Final = ("all", "published")
+"""`GET /org-units?scope=`: every unit (the default), or the levels that get org slices and those above them, what
+the analyst pages ask for (api.unit_levels)."""
 FORMATS: Final = ("json", "csv")
 SEE: Final = {"indicator": "/indicators/catalog"}
 """Where the long accepted lists are described, added to a refusal of the parameter."""

@@ -287,6 +287,8 @@ async def test_the_new_routes_and_every_answer_says_nosniff(
             "unit_id", "parent_id", "level", "name_zh", "name_en", "service_model", "district_id", "street_id"
         }  # fmt: skip
         assert {u["level"] for u in units} >= {"district", "street"}
+        published = _get(port, "/org-units?scope=published")  # the service publishes districts and streets
+        assert published == [u for u in units if u["level"] in {"district", "street"}]
         assert {"topics", "dimensions", "period_kinds", "categories", "slices"} <= set(_get(port, "/indicators/labels"))
         assert all(entry["topic"] for entry in _get(port, "/indicators/catalog"))
 

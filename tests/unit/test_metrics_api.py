@@ -49,6 +49,7 @@ from services.metrics.api import (
     page_of,
     routes,
     status_of,
+    unit_levels,
 )
 from services.metrics.catalog import BY_NAME, DIMENSIONS, PERIOD_KINDS, TOPICS
 from services.metrics.openapi import BadRequestBody, CatalogEntry, IndicatorPage, Labels, OrgUnit, Status
@@ -435,6 +436,27 @@ async def test_a_page_answers_rows_count_and_next_and_clickhouse_is_asked_off_th
 async def test_a_bad_request_names_the_parameter_as_json() -> None:
     status, _, body = await _call(_Store(), "GET", "/indicators", "dimension=district")
     assert status == 400 and json.loads(body)["accepted"] == list(DIMENSIONS)
+
+
+def test_the_pages_scope_of_org_units_is_the_published_levels_and_those_above() -> None:
+    assert unit_levels("all", {"district", "street"}) == ("district", "street", "second_tier")
+    assert unit_levels("published", {"district", "street"}) == ("district", "street")
+    assert unit_levels("published", {"district"}) == ("district",)
+    assert unit_levels("published", {"district", "second_tier"}) == ("district", "street", "second_tier")
+    assert unit_levels("published", ()) == ("district", "street", "second_tier")
+    with pytest.raises(BadRequest) as refused:
+        unit_levels("mine", {"district"})
+    assert refused.value.body()["accepted"] == ["all", "published"]
+
+
+async def test_org_units_asks_only_for_the_levels_of_its_scope_and_refuses_others() -> None:
+    store = _Store([("D1", "", "district", "宝山区", "Baoshan", "none", "D1", "")])
+    app = _app(store, org_levels={"district"})
+    code, _, _ = await _request(app, "GET", "/org-units", "scope=published")
+    assert code == 200 and "WHERE level IN" in store.calls[-1][0]
+    for query, parameter in (("scope=mine", "scope"), ("level=district", "level")):
+        code, _, body = await _request(app, "GET", "/org-units", query)
+        assert code == 400 and json.loads(body)["parameter"] == parameter, body
 
 
 async def test_status_labels_catalog_and_org_units_answer_json() -> None:

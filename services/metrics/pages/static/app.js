@@ -1,7 +1,7 @@
 // The analyst pages: overview cards and one page per topic, drawn from the indicator API.
 // Indicator, dimension, category and slice names and the reasons a cell is suppressed come from the service
-// (/indicators/catalog, /indicators/labels, /org-units); only the page's own words (buttons, captions) are written
-// here, in UI below.
+// (/indicators/catalog, /indicators/labels, /org-units?scope=published); only the page's own words (buttons,
+// captions) are written here, in UI below.
 "use strict";
 
 (() => {
@@ -878,14 +878,15 @@
     });
     try {
       const [labels, , units, status] = await Promise.all([
-        getJSON("/indicators/labels"), catalogRead, getJSON("/org-units"), getJSON("/indicators/status"),
+        getJSON("/indicators/labels"), catalogRead, getJSON("/org-units?scope=published"),
+        getJSON("/indicators/status"),
       ]);
       S.labels = labels;
       S.status = status;
       const list = Array.isArray(units) ? units : units.units || units.rows || [];
       for (const u of list) S.units[u.unit_id] = u;
       const levels = Object.keys(labels.org_levels);
-      for (const u of list.sort((a, b) => a.unit_id.localeCompare(b.unit_id))) {
+      for (const u of list) { // in unit id order, as the service sends them
         const parent = u.level === levels[0] ? "" : u.parent_id;
         (S.children[parent] = S.children[parent] || []).push(u.unit_id);
       }
