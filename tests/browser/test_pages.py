@@ -106,67 +106,37 @@ def test_overview_cards_hold_the_api_figures(service: Service, visit: Visit) -> 
         assert float(computed.get_attribute("data-value") or "nan") == pytest.approx(sum(r["value"] for r in rows))
 
 
-def test_the_trend_chart_holds_the_numbers_the_api_gives(service: Service, visit: Visit) -> None:
-    query = "indicator=separation_rate&period_kind=month&dimension=org&from=2022-01-01&to=2023-12-01&view=chart"
-    visit.open(_url(service, "turnover", query))
+DISTRICT_RATES = "indicator=separation_rate&period_kind=month&dimension=org&from=2022-01-01&to=2023-12-01"
+"""Two years of the districts' monthly separation rates, drawn in each view and asked of the API."""
+
+
+def _assert_lines_hold(service: Service, lines: dict[str, list[float | None]]) -> list[str]:
+    """Each district's line (slice → values by period) holds the API's cells, a suppressed one as a gap; the
+    periods."""
     districts = _districts(service)
-    api = service.rows(
-        "indicator=separation_rate&period_kind=month&dimension=org&category=&from=2022-01-01&to=2023-12-01&"
-        + "&".join(f"slice={d}" for d in districts)
-    )
+    api = service.rows(f"{DISTRICT_RATES}&category=&" + "&".join(f"slice={d}" for d in districts))
     periods = sorted({r["period"] for r in api})
-    assert len(periods) == 24
-    assert _x_labels(visit) == [p[:7] for p in periods]
-    lines = {s["slice"]: s["data"] for s in _chart_series(visit) if s["type"] == "line"}
     assert sorted(lines) == sorted({r["slice"] for r in api})
     for row in api:
         drawn = lines[row["slice"]][periods.index(row["period"])]
         assert drawn == (None if row["suppressed"] else pytest.approx(row["value"]))
-    visit.check_clean(service.base)
+    return periods
 
 
-@pytest.mark.parametrize("page", ["overview", "turnover"])
-def test_a_chart_library_that_arrives_after_the_data_still_draws_every_chart(
-    service: Service, visit: Visit, page: str
-) -> None:
-    """The pages ask for their data while the browser loads the chart library: held back until the data is in,
-    the library must still be what draws (not taken for loaded before it is)."""
-    held: list[Any] = []
-
-    def hold(route: Any) -> None:
-        held.append(route)
-
-    visit.page.route("**/static/echarts.common.min.js", hold)
-    visit.page.goto(_url(service, page, "view=chart" if page != "overview" else ""), wait_until="commit")
-    while not held:
-        visit.page.wait_for_timeout(50)
-    visit.page.wait_for_timeout(500)  # the data calls answer in a few ms on this service
-    assert visit.page.get_attribute("#main", "data-ready") != "1"
-    held[0].continue_()
-    visit.wait_ready()
-    charts = visit.page.eval_on_selector_all(
-        "[_echarts_instance_]", "nodes => nodes.filter(n => echarts.getInstanceByDom(n)).length"
-    )
-    assert charts >= 1
+def test_the_trend_chart_holds_the_numbers_the_api_gives(service: Service, visit: Visit) -> None:
+    visit.open(_url(service, "turnover", f"{DISTRICT_RATES}&view=chart"))
+    periods = _assert_lines_hold(service, {s["slice"]: s["data"] for s in _chart_series(visit) if s["type"] == "line"})
+    assert len(periods) == 24
+    assert _x_labels(visit) == [p[:7] for p in periods]
     visit.check_clean(service.base)
 
 
 def test_the_side_by_side_charts_hold_the_numbers_the_api_gives_each_on_its_unit(
     service: Service, visit: Visit
 ) -> None:
-    query = "indicator=separation_rate&period_kind=month&dimension=org&from=2022-01-01&to=2023-12-01&view=multiples"
-    visit.open(_url(service, "turnover", query))
-    districts = _districts(service)
-    api = service.rows(
-        "indicator=separation_rate&period_kind=month&dimension=org&category=&from=2022-01-01&to=2023-12-01&"
-        + "&".join(f"slice={d}" for d in districts)
-    )
-    periods = sorted({r["period"] for r in api})
+    visit.open(_url(service, "turnover", f"{DISTRICT_RATES}&view=multiples"))
     lines = {line["slice"]: line for line in _side_by_side(visit)}
-    assert sorted(lines) == sorted({r["slice"] for r in api})
-    for row in api:
-        drawn = lines[row["slice"]]["data"][periods.index(row["period"])]
-        assert drawn == (None if row["suppressed"] else pytest.approx(row["value"]))
+    _assert_lines_hold(service, {slice_: line["data"] for slice_, line in lines.items()})
     for slice_, line in lines.items():
         left, top, right, bottom = visit.page.eval_on_selector(
             f"#multiples .multiple[data-slice='{slice_}'] .small",
