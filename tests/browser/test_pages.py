@@ -147,6 +147,32 @@ def test_the_side_by_side_charts_hold_the_numbers_the_api_gives_each_on_its_unit
     visit.check_clean(service.base)
 
 
+@pytest.mark.parametrize("page", ["overview", "turnover"])
+def test_a_chart_library_that_arrives_after_the_data_still_draws_every_chart(
+    service: Service, visit: Visit, page: str
+) -> None:
+    """The pages ask for their data while the browser loads the chart library: held back until the data is in,
+    the library must still be what draws (not taken for loaded before it is)."""
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    visit.page.route("**/static/echarts.common.min.js", hold)
+    visit.page.goto(_url(service, page, "view=chart" if page != "overview" else ""), wait_until="commit")
+    while not held:
+        visit.page.wait_for_timeout(50)
+    visit.page.wait_for_timeout(500)  # the data calls answer in a few ms on this service
+    assert visit.page.get_attribute("#main", "data-ready") != "1"
+    held[0].continue_()
+    visit.wait_ready()
+    charts = visit.page.eval_on_selector_all(
+        "[_echarts_instance_]", "nodes => nodes.filter(n => echarts.getInstanceByDom(n)).length"
+    )
+    assert charts >= 1
+    visit.check_clean(service.base)
+
+
 def _a_suppressed_cell(service: Service) -> tuple[str, str, dict[str, Any]]:
     """(district, query, row): a suppressed street cell of separation_rate in 2023, found through the API."""
     for district in _districts(service):
