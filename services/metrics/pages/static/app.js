@@ -743,16 +743,18 @@
     }
   }
 
+  // The shared scale's bounds, rounded to two significant digits (10,620 → 11,000, not 20,000, which left every
+  // unit's line in the bottom half of its chart).
+  const roundStep = (value) => 10 ** (Math.floor(Math.log10(value)) - 1);
+
   function niceCeil(value) {
     if (value <= 0) return 0;
-    const step = 10 ** Math.floor(Math.log10(value));
-    return Math.ceil(value / step) * step;
+    return Number((Math.ceil(value / roundStep(value)) * roundStep(value)).toPrecision(12));
   }
 
   function niceFloor(value) {
     if (value <= 0) return Math.min(0, value);
-    const step = 10 ** Math.floor(Math.log10(value));
-    return Math.floor(value / step) * step;
+    return Number((Math.floor(value / roundStep(value)) * roundStep(value)).toPrecision(12));
   }
 
   // Side by side: a small chart per unit on one scale, each under its unit's heading. The units' charts are drawn
