@@ -1,10 +1,11 @@
-"""Write indicator rows: only the year partitions whose content changed, each swapped in atomically."""
+"""Write indicator rows: only the year partitions whose content changed, each swapped in atomically; a year
+recomputed from one of its months keeps its published rows of the periods before that month."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Final
@@ -31,6 +32,8 @@ COLUMNS: Final = (
 )
 
 INSERT_ROWS: Final = 100_000
+RECOMPUTED: Final = "if(period_kind = 'year', toYear(period) >= %(year)s, period >= %(since)s)"
+"""`engine.compute.kept` in SQL: the rows `compute(since=...)` computes again."""
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 ORG_UNIT_FIELDS: Final = (
@@ -70,9 +73,19 @@ class IndicatorPublisher:
         rows = self._store.query_rows("SELECT DISTINCT toYear(period) FROM indicators")
         return {int(r[0]) for r in rows}
 
-    def replace_years(self, groups: dict[int, list[IndicatorRow]], drop: Iterable[int], at: datetime) -> int:
-        """Swap in the given years' rows and drop `drop` years; returns rows written."""
+    def replace_years(
+        self, groups: dict[int, list[IndicatorRow]], drop: Iterable[int], at: datetime, since: date | None = None
+    ) -> int:
+        """Swap in the given years' rows and drop `drop` years; returns rows written. With `since`, the rows of
+        `since`'s year are those `compute(since=since)` gave: the year's published rows of the periods it did not
+        compute are kept (copied within ClickHouse into the year swapped in)."""
         self._store.command("TRUNCATE TABLE indicators_staging")
+        if since is not None and since.year in groups:
+            self._store.command(
+                "INSERT INTO indicators_staging SELECT * FROM indicators "
+                f"WHERE toYear(period) = %(year)s AND NOT {RECOMPUTED}",
+                {"year": since.year, "since": since},
+            )
         written = 0
         stamp = (_ticks(at),) if at.tzinfo is not None else (at,)
         for _year, rows in sorted(groups.items()):

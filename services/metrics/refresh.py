@@ -1,10 +1,14 @@
 """What changed → recompute → publish the years whose indicators changed.
 
 The event log stays in memory, prepared (corrections applied, each worker's spells replayed); a batch of plain
-events replays only its workers. The engine then recomputes the years the batch can touch (`scope`: a late
-separation changes its spell's cohort year; a rehire may change a worker's gender and age slices in every
-period), and only year partitions whose content differs from what is published are written, each swapped in
-atomically.
+events replays only its workers. The engine then recomputes the periods the batch can touch, from the month
+`scope` names (a new hire: its own month; a late separation: its spell's cohort month; a rehire may change a
+worker's gender and age slices in every period; a month of a complete year: the whole year), and only year
+partitions whose content differs from what is published are written, each swapped in atomically; a year
+recomputed from one of its months keeps its published rows of the months before (`publish`).
+
+The collector is paused from the computation until its rows are published and freed (`no_cyclic_gc`): the rows
+are named tuples, which every collector pass walks; and the service's frozen heap stays frozen.
 
 With the publish audit on (``audit=True``, METRICS_AUDIT; METRICS.md v5, Suppression, "Audit"), every refresh
 recomputes every year, since the audit's relations cross year ends, and a table the audit cannot protect is not
@@ -29,14 +33,16 @@ from services.common.migrations import Cluster
 
 from .engine import EventRecord, IndicatorRow, compute
 from .engine.audit import AuditReport
+from .engine.compute import no_cyclic_gc
 from .engine.log import EventLog
-from .loader import load_events, load_reference_wages
-from .orgunits import UnitLabel, labels, latest_units
+from .loader import Overlap, load_events, load_reference_wages
+from .orgunits import ORG_TYPES, UnitLabel, labels, latest_units
 from .publish import ORG_UNIT_FIELDS, IndicatorPublisher, by_year, fingerprint
-from .scope import first_dates, recompute_from
+from .scope import first_dates, recompute_since
 from .warehouse.compute import stream_compute
 
 log = logging.getLogger("workforce.metrics")
+UNKNOWN = (-1, 0)  # the fingerprint of a year written from one of its months: equal to none computed
 REFERENCE, WAREHOUSE = "reference", "warehouse"  # MetricsSettings.metrics_engine
 
 
@@ -108,6 +114,7 @@ class Refresher:
         self._strings: dict[str, str] = {}  # shared by every loaded event (loader.load_events)
         self._first_dates: dict[str, date] = {}
         self._newest: datetime | None = None
+        self._overlap = Overlap()  # what the last poll of the re-read overlap saw (loader.Overlap)
         self._published: dict[int, tuple[int, int]] = {}
         self._last_as_of: date | None = None
         self._wages_key: tuple[object, ...] = ()
@@ -119,6 +126,7 @@ class Refresher:
         self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
         self._engine = engine
         self._cluster = cluster
+        self._units: list[UnitLabel] | None = None  # as last published: they change with org events only
 
     @property
     def event_count(self) -> int:
@@ -151,40 +159,47 @@ class Refresher:
         inputs = (as_of, wages_key, len(self._events))
         if self._held == inputs and not force:
             return None  # the audit held this very table back: wait for something to change
-        from_year = None if everything or self._audit else recompute_from(fresh, self._first_dates)
-        scope = "every year" if from_year is None else f"{from_year} onwards"
+        since = None if everything or self._audit else recompute_since(fresh, self._first_dates, as_of)
+        scope = "every period" if since is None else f"from {since} on"
         total = len(self._events)
         self._note(
             f"recomputing {total} events as of {as_of}, {scope}",
             event="refresh_started",
             events=total,
             as_of=as_of.isoformat(),
-            from_year=from_year,
+            since=None if since is None else since.isoformat(),
         )
         loaded = time.perf_counter()
         prepared = self._events.prepared()
-        units = labels(latest_units(self._events.values()))
+        units = self._units
+        if units is None or any(event.event_type in ORG_TYPES for event in fresh):
+            units = labels(latest_units(self._events.values()))  # a walk over the whole log
         if not self._keep_log:
             self._events, self._pending, fresh, self._spent = EventLog(), [], [], True
-        result = compute(
-            prepared,
-            as_of=as_of,
-            k=self._k,
-            reference_wages=wages,
-            org_levels=self._org_levels,
-            from_year=from_year,
-            audit=self._audit,
-        )
-        computed = time.perf_counter()
-        del prepared
-        if result.audit is not None:
-            self._note_audit(result.audit)
-            if not result.audit.passed:
-                self._held = inputs
-                raise PublishHeld(result.audit)
-        self._held = None
-        years, written = self._publish(result.rows, force=force, from_year=from_year)
+        with no_cyclic_gc(leave_young=True):
+            result = compute(
+                prepared,
+                as_of=as_of,
+                k=self._k,
+                reference_wages=wages,
+                org_levels=self._org_levels,
+                since=since,
+                audit=self._audit,
+            )
+            computed = time.perf_counter()
+            del prepared
+            audit, anomalies = result.audit, len(result.anomalies)
+            if audit is not None:
+                self._note_audit(audit)
+                if not audit.passed:
+                    self._held = inputs
+                    raise PublishHeld(audit)
+            self._held = None
+            years, written = self._publish(result.rows, force=force, since=since)
+            figures = headlines(result.rows)
+            del result  # freed here, with the collector still paused
         self._write_units(units)
+        self._units = units
         self._last_as_of, self._wages_key = as_of, wages_key
         for worker, day in first_dates(fresh).items():
             if worker not in self._first_dates or day < self._first_dates[worker]:
@@ -193,7 +208,7 @@ class Refresher:
         self._computed = True
         done = time.perf_counter()
         seconds = done - started
-        audited = result.audit.seconds if result.audit is not None else 0.0
+        audited = audit.seconds if audit is not None else 0.0
         self._note(
             f"refreshed in {seconds:.1f}s (load {loaded - started:.1f}s, compute {computed - loaded:.1f}s"
             f" of which audit {audited:.1f}s, publish {done - computed:.1f}s): {new} new events,"
@@ -206,21 +221,10 @@ class Refresher:
                 "audit": audited,
                 "publish": done - computed,
             },
-            counts={"events": total, "new_events": new, "rows_written": written, "anomalies": len(result.anomalies)},
+            counts={"events": total, "new_events": new, "rows_written": written, "anomalies": anomalies},
             years_written=list(years),
         )
-        report = RefreshReport(
-            as_of,
-            total,
-            new,
-            years,
-            written,
-            len(result.anomalies),
-            seconds,
-            self._newest,
-            headlines(result.rows),
-            result.audit,
-        )
+        report = RefreshReport(as_of, total, new, years, written, anomalies, seconds, self._newest, figures, audit)
         self._log(report)
         return report
 
@@ -306,7 +310,7 @@ class Refresher:
         batch: list[EventRecord] = []
         newest = self._newest
         for stored_at, event in load_events(
-            self._store, stored_after=self._newest, known=self._events, pool=self._strings
+            self._store, stored_after=self._newest, known=self._events, pool=self._strings, overlap=self._overlap
         ):
             batch.append(event)
             if newest is None or stored_at > newest:
@@ -315,19 +319,23 @@ class Refresher:
         return self._events.add(batch)
 
     def _publish(
-        self, rows: list[IndicatorRow], *, force: bool, from_year: int | None = None
+        self, rows: list[IndicatorRow], *, force: bool, since: date | None = None
     ) -> tuple[tuple[int, ...], int]:
-        """Swap in the changed years; with `from_year`, the rows cover only that year and later."""
+        """Swap in the changed years; with `since`, the rows cover only the periods `compute(since=...)` keeps:
+        `since`'s year is written with its rows of earlier periods as published, its fingerprint then unknown."""
         groups = by_year(rows)
         prints = {year: fingerprint(group) for year, group in groups.items()}
+        part = since if since is not None and since.month != 1 and since.year in groups else None  # (none: after as-of)
+        if part is not None:
+            prints[part.year] = UNKNOWN
         if force or not self._published:
             stale = self._publisher.stored_years() - set(groups)
             changed = dict(groups)
         else:
-            covered = {y for y in self._published if from_year is None or y >= from_year}
+            covered = {y for y in self._published if since is None or date(y, 1, 1) >= since}  # wholly recomputed
             stale = covered - set(groups)
-            changed = {y: g for y, g in groups.items() if self._published.get(y) != prints[y]}
-        written = self._publisher.replace_years(changed, stale, self._clock())
+            changed = {y: g for y, g in groups.items() if prints[y] == UNKNOWN or self._published.get(y) != prints[y]}
+        written = self._publisher.replace_years(changed, stale, self._clock(), part)
         if force or not self._published:
             self._publisher.write_catalog(self._clock())
             self._published = {}

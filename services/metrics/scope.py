@@ -1,6 +1,6 @@
-"""What changed → from which year the indicators must be recomputed. Pure.
+"""What changed → from which month the indicators must be recomputed. Pure.
 
-Conservative by design: a rule returns a year only where METRICS.md guarantees nothing earlier can change;
+Conservative by design: a rule returns a month only where METRICS.md guarantees nothing earlier can change;
 anything else (org changes, corrections, a hire of a worker already known, an event before the program's first
 date) asks for everything.
 """
@@ -38,14 +38,16 @@ def first_dates(events: Iterable[EventRecord]) -> dict[str, date]:
     return out
 
 
-def recompute_from(new: list[EventRecord], known_first: Mapping[str, date]) -> int | None:
-    """The first year the `new` events can change, given each already-known worker's first event date;
-    None means recompute every year."""
+def recompute_since(new: list[EventRecord], known_first: Mapping[str, date], as_of: date) -> date | None:
+    """The first day of the first month whose periods the `new` events can change (an event changes only periods
+    that end on or after its own date, or the dates the rules below name), given each already-known worker's first
+    event date; 1 January of its year when that year is complete at `as_of` (its months share the year's groups,
+    `engine.compute`); None means recompute every period."""
     if not new:
         return None
     program_first = min(known_first.values(), default=None)
     batch_first = first_dates(new)
-    years: list[int] = []
+    days: list[date] = []
     for event in new:
         day = event_date(event)
         if day is None or not event.worker_key:
@@ -56,14 +58,15 @@ def recompute_from(new: list[EventRecord], known_first: Mapping[str, date]) -> i
         if event.event_type == "staffing.hired.v1":
             if event.worker_key in known_first:
                 return None  # a rehire may change the worker's gender and age band in every period
-            years.append(day.year)
+            days.append(day)
         elif event.event_type == "turnover.separated.v1":
-            years.append(start.year)  # the cohort and tenure of the spell it ends
+            days.append(start)  # the cohort and tenure of the spell it ends
         elif event.event_type == "training.completed.v1":
-            years.append((day - timedelta(days=ON_TIME_DAYS)).year)  # initial training on time of its cohort
+            days.append(day - timedelta(days=ON_TIME_DAYS))  # initial training on time of its cohort
         else:
             # pay from its effective date, transfers and grade changes from theirs (a promotion's promoted_within
-            # hire years: no earlier than the worker's first year, appended below)
-            years.append(day.year)
-        years.append(min(start, day).year)
-    return min(years)
+            # hire years: no earlier than the worker's first day, appended below)
+            days.append(day)
+        days.append(min(start, day))
+    first = min(days)
+    return date(first.year, 1, 1) if date(first.year, 12, 31) <= as_of else first.replace(day=1)

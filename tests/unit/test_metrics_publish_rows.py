@@ -12,7 +12,8 @@ from clickhouse_connect.datatypes.registry import get_from_name
 from clickhouse_connect.datatypes.temporal import DateTime64
 
 from services.metrics.engine import IndicatorRow
-from services.metrics.publish import COLUMNS, INSERT_ROWS, IndicatorPublisher, _ticks
+from services.metrics.publish import COLUMNS, INSERT_ROWS, RECOMPUTED, IndicatorPublisher, _ticks
+from services.metrics.refresh import Refresher
 
 
 class Recorder:
@@ -68,3 +69,22 @@ def test_rows_go_in_columns_order_with_the_stamp_in_chunks() -> None:
     assert batch == [(*shown, stamp), (*hidden, stamp)]
     assert [int(value) for value in (batch[0][10], batch[1][10])] == [0, 1]
     assert "ALTER TABLE indicators REPLACE PARTITION 2024 FROM indicators_staging" in store.commands
+
+
+def test_a_year_recomputed_from_a_month_keeps_its_earlier_rows_and_a_later_month_writes_nothing() -> None:
+    """The refresher's publish after `compute(since=...)`: the year's rows before `since` are copied within
+    ClickHouse into the year swapped in; events after as-of (nothing recomputed) drop and write no year."""
+    store = Recorder()
+    at = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    refresher = Refresher(store, k=3, as_of=lambda: date(2026, 10, 31), clock=lambda: at)
+    row = IndicatorRow("hires", "month", date(2026, 9, 1), "all", "all", "", 3.0, None, None, 3, False, "")
+    refresher._publish([row], force=True)
+    store.commands.clear()
+    october = row._replace(period=date(2026, 10, 1))
+    assert refresher._publish([october], force=False, since=date(2026, 10, 1)) == ((2026,), 1)
+    copy = [sql for sql in store.commands if sql.startswith("INSERT INTO indicators_staging SELECT")]
+    assert len(copy) == 1 and RECOMPUTED in copy[0]
+    assert "ALTER TABLE indicators REPLACE PARTITION 2026 FROM indicators_staging" in store.commands
+    store.commands.clear()
+    assert refresher._publish([], force=False, since=date(2026, 11, 1)) == ((), 0)
+    assert not [sql for sql in store.commands if "PARTITION" in sql]

@@ -1,35 +1,54 @@
-"""From which year a batch of new events can change the indicators (``services.metrics.scope``)."""
+"""From which month a batch of new events can change the indicators (``services.metrics.scope``)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from services.metrics.scope import recompute_from
+from services.metrics.scope import recompute_since
 from tests.unit.test_engine_support import Log
 
 KNOWN = {"a": date(2022, 3, 1), "b": date(2019, 1, 1)}
+AS_OF = date(2025, 10, 31)  # 2025 not complete: its months are recomputed on their own
 
 
 def test_a_grade_change_reaches_back_to_the_workers_first_year() -> None:
     """A promotion in 2024 changes promoted_within of the worker's hire year (2022) and everything after it."""
     log = Log()
     log.grade("a", "2024-05-01", 2)
-    assert recompute_from(log.events, KNOWN) == 2022
+    assert recompute_since(log.events, KNOWN, AS_OF) == date(2022, 1, 1)
 
 
-def test_a_new_workers_hire_starts_at_its_year_and_a_rehire_asks_for_everything() -> None:
+def test_a_new_workers_hire_starts_at_its_month_and_a_rehire_asks_for_everything() -> None:
     new = Log()
-    new.hire("c", "2025-02-01", level=1)
-    assert recompute_from(new.events, KNOWN) == 2025
+    new.hire("c", "2025-02-14", level=1)
+    assert recompute_since(new.events, KNOWN, AS_OF) == date(2025, 2, 1)
     again = Log()
     again.hire("a", "2025-02-01", level=2)
-    assert recompute_from(again.events, KNOWN) is None
+    assert recompute_since(again.events, KNOWN, AS_OF) is None
+
+
+def test_a_month_of_a_complete_year_starts_at_its_january() -> None:
+    """The months of a complete year share its month-in-year groups (suppression): the whole year is recomputed."""
+    late = Log()
+    late.hire("c", "2024-11-20", level=1)
+    assert recompute_since(late.events, KNOWN, AS_OF) == date(2024, 1, 1)
+    assert recompute_since(late.events, KNOWN, date(2024, 12, 30)) == date(2024, 11, 1)
+
+
+def test_a_batch_starts_at_the_earliest_month_its_rules_name() -> None:
+    training = Log()
+    training.hire("c", "2025-05-10", level=1)
+    training.train("c", "2025-07-09", kind="initial")
+    assert recompute_since(training.events, KNOWN, AS_OF) == date(2025, 4, 1)  # on time: hires 90 days before
+    pay = Log()
+    pay.pay("b", "2025-07-09", "6000")
+    assert recompute_since(pay.events, KNOWN, AS_OF) == date(2019, 1, 1)  # a known worker's: from their first day
 
 
 def test_org_events_and_corrections_ask_for_everything() -> None:
     org = Log()
     org.unit("U")
-    assert recompute_from(org.events, KNOWN) is None
+    assert recompute_since(org.events, KNOWN, AS_OF) is None
     fix = Log()
     fix.retract("e0001")
-    assert recompute_from(fix.events, KNOWN) is None
+    assert recompute_since(fix.events, KNOWN, AS_OF) is None

@@ -68,3 +68,16 @@ def test_the_reference_engines_pause_leaves_nothing_frozen() -> None:
         assert not gc.isenabled()
         kept = [Node() for _ in range(1_000)]
     assert gc.isenabled() and gc.get_freeze_count() == frozen and len(kept) == 1_000
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_leave_young_keeps_a_frozen_heap_frozen_and_freezes_nothing_more() -> None:
+    """The service's refresh: the heap its first refresh froze must not be thawed into every later full pass."""
+    heap = [Node() for _ in range(1_000)]
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    with no_cyclic_gc(leave_young=True):
+        assert not gc.isenabled()
+        kept = [Node() for _ in range(1_000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen and len(heap) == len(kept)

@@ -119,7 +119,7 @@ def compute(
     k: int = 5,
     reference_wages: Sequence[ReferenceWage] = (),
     org_levels: frozenset[str] | None = None,
-    from_year: int | None = None,
+    since: date | None = None,
     audit: bool = False,
 ) -> ComputeResult:
     """Compute every indicator cell of every period up to ``as_of``, suppressed with threshold ``k``.
@@ -132,26 +132,36 @@ def compute(
     still count in every published ancestor, units of unknown level keep their slice, and suppression parents
     follow the published hierarchy.
 
-    ``from_year`` keeps only the periods (months, years, rolling windows, cohorts) of that year and later; their
-    cells are exactly those of the full computation: no suppression group spans two years, and the one link that
-    does (a stability index and the period-end headcount a year before) reads the year before's headcount cells,
-    computed and suppressed as in the full computation (their family is the only one they sit in), then dropped.
+    ``since`` (the first day of a month) keeps only the periods (months, years, rolling windows, cohorts) that end
+    on or after it (``kept``); their cells are exactly those of the full computation: no suppression group spans
+    two years, months of one year share a group only through their complete year's cell (the month-in-year rule;
+    so ``since`` is a 1 January unless its year is not complete at ``as_of``), and the one link across periods (a
+    stability index and the period-end headcount a year before) reads the headcount cells of the months a year
+    before, computed and suppressed as in the full computation (their family is the only one they sit in), then
+    dropped.
 
     ``audit`` runs the publish audit (``audit.audit_table``, METRICS.md v5 "Audit") after the rules: it hides more
     cells, with reason ``audit``, until no hidden cell can be narrowed below its protection width from the published
     ones, and reports in ``ComputeResult.audit``. It reads every year (its relations cross year ends), so it cannot
-    be combined with ``from_year``. Without it the rows are the rules' alone (what the oracle tests compare).
+    be combined with ``since``. Without it the rows are the rules' alone (what the oracle tests compare).
 
     ``events`` may come already prepared (``EventLog.prepared()``): a service that keeps the log between
     refreshes replays only the workers a batch touched.
     """
     with no_cyclic_gc():
         prepared = events if isinstance(events, Prepared) else EventLog(events).prepared()
-        return _compute(prepared, as_of, k, reference_wages, org_levels, from_year, audit)
+        return _compute(prepared, as_of, k, reference_wages, org_levels, since, audit)
+
+
+def kept(kind: str, period: date, since: date) -> bool:
+    """Whether ``compute(since=since)`` computes the cells of the period ``kind``, ``period`` (its label): a year
+    (a year's figures, a hire-year cohort) of ``since``'s year or later, any other period from ``since`` on.
+    ``publish.RECOMPUTED`` is the same test in SQL."""
+    return period.year >= since.year if kind == "year" else period >= since
 
 
 @contextmanager
-def no_cyclic_gc(*, keep_frozen: bool = False) -> Iterator[None]:
+def no_cyclic_gc(*, keep_frozen: bool = False, leave_young: bool = False) -> Iterator[None]:
     """Pause the cyclic collector: the engines allocate millions of acyclic rows and stats, and the collector
     would rescan them all on every generation-2 pass (a third of the run time on the demo log). A collector the
     caller had paused stays paused. After, what was allocated meanwhile goes to the oldest generation as it is
@@ -159,16 +169,19 @@ def no_cyclic_gc(*, keep_frozen: bool = False) -> Iterator[None]:
     rows; with ``keep_frozen`` it stays frozen, out of every later pass and freed by reference counting alone (the
     warehouse rebuild: its cells are named tuples, which the collector never untracks, and walking them took some
     27 passes of up to 2 s each in a 100 k-event rebuild; only a cycle among them would outlive its use, and
-    ``rebuild``, its one caller, exits once it has published)."""
+    ``rebuild``, its one caller, exits once it has published). With ``leave_young`` it stays young and nothing is
+    frozen or thawed: for a caller that frees its rows before the pause ends, in a process that froze its heap
+    (the service's refresh: ``gc.unfreeze`` would thaw the whole event log into every later full pass)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            gc.freeze()
-            if not keep_frozen:
-                gc.unfreeze()
+            if not leave_young:
+                gc.freeze()
+                if not keep_frozen:
+                    gc.unfreeze()
             gc.enable()
 
 
@@ -195,15 +208,16 @@ def _cells(
     as_of: date,
     k: int,
     reference_wages: Sequence[ReferenceWage],
-    from_year: int | None,
+    since: date | None,
 ) -> Cells:
     if prepared.first_date is None or prepared.first_date > as_of:
         return Cells(k)
-    engine = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k, from_year)
+    engine = _Engine(org, list(prepared.workers), month_index(prepared.first_date), as_of, k, since)
     cells = engine.run(reference_wages)
     suppress(cells, org)
-    for fam in [fam for fam in cells.families if fam[2].year < engine.from_year]:
-        del cells.families[fam]  # the year before from_year's headcount, read only by the linked rule
+    if since is not None:
+        for fam in [fam for fam in cells.families if not kept(fam[1], fam[2], since)]:
+            del cells.families[fam]  # the headcount a year before, read only by the linked rule
     return cells
 
 
@@ -213,13 +227,15 @@ def _compute(
     k: int,
     reference_wages: Sequence[ReferenceWage],
     org_levels: frozenset[str] | None,
-    from_year: int | None = None,
+    since: date | None = None,
     audit: bool = False,
 ) -> ComputeResult:
-    if audit and from_year is not None:
-        raise ValueError("the audit reads every year: compute with audit=True cannot start at from_year")
+    if audit and since is not None:
+        raise ValueError("the audit reads every year: compute with audit=True cannot start at since")
+    if since is not None and (since.day != 1 or (since.month != 1 and date(since.year, 12, 31) <= as_of)):
+        raise ValueError(f"since must be a month's first day, 1 January in a year complete at as_of: {since}")
     org = build_org_tree(prepared.org_events, org_levels)
-    cells = _cells(prepared, org, as_of, k, reference_wages, from_year)
+    cells = _cells(prepared, org, as_of, k, reference_wages, since)
     report = audit_table(cells, org, as_of) if audit else None
     return ComputeResult(cells.rows(), list(prepared.anomalies), report)
 
@@ -228,20 +244,25 @@ class _Engine:
     """Wires the accumulators and snapshots to the indicator families for every period."""
 
     def __init__(
-        self, org: OrgTree, workers: list[Worker], first_mi: int, as_of: date, k: int, from_year: int | None = None
+        self, org: OrgTree, workers: list[Worker], first_mi: int, as_of: date, k: int, since: date | None = None
     ) -> None:
         self.org, self.workers, self.first_mi, self.as_of = org, workers, first_mi, as_of
-        self.from_year = from_year or 0
+        self.since = since or date.min
         self.cells = Cells(k)
-        # Periods of from_year and later read months back to the year before (stability's link to its headcount).
-        first_read = max(first_mi, self.from_year * 12 - 12)
+        # Periods from since on read months back to a year before it (rolling windows; stability's link to the
+        # headcount a year before).
+        since_mi = month_index(self.since)
+        first_read = max(first_mi, since_mi - 12)
         self.monthly = Monthly(first_read, month_index(as_of), as_of)
         for worker in workers:
             self.monthly.add_worker(org, worker)
         self.monthly.finish()
-        self.months = [p for p in month_periods(first_mi, as_of) if p.first.year >= self.from_year]
-        self.years = [p for p in year_periods(first_mi, as_of) if p.first.year >= self.from_year]
-        self.before = [p for p in month_periods(first_mi, as_of) if p.first.year == self.from_year - 1]
+        self.months = [p for p in month_periods(first_mi, as_of) if kept("month", p.label, self.since)]
+        self.years = [p for p in year_periods(first_mi, as_of) if kept("year", p.label, self.since)]
+        # the headcount a year before each month computed (a month's stability index links to it)
+        last_back = month_index(as_of) - 12
+        self.before = [p for p in month_periods(first_mi, as_of) if since_mi - 12 <= p.months[0] <= last_back]
+        self.before = [p for p in self.before if p.label < self.since]
         days = {d for p in self.months + self.years for d in (p.first, p.last, year_ago(p.last), p.pay_prev)}
         days.update(p.last for p in self.before)
         self.snaps = snapshots(workers, days)
@@ -286,17 +307,17 @@ class _Engine:
             self._paid = {k: v for k, v in self._paid.items() if k[0] >= year_ago(period.last)}
         for period in self.years:
             self._year(period, refs)
-        ends = [end for end in rolling_months(self.first_mi, self.as_of) if month_start(end).year >= self.from_year]
+        ends = [e for e in rolling_months(self.first_mi, self.as_of) if kept("rolling12", month_start(e), self.since)]
         for end, stats in self.monthly.rolling(ends):
             rolling_cells(self.cells, month_start(end), stats)
         for month, members in sorted(cohorts(self.workers, self.as_of).items()):
-            if month.year < self.from_year:
+            if not kept("cohort", month, self.since):
                 continue
             by_slice = cohort_groups(self.org, members)
             cohort_cells(self.cells, month, cohort_figures(by_slice, self.as_of), self.as_of)
             on_time_cells(self.cells, month, on_time_figures(by_slice, self.as_of))
         for year, members in sorted(year_cohorts(self.workers, self.as_of).items()):
-            if year.year >= self.from_year:  # v5: initial training on time by hire year too (complete years)
+            if kept("year", year, self.since):  # v5: initial training on time by hire year too (complete years)
                 by_slice = cohort_groups(self.org, members)
                 on_time_cells(self.cells, year, on_time_figures(by_slice, self.as_of), kind="year")
                 promoted_within_cells(self.cells, year, promoted_within(by_slice, self.as_of))

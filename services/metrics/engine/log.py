@@ -48,6 +48,7 @@ class EventLog:
         self._workers: dict[str, Worker] = {}
         self._replay_anomalies: dict[str, list[Anomaly]] = {}
         self._prepared: Prepared | None = None
+        self._first: date | None = None  # the earliest worker event date: dated events are only ever added
         self.add(events)
 
     def __len__(self) -> int:
@@ -99,6 +100,7 @@ class EventLog:
         self._workers, self._replay_anomalies = {}, {}
         for key in sorted(self._dated):
             self._replay(key)
+        self._first = first_date(self._dated.values())
 
     def _prepare_pending(self) -> None:
         """No correction is involved: the pending events count as they are."""
@@ -107,6 +109,9 @@ class EventLog:
         for key in touched:
             self._dated[key].sort(key=lambda d: norm_id(d.event.event_id))  # the order a full prepare gives
             self._replay(key)
+        first = first_date(self._dated[key] for key in touched)
+        if first is not None and (self._first is None or first < self._first):
+            self._first = first
         if not touched <= before:
             self._workers = dict(sorted(self._workers.items()))
 
@@ -152,6 +157,6 @@ class EventLog:
     def _assemble(self) -> Prepared:
         anomalies = [*self._loose, *(a for group in self._replay_anomalies.values() for a in group)]
         anomalies.sort(key=lambda a: (a.event_id, a.reason))
-        first = first_date(self._dated.values())
+        first = self._first
         org = sorted(self._org, key=lambda e: norm_id(e.event_id))  # a few thousand at most
         return Prepared(tuple(org), tuple(self._workers.values()), first, tuple(anomalies))
