@@ -23,7 +23,7 @@ from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
 from services.metrics.engine import compute
 from services.metrics.engine.audit import AuditReport
-from services.metrics.loader import load_events
+from services.metrics.loader import Overlap, load_events
 from services.metrics.publish import COLUMNS
 from services.metrics.refresh import PublishHeld, Refresher
 from services.sim import SimConfig, generate
@@ -146,6 +146,34 @@ def test_the_overlap_reread_returns_only_unseen_events(store: ConnectClickHouse)
     again = list(load_events(store, stored_after=newest, known=seen))
     assert [e.event_id for _, e in again] == [extra["event_id"]]
     assert again[0][1].data["hire_date"] == "2024-06-03"
+
+
+def test_an_unchanged_overlap_is_counted_not_read_again(store: ConnectClickHouse) -> None:
+    """All events stored within one overlap (a bulk load): once loaded, a poll that finds the same count after the
+    same bound reads no ids; an event stored later is still found."""
+    base = list(generate(SimConfig(workers=5, start_year=2023, end=AS_OF, seed=4, scenario=False)))
+    _store(store, base)
+    first = list(load_events(store))
+    newest = max(stored_at for stored_at, _ in first)
+    seen = {e.event_id for _, e in first}
+    asked: list[str] = []
+
+    def query_rows(sql: str, parameters: Any = None) -> list[tuple[Any, ...]]:
+        asked.append(sql)
+        return store.query_rows(sql, parameters)
+
+    recording = SimpleNamespace(query_rows=query_rows)
+    overlap = Overlap()
+    assert list(load_events(recording, stored_after=newest, known=seen, overlap=overlap)) == []
+    assert any("DISTINCT" in sql for sql in asked)  # the first poll reads the overlap's ids
+    asked.clear()
+    assert list(load_events(recording, stored_after=newest, known=seen, overlap=overlap)) == []
+    assert len(asked) == 1 and "uniqExact" in asked[0], asked  # nothing new: one count
+    hire = next(e for e in base if e["event_type"] == "staffing.hired.v1")
+    extra = _event("staffing.hired.v1", "NEW-8", {**hire["data"], "hire_date": "2024-06-04"})
+    _store(store, [extra])
+    again = list(load_events(recording, stored_after=newest, known=seen, overlap=overlap))
+    assert [e.event_id for _, e in again] == [extra["event_id"]]
 
 
 def test_loaded_events_share_their_repeated_strings(store: ConnectClickHouse) -> None:
