@@ -351,6 +351,10 @@ def answered_from(log: Path) -> str | None:
 
 
 PROBED: Final = "METRICS_HEALTH_PORT: what deploy/k8s's startup, liveness and readiness probes ask"
+NOT_PROBED: Final = (
+    "not a probe target: deploy/k8s probes METRICS_HEALTH_PORT, and compose's healthcheck asks /ready here with a 5 s"
+    " timeout; this /health waits its turn on the event loop the load saturates"
+)
 
 
 def add_to(report: Report, phase: str, result: LoadResult, clients: int, note: str = "") -> None:
@@ -363,19 +367,22 @@ def add_to(report: Report, phase: str, result: LoadResult, clients: int, note: s
     report.targets.append(
         Target(f"/indicators p99, {clients} clients, {phase}", q.percentile(99), "<=", P99_TARGET_MS, "ms")
     )
-    ports = [("API port", result.health, "not probed by deploy/k8s" if result.probe_port else "the only port")]
+    # The target is the /health the probes ask: the probe port where the service has one (the API port's shares
+    # the event loop the load saturates, and no deployment probes it with a short timeout), else the API port.
+    ports = [("API port", result.health, NOT_PROBED if result.probe_port else "the only port", not result.probe_port)]
     if result.probe_port is not None:
-        ports.insert(0, ("probe port", result.probe_port, PROBED))
-    for short, h, what in ports:
+        ports.insert(0, ("probe port", result.probe_port, PROBED, True))
+    for short, h, what, probed in ports:
         probe_note = (
             f"{what}; {len(h.ms)} probes, {h.failed} failed, a new connection each every "
             f"{HEALTH_EVERY * 1000:.0f} ms, from a process of its own"
         )
         report.add(Figure(section, f"/health p50, {short}", h.percentile(50), "ms", note=probe_note))
         report.add(Figure(section, f"/health p99, {short}", h.percentile(99), "ms"))
-        report.targets.append(
-            Target(f"/health p99 meanwhile, {short} ({phase})", h.percentile(99), "<=", HEALTH_TARGET_MS, "ms")
-        )
+        if probed:
+            report.targets.append(
+                Target(f"/health p99 meanwhile, {short} ({phase})", h.percentile(99), "<=", HEALTH_TARGET_MS, "ms")
+            )
 
 
 def api_suite(ctx: Context, report: Report) -> None:
