@@ -59,14 +59,13 @@ def recompute_since(new: list[EventRecord], known_first: Mapping[str, date], as_
             if event.worker_key in known_first:
                 return None  # a rehire may change the worker's gender and age band in every period
             days.append(day)
-        elif event.event_type == "turnover.separated.v1":
-            days.append(start)  # the cohort and tenure of the spell it ends
+        elif event.event_type in ("turnover.separated.v1", "staffing.grade_changed.v1"):
+            # the cohort and tenure of the spell a separation ends; a promotion's promoted_within of its spell's
+            # hire year: no earlier than the worker's first day
+            days.append(min(start, day))
         elif event.event_type == "training.completed.v1":
             days.append(day - timedelta(days=ON_TIME_DAYS))  # initial training on time of its cohort
         else:
-            # pay from its effective date, transfers and grade changes from theirs (a promotion's promoted_within
-            # hire years: no earlier than the worker's first day, appended below)
-            days.append(day)
-        days.append(min(start, day))
+            days.append(day)  # pay and transfers count from their effective date on, never before it
     first = min(days)
     return date(first.year, 1, 1) if date(first.year, 12, 31) <= as_of else first.replace(day=1)
