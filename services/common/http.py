@@ -1,10 +1,12 @@
-"""Operator routes both services expose: `/health` (live), `/ready` (dependencies answer), `/metrics`; and the
-application they are served by, whose every answer carries `X-Content-Type-Options: nosniff`."""
+"""Operator routes both services expose: `/health` (live), `/ready` (dependencies answer), `/metrics`; the
+application they are served by, whose every answer carries `X-Content-Type-Options: nosniff`; and its server."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -63,3 +65,15 @@ class ServiceApp(Starlette):
 
 def build_app(routes: Sequence[BaseRoute]) -> Starlette:
     return ServiceApp(routes=list(routes))
+
+
+def http_server(app: ASGIApp, *, host: str, port: int, http: Literal["auto", "httptools"] = "auto") -> uvicorn.Server:
+    """A service's HTTP server. uvicorn's own logging set-up is left out (`log_config=None`): its records go to the
+    root logger the service configured (services.common.logs), so an error line such as "Exception in ASGI
+    application" is JSON like every other line instead of uvicorn's text; warnings and above only, and no access
+    log (a record per request, dropped by that level anyway, is work on the event loop every other request waits
+    behind)."""
+    config = uvicorn.Config(
+        app, host=host, port=port, http=http, log_config=None, log_level="warning", access_log=False, lifespan="off"
+    )
+    return uvicorn.Server(config)

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from services.common.cli import package_version
 from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreUnavailable
-from services.common.http import build_app, operator_routes
+from services.common.http import build_app, http_server, operator_routes
 from services.common.migrations import connect_migrated, shard_stores
 from services.common.retry import DEFAULT_BACKOFF, Backoff
 
@@ -155,14 +155,7 @@ def http_app(ingest: Ingest) -> uvicorn.Server:
 
     routes = operator_routes(live=live, ready=ready, registry=ingest.metrics.registry)
     routes.append(Route("/asyncapi.json", asyncapi))
-    config = uvicorn.Config(
-        build_app(routes),
-        host=ingest.settings.http_host,
-        port=ingest.settings.ingest_http_port,
-        log_level="warning",
-        lifespan="off",
-    )
-    return uvicorn.Server(config)
+    return http_server(build_app(routes), host=ingest.settings.http_host, port=ingest.settings.ingest_http_port)
 
 
 def asyncapi_document(adapter: BrokerAdapter) -> dict[str, object]:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreError
-from services.common.http import build_app, operator_routes
+from services.common.http import build_app, http_server, operator_routes
 from services.common.migrations import Cluster, connect_migrated, shard_stores
 
 from . import pages, probes, snapshot
@@ -225,19 +225,8 @@ def start_probes(
 
 
 def api_server(app: ASGIApp, settings: MetricsSettings) -> uvicorn.Server:
-    """The API's HTTP server. Requests are parsed by httptools (C), not h11, uvicorn's pure-Python fallback; no
-    access log (a log record per request, at level INFO that the service's log level dropped anyway, is work on the
-    event loop that every other request, `/health` among them, waits behind)."""
-    config = uvicorn.Config(
-        app,
-        host=settings.http_host,
-        port=settings.metrics_http_port,
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
-    return uvicorn.Server(config)
+    """The API's HTTP server. Requests are parsed by httptools (C), not h11, uvicorn's pure-Python fallback."""
+    return http_server(app, host=settings.http_host, port=settings.metrics_http_port, http="httptools")
 
 
 def stop_when_ended(server: asyncio.Task[None], stop: asyncio.Event) -> list[BaseException]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import pytest
 import uvloop
@@ -19,12 +18,6 @@ def test_the_api_parses_requests_with_httptools() -> None:
     config = api_server(build_app([]), MetricsSettings()).config
     config.load()
     assert config.http_protocol_class is HttpToolsProtocol
-
-
-def test_the_api_writes_no_access_log_record_per_request() -> None:
-    config = api_server(build_app([]), MetricsSettings()).config
-    config.load()  # configures uvicorn's loggers as the server does
-    assert not logging.getLogger("uvicorn.access").hasHandlers()
 
 
 def test_the_service_runs_on_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
