@@ -107,13 +107,15 @@
   // A formatter per locale and number of decimals, made once: making one costs far more than using it, and an
   // axis formats every tick of every chart.
   const formats = new Map();
-  function numberFormat(lang, places) {
-    const key = `${lang}|${places}`;
+  function numberFormat(lang, places, fewest = places) {
+    const key = `${lang}|${places}|${fewest}`;
     if (!formats.has(key)) {
-      formats.set(key, new Intl.NumberFormat(lang, { minimumFractionDigits: places, maximumFractionDigits: places }));
+      formats.set(key, new Intl.NumberFormat(lang, { minimumFractionDigits: fewest, maximumFractionDigits: places }));
     }
     return formats.get(key);
   }
+  // An axis tick: no trailing zeros (25, 2.5, 0.83; not 25.00), the unit being named by the axis or the view.
+  const tickText = (value) => numberFormat(locale(), 2, 0).format(value);
 
   function fmtValue(value, unit) {
     if (value === null || value === undefined) return "";
@@ -657,8 +659,7 @@
     const strip = !model.anyHidden ? 0 : compact ? 12 : 6 + 8 * rows;
     const marks = (s, index) => s.cells.flatMap((c, i) => (c && c.suppressed
       ? [{ value: [i, 1 - ((index % 8) + 0.5) / rows], slice: s.name, row: c }] : []));
-    const axisLabel = { fontSize: compact ? 9 : 11, formatter: (v) => fmtValue(v, model.unit === "%" ? "ratio" :
-      model.unit) };
+    const axisLabel = { fontSize: compact ? 9 : 11, formatter: tickText };
     const { plot, band, axis } = at(strip);
     return {
       grid: [plot, { ...band, show: true, borderWidth: 0, backgroundColor: "#f7f8fa" }],
