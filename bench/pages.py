@@ -284,9 +284,10 @@ def _page_figures(report: Report, found: Loads, scale: str, target: str) -> None
     every = max(p95(d) for d in found.all_drawn.values())
     report.notes.append(
         f"page load at {scale}: slowest page {worst[1]} p95 {worst[0]:.0f} ms to its first screen drawn; slowest"
-        f" p95 to data-ready {slowest_ready:.0f} ms, to every chart drawn {every:.0f} ms (headless Chromium, 1400 × 900,"
-        f" navigation start → the frame after #main[data-ready='1']; the timed loads follow a warm-up load of each"
-        f" page, whose data-ready is each figure's 'first load'; 1-minute load average {os.getloadavg()[0]:.1f})"
+        f" p95 to data-ready {slowest_ready:.0f} ms, to every chart drawn {every:.0f} ms (headless Chromium,"
+        f" 1400 × 900, navigation start → the frame after #main[data-ready='1']; the timed loads follow a warm-up"
+        f" load of each page, whose data-ready is each figure's 'first load'; 1-minute load average"
+        f" {os.getloadavg()[0]:.1f})"
     )
 
 
