@@ -137,6 +137,14 @@ def test_the_side_by_side_charts_hold_the_numbers_the_api_gives_each_on_its_unit
     visit.open(_url(service, "turnover", f"{DISTRICT_RATES}&view=multiples"))
     lines = {line["slice"]: line for line in _side_by_side(visit)}
     _assert_lines_hold(service, {slice_: line["data"] for slice_, line in lines.items()})
+    _assert_each_on_its_card(visit, lines)
+    visit.page.set_viewport_size({"width": 1000, "height": 900})  # fewer units a row: every card moves
+    visit.page.wait_for_timeout(600)  # the view is drawn again once the resizing stops
+    _assert_each_on_its_card(visit, {line["slice"]: line for line in _side_by_side(visit)})
+    visit.check_clean(service.base)
+
+
+def _assert_each_on_its_card(visit: Visit, lines: dict[str, dict[str, Any]]) -> None:
     for slice_, line in lines.items():
         left, top, right, bottom = visit.page.eval_on_selector(
             f"#multiples .multiple[data-slice='{slice_}'] .small",
@@ -144,7 +152,6 @@ def test_the_side_by_side_charts_hold_the_numbers_the_api_gives_each_on_its_unit
         )
         x, y = line["at"]
         assert left <= x <= right and top <= y <= bottom, f"{slice_}'s line is drawn outside its card"
-    visit.check_clean(service.base)
 
 
 @pytest.mark.parametrize("page", ["overview", "turnover"])

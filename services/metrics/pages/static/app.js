@@ -784,46 +784,33 @@
     return grid;
   }
 
-  // One chart instance over the cards of `smalls` (the first screen's, or the rest's), laid out again when the
-  // window is resized.
+  // One chart instance over the cards of `smalls` (the first screen's, or the rest's). A new window width moves
+  // the cards: the view is then drawn again (the resize listener in start()).
   function drawLayer(grid, q, model, smalls) {
     const layer = el("div", { class: "multiples-layer" });
     grid.append(layer);
     const series = smalls.map((small) => small.series);
-    const place = () => {
-      const box = grid.getBoundingClientRect();
-      const rects = smalls.map((small) => small.getBoundingClientRect());
-      const top = Math.min(...rects.map((r) => r.top));
-      layer.style.top = `${top - box.top}px`;
-      layer.style.height = `${Math.max(...rects.map((r) => r.bottom)) - top}px`;
-      return { box, rects, top };
-    };
-    const option = ({ box, rects, top }) => {
-      const parts = rects.map((r, i) => plots(q, model, [series[i]], true, (strip) => {
-        const x = r.left - box.left;
-        const y = r.top - top;
-        return {
-          plot: { left: x + 44, top: y + 4 + strip + 6, width: r.width - 52, height: r.height - strip - 32 },
-          band: { left: x + 44, top: y + 4, width: r.width - 52, height: strip },
-          axis: 2 * i,
-        };
-      }));
+    const box = grid.getBoundingClientRect();
+    const rects = smalls.map((small) => small.getBoundingClientRect());
+    const top = Math.min(...rects.map((r) => r.top));
+    layer.style.top = `${top - box.top}px`;
+    layer.style.height = `${Math.max(...rects.map((r) => r.bottom)) - top}px`;
+    const parts = rects.map((r, i) => plots(q, model, [series[i]], true, (strip) => {
+      const x = r.left - box.left;
+      const y = r.top - top;
       return {
-        ...baseOption(),
-        tooltip: { trigger: "axis", confine: true,
-          formatter: axisTooltip(q, model, (items) => [series[Math.floor(items[0].seriesIndex / 2)]]) },
-        legend: { show: false },
-        ...Object.fromEntries(["grid", "xAxis", "yAxis", "series"].map((key) => [key, parts.flatMap((p) => p[key])])),
+        plot: { left: x + 44, top: y + 4 + strip + 6, width: r.width - 52, height: r.height - strip - 32 },
+        band: { left: x + 44, top: y + 4, width: r.width - 52, height: strip },
+        axis: 2 * i,
       };
-    };
-    const at = place();
-    const chart = newChart(layer);
-    chart.setOption(option(at));
-    chart.relayout = () => {
-      const again = place();
-      chart.resize();
-      chart.setOption(option(again), { notMerge: true });
-    };
+    }));
+    newChart(layer).setOption({
+      ...baseOption(),
+      tooltip: { trigger: "axis", confine: true,
+        formatter: axisTooltip(q, model, (items) => [series[Math.floor(items[0].seriesIndex / 2)]]) },
+      legend: { show: false },
+      ...Object.fromEntries(["grid", "xAxis", "yAxis", "series"].map((key) => [key, parts.flatMap((p) => p[key])])),
+    });
   }
 
   function renderTable(q, model) {
@@ -862,7 +849,17 @@
       render();
     });
     window.addEventListener("popstate", render);
-    window.addEventListener("resize", () => S.charts.forEach((c) => (c.relayout ? c.relayout() : c.resize())));
+    let redraw = null;
+    window.addEventListener("resize", () => {
+      if (!document.querySelector(".multiples-layer")) {
+        S.charts.forEach((chart) => chart.resize());
+        return;
+      }
+      // the side-by-side view's plots are placed on their cards, which a new width moves: drawn again once the
+      // resizing stops (from the answers already in hand)
+      clearTimeout(redraw);
+      redraw = setTimeout(render, 200);
+    });
     // A topic page's facets need only its indicator: the address's or the topic's first, asked at once beside the
     // other first calls; should the catalog name another one (an indicator it does not list), that is asked for as
     // soon as the catalog arrives.
