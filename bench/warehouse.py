@@ -20,11 +20,12 @@ import sys
 import time
 import uuid
 from datetime import date
+from pathlib import Path
 
 from services.common.clickhouse import ConnectClickHouse
 from services.common.migrations import migrate
 
-from .later import EVENTS_PER_WORKER, Context, _fill, _peak_rss_mb, progress
+from .later import EVENTS_PER_WORKER, ROOT, Context, _fill, _peak_rss_mb, progress
 from .report import Figure, Report
 
 AS_OF = date(2026, 10, 31)  # later.END: the filled program's last day
@@ -77,27 +78,30 @@ def _child(clickhouse_url: str, database: str, engine: str) -> dict[str, float]:
         "METRICS_K": str(K),
         "METRICS_ENGINE": engine,
     }
-    begin = time.perf_counter()
-    with subprocess.Popen(
-        [sys.executable, "-m", "services.metrics.cli", "rebuild"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    ) as proc:
-        rss: float | None = None
-        while proc.poll() is None:
-            rss = _peak_rss_mb(proc.pid) or rss
-            time.sleep(0.2)
-        seconds = time.perf_counter() - begin
-        errors = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"workforce-metrics rebuild ({engine}) failed ({proc.returncode}): {errors[-2000:]}")
+    log = ROOT / "bench" / "results" / f"warehouse-rebuild-{engine}.log"
+    returncode, seconds, rss = run_watched([sys.executable, "-m", "services.metrics.cli", "rebuild"], env, log)
+    if returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise RuntimeError(f"workforce-metrics rebuild ({engine}) failed ({returncode}), see {log}: {tail}")
     store = ConnectClickHouse.connect(clickhouse_url, database=database, user="default", password="")
     try:
         cells = float(store.query_rows("SELECT count() FROM indicators")[0][0])
     finally:
         store.close()
     return {"seconds": seconds, "rss_mb": rss or 0.0, "cells": cells}
+
+
+def run_watched(command: list[str], env: dict[str, str], log: Path) -> tuple[int, float, float | None]:
+    """Run `command` to its end with its output in `log` (a file, not a pipe: a child whose log outgrows a pipe's
+    64 kB buffer would block on it while this waits for it to end); its return code, seconds and peak RSS (MB)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    begin = time.perf_counter()
+    rss: float | None = None
+    with log.open("wb") as out, subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT) as proc:
+        while proc.poll() is None:
+            rss = _peak_rss_mb(proc.pid) or rss
+            time.sleep(0.2)
+    return proc.returncode, time.perf_counter() - begin, rss
 
 
 def main(argv: list[str] | None = None) -> int:
