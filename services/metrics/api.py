@@ -43,7 +43,7 @@ from .publish import COLUMNS, ORG_UNIT_FIELDS
 from .queries import DEFAULT_LIMIT as DEFAULT_LIMIT
 from .queries import KEY as KEY
 from .queries import MAX_LIMIT as MAX_LIMIT
-from .queries import UNIT_SCOPES, IndicatorsQuery, parameter_names, parse
+from .queries import UNIT_SCOPES, IndicatorsQuery, OrgUnitsQuery, parameter_names, parse
 from .queries import BadRequest as BadRequest
 from .queries import decode_cursor as decode_cursor
 from .queries import encode_cursor as encode_cursor
@@ -533,11 +533,8 @@ def routes(
 
     @store_errors
     async def org_units(request: Request) -> Response:
-        unknown = sorted(set(request.query_params) - {"scope"})
         try:
-            if unknown:
-                raise BadRequest(unknown[0], f"unknown parameter {unknown[0]!r}", ["scope"])
-            levels = unit_levels(request.query_params.get("scope", "all"), org_levels)
+            levels = unit_levels(parse(OrgUnitsQuery, request.query_params).scope, org_levels)
         except BadRequest as exc:
             return JSONResponse(exc.body(), status_code=400)
         return (

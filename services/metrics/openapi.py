@@ -18,10 +18,10 @@ from .queries import (
     DEFAULT_LIMIT,
     KEY,
     MAX_LIMIT,
-    UNIT_SCOPES,
     FacetsQuery,
     IndicatorsQuery,
     OneOf,
+    OrgUnitsQuery,
     openapi_parameters,
 )
 
@@ -235,15 +235,7 @@ def openapi_document() -> dict[str, Any]:
             "/org-units": get(
                 "Org units as last registered; an empty string is no parent / district / street",
                 {"200": json_answer("org units", many(OrgUnit)), "400": refused, **store_errors},
-                parameters=[
-                    {
-                        "name": "scope",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": list(UNIT_SCOPES), "default": "all"},
-                        "description": "all: every unit; published: the units of the levels that get org slices"
-                        " (METRICS_ORG_LEVELS) and of every level above them, which is what the analyst pages ask for",
-                    }
-                ],
+                parameters=openapi_parameters(OrgUnitsQuery),
             ),
             "/openapi.json": get("This document", {"200": {"description": "OpenAPI 3.1"}}),
             "/": page("start page"),

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -52,9 +52,6 @@ KEY: Final = ("indicator", "period_kind", "dimension", "slice", "category", "per
 """The indicators table's ORDER BY key: the order of rows and what a cursor holds."""
 DEFAULT_LIMIT: Final = 10_000
 MAX_LIMIT: Final = 100_000
-UNIT_SCOPES: Final = ("all", "published")
-"""`GET /org-units?scope=`: every unit (the default), or the levels that get org slices and those above them, what
-the analyst pages ask for (api.unit_levels)."""
 FORMATS: Final = ("json", "csv")
 SEE: Final = {"indicator": "/indicators/catalog"}
 """Where the long accepted lists are described, added to a refusal of the parameter."""
@@ -187,6 +184,23 @@ class FacetsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     indicator: Annotated[Indicator, Once] = Field(description="indicator name", examples=["hires"])
+
+
+UnitScope = Literal["all", "published"]
+UNIT_SCOPES: Final = get_args(UnitScope)
+
+
+class OrgUnitsQuery(BaseModel):
+    """`GET /org-units`: every unit (the default), or the levels that get org slices and those above them, what
+    the analyst pages ask for (api.unit_levels). Any other parameter name is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scope: Annotated[UnitScope, Once] = Field(
+        "all",
+        description="all: every unit; published: the units of the levels that get org slices (METRICS_ORG_LEVELS)"
+        " and of every level above them, which is what the analyst pages ask for",
+    )
 
 
 M = TypeVar("M", bound=BaseModel)
