@@ -254,7 +254,8 @@ class Refresher:
             self._note_audit(result.audit)
             if not result.audit.passed:
                 raise PublishHeld(result.audit)
-        years, written = self._publish(result.rows, force=True)
+        with no_cyclic_gc(keep_frozen=True):  # the rows' insert chunks are millions of tuples, like the compute's
+            years, written = self._publish(result.rows, force=True)
         self._write_units(labels(latest_units(got.org_events)))
         done = time.perf_counter()
         self._note(
