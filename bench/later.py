@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import nats
 
 from services.common.clickhouse import ConnectClickHouse
+from services.common.cluster import local_table
 from services.common.migrations import migrate
 from services.ingest.deliveries import Delivery
 from services.ingest.pipeline import Pipeline
@@ -85,12 +86,14 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None if peak is None else peak / 2**20
 
 
-def _fill(store: ConnectClickHouse, workers: int) -> int:
+def _fill(store: ConnectClickHouse, workers: int, shards: Sequence[ConnectClickHouse] = ()) -> int:
     """Store the simulated program of `workers` workers through the ingest pipeline; returns events stored.
 
     Each event's `stored_at` is then its `emitted_at`, as a live ingest would have stored it: the fill stores
     13 years in seconds, which would leave every event inside the metrics service's re-read overlap (the
-    events stored within `loader.OVERLAP` of the newest), their ids read again at every refresh."""
+    events stored within `loader.OVERLAP` of the newest), their ids read again at every refresh. On a cluster
+    `shards` are stores on every shard: that update runs on each one's `events_local` (a Distributed table takes
+    no mutation)."""
     pipeline = Pipeline(
         EventWriter(store),
         Pseudonymiser(KEY.encode()),
@@ -110,9 +113,11 @@ def _fill(store: ConnectClickHouse, workers: int) -> int:
             if total % 200_000 < 10_000:
                 progress(f"  stored {total:,} events")
     total += len(pipeline.store(batch).stored) if batch else 0
-    store.command(
-        "ALTER TABLE events UPDATE stored_at = emitted_at WHERE stored_at > emitted_at SETTINGS mutations_sync = 2"
-    )
+    for target, table in [(shard, local_table("events")) for shard in shards] or [(store, "events")]:
+        target.command(
+            f"ALTER TABLE {table} UPDATE stored_at = emitted_at WHERE stored_at > emitted_at"
+            " SETTINGS mutations_sync = 2"
+        )
     return total
 
 

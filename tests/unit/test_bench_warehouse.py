@@ -1,4 +1,5 @@
-"""bench.warehouse's child runs: a child that logs more than a pipe holds still ends and is measured."""
+"""bench.warehouse: a child that logs more than a pipe holds still ends and is measured; the two-shard run's figures
+sit beside the one-server warehouse run's, and a two-shard run publishing other cells is an error."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from bench.warehouse import run_watched
+import pytest
+
+from bench.report import Report
+from bench.warehouse import REFERENCE, TWO_SHARDS, WAREHOUSE, CellCountMismatch, add_figures, run_watched
 
 CHATTY = "import sys; sys.stderr.write('x' * 300_000); sys.stdout.write('done'); sys.exit(3)"
 
@@ -16,3 +20,47 @@ def test_a_child_that_logs_more_than_a_pipe_holds_ends_and_its_log_is_kept(tmp_p
     returncode, seconds, _ = run_watched([sys.executable, "-c", CHATTY], dict(os.environ), log)
     assert returncode == 3 and seconds < 30
     assert log.read_text().count("x") == 300_000 and log.read_text().endswith("done")
+
+
+def _run(seconds: float, rss_mb: float, cells: float) -> dict[str, float]:
+    return {"seconds": seconds, "rss_mb": rss_mb, "cells": cells, "events": 7_497.0}
+
+
+def test_the_two_shard_rebuild_is_reported_against_the_one_server_warehouse_rebuild() -> None:
+    report = Report(events=7_497, quick=True)
+    runs = {
+        REFERENCE: _run(6.0, 500.0, 900.0),
+        WAREHOUSE: _run(10.0, 400.0, 900.0),
+        TWO_SHARDS: _run(15.0, 300.0, 900.0),
+    }
+    add_figures(report, "s", runs)
+    figures = {figure.name: figure for figure in report.figures}
+    two = figures["warehouse, two shards: workforce-metrics rebuild"]
+    assert (two.value, two.baseline, two.ratio) == (15.0, "warehouse: workforce-metrics rebuild", 1.5)
+    memory = figures["warehouse, two shards: peak RSS"]
+    assert (memory.value, memory.baseline, memory.ratio) == (300.0, "warehouse: peak RSS", 0.75)
+    one = figures["warehouse: workforce-metrics rebuild"]
+    assert (one.baseline, one.ratio) == ("reference: workforce-metrics rebuild", 10.0 / 6.0)
+
+
+def test_a_two_shard_rebuild_that_published_other_cells_is_an_error_not_a_figure() -> None:
+    report = Report(events=7_497, quick=True)
+    runs = {
+        REFERENCE: _run(6.0, 500.0, 900.0),
+        WAREHOUSE: _run(10.0, 400.0, 900.0),
+        TWO_SHARDS: _run(9.0, 300.0, 899.0),
+    }
+    with pytest.raises(CellCountMismatch, match="899 cells on 2 shards"):
+        add_figures(report, "s", runs)
+    assert not [figure for figure in report.figures if figure.name.startswith(TWO_SHARDS)]
+
+
+def test_without_the_cluster_only_the_one_server_figures() -> None:
+    report = Report(events=7_497, quick=True)
+    add_figures(report, "s", {REFERENCE: _run(6.0, 500.0, 900.0), WAREHOUSE: _run(10.0, 400.0, 900.0)})
+    assert [figure.name for figure in report.figures] == [
+        "reference: workforce-metrics rebuild",
+        "reference: peak RSS",
+        "warehouse: workforce-metrics rebuild",
+        "warehouse: peak RSS",
+    ]
