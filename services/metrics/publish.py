@@ -79,27 +79,37 @@ class IndicatorPublisher:
         """Swap in the given years' rows and drop `drop` years; returns rows written. With `since`, the rows of
         `since`'s year are those `compute(since=since)` gave: the year's published rows of the periods it did not
         compute are kept (copied within ClickHouse into the year swapped in)."""
-        self._store.command("TRUNCATE TABLE indicators_staging")
+        self.start()
         if since is not None and since.year in groups:
             self._store.command(
                 "INSERT INTO indicators_staging SELECT * FROM indicators "
                 f"WHERE toYear(period) = %(year)s AND NOT {RECOMPUTED}",
                 {"year": since.year, "since": since},
             )
-        written = 0
+        written = sum(self.stage(rows, at) for _year, rows in sorted(groups.items()))
+        self.swap(groups, drop)
+        return written
+
+    def start(self) -> None:
+        """Empty the staging table before staging years (``stage``) to swap in (``swap``)."""
+        self._store.command("TRUNCATE TABLE indicators_staging")
+
+    def stage(self, rows: Sequence[IndicatorRow], at: datetime) -> int:
+        """Write rows (whole years) into the staging table, stamped ``at``; returns how many."""
         stamp = (_ticks(at),) if at.tzinfo is not None else (at,)
-        for _year, rows in sorted(groups.items()):
-            for start in range(0, len(rows), INSERT_ROWS):
-                # an IndicatorRow is a tuple of COLUMNS but the last: `suppressed` goes as a bool (UInt8 takes it)
-                chunk = [row + stamp for row in rows[start : start + INSERT_ROWS]]
-                self._store.insert_rows("indicators_staging", chunk, COLUMNS)
-            written += len(rows)
-        for year in sorted(groups):
+        for start in range(0, len(rows), INSERT_ROWS):
+            # an IndicatorRow is a tuple of COLUMNS but the last: `suppressed` goes as a bool (UInt8 takes it)
+            chunk = [row + stamp for row in rows[start : start + INSERT_ROWS]]
+            self._store.insert_rows("indicators_staging", chunk, COLUMNS)
+        return len(rows)
+
+    def swap(self, years: Iterable[int], drop: Iterable[int]) -> None:
+        """Swap the staged ``years`` in (each partition atomically), drop the ``drop`` years, empty the staging."""
+        for year in sorted(years):
             self._store.command(f"ALTER TABLE indicators REPLACE PARTITION {int(year)} FROM indicators_staging")
         for year in sorted(drop):
             self._store.command(f"ALTER TABLE indicators DROP PARTITION {int(year)}")
         self._store.command("TRUNCATE TABLE indicators_staging")
-        return written
 
     def write_catalog(self, at: datetime) -> None:
         rows = [(i.name, i.name_zh, i.name_en, i.unit, i.formula, i.standard, at) for i in CATALOG]

@@ -16,8 +16,10 @@ published at all: the refresh raises `PublishHeld`, what is published stays as i
 tried again until events, the date or the reference wages change.
 
 With the warehouse engine (METRICS_ENGINE=warehouse, issue 13; one-shot rebuilds only so far) no log is held: the
-stored log is read worker by worker and aggregated in ClickHouse (``warehouse.compute.stream_compute``), then
-suppressed, audited and published like the reference's.
+stored log is read worker by worker into fact tables (``warehouse.compute.load``), then each year is aggregated in
+ClickHouse, suppressed and staged in turn (``warehouse.compute.suppressed_years``: one year's cells in memory), and
+every year is swapped in at the end; with the audit on, whose relations cross year ends, the whole table is
+aggregated, suppressed and audited at once (``warehouse.compute.stream_compute``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from datetime import date, datetime
 from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
-from .engine import EventRecord, IndicatorRow, compute
+from .engine import EventRecord, IndicatorRow, ReferenceWage, compute
 from .engine.audit import AuditReport
 from .engine.compute import no_cyclic_gc
 from .engine.log import EventLog
@@ -39,7 +41,7 @@ from .loader import Overlap, load_events, load_reference_wages
 from .orgunits import ORG_TYPES, UnitLabel, labels, latest_units
 from .publish import ORG_UNIT_FIELDS, IndicatorPublisher, by_year, fingerprint
 from .scope import first_dates, recompute_since
-from .warehouse.compute import stream_compute
+from .warehouse.compute import Loaded, load, stream_compute, suppressed_years
 
 log = logging.getLogger("workforce.metrics")
 UNKNOWN = (-1, 0)  # the fingerprint of a year written from one of its months: equal to none computed
@@ -240,48 +242,79 @@ class Refresher:
             as_of=as_of.isoformat(),
             engine=WAREHOUSE,
         )
-        result, got = stream_compute(
-            self._store,
-            as_of=as_of,
-            k=self._k,
-            org_levels=self._org_levels,
-            reference_wages=wages,
-            cluster=self._cluster,
-            audit=self._audit,
-        )
-        computed = time.perf_counter()
-        if result.audit is not None:
-            self._note_audit(result.audit)
-            if not result.audit.passed:
-                raise PublishHeld(result.audit)
-        with no_cyclic_gc(keep_frozen=True):  # the rows' insert chunks are millions of tuples, like the compute's
-            years, written = self._publish(result.rows, force=True)
-        self._write_units(labels(latest_units(got.org_events)))
+        audit: AuditReport | None = None
+        if self._audit:  # the audit reads every year at once
+            result, got = stream_compute(
+                self._store,
+                as_of=as_of,
+                k=self._k,
+                org_levels=self._org_levels,
+                reference_wages=wages,
+                cluster=self._cluster,
+                audit=True,
+            )
+            computed = time.perf_counter()
+            audit, anomalies, org_events, events = result.audit, len(result.anomalies), got.org_events, got.events
+            if audit is not None:
+                self._note_audit(audit)
+                if not audit.passed:
+                    raise PublishHeld(audit)
+            with no_cyclic_gc(keep_frozen=True):  # the rows' insert chunks are millions of tuples, like the compute's
+                years, written = self._publish(result.rows, force=True)
+            program = result.rows
+            phases = {"compute": computed - started, "publish": time.perf_counter() - computed}
+        else:
+            loaded = load(self._store, as_of, self._org_levels, cluster=self._cluster)
+            computed = time.perf_counter()
+            anomalies, org_events, events = len(loaded.anomalies), loaded.org_events, loaded.events
+            years, written, program = self._publish_by_year(loaded, as_of, wages)
+            phases = {"load": computed - started, "years": time.perf_counter() - computed}
+        self._write_units(labels(latest_units(org_events)))
         done = time.perf_counter()
         self._note(
-            f"refreshed in {done - started:.1f}s (read, replay and aggregate {computed - started:.1f}s, publish"
-            f" {done - computed:.1f}s): {got.events} events, years {list(years) or 'none'} written, {written:,} rows",
+            f"refreshed in {done - started:.1f}s ("
+            + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in phases.items())
+            + f"): {events} events, years {list(years) or 'none'} written, {written:,} rows",
             event="refresh_done",
             seconds=done - started,
-            phases={"compute": computed - started, "publish": done - computed},
-            counts={"events": got.events, "rows_written": written, "anomalies": len(result.anomalies)},
+            phases=phases,
+            counts={"events": events, "rows_written": written, "anomalies": anomalies},
             years_written=list(years),
         )
         newest = self._store.query_rows("SELECT max(stored_at) FROM events")[0][0]
         report = RefreshReport(
-            as_of,
-            got.events,
-            got.events,
-            years,
-            written,
-            len(result.anomalies),
-            done - started,
-            newest,
-            headlines(result.rows),
-            result.audit,
+            as_of, events, events, years, written, anomalies, done - started, newest, headlines(program), audit
         )
         self._log(report)
         return report
+
+    def _publish_by_year(
+        self, loaded: Loaded, as_of: date, wages: list[ReferenceWage]
+    ) -> tuple[tuple[int, ...], int, list[IndicatorRow]]:
+        """Aggregate, suppress and stage the loaded facts one year at a time (``suppressed_years``: one year's cells
+        in memory), then swap every year in and drop the stored years no longer computed: what ``_publish(force=
+        True)`` does with the whole table. Returns the years written, the rows written and the program rows (the
+        headlines')."""
+        at = self._clock()
+        years: list[int] = []
+        written = 0
+        program: list[IndicatorRow] = []
+        self._publisher.start()
+        if loaded.first_mi is not None:
+            with no_cyclic_gc(keep_frozen=True):  # rows by the million, freed by reference counting year by year
+                for year, cells in suppressed_years(
+                    self._store, loaded.first_mi, as_of, self._k, org=loaded.org, reference_wages=wages
+                ):
+                    rows = cells.rows()
+                    del cells
+                    written += self._publisher.stage(rows, at)
+                    program.extend(row for row in rows if row[3] == "all")  # row.dimension
+                    years.append(year)
+                    self._note(f"year {year}: {len(rows):,} rows staged", event="year_staged", year=year)
+        self._publisher.swap(years, self._publisher.stored_years() - set(years))
+        self._publisher.write_catalog(self._clock())
+        self._published = {}
+        return tuple(years), written, program
 
     def _note_audit(self, audit: AuditReport) -> None:
         verdict = "passed" if audit.passed else f"FAILED, publish held back: {audit.problem}"

@@ -34,6 +34,8 @@ from tests.unit.test_engine_vs_oracle import PUBLISHED, REFS, SIM_AS_OF, SYNTH_A
 
 from .servers import Servers
 
+EPOCH = date(2000, 1, 1)  # a `since` before every fact of these logs
+
 
 @pytest.fixture
 def warehouse_store(servers: Servers) -> Iterator[ConnectClickHouse]:
@@ -125,7 +127,7 @@ def test_headcount_and_transfer_queries_alone(warehouse_store: ConnectClickHouse
         (date(2024, 4, 30), "S2"): 1,
         (date(2024, 4, 30), "D"): 1,
     }
-    moves = warehouse_store.query_rows(TRANSFERS, {"start": "month", "until": date(2024, 5, 1)})
+    moves = warehouse_store.query_rows(TRANSFERS, {"start": "month", "since": EPOCH, "until": date(2024, 5, 1)})
     assert sorted(moves) == [(date(2024, 4, 1), "S1", "out", 1), (date(2024, 4, 1), "S2", "in", 1)]  # not D
 
 
@@ -152,7 +154,7 @@ def test_training_query_alone(warehouse_store: ConnectClickHouse) -> None:
     load_workers(Warehouse(warehouse_store), org, [facts_of(prepared.workers, date(2024, 3, 1), date(2024, 4, 30))])
 
     def org_rows(start: str, until: date) -> set[tuple[object, ...]]:
-        rows = warehouse_store.query_rows(TRAININGS, {"start": start, "until": until})
+        rows = warehouse_store.query_rows(TRAININGS, {"start": start, "since": EPOCH, "until": until})
         return {
             (label, value, course, n, people, hours)
             for label, dim, value, course, n, people, hours in rows
@@ -214,15 +216,15 @@ def test_retention_queries_alone(warehouse_store: ConnectClickHouse) -> None:
     assert on_org(kept, 2) == {"S1": (2, 0), "D": (2, 1)}
     current = warehouse_store.query_rows(TENURE_CURRENT, {"days": [end]})
     assert on_org(current, 1) == {"S1": (19.5,), "S2": (224.0,), "D": (19.5,)}
-    leavers = warehouse_store.query_rows(TENURE_LEAVERS, {"start": "month", "until": as_of})
+    leavers = warehouse_store.query_rows(TENURE_LEAVERS, {"start": "month", "since": EPOCH, "until": as_of})
     assert on_org(leavers, 1) == {"S1": (66.0,), "D": (66.0,)}
     bounds = {"as_of": as_of, "cutoff": date(2024, 3, 31)}
-    months = warehouse_store.query_rows(COHORTS, {"start": "month", "until": as_of, **bounds})
+    months = warehouse_store.query_rows(COHORTS, {"start": "month", "since": EPOCH, "until": as_of, **bounds})
     assert {k: v for k, v in on_org([row for row in months if row[0] == march], 1).items() if k != "D"} == {
         "S1": (2, date(2024, 3, 20), [], [2, 0, 0, 0, 0], [2, 0, 0, 0, 0], 2, 1),
         "S2": (1, date(2024, 3, 31), [], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0], 1, 0),
     }
-    years = warehouse_store.query_rows(COHORTS, {"start": "year", "until": date(2025, 1, 1), **bounds})
+    years = warehouse_store.query_rows(COHORTS, {"start": "year", "since": EPOCH, "until": date(2025, 1, 1), **bounds})
     assert on_org([row for row in years if row[0] == date(2024, 1, 1)], 1)["D"] == (
         3, date(2024, 3, 31), [65], [3, 1, 0, 0, 0], [3, 0, 0, 0, 0], 3, 1
     )  # fmt: skip
@@ -288,7 +290,7 @@ def test_career_queries_alone(warehouse_store: ConnectClickHouse) -> None:
         (jan_2024, "D", True, 1, 1),
         (jan_2024, "D", False, 2, 1),
     }
-    within = warehouse_store.query_rows(PROMOTED_WITHIN, {"as_of": as_of, "until": date(2025, 1, 1)})
+    within = warehouse_store.query_rows(PROMOTED_WITHIN, {"as_of": as_of, "since": EPOCH, "until": date(2025, 1, 1)})
     y2020, y2021, y2024 = date(2020, 1, 1), date(2021, 1, 1), date(2024, 1, 1)
     assert on_org(within, 0, 2, 3, 4, 5) == {
         *((y2020, unit, mark, 1, 1) for unit in ("S1", "D") for mark in (365, 730, 1095)),

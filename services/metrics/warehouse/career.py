@@ -98,7 +98,7 @@ FROM (
     FROM (
         SELECT w.worker_key AS worker_key, min(w.day) AS hired, argMin(w.unit, w.day) AS hire_unit,
                argMin(w.channel, w.day) AS channel, any(w.gender) AS gender, any(w.birth_year) AS birth_year
-        FROM wf_flows AS w WHERE w.flow = 'hire' AND w.day < {{until:Date}}
+        FROM wf_flows AS w WHERE w.flow = 'hire' AND w.day >= {{since:Date}} AND w.day < {{until:Date}}
         GROUP BY w.worker_key, toYear(w.day)
     ) AS h
     ARRAY JOIN {list(PROMOTED_MARKS)} AS mark
@@ -106,9 +106,9 @@ FROM (
 ARRAY JOIN {keys("toYear(f.hired)")} AS k
 GROUP BY period, dim, value, mark
 """
-"""Per hire year before ``until`` (each worker's first hire of the year, in the slices of the hire day), slice and
-mark: the hires with hire + mark on or before ``as_of`` (eligible), and those of them promoted in that spell within
-the mark's days."""
+"""Per hire year from ``since`` to before ``until`` (each worker's first hire of the year, in the slices of the hire
+day), slice and mark: the hires with hire + mark on or before ``as_of`` (eligible), and those of them promoted in
+that spell within the mark's days."""
 
 
 def grade_figures(
@@ -116,8 +116,8 @@ def grade_figures(
 ) -> dict[PeriodKey, dict[SliceKey, GradeFigures]]:
     """``GradeFigures`` per period (as ``periods`` lists them) and slice of ``presence``."""
     moves: dict[PeriodKey, dict[SliceKey, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-    for start, until in presence.until.items():
-        for label, dim, value, flow, kind, _, n in store.query_rows(FLOWS, {"start": start, "until": until}):
+    for start, bounds in presence.bounds():
+        for label, dim, value, flow, kind, _, n in store.query_rows(FLOWS, bounds):
             if flow == GRADE:
                 moves[(start, label)][(dim, value)][kind] += int(n)
     out: dict[PeriodKey, dict[SliceKey, GradeFigures]] = {}
@@ -158,12 +158,15 @@ def promotion_groups(
     return out
 
 
-def promoted_within(store: ClickHouse, as_of: date, until: date) -> dict[date, dict[SliceKey, dict[int, Promoted]]]:
-    """Per hire year before ``until`` with a hire: ``Promoted`` figures per slice of its hires and mark, slices in
-    sorted order."""
+def promoted_within(
+    store: ClickHouse, as_of: date, span: tuple[date, date]
+) -> dict[date, dict[SliceKey, dict[int, Promoted]]]:
+    """Per hire year of ``span`` (its first day, the first day after it) with a hire: ``Promoted`` figures per slice
+    of its hires and mark, slices in sorted order."""
     out: dict[date, dict[SliceKey, dict[int, Promoted]]] = defaultdict(lambda: defaultdict(dict))
+    since, until = span
     for label, dim, value, mark, eligible, promoted in store.query_rows(
-        PROMOTED_WITHIN, {"as_of": as_of, "until": until}
+        PROMOTED_WITHIN, {"as_of": as_of, "since": since, "until": until}
     ):
         out[label][(dim, value)][int(mark)] = Promoted(int(promoted), int(eligible))
     return {label: dict(sorted(rows.items())) for label, rows in sorted(out.items())}
@@ -207,7 +210,7 @@ def family_cells(cells: Cells, store: ClickHouse, periods: Sequence[Period], pre
     years = [p for p in periods if p.kind == "year"]
     for period, groups in zip(years, promotion_groups(store, years, presence).values(), strict=True):
         turnover_by_promotion_cells(cells, period, groups)
-    for label, figures in promoted_within(store, as_of, presence.until["year"]).items():
+    for label, figures in promoted_within(store, as_of, presence.spans["year"]).items():
         promoted_within_cells(cells, label, figures)
     for period, pays in level_pays(store, [p for p in periods if p.kind == "month"]):
         pay_by_level_cells(cells, period, pays)

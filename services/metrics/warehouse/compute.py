@@ -18,13 +18,13 @@ from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
 from ..engine.audit import audit_table
-from ..engine.cells import Cells
+from ..engine.cells import Cells, Family
 from ..engine.compute import ComputeResult, no_cyclic_gc
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import EventLog, Prepared
-from ..engine.model import Anomaly, EventRecord, ReferenceWage
-from ..engine.orgs import OrgTree, build_org_tree
+from ..engine.model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
+from ..engine.orgs import OrgTree, SliceKey, build_org_tree
 from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
 from ..engine.suppression import suppress
@@ -55,11 +55,22 @@ def warehouse_table(
 
 
 @dataclass(frozen=True, slots=True)
+class Loaded:
+    """What reading the stored log worker by worker into the fact tables gave: the org tree the slices follow, the
+    org events (with their corrections) the unit labels come from, the events read (redelivered copies once), the
+    anomalies of the replays (the reference engine also reports corrections that name no stored event; this path
+    does not read them) and the first month with a worker event (None: none up to as-of, so no cell)."""
+
+    org: OrgTree
+    org_events: list[EventRecord]
+    events: int
+    anomalies: list[Anomaly]
+    first_mi: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Streamed:
-    """What reading the stored log worker by worker gave: the cells before suppression, the org tree their slices
-    follow, the org events (with their corrections) the unit labels come from, the events read (redelivered copies
-    once) and the anomalies of the replays (the reference engine also reports corrections that name no stored event;
-    this path does not read them)."""
+    """The cells before suppression of a loaded log, with what loading it gave."""
 
     cells: Cells
     org: OrgTree
@@ -78,9 +89,25 @@ def streamed(
     reference_wages: Sequence[ReferenceWage] = (),
     cluster: Cluster | None = None,
 ) -> Streamed:
+    """``load`` the stored log, then aggregate every cell from the facts (all years at once)."""
+    got = load(store, as_of, org_levels, batch=batch, cluster=cluster)
+    cells = Cells(k)
+    if got.first_mi is not None:
+        cells = aggregate(store, got.first_mi, as_of, k, org=got.org, reference_wages=reference_wages)
+    return Streamed(cells, got.org, got.org_events, got.events, got.anomalies)
+
+
+def load(
+    store: ClickHouse,
+    as_of: date,
+    org_levels: frozenset[str] | None,
+    *,
+    batch: int = BATCH,
+    cluster: Cluster | None = None,
+) -> Loaded:
     """The store's events table read ``batch`` workers at a time (``stream.worker_batches``): each batch replayed,
-    written as facts and dropped, so no process holds the log; then every cell aggregated from the facts. On a
-    ``cluster`` the fact tables take their cluster form (sharded by worker, like ``events``)."""
+    written as facts and dropped, so no process holds the log. On a ``cluster`` the fact tables take their cluster
+    form (sharded by worker, like ``events``)."""
     orgs = org_events(store)
     org_log = EventLog(orgs).prepared()
     org = build_org_tree(org_log.org_events, org_levels)
@@ -101,11 +128,8 @@ def streamed(
 
     load_workers(Warehouse(store, cluster), org, batches())
     first = min(firsts, default=None)
-    if first is None or first > as_of:
-        cells = Cells(k)
-    else:
-        cells = aggregate(store, month_index(first), as_of, k, org=org, reference_wages=reference_wages)
-    return Streamed(cells, org, orgs, read[0], sorted(anomalies, key=lambda a: (a.event_id, a.reason)))
+    first_mi = None if first is None or first > as_of else month_index(first)
+    return Loaded(org, orgs, read[0], sorted(anomalies, key=lambda a: (a.event_id, a.reason)), first_mi)
 
 
 def stream_compute(
@@ -135,13 +159,19 @@ def aggregate(
     *,
     org: OrgTree,
     reference_wages: Sequence[ReferenceWage] = (),
+    year: int | None = None,
 ) -> Cells:
     """Every cell, from the fact tables as loaded, for the months ``first_mi`` .. ``as_of``: each
     family's figures aggregated in ClickHouse, written by the reference engine's own cell functions (``org``:
-    the published units the reference wages name)."""
+    the published units the reference wages name). With ``year``, only that year's partition of the published
+    table: its months, the year itself if complete, the rolling windows ending in it, the cohorts hired in it."""
     cells = Cells(k)
     warehouse = Warehouse(store)
     periods = month_periods(first_mi, as_of) + year_periods(first_mi, as_of)
+    if year is not None:
+        periods = [p for p in periods if p.label.year == year]
+        if not periods:
+            return cells
     presence = warehouse.presence(periods, as_of)
     flows = warehouse.flow_figures(periods, presence)
     trainings = training_figures(store, periods, presence)
@@ -151,11 +181,48 @@ def aggregate(
     career.family_cells(cells, store, periods, presence, as_of)
     pay.family_cells(cells, store, periods, presence, org, reference_wages)
     retention.family_cells(cells, store, periods, presence, as_of)
-    ends = rolling_months(first_mi, as_of)
+    ends = [end for end in rolling_months(first_mi, as_of) if year is None or month_start(end).year == year]
     if ends:
         for label, rows in windows(store, month_start(ends[0]), month_start(ends[-1])).items():
             rolling_cells(cells, label, rows)
     return cells
+
+
+def suppressed_years(
+    store: ClickHouse,
+    first_mi: int,
+    as_of: date,
+    k: int,
+    *,
+    org: OrgTree,
+    reference_wages: Sequence[ReferenceWage] = (),
+) -> Iterator[tuple[int, Cells]]:
+    """Each year's partition of the published table (``aggregate(year=...)``), suppressed by the rules, oldest
+    first: the cells of the whole table, one year in memory at a time.
+
+    A year's suppression reads the year before only where a rule reads an earlier period (``read_back``: a month's
+    stability index and the period-end headcount a year before), and those families' flags evolve by their own
+    rules alone. So they ride along as they were written, unsuppressed, are suppressed again in step with the year's
+    own rounds (the rounds' order decides which sibling a secondary rule picks) and are dropped again, as
+    ``compute(since=...)`` does: the cells are those of suppressing every year at once
+    (tests/integration/test_warehouse_stream.py compares the published tables)."""
+    before: dict[Family, dict[SliceKey, IndicatorRow]] = {}
+    for year in range(month_start(first_mi).year, as_of.year + 1):
+        cells = aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=year)
+        own = list(cells.families)
+        unsuppressed = {fam: dict(cells.families[fam]) for fam in own if read_back(fam)}
+        cells.families.update(before)
+        suppress(cells, org)
+        before = unsuppressed
+        cells.families = {fam: cells.families[fam] for fam in own}
+        yield year, cells
+
+
+def read_back(fam: Family) -> bool:
+    """Whether the rules read a family's cells from a later year's: the period-end headcount of a month (a stability
+    index a year later links to it)."""
+    indicator, kind, _, _ = fam
+    return indicator == "headcount_end" and kind == "month"
 
 
 def _batches(workers: Iterable[Worker]) -> Iterator[list[Worker]]:

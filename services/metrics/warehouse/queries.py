@@ -64,9 +64,10 @@ PRESENCE_MONTHS: Final = f"""
 SELECT f.month AS period, k.1 AS dim, k.2 AS value, sum(f.days) AS days, uniqExact(f.worker_key) AS workers
 FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN {keys("toYear(f.month)")} AS k
+WHERE f.month >= {{since:Date}} AND f.month < {{until:Date}}
 GROUP BY period, dim, value
 """
-"""Per month and slice: headcount-days and distinct workers employed."""
+"""Per month from ``since`` to before ``until`` and slice: headcount-days and distinct workers employed."""
 
 PRESENCE_YEARS: Final = f"""
 SELECT period, dim, value, sum(days / toDayOfMonth(toLastDayOfMonth(month))) AS avg_sum, uniqExactMerge(w) AS workers
@@ -75,24 +76,24 @@ FROM (
            uniqExactState(f.worker_key) AS w
     FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
     ARRAY JOIN {keys("toYear(f.month)")} AS k
-    WHERE f.month < {{until:Date}}
+    WHERE f.month >= {{since:Date}} AND f.month < {{until:Date}}
     GROUP BY period, month, dim, value
 )
 GROUP BY period, dim, value
 """
-"""Per complete year (months before ``until``) and slice: the sum of the monthly average headcounts and the
-distinct workers employed at any time in the year."""
+"""Per complete year (months from ``since`` to before ``until``) and slice: the sum of the monthly average
+headcounts and the distinct workers employed at any time in the year."""
 
 FLOWS: Final = f"""
 SELECT if({{start:String}} = 'year', toStartOfYear(f.day), toStartOfMonth(f.day)) AS period, k.1 AS dim, k.2 AS value,
        f.flow AS flow, f.kind AS kind, f.reason AS reason, count() AS n
 FROM wf_flows AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN {keys("toYear(f.day)")} AS k
-WHERE f.day < {{until:Date}}
+WHERE f.day >= {{since:Date}} AND f.day < {{until:Date}}
 GROUP BY period, dim, value, flow, kind, reason
 """
-"""Per month (``start`` 'month') or year ('year'), slice, flow, kind and reason: the number of hires or
-separations dated before ``until``."""
+"""Per month (``start`` 'month') or year ('year'), slice, flow, kind and reason: the number of hires,
+separations and grade changes dated from ``since`` to before ``until``."""
 
 TRANSFERS: Final = """
 SELECT if({start:String} = 'year', toStartOfYear(t.day), toStartOfMonth(t.day)) AS period, m.1 AS unit,
@@ -104,7 +105,7 @@ ARRAY JOIN arrayConcat(
     arrayMap(u -> (u, 'out'), arrayFilter(u -> NOT has(b.chain, u), a.chain)),
     arrayMap(u -> (u, 'in'), arrayFilter(u -> NOT has(a.chain, u), b.chain))
 ) AS m
-WHERE t.day < {until:Date}
+WHERE t.day >= {since:Date} AND t.day < {until:Date}
 GROUP BY period, unit, direction
 """
 """Per month or year and org unit: transfers out of (in a chain the new unit's lacks) and into the unit."""

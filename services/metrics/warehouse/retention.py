@@ -109,11 +109,11 @@ SELECT if({{start:String}} = 'year', toStartOfYear({_SEP}), toStartOfMonth({_SEP
        k.2 AS value, quantileExactInclusive(0.5)({_SEP} - f.start + 1) AS median
 FROM wf_spells AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.sep_unit
 ARRAY JOIN {keys(f"toYear({_SEP})")} AS k
-WHERE f.sep_day IS NOT NULL AND {_SEP} < {{until:Date}}
+WHERE f.sep_day IS NOT NULL AND {_SEP} >= {{since:Date}} AND {_SEP} < {{until:Date}}
 GROUP BY period, dim, value
 """
 """Per month (``start`` 'month') or year ('year') and slice of the unit of the separation day: the median service
-days of the spells separated before ``until``."""
+days of the spells separated from ``since`` to before ``until``."""
 
 _MARKS = f"[{', '.join(map(str, MARKS))}]"
 _END = "assumeNotNull(f.counted_end)"
@@ -129,13 +129,15 @@ SELECT if({{start:String}} = 'year', toStartOfYear(f.start), toStartOfMonth(f.st
        countIf(f.start <= {{cutoff:Date}} AND f.on_time = 1) AS trained
 FROM wf_spells AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.hire_unit
 ARRAY JOIN {keys("toYear(f.start)")} AS k
-WHERE if({{start:String}} = 'year', f.year_first, f.month_first) = 1 AND f.start < {{until:Date}}
+WHERE if({{start:String}} = 'year', f.year_first, f.month_first) = 1 AND f.start >= {{since:Date}}
+  AND f.start < {{until:Date}}
 GROUP BY period, dim, value
 """
 """Per hire month (``start`` 'month': each worker's first hire of the month) or hire year ('year': first of the
-year) before ``until``, and slice of the hire day (age bands of the hire year): the cohort's size, latest hire,
-days from hire to counted end of those who left (ascending), per mark of ``MARKS`` the members eligible and still in
-their spell at hire + mark, and the members hired by ``cutoff`` (as-of - 90 days) and those trained on time."""
+year) from ``since`` to before ``until``, and slice of the hire day (age bands of the hire year): the cohort's size,
+latest hire, days from hire to counted end of those who left (ascending), per mark of ``MARKS`` the members eligible
+and still in their spell at hire + mark, and the members hired by ``cutoff`` (as-of - 90 days) and those trained on
+time."""
 
 Figures = dict["PeriodKey", dict[SliceKey, Retained]]
 
@@ -203,8 +205,8 @@ def tenure_figures(
     for day, dim, value, median in store.query_rows(TENURE_CURRENT, {"days": sorted({p.last for p in periods})}):
         current[day][(dim, value)] = float(median)
     leavers: dict[PeriodKey, dict[SliceKey, float]] = defaultdict(dict)
-    for start, until in presence.until.items():
-        for label, dim, value, median in store.query_rows(TENURE_LEAVERS, {"start": start, "until": until}):
+    for start, bounds in presence.bounds():
+        for label, dim, value, median in store.query_rows(TENURE_LEAVERS, bounds):
             leavers[(start, label)][(dim, value)] = float(median)
     out: dict[PeriodKey, dict[SliceKey, TenureFigures]] = {}
     for period in periods:
@@ -225,10 +227,9 @@ def cohort_figures(
     cohorts: dict[date, dict[SliceKey, CohortFigures]] = defaultdict(dict)
     on_time: dict[PeriodKey, dict[SliceKey, OnTime]] = defaultdict(dict)
     cutoff = as_of - timedelta(days=ON_TIME_DAYS)
-    for start, until in presence.until.items():
-        bounds = {"start": start, "until": until, "as_of": as_of, "cutoff": cutoff}
+    for start, bounds in presence.bounds():
         for label, dim, value, size, latest, closed, eligible, kept, trainable, trained in store.query_rows(
-            COHORTS, bounds
+            COHORTS, {**bounds, "as_of": as_of, "cutoff": cutoff}
         ):
             key = (dim, value)
             if start == "month":

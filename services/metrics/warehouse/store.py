@@ -68,18 +68,36 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class Presence:
-    """Per period (months to date and complete years) and slice: the distinct workers employed at any time (the
-    population) and the sum of the monthly average headcounts; a slice with no worker employed in the period has
-    none. ``until`` per period kind: the first day not counted (the day after as-of; after the last complete year).
-    Read once and shared by the families whose population it is."""
+    """Per period (the months to date and complete years asked) and slice: the distinct workers employed at any time
+    (the population) and the sum of the monthly average headcounts; a slice with no worker employed in the period
+    has none. ``spans`` per period kind: the first day counted and the first day not counted (the asked periods'
+    first day; the day after as-of, or after the last complete year asked): the facts every family reads. Read once
+    and shared by the families whose population it is."""
 
     workers: dict[PeriodKey, dict[SliceKey, int]]
     avg: dict[PeriodKey, dict[SliceKey, float]]
-    until: dict[str, date]
+    spans: dict[str, tuple[date, date]]
 
     def slices(self, at: PeriodKey) -> list[SliceKey]:
         """A period's slices in output order: those with a worker employed, and the program row always."""
         return sorted({*self.workers.get(at, {}), ALL})
+
+    def bounds(self) -> list[tuple[str, dict[str, object]]]:
+        """Per period kind, the query parameters of its span: ``start`` (the kind), ``since`` and ``until``."""
+        return [(kind, {"start": kind, "since": since, "until": until}) for kind, (since, until) in self.spans.items()]
+
+
+def spans(periods: Sequence[Period]) -> dict[str, tuple[date, date]]:
+    """Per period kind (month, year): from the first day of the first period of ``periods`` to the day after the
+    last day of its last (an empty span where ``periods`` has none of that kind)."""
+    out: dict[str, tuple[date, date]] = {}
+    for kind in ("month", "year"):
+        asked = [p for p in periods if p.kind == kind]
+        if asked:
+            out[kind] = (min(p.first for p in asked), max(p.last for p in asked) + timedelta(days=1))
+        else:
+            out[kind] = (date(1970, 1, 1), date(1970, 1, 1))
+    return out
 
 
 class Warehouse:
@@ -116,19 +134,20 @@ class Warehouse:
         self._store.insert_rows("wf_org", org_rows(org, units), ORG)
 
     def presence(self, periods: Sequence[Period], as_of: date) -> Presence:
-        """The population and average headcount sums of the months to date and complete years ``periods`` lists."""
-        years = [p for p in periods if p.kind == "year"]
-        year_end = date(max(p.label.year for p in years) + 1, 1, 1) if years else date(1970, 1, 1)
+        """The population and average headcount sums of the months to date and complete years ``periods`` lists
+        (consecutive months and years: every family reads the facts of their ``spans``)."""
+        span = spans(periods)
         workers: dict[PeriodKey, dict[SliceKey, int]] = defaultdict(dict)
         avg: dict[PeriodKey, dict[SliceKey, float]] = defaultdict(dict)
-        for label, dim, value, days, count in self._store.query_rows(PRESENCE_MONTHS):
+        months, years = ({"since": since, "until": until} for since, until in (span["month"], span["year"]))
+        for label, dim, value, days, count in self._store.query_rows(PRESENCE_MONTHS, months):
             last = min(month_end(label.year * 12 + label.month - 1), as_of)
             workers[("month", label)][(dim, value)] = int(count)
             avg[("month", label)][(dim, value)] = int(days) / ((last - label).days + 1)
-        for label, dim, value, avg_sum, count in self._store.query_rows(PRESENCE_YEARS, {"until": year_end}):
+        for label, dim, value, avg_sum, count in self._store.query_rows(PRESENCE_YEARS, years):
             workers[("year", label)][(dim, value)] = int(count)
             avg[("year", label)][(dim, value)] = float(avg_sum)
-        return Presence(workers, avg, {"month": as_of + timedelta(days=1), "year": year_end})
+        return Presence(workers, avg, span)
 
     def flow_figures(
         self, periods: Sequence[Period], presence: Presence
@@ -141,17 +160,15 @@ class Warehouse:
         reasons: dict[PeriodKey, dict[SliceKey, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
         t_in: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
         t_out: dict[PeriodKey, Counter[SliceKey]] = defaultdict(Counter)
-        for start, until in presence.until.items():
-            for label, dim, value, flow, kind, reason, n in self._store.query_rows(
-                FLOWS_SQL, {"start": start, "until": until}
-            ):
+        for start, bounds in presence.bounds():
+            for label, dim, value, flow, kind, reason, n in self._store.query_rows(FLOWS_SQL, bounds):
                 at, key = (start, label), (dim, value)
                 if flow == HIRE:
                     hires[at][key] += int(n)
                 elif flow == SEPARATION:
                     seps[at][key][kind] += int(n)
                     reasons[at][key][reason] += int(n)
-            for label, unit, direction, n in self._store.query_rows(TRANSFERS_SQL, {"start": start, "until": until}):
+            for label, unit, direction, n in self._store.query_rows(TRANSFERS_SQL, bounds):
                 (t_in if direction == "in" else t_out)[(start, label)][("org", unit)] += int(n)
         ends: dict[date, dict[SliceKey, int]] = defaultdict(dict)
         days = sorted({p.last for p in periods})

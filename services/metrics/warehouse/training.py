@@ -28,11 +28,11 @@ SELECT if({{start:String}} = 'year', toStartOfYear(f.day), toStartOfMonth(f.day)
 FROM wf_trainings AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN [f.kind, '{EVERY_KIND}'] AS course
 ARRAY JOIN {keys("toYear(f.day)")} AS k
-WHERE f.day < {{until:Date}}
+WHERE f.day >= {{since:Date}} AND f.day < {{until:Date}}
 GROUP BY period, dim, value, course
 """
 """Per month (``start`` 'month') or year ('year'), slice and course kind (``EVERY_KIND``: all of them): the
-trainings ended before ``until``, the distinct workers who ended one, and their hours."""
+trainings ended from ``since`` to before ``until``, the distinct workers who ended one, and their hours."""
 
 Counts = dict[PeriodKey, dict[SliceKey, dict[str, int]]]
 
@@ -45,10 +45,8 @@ def training_figures(
     times: Counts = defaultdict(lambda: defaultdict(dict))
     trainees: Counts = defaultdict(lambda: defaultdict(dict))
     hours: dict[PeriodKey, dict[SliceKey, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for start, until in presence.until.items():
-        for label, dim, value, course, n, people, total in store.query_rows(
-            TRAININGS, {"start": start, "until": until}
-        ):
+    for start, bounds in presence.bounds():
+        for label, dim, value, course, n, people, total in store.query_rows(TRAININGS, bounds):
             at, key = (start, label), (dim, value)
             if course == EVERY_KIND:
                 totals[at][key] = (int(n), int(people))
