@@ -72,15 +72,41 @@ def as_of_of(settings: MetricsSettings) -> date:
     return settings.metrics_as_of or datetime.now(settings.zone).date()
 
 
-def build_refresher(settings: MetricsSettings, store: ConnectClickHouse) -> Refresher:
+def build_refresher(
+    settings: MetricsSettings,
+    store: ConnectClickHouse,
+    shards: Sequence[ConnectClickHouse] = (),
+    *,
+    progress: Callable[[str], None] | None = None,
+    keep_log: bool = True,
+) -> Refresher:
+    """The refresher the settings describe (``shards``: every shard's store, for the warehouse engine on a
+    cluster, ``warehouse_shards``)."""
     return Refresher(
         store,
         k=settings.metrics_k,
         as_of=lambda: as_of_of(settings),
         clock=utc_now,
+        progress=progress,
         org_levels=settings.org_levels,
+        keep_log=keep_log,
         audit=settings.metrics_audit,
+        engine=settings.metrics_engine,
+        cluster=Cluster(settings.clickhouse_cluster, shards) if shards else None,
     )
+
+
+def warehouse_shards(settings: MetricsSettings) -> list[ConnectClickHouse]:
+    """Every shard's store when the warehouse engine runs on a cluster (it creates and empties the fact tables shard
+    by shard), else none. Raises `SettingsConflict` on a cluster without CLICKHOUSE_SHARD_URLS."""
+    if settings.metrics_engine != WAREHOUSE:
+        return []
+    if settings.clickhouse_cluster and not settings.shard_urls:
+        raise SettingsConflict(
+            "METRICS_ENGINE=warehouse on a cluster needs CLICKHOUSE_SHARD_URLS (every shard's endpoint): the fact "
+            "tables are created shard by shard"
+        )
+    return shard_stores(settings)
 
 
 def observe(telemetry: MetricsTelemetry, report: RefreshReport) -> None:
@@ -275,7 +301,8 @@ async def serve(settings: MetricsSettings) -> int:
         snapshots.invalidate()
 
     telemetry = MetricsTelemetry()
-    refresher = build_refresher(settings, store)
+    shards = await asyncio.to_thread(warehouse_shards, settings)
+    refresher = build_refresher(settings, store, shards)
     refreshed = asyncio.Event()
     holding = asyncio.Event()  # set while the audit has held back every table since start
 
@@ -336,6 +363,8 @@ async def serve(settings: MetricsSettings) -> int:
     api_threads.shutdown()
     snapshot_threads.shutdown()
     api_store.close()
+    for shard in shards:
+        shard.close()
     store.close()
     return 1 if server_failed else 0
 
@@ -348,29 +377,11 @@ def rebuild(settings: MetricsSettings, progress: Callable[[str], None]) -> Refre
     """Recompute and republish every indicator once, from all stored events; `progress` gets a line per phase.
     Raises `PublishHeld` when the audit (METRICS_AUDIT) cannot protect the table: then nothing is published.
     With METRICS_ENGINE=warehouse the warehouse path computes (on a cluster: CLICKHOUSE_SHARD_URLS must name every
-    shard, where the fact tables are created; else `ValueError`)."""
-    warehouse = settings.metrics_engine == WAREHOUSE
-    if warehouse and settings.clickhouse_cluster and not settings.shard_urls:
-        raise SettingsConflict(
-            "METRICS_ENGINE=warehouse on a cluster needs CLICKHOUSE_SHARD_URLS (every shard's endpoint): the fact "
-            "tables are created shard by shard"
-        )
+    shard, where the fact tables are created; else `SettingsConflict`)."""
+    shards = warehouse_shards(settings)
     store = connect_store(settings)
-    shards = shard_stores(settings) if warehouse else []
     try:
-        refresher = Refresher(
-            store,
-            k=settings.metrics_k,
-            as_of=lambda: as_of_of(settings),
-            clock=utc_now,
-            progress=progress,
-            org_levels=settings.org_levels,
-            keep_log=False,
-            audit=settings.metrics_audit,
-            engine=settings.metrics_engine,
-            cluster=Cluster(settings.clickhouse_cluster, shards) if shards else None,
-        )
-        return refresher.refresh(force=True)
+        return build_refresher(settings, store, shards, progress=progress, keep_log=False).refresh(force=True)
     finally:
         for shard in shards:
             shard.close()

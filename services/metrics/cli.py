@@ -31,15 +31,12 @@ def _settings() -> MetricsSettings:
 
 def _run(_: argparse.Namespace) -> int:
     settings = _settings()
-    if settings.metrics_engine != "reference":
-        print(
-            "workforce-metrics: setting METRICS_ENGINE: the warehouse engine runs `rebuild` only so far (issue 13); "
-            "the running service computes with `reference`",
-            file=sys.stderr,
-        )
-        return 2
     configure(settings.log_level, settings.log_format)
-    return app.run(settings)
+    try:
+        return app.run(settings)
+    except app.SettingsConflict as exc:
+        print(f"workforce-metrics: {exc}", file=sys.stderr)
+        return 2
 
 
 def _rebuild(_: argparse.Namespace) -> int:

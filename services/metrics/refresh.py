@@ -15,11 +15,13 @@ recomputes every year, since the audit's relations cross year ends, and a table 
 published at all: the refresh raises `PublishHeld`, what is published stays as it was, and the same table is not
 tried again until events, the date or the reference wages change.
 
-With the warehouse engine (METRICS_ENGINE=warehouse, issue 13; one-shot rebuilds only so far) no log is held: the
-stored log is read worker by worker into fact tables (``warehouse.compute.load``), then each year is aggregated in
-ClickHouse, suppressed and staged in turn (``warehouse.compute.suppressed_years``: one year's cells in memory), and
-every year is swapped in at the end; with the audit on, whose relations cross year ends, the whole table is
-aggregated, suppressed and audited at once (``warehouse.compute.stream_compute``).
+With the warehouse engine (METRICS_ENGINE=warehouse, issue 13) no log is held: the stored log is read worker by
+worker into fact tables (``warehouse.compute.load``), then each year is aggregated in ClickHouse, suppressed and
+staged in turn (``warehouse.compute.suppressed_years``: one year's cells in memory), and every year is swapped in at
+the end; with the audit on, whose relations cross year ends, the whole table is aggregated, suppressed and audited at
+once. Later refreshes derive again only the workers new events name (``warehouse.compute.rederive``) and recompute
+the years from the scope's on, each year's partition whole; what the scope cannot place (org events, corrections, a
+rehire, a new as-of date) reads the whole log again.
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
 from .engine import EventRecord, IndicatorRow, ReferenceWage, compute
-from .engine.audit import AuditReport
+from .engine.audit import AuditReport, audit_table
+from .engine.cells import Cells
 from .engine.compute import no_cyclic_gc
 from .engine.log import EventLog
-from .loader import Overlap, load_events, load_reference_wages
+from .engine.suppression import suppress
+from .loader import OVERLAP, Overlap, load_events, load_reference_wages
 from .orgunits import ORG_TYPES, UnitLabel, labels, latest_units
 from .publish import ORG_UNIT_FIELDS, IndicatorPublisher, by_year, fingerprint
 from .scope import first_dates, recompute_since
-from .warehouse.compute import Loaded, load, stream_compute, suppressed_years
+from .warehouse.compute import Loaded, aggregate, load, rederive, suppressed_years
 
 log = logging.getLogger("workforce.metrics")
 UNKNOWN = (-1, 0)  # the fingerprint of a year written from one of its months: equal to none computed
@@ -97,14 +101,10 @@ class Refresher:
         ``audit`` runs the publish audit on every refresh (see the module docstring).
 
         ``engine`` ``warehouse`` computes with the warehouse path (issue 13: the log read worker by worker and
-        aggregated in ClickHouse, on ``cluster`` when given) and holds no log: it is for one-shot rebuilds
-        (``keep_log=False``) so far."""
+        aggregated in ClickHouse, on ``cluster`` when given) and holds no log at all; ``keep_log=False`` then only
+        means it refreshes once."""
         if engine not in (REFERENCE, WAREHOUSE):
             raise ValueError(f"unknown engine {engine!r} (reference, warehouse)")
-        if engine == WAREHOUSE and keep_log:
-            raise ValueError(
-                "the warehouse engine rebuilds once (keep_log=False); a running service uses the reference"
-            )
         self._store = store
         self._publisher = IndicatorPublisher(store)
         self._k = k
@@ -128,11 +128,16 @@ class Refresher:
         self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
         self._engine = engine
         self._cluster = cluster
+        # the warehouse engine's state in place of a log: the last full load (its org tree and first month), the
+        # events of the re-read overlap by id, and the events counted
+        self._loaded: Loaded | None = None
+        self._seen: dict[str, datetime] = {}
+        self._event_total = 0
         self._units: list[UnitLabel] | None = None  # as last published: they change with org events only
 
     @property
     def event_count(self) -> int:
-        return len(self._events)
+        return self._event_total if self._engine == WAREHOUSE else len(self._events)
 
     def absorb(self) -> int:
         """Read newly stored events into the log without recomputing; returns how many were new. The next
@@ -147,7 +152,7 @@ class Refresher:
         if self._spent:
             raise RuntimeError("this refresher let go of its event log (keep_log=False); it refreshes once")
         if self._engine == WAREHOUSE:
-            return self._rebuild_in_warehouse()
+            return self._refresh_in_warehouse(force=force)
         started = time.perf_counter()
         self.absorb()
         fresh = self._pending
@@ -230,80 +235,143 @@ class Refresher:
         self._log(report)
         return report
 
-    def _rebuild_in_warehouse(self) -> RefreshReport:
-        """Every year recomputed by the warehouse path and published (``refresh(force=True)`` of the reference)."""
-        self._spent = True
+    def _refresh_in_warehouse(self, *, force: bool) -> RefreshReport | None:
+        """The warehouse engine's refresh: no log held. Everything (the first time, a new as-of date or reference
+        wages, org events and corrections, an event outside what `scope` can place, or the audit on): the stored
+        log read again worker by worker into the fact tables, every year recomputed. Else the workers the new
+        events name are derived again from their stored events (``warehouse.compute.rederive``) and the years from
+        the scope's on are recomputed, each year's partition whole."""
         started = time.perf_counter()
+        if self._computed:
+            self.absorb()
+        fresh = self._pending
         as_of = self._as_of()
         wages = load_reference_wages(self._store)
+        wages_key = tuple(wages)
+        everything = force or not self._computed or as_of != self._last_as_of or wages_key != self._wages_key
+        if not (everything or fresh):
+            return None
+        since = None if everything or self._audit else recompute_since(fresh, self._first_dates, as_of)
         self._note(
-            f"recomputing every stored event as of {as_of} in ClickHouse (warehouse engine), every year",
+            f"recomputing in ClickHouse (warehouse engine) as of {as_of}, "
+            + ("every year" if since is None else f"{len(fresh)} new events, years from {since.year} on"),
             event="refresh_started",
             as_of=as_of.isoformat(),
+            since=None if since is None else since.isoformat(),
             engine=WAREHOUSE,
         )
         audit: AuditReport | None = None
-        if self._audit:  # the audit reads every year at once
-            result, got = stream_compute(
-                self._store,
-                as_of=as_of,
-                k=self._k,
-                org_levels=self._org_levels,
-                reference_wages=wages,
-                cluster=self._cluster,
-                audit=True,
-            )
-            computed = time.perf_counter()
-            audit, anomalies, org_events, events = result.audit, len(result.anomalies), got.org_events, got.events
-            if audit is not None:
-                self._note_audit(audit)
-                if not audit.passed:
-                    raise PublishHeld(audit)
-            with no_cyclic_gc(keep_frozen=True):  # the rows' insert chunks are millions of tuples, like the compute's
-                years, written = self._publish(result.rows, force=True)
-            program = result.rows
-            phases = {"compute": computed - started, "publish": time.perf_counter() - computed}
-        else:
+        if since is None:
+            mark = self._mark()  # before the log is read: what is stored later counts as new next time
             loaded = load(self._store, as_of, self._org_levels, cluster=self._cluster)
             computed = time.perf_counter()
-            anomalies, org_events, events = len(loaded.anomalies), loaded.org_events, loaded.events
-            years, written, program = self._publish_by_year(loaded, as_of, wages)
+            anomalies, events = len(loaded.anomalies), loaded.events
+            self._loaded = loaded
+            if self._audit:  # its relations cross year ends: the whole table at once
+                years, written, program, audit = self._publish_audited(loaded, as_of, wages)
+            else:
+                years, written, program = self._publish_by_year(loaded, as_of, wages)
+            self._write_units(labels(latest_units(loaded.org_events)))
+            self._newest, self._seen = mark
+            self._first_dates = dict(loaded.first_dates)
+            self._event_total = events
             phases = {"load": computed - started, "years": time.perf_counter() - computed}
-        self._write_units(labels(latest_units(org_events)))
+        else:
+            assert self._loaded is not None  # a scope is judged only after a full load
+            keys = {event.worker_key for event in fresh}
+            events, replayed = rederive(self._store, keys, as_of, self._loaded.org, cluster=self._cluster)
+            computed = time.perf_counter()
+            anomalies = len(replayed)
+            years, written, program = self._publish_by_year(self._loaded, as_of, wages, from_year=since.year)
+            for worker, day in first_dates(fresh).items():
+                if worker not in self._first_dates or day < self._first_dates[worker]:
+                    self._first_dates[worker] = day
+            self._event_total += len(fresh)
+            phases = {"rederive": computed - started, "years": time.perf_counter() - computed}
+        new = len(fresh)
+        self._pending = []
+        self._computed = True
+        self._last_as_of, self._wages_key = as_of, wages_key
+        if not self._keep_log:
+            self._spent = True
         done = time.perf_counter()
         self._note(
             f"refreshed in {done - started:.1f}s ("
             + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in phases.items())
-            + f"): {events} events, years {list(years) or 'none'} written, {written:,} rows",
+            + f"): {new} new events, years {list(years) or 'none'} written, {written:,} rows",
             event="refresh_done",
             seconds=done - started,
             phases=phases,
-            counts={"events": events, "rows_written": written, "anomalies": anomalies},
+            counts={"events": self._event_total, "new_events": new, "rows_written": written, "anomalies": anomalies},
             years_written=list(years),
         )
-        newest = self._store.query_rows("SELECT max(stored_at) FROM events")[0][0]
         report = RefreshReport(
-            as_of, events, events, years, written, anomalies, done - started, newest, headlines(program), audit
+            as_of,
+            self._event_total,
+            new,
+            years,
+            written,
+            anomalies,
+            done - started,
+            self._newest,
+            headlines(program),
+            audit,
         )
         self._log(report)
         return report
 
-    def _publish_by_year(
+    def _mark(self) -> tuple[datetime | None, dict[str, datetime]]:
+        """The newest `stored_at` and the events of the re-read overlap before it (`loader.load_events`): read
+        before a full load, so that events stored while it reads are new to the next refresh."""
+        newest = self._store.query_rows("SELECT max(stored_at) FROM events")[0][0]
+        rows = self._store.query_rows(
+            "SELECT toString(event_id), max(stored_at) FROM events WHERE stored_at > %(since)s GROUP BY event_id",
+            {"since": newest - OVERLAP},
+        )
+        self._overlap = Overlap()
+        return newest, {str(event_id): stored_at for event_id, stored_at in rows}
+
+    def _publish_audited(
         self, loaded: Loaded, as_of: date, wages: list[ReferenceWage]
+    ) -> tuple[tuple[int, ...], int, list[IndicatorRow], AuditReport | None]:
+        """The whole table aggregated, suppressed and audited at once (the audit's relations cross year ends), and
+        published unless the audit held it back (`PublishHeld`)."""
+        cells = Cells(self._k)
+        if loaded.first_mi is not None:
+            cells = aggregate(self._store, loaded.first_mi, as_of, self._k, org=loaded.org, reference_wages=wages)
+        with no_cyclic_gc(keep_frozen=True):  # the rows' insert chunks are millions of tuples, like the compute's
+            suppress(cells, loaded.org)
+            audit = audit_table(cells, loaded.org, as_of)
+            self._note_audit(audit)
+            if not audit.passed:
+                raise PublishHeld(audit)
+            rows = cells.rows()
+            del cells
+            years, written = self._publish(rows, force=True)
+        return years, written, rows, audit
+
+    def _publish_by_year(
+        self, loaded: Loaded, as_of: date, wages: list[ReferenceWage], from_year: int | None = None
     ) -> tuple[tuple[int, ...], int, list[IndicatorRow]]:
         """Aggregate, suppress and stage the loaded facts one year at a time (``suppressed_years``: one year's cells
-        in memory), then swap every year in and drop the stored years no longer computed: what ``_publish(force=
-        True)`` does with the whole table. Returns the years written, the rows written and the program rows (the
-        headlines')."""
+        in memory), then swap every year in (and, recomputing every year, drop the stored years no longer
+        computed): what ``_publish(force=True)`` does with the whole table. With ``from_year``, only that year and
+        the later ones. Returns the years written, the rows written and the program rows (the headlines')."""
         at = self._clock()
         years: list[int] = []
         written = 0
         program: list[IndicatorRow] = []
         self._publisher.start()
         if loaded.first_mi is not None:
-            with no_cyclic_gc(keep_frozen=True):  # rows by the million, freed by reference counting year by year
+            with no_cyclic_gc(keep_frozen=not self._keep_log):  # rows by the million, freed year by year
                 for year, cells in suppressed_years(
-                    self._store, loaded.first_mi, as_of, self._k, org=loaded.org, reference_wages=wages
+                    self._store,
+                    loaded.first_mi,
+                    as_of,
+                    self._k,
+                    org=loaded.org,
+                    reference_wages=wages,
+                    from_year=from_year,
                 ):
                     rows = cells.rows()
                     del cells
@@ -311,8 +379,10 @@ class Refresher:
                     program.extend(row for row in rows if row[3] == "all")  # row.dimension
                     years.append(year)
                     self._note(f"year {year}: {len(rows):,} rows staged", event="year_staged", year=year)
-        self._publisher.swap(years, self._publisher.stored_years() - set(years))
-        self._publisher.write_catalog(self._clock())
+        drop = self._publisher.stored_years() - set(years) if from_year is None else set()
+        self._publisher.swap(years, drop)
+        if from_year is None:
+            self._publisher.write_catalog(self._clock())
         self._published = {}
         return tuple(years), written, program
 
@@ -343,14 +413,24 @@ class Refresher:
     def _load_new(self) -> list[EventRecord]:
         batch: list[EventRecord] = []
         newest = self._newest
+        warehouse = self._engine == WAREHOUSE
+        known = self._seen if warehouse else self._events
         for stored_at, event in load_events(
-            self._store, stored_after=self._newest, known=self._events, pool=self._strings, overlap=self._overlap
+            self._store, stored_after=self._newest, known=known, pool=self._strings, overlap=self._overlap
         ):
+            if warehouse:  # no log: the ids of the re-read overlap are what tells a new event
+                if event.event_id in self._seen:
+                    continue
+                self._seen[event.event_id] = stored_at
             batch.append(event)
             if newest is None or stored_at > newest:
                 newest = stored_at
         self._newest = newest
-        return self._events.add(batch)
+        if not warehouse:
+            return self._events.add(batch)
+        if newest is not None:
+            self._seen = {event_id: at for event_id, at in self._seen.items() if at > newest - OVERLAP}
+        return batch
 
     def _publish(
         self, rows: list[IndicatorRow], *, force: bool, since: date | None = None

@@ -55,8 +55,8 @@ class MetricsSettings(ServiceSettings):
     metrics_engine: Literal["reference", "warehouse"] = Field(
         "reference",
         description="what computes the cells: `reference`, the whole corrected log in this process; `warehouse` "
-        "(issue 13, `rebuild` only so far), the log read worker by worker and aggregated in ClickHouse (the same "
-        "cells, no process holding the log; on a cluster, the facts sharded by worker)",
+        "(issue 13, `rebuild` and `run`), the log read worker by worker and aggregated in ClickHouse one year at a "
+        "time (the same cells, no process holding the log; on a cluster, the facts sharded by worker)",
     )
     metrics_org_levels: str = Field(
         "district,street",

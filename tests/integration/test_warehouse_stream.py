@@ -21,6 +21,7 @@ from services.metrics import app
 from services.metrics.engine import EventRecord
 from services.metrics.publish import COLUMNS as PUBLISHED_COLUMNS
 from services.metrics.publish import ORG_UNIT_FIELDS
+from services.metrics.scope import event_date
 from services.metrics.settings import MetricsSettings
 from services.metrics.warehouse import stream
 from services.metrics.warehouse.compute import streamed
@@ -174,15 +175,56 @@ def test_rebuild_with_the_warehouse_engine_publishes_what_the_reference_publishe
     assert units["reference"] == units["warehouse"] and units["warehouse"]
 
 
-def test_a_running_service_refuses_the_warehouse_engine() -> None:
-    """`workforce-metrics run` with METRICS_ENGINE=warehouse says the engine rebuilds only, and exits 2."""
-    import os
-    import subprocess
-    import sys
+LATE_TYPES = frozenset({"training.completed.v1", "staffing.pay_set.v1", "staffing.transferred.v1"})
 
-    env = {**os.environ, "METRICS_ENGINE": "warehouse"}
-    done = subprocess.run(
-        [sys.executable, "-m", "services.metrics.cli", "run"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 2
-    assert "METRICS_ENGINE" in done.stderr and "rebuild" in done.stderr
+
+def _published(store: ConnectClickHouse) -> dict[Any, Any]:
+    rows = store.query_rows(f"SELECT {', '.join(PUBLISHED_COLUMNS[:-1])} FROM indicators")
+    return cells(SimpleNamespace(**dict(zip(PUBLISHED_COLUMNS, row, strict=False))) for row in rows)
+
+
+def test_a_running_warehouse_refresher_derives_new_workers_again_and_publishes_what_a_rebuild_does(
+    servers: Servers,
+) -> None:
+    """The service's refresher on the warehouse engine (METRICS_ENGINE=warehouse, `run`): after a first full load,
+    the trainings, pay changes and transfers of the log's last quarter arrive (some corrected by corrections stored
+    before them); the next refresh derives only their workers again (their scope: the as-of year, so earlier years are
+    not written) and publishes the table a reference rebuild of the whole log publishes, cell by cell; with nothing new
+    the refresh after it does nothing."""
+    events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7))
+    late = tuple(e for e in events if e.event_type in LATE_TYPES and (event_date(e) or date.min) >= date(2022, 10, 1))
+    early = tuple(e for e in events if e not in late)
+    assert len({e.worker_key for e in late}) >= 5
+    published: dict[str, dict[Any, Any]] = {}
+    for engine in ("reference", "warehouse"):
+        name = f"whi_{uuid.uuid4().hex[:12]}"
+        settings = MetricsSettings(
+            clickhouse_url=servers.clickhouse_url,
+            clickhouse_database=name,
+            metrics_k=5,
+            metrics_as_of=SYNTH_AS_OF,
+            metrics_engine=engine,
+        )
+        store = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
+        try:
+            migrate(store, "ingest", "metrics", database=name)
+            app.load_reference_wages(settings, [(r.region, r.year, r.annual_amount, r.source) for r in REFS])
+            if engine == "reference":
+                _store(store, events)
+                assert app.rebuild(settings, progress=lambda line: None) is not None
+            else:
+                _store(store, early)
+                refresher = app.build_refresher(settings, store)
+                first = refresher.refresh(force=True)
+                assert first is not None and first.years_written[-2:] == (2021, 2022)
+                _store(store, late)
+                report = refresher.refresh()
+                assert report is not None and report.new_events == len(late)
+                assert report.years_written == (2022,)  # the newcomers' year alone
+                assert refresher.refresh() is None
+            published[engine] = _published(store)
+        finally:
+            store.command(f"DROP DATABASE IF EXISTS {name}")
+            store.close()
+    problems = differences(published["reference"], published["warehouse"], limit=40)
+    assert not problems, "\n".join(problems)

@@ -3,13 +3,14 @@
 ``warehouse_table`` writes the facts of an already prepared log; ``streamed`` reads the stored log worker by worker
 (``stream``), so no process holds it; both then ``aggregate`` every family's figures from the fact tables and write
 the cells with the reference engine's own cell functions, primary-suppressed with threshold ``k``
-(tests/integration/test_warehouse*.py prove them equal). ``stream_compute`` adds suppression and the audit: what
-``workforce-metrics rebuild`` publishes with METRICS_ENGINE=warehouse.
+(tests/integration/test_warehouse*.py prove them equal). ``load`` and ``suppressed_years`` are what the refresher
+publishes with METRICS_ENGINE=warehouse (one year's cells at a time; ``rederive`` replaces the facts of the workers
+new events touch); with the audit on it aggregates the whole table at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -17,9 +18,7 @@ from itertools import islice
 from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
-from ..engine.audit import audit_table
 from ..engine.cells import Cells, Family
-from ..engine.compute import ComputeResult, no_cyclic_gc
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import EventLog, Prepared
@@ -29,10 +28,11 @@ from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
 from ..engine.suppression import suppress
 from ..engine.training import training_cells
+from ..scope import first_dates
 from . import career, pay, retention
 from .facts import Facts, facts_of
 from .store import Warehouse, load_workers, windows
-from .stream import BATCH, org_events, worker_batches
+from .stream import BATCH, events_of, org_events, worker_batches
 from .training import training_figures
 
 
@@ -59,13 +59,15 @@ class Loaded:
     """What reading the stored log worker by worker into the fact tables gave: the org tree the slices follow, the
     org events (with their corrections) the unit labels come from, the events read (redelivered copies once), the
     anomalies of the replays (the reference engine also reports corrections that name no stored event; this path
-    does not read them) and the first month with a worker event (None: none up to as-of, so no cell)."""
+    does not read them), the first month with a worker event (None: none up to as-of, so no cell) and each worker's
+    earliest event date as stored (``scope.first_dates``: what a refresh's scope is judged against)."""
 
     org: OrgTree
     org_events: list[EventRecord]
     events: int
     anomalies: list[Anomaly]
     first_mi: int | None
+    first_dates: dict[str, date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +116,11 @@ def load(
     firsts: list[date] = []
     anomalies: list[Anomaly] = list(org_log.anomalies)
     read = [len(org_log.org_events)]
+    workers_first: dict[str, date] = {}
 
     def batches() -> Iterator[Facts]:
         for events in worker_batches(store, batch):
+            workers_first.update(first_dates(events))  # a worker's events all come in one batch
             log = EventLog(events)
             prepared = log.prepared()
             read[0] += len(log)
@@ -129,26 +133,23 @@ def load(
     load_workers(Warehouse(store, cluster), org, batches())
     first = min(firsts, default=None)
     first_mi = None if first is None or first > as_of else month_index(first)
-    return Loaded(org, orgs, read[0], sorted(anomalies, key=lambda a: (a.event_id, a.reason)), first_mi)
+    ordered = sorted(anomalies, key=lambda a: (a.event_id, a.reason))
+    return Loaded(org, orgs, read[0], ordered, first_mi, workers_first)
 
 
-def stream_compute(
-    store: ClickHouse,
-    *,
-    as_of: date,
-    k: int,
-    org_levels: frozenset[str] | None,
-    reference_wages: Sequence[ReferenceWage] = (),
-    cluster: Cluster | None = None,
-    audit: bool = False,
-) -> tuple[ComputeResult, Streamed]:
-    """``engine.compute``'s result from the warehouse path: the streamed cells suppressed by the same rules (and
-    audited when asked), with what the stream read."""
-    with no_cyclic_gc(keep_frozen=True):
-        got = streamed(store, as_of, k, org_levels, reference_wages=reference_wages, cluster=cluster)
-        suppress(got.cells, got.org)
-        report = audit_table(got.cells, got.org, as_of) if audit else None
-        return ComputeResult(got.cells.rows(), got.anomalies, report), got
+def rederive(
+    store: ClickHouse, keys: Collection[str], as_of: date, org: OrgTree, *, cluster: Cluster | None = None
+) -> tuple[int, list[Anomaly]]:
+    """Replace the facts of the workers ``keys`` by those of their stored events replayed again (a refresh after new
+    events of theirs); returns the events read and the replays' anomalies."""
+    events = events_of(store, sorted(keys))
+    prepared = EventLog(events).prepared()
+    warehouse = Warehouse(store, cluster)
+    warehouse.forget(keys)
+    facts = facts_of(prepared.workers, date.min, as_of)
+    warehouse.load(facts)
+    warehouse.add_units(org, facts.units)
+    return len(events), list(prepared.anomalies)
 
 
 def aggregate(
@@ -196,9 +197,10 @@ def suppressed_years(
     *,
     org: OrgTree,
     reference_wages: Sequence[ReferenceWage] = (),
+    from_year: int | None = None,
 ) -> Iterator[tuple[int, Cells]]:
     """Each year's partition of the published table (``aggregate(year=...)``), suppressed by the rules, oldest
-    first: the cells of the whole table, one year in memory at a time.
+    first: the cells of the whole table, one year in memory at a time (with ``from_year``, of that year and later).
 
     A year's suppression reads the year before only where a rule reads an earlier period (``read_back``: a month's
     stability index and the period-end headcount a year before), and those families' flags evolve by their own
@@ -207,7 +209,12 @@ def suppressed_years(
     ``compute(since=...)`` does: the cells are those of suppressing every year at once
     (tests/integration/test_warehouse_stream.py compares the published tables)."""
     before: dict[Family, dict[SliceKey, IndicatorRow]] = {}
-    for year in range(month_start(first_mi).year, as_of.year + 1):
+    first = month_start(first_mi).year
+    if from_year is not None and from_year > first:
+        cells = aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=from_year - 1)
+        before = {fam: rows for fam, rows in cells.families.items() if read_back(fam)}
+        first = from_year
+    for year in range(first, as_of.year + 1):
         cells = aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=year)
         own = list(cells.families)
         unsuppressed = {fam: dict(cells.families[fam]) for fam in own if read_back(fam)}

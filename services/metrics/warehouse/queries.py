@@ -128,7 +128,8 @@ SELECT {_WINDOW.format(month="f.month")} AS period, k.1 AS dim, k.2 AS value,
 FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN range(12) AS shift
 ARRAY JOIN {keys(f"toYear({_WINDOW.format(month='f.month')})")} AS k
-WHERE period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
+WHERE f.month BETWEEN addMonths({{first_end:Date}}, -11) AND {{last_end:Date}}
+  AND period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
 GROUP BY period, dim, value
 """
 """Per rolling-12 window (labelled by its last month, ``first_end`` .. ``last_end``; every month of a window is
@@ -141,7 +142,8 @@ SELECT {_WINDOW.format(month="toStartOfMonth(f.day)")} AS period, k.1 AS dim, k.
 FROM wf_flows AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN range(12) AS shift
 ARRAY JOIN {keys(f"toYear({_WINDOW.format(month='toStartOfMonth(f.day)')})")} AS k
-WHERE period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
+WHERE f.day >= addMonths({{first_end:Date}}, -11) AND f.day < addMonths({{last_end:Date}}, 1)
+  AND period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
 GROUP BY period, dim, value, flow, kind
 """
 """Per rolling-12 window and slice: hires, separations by kind and grade changes by move."""

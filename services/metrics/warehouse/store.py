@@ -47,8 +47,9 @@ from .queries import FLOWS as FLOWS_SQL
 from .queries import TRANSFERS as TRANSFERS_SQL
 from .retention import FACT_TABLES as RETENTION_FACT_TABLES
 from .retention import TABLES as RETENTION_TABLES
-from .tables import create, truncate
+from .tables import create, forget, truncate
 
+ALL_FACT_TABLES = (*FACT_TABLES, *CAREER_FACT_TABLES, *PAY_FACT_TABLES, *RETENTION_FACT_TABLES)
 INSERT_ROWS = 100_000
 PeriodKey = tuple[str, date]  # (period kind, label)
 
@@ -110,8 +111,18 @@ class Warehouse:
     def reset(self) -> None:
         """Create the fact tables if missing and empty them."""
         create(self._store, (*TABLES, *CAREER_TABLES, *PAY_TABLES, *RETENTION_TABLES), self._cluster)
-        facts = (*FACT_TABLES, *CAREER_FACT_TABLES, *PAY_FACT_TABLES, *RETENTION_FACT_TABLES)
-        truncate(self._store, facts, self._cluster)
+        truncate(self._store, ALL_FACT_TABLES, self._cluster)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Delete every fact of the workers ``keys`` (before loading them again, re-derived)."""
+        forget(self._store, [t for t in ALL_FACT_TABLES if t != "wf_org"], keys, self._cluster)
+
+    def add_units(self, org: OrgTree, units: Iterable[str]) -> None:
+        """The org rows of the ``units`` not loaded yet (a re-derived worker may name a unit no fact named)."""
+        known = {str(row[0]) for row in self._store.query_rows("SELECT DISTINCT unit FROM wf_org")}
+        missing = set(units) - known
+        if missing:
+            self.load_org(org, missing)
 
     def load(self, facts: Facts) -> None:
         """Insert one batch of workers' facts (their units' org rows come once, with ``load_org``)."""

@@ -51,10 +51,26 @@ WHERE event_type IN %(corrections)s
 """
 """The events of the workers ``first`` .. ``last`` (by key) and the corrections that name one of them."""
 
+EVENTS_OF: Final = f"""
+SELECT {COLUMNS} FROM events WHERE worker_key IN %(keys)s
+UNION ALL
+SELECT {COLUMNS} FROM events
+WHERE event_type IN %(corrections)s
+  AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE worker_key IN %(keys)s)
+"""
+"""The events of the workers ``keys`` and the corrections that name one of them."""
+
 
 def org_events(store: ClickHouse) -> list[EventRecord]:
     """Every org event with its corrections (a few thousand at most)."""
     rows = store.query_rows(ORG_EVENTS, {"org": tuple(sorted(ORG_TYPES)), "corrections": _CORRECTIONS})
+    return [record for _, record in records(rows, {})]
+
+
+def events_of(store: ClickHouse, keys: Sequence[str]) -> list[EventRecord]:
+    """Every stored event of the workers ``keys`` with the corrections that name them (a refresh re-derives the
+    workers new events touch); a redelivered event may come twice (``EventLog`` keeps one)."""
+    rows = store.query_rows(EVENTS_OF, {"keys": tuple(keys), "corrections": _CORRECTIONS})
     return [record for _, record in records(rows, {})]
 
 

@@ -38,3 +38,17 @@ def truncate(store: ClickHouse, tables: Iterable[str], cluster: Cluster | None =
             continue
         for shard in targets(Place.SHARDS, store, cluster):
             shard.command(f"TRUNCATE TABLE {local_table(table)}")
+
+
+def forget(store: ClickHouse, tables: Iterable[str], keys: Iterable[str], cluster: Cluster | None = None) -> None:
+    """Delete the rows of the workers ``keys`` from fact tables with a ``worker_key`` (a lightweight ``DELETE``,
+    done when it returns; on a cluster, from every shard's local table)."""
+    chosen = {"keys": tuple(sorted(keys))}
+    if not chosen["keys"]:
+        return
+    for table in tables:
+        if cluster is None or not sharded(table):
+            store.command(f"DELETE FROM {table} WHERE worker_key IN %(keys)s", chosen)
+            continue
+        for shard in targets(Place.SHARDS, store, cluster):
+            shard.command(f"DELETE FROM {local_table(table)} WHERE worker_key IN %(keys)s", chosen)
