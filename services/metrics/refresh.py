@@ -141,7 +141,10 @@ class Refresher:
 
     def absorb(self) -> int:
         """Read newly stored events into the log without recomputing; returns how many were new. The next
-        `refresh` reflects them (a caller absorbs while a backlog is still arriving, then refreshes once)."""
+        `refresh` reflects them (a caller absorbs while a backlog is still arriving, then refreshes once). On the
+        warehouse engine, nothing before its first full load (which reads every stored event itself)."""
+        if self._engine == WAREHOUSE and not self._computed:
+            return 0
         fresh = self._load_new()
         self._pending.extend(fresh)
         return len(fresh)
@@ -242,8 +245,7 @@ class Refresher:
         events name are derived again from their stored events (``warehouse.compute.rederive``) and the years from
         the scope's on are recomputed, each year's partition whole."""
         started = time.perf_counter()
-        if self._computed:
-            self.absorb()
+        self.absorb()
         fresh = self._pending
         as_of = self._as_of()
         wages = load_reference_wages(self._store)
