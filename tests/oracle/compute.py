@@ -43,7 +43,10 @@ Decisions (where the texts leave a choice open):
    suppressed cell is suppressed) until nothing changes; then rounds until a round hides nothing. Each round
    is judged entirely on the flags at its start and applies, simultaneously, (a) parent/child across the
    values of one dimension, for every indicator, period and category, (b) year → 12 months for the flow
-   counts of the contract list; the linked rule then runs again before the next round.
+   counts of the contract list, (c) the route rule (issue 12): a rolling-12 rate's window with a hidden month
+   of its flow or of headcount_avg in its slice, a year's headcount_end with its December hidden, a year's
+   headcount_avg or training_hours (each category) with exactly one hidden month, is hidden itself; the linked
+   rule then runs again before the next round.
    Ties for "next smallest child" by slice value (across slices) or by month (month-in-year).
    Each hidden cell says why: ``primary``, ``linked`` or ``secondary`` (the phase that hid it); the published
    row of a hidden cell has no value, numerator, denominator or population (``workers`` 0).
@@ -1333,6 +1336,36 @@ def suppress(o: Oracle) -> None:
         base = cell.workers if key[0] == "cohort_half_life" else cell.denominator
         return base == cells[target].value
 
+    # C4 "Secondary", the route rule (issue 12): a published window or year through which, with published months,
+    # a hidden month of its slice is known exactly, is hidden itself. (cell, the month cells it is built from,
+    # whether it gives one away only when exactly one of them is hidden)
+    window_flow = {
+        "separation_rate": "separations",
+        "voluntary_rate": "separations_voluntary",
+        "involuntary_rate": "separations_involuntary",
+        "hires_rate": "hires",
+        "promotion_rate": "promotions",
+    }
+    built_from: list[tuple[CellKey, list[CellKey], bool]] = []
+    for key in cells:
+        indicator, kind, period, dimension, slice_value, category = key
+        if kind == "rolling12" and indicator in window_flow:
+            window = [add_months(period, -back) for back in range(12)]
+            parts = [
+                (name, "month", m, dimension, slice_value, "")
+                for m in window
+                for name in (window_flow[indicator], "headcount_avg")
+            ]
+            built_from.append((key, [p for p in parts if p in cells], False))
+        elif kind == "year" and indicator == "headcount_end":
+            december = (indicator, "month", date(period.year, 12, 1), dimension, slice_value, category)
+            built_from.append((key, [december] if december in cells else [], False))
+        elif kind == "year" and indicator in ("headcount_avg", "training_hours"):
+            months = [
+                (indicator, "month", date(period.year, m, 1), dimension, slice_value, category) for m in range(1, 13)
+            ]
+            built_from.append((key, [m for m in months if m in cells], True))
+
     hide_linked()
     # M "Secondary": rounds until nothing changes, each judged on the flags at its start
     while True:
@@ -1345,6 +1378,10 @@ def suppress(o: Oracle) -> None:
             shown = [(cells[c].workers, tie, c) for c, tie in children if not flags[c]]
             if len(hidden) == 1 and shown:
                 to_suppress.add(min(shown)[2])
+        for key, parts, only_one in built_from:
+            n_hidden = sum(flags[p] for p in parts)
+            if not flags[key] and (n_hidden == 1 if only_one else n_hidden >= 1):
+                to_suppress.add(key)
         if not to_suppress:
             break
         for key in to_suppress:

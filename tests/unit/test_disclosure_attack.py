@@ -6,7 +6,7 @@ suppressed, the same cells); the attacker (``tests/attack``) shares no code with
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
@@ -18,6 +18,8 @@ from services.sim import SimConfig
 from tests.attack.attacker import Report, attack
 from tests.oracle import oracle_compute
 from tests.oracle.compute import apply_corrections, build_org
+from tests.unit.test_engine_support import Log
+from tests.unit.test_engine_suppression import _undisclosed_alone_in_december, _undisclosed_hire_in_january
 from tests.unit.test_engine_vs_oracle import PUBLISHED, SIM_AS_OF, SYNTH_AS_OF, _synth
 
 # half a year of the simulator: the audit's time grows fast with the history (docs/contract.md, "Audit"); the
@@ -73,6 +75,22 @@ def test_no_suppressed_cell_is_rebuilt(log: str, k: int) -> None:
 def test_no_pay_is_solved(log: str, k: int) -> None:
     report = _attack(log, k)
     assert not report.pay_workers, f"{log} at k={k}: {len(report.pay_workers)} pays, e.g. {report.pay_workers[:5]}"
+
+
+@pytest.mark.parametrize(
+    ("log", "as_of"),
+    [(_undisclosed_hire_in_january, date(2024, 1, 31)), (_undisclosed_alone_in_december, date(2023, 12, 31))],
+)
+def test_with_the_audit_off_no_cell_is_rebuilt_by_the_known_routes(log: Callable[[], Log], as_of: date) -> None:
+    """Issue 12: the rules alone (the service's default) close the routes "year minus its months", "year-end =
+    December" and "rolling-12 windows"; before the route rule the attacker rebuilt, on these logs, the hidden
+    January hire and average headcount of the undisclosed through two windows, and their December headcount from
+    the year's."""
+    events = log().events
+    published = compute(events, as_of=as_of, k=2).rows
+    report = attack(published, oracle_compute(events, as_of=as_of, k=0), {})
+    assert report.hidden
+    assert not [cell for cell in report.rebuilt if cell.route in "abc"], report.summary()
 
 
 def _row(ind: str, dim: str, value: str, figure: float | None, cat: str = "", workers: int = 9) -> IndicatorRow:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from services.metrics.engine import ReferenceWage, compute
+from services.metrics.engine.cells import Cells
+from services.metrics.engine.compute import kept
+from services.metrics.engine.model import IndicatorRow
+from services.metrics.engine.orgs import build_org_tree
+from services.metrics.engine.slices import ALL
+from services.metrics.engine.suppression import suppress
 from tests.unit.test_engine_support import Log
 
 
@@ -291,3 +297,102 @@ def test_a_stability_index_whose_denominator_is_a_hidden_year_ago_headcount_is_l
     part = compute(log.events, as_of=date(2024, 1, 31), k=2, since=date(2024, 1, 1)).rows
     assert {row.period.year for row in part} == {2024}
     assert sorted(part) == sorted(row for row in r.result.rows if row.period.year >= 2024)
+
+
+def _undisclosed_hire_in_january() -> Log:
+    """Three men, three women employed from December 2022 on; u1, u2 (undisclosed) from December 2022 to 31
+    December 2023; u3 (undisclosed) hired on 10 January 2024, the only undisclosed worker of that month."""
+    log = Log()
+    for n in range(3):
+        log.hire(f"m{n}", "2022-12-01", gender="male")
+        log.hire(f"f{n}", "2022-12-01", gender="female")
+    for w in ("u1", "u2"):
+        log.hire(w, "2022-12-01", gender="undisclosed")
+        log.separate(w, "2023-12-31")
+    log.hire("u3", "2024-01-10", gender="undisclosed")
+    return log
+
+
+def test_a_window_over_a_hidden_month_is_hidden_by_the_rules() -> None:
+    """k = 2 (issue 12, route rule). January 2024's undisclosed hires (1, population 1) are primary-hidden; the
+    windows ending December 2023 (hires 0) and January 2024 (hires 1, population 3) differ by exactly January 2024
+    minus January 2023 (published: 0), so the window ending January 2024 would give the hidden hire away: it is
+    hidden (secondary), for every rolling rate (their average headcount's January is hidden too), without the
+    audit; the window ending December 2023, over published months only, stays."""
+    r = _undisclosed_hire_in_january().run("2024-01-31", k=2)
+    assert r.row("hires", "2024-01-01", dim="gender", sl="undisclosed").reason == "primary"
+    assert not r.row("hires", "2023-01-01", dim="gender", sl="undisclosed").suppressed
+    before = r.row("hires_rate", "2023-12-01", kind="rolling12", dim="gender", sl="undisclosed")
+    assert not before.suppressed and before.numerator == 0
+    for rate in ("hires_rate", "separation_rate", "voluntary_rate", "involuntary_rate", "promotion_rate"):
+        window = r.row(rate, "2024-01-01", kind="rolling12", dim="gender", sl="undisclosed")
+        assert window.suppressed and window.reason == "secondary", rate
+        assert r.result.audit is None
+
+
+def test_windows_after_since_read_the_flags_of_the_year_before() -> None:
+    """k = 2. The male February 2023 hires are hidden by the month-in-year rule (January's are primary): the window
+    ending January 2024 (February 2023 - January 2024) is hidden by the route rule, that ending February 2024 is
+    not. An incremental refresh from January or February 2024 gives exactly the full computation's windows: it
+    reads the 2023 flags, the year cell the month-in-year rule needs included."""
+    log = Log()
+    for w, gender in (("m1", "male"), ("f1", "female"), ("f2", "female")):
+        log.hire(w, "2023-01-10", gender=gender)
+    log.hire("m2", "2023-02-10", gender="male")
+    as_of = date(2024, 2, 29)
+    full = compute(log.events, as_of=as_of, k=2).rows
+    r = log.run(as_of.isoformat(), k=2)
+    assert r.row("hires", "2023-02-01", dim="gender", sl="male").reason == "secondary"
+    assert not r.row("headcount_avg", "2023-02-01", dim="gender", sl="male").suppressed
+    assert r.row("hires_rate", "2024-01-01", kind="rolling12", dim="gender", sl="male").reason == "secondary"
+    assert not r.row("hires_rate", "2024-02-01", kind="rolling12", dim="gender", sl="male").suppressed
+    for since in (date(2024, 1, 1), date(2024, 2, 1)):
+        part = compute(log.events, as_of=as_of, k=2, since=since).rows
+        assert sorted(part) == sorted(row for row in full if kept(row.period_kind, row.period, since)), since
+
+
+def _undisclosed_alone_in_december() -> Log:
+    """Three men, and three undisclosed hired on 1 January 2023 of whom u1 leaves in June and u3 in November."""
+    log = Log()
+    for n in range(3):
+        log.hire(f"m{n}", "2023-01-01", gender="male")
+    for w in ("u1", "u2", "u3"):
+        log.hire(w, "2023-01-01", gender="undisclosed")
+    log.separate("u1", "2023-06-15")
+    log.separate("u3", "2023-11-30")
+    return log
+
+
+def test_a_year_end_headcount_or_average_with_one_hidden_month_is_hidden() -> None:
+    """k = 2: the undisclosed December 2023 (u2 alone) is primary-hidden, its period-end and average headcount
+    among its cells. The year's period-end headcount (population 3) equals December's, and its average headcount
+    minus the 11 published months gives December's: both hidden."""
+    r = _undisclosed_alone_in_december().run("2023-12-31", k=2)
+
+    def undisclosed(indicator: str, period: str, kind: str = "month") -> IndicatorRow:
+        return r.row(indicator, period, kind=kind, dim="gender", sl="undisclosed")
+
+    assert undisclosed("headcount_end", "2023-12-01").reason == "primary"
+    assert [m for m in range(1, 13) if undisclosed("headcount_avg", f"2023-{m:02d}-01").suppressed] == [12]
+    for indicator in ("headcount_end", "headcount_avg"):
+        year = undisclosed(indicator, "2023-01-01", kind="year")
+        assert year.suppressed and year.reason == "secondary", indicator
+
+
+def _year_of_training(hidden: tuple[int, ...]) -> Cells:
+    cells = Cells(5)
+    for month in range(1, 13):
+        workers = 2 if month in hidden else 9
+        cells.value("training_hours", "month", date(2024, month, 1), ("all", "all"), 8.0 * month, workers)
+    cells.value("training_hours", "year", date(2024, 1, 1), ("all", "all"), 624.0, 9)
+    return cells
+
+
+def test_a_year_with_exactly_one_hidden_month_is_hidden_with_two_it_stays() -> None:
+    """The year minus its published months is the hidden month when there is one; with two, only their sum."""
+    one = _year_of_training((3,))
+    suppress(one, build_org_tree([]))
+    assert one.families[("training_hours", "year", date(2024, 1, 1), "")][ALL].reason == "secondary"
+    two = _year_of_training((3, 7))
+    suppress(two, build_org_tree([]))
+    assert not two.families[("training_hours", "year", date(2024, 1, 1), "")][ALL].suppressed

@@ -24,9 +24,10 @@ A relation is used where it holds exactly on the true figures (a district whose 
 larger than the sum of its streets: there the audit uses "children <= parent"), so the audit never assumes less
 than an attacker who knows the definitions.
 
-Before any LP, ``close_routes`` hides (reason ``audit``) the published cells through which a hidden cell is known to
-leak exactly: rolling-12 windows over a hidden month, a year's period-end headcount whose December is hidden, a
-year's average headcount or training hours with exactly one hidden month.
+The published cells through which a hidden cell is known to leak exactly (rolling-12 windows over a hidden month, a
+year's period-end headcount whose December is hidden, a year's average headcount or training hours with exactly one
+hidden month) are already hidden by the rules' route rule (``suppression``, reason ``secondary``), which runs again
+after each round of the audit.
 
 For each suppressed cell the audit then needs the feasible interval to be at least ``max(2, 20 % of the true
 value)`` wide. A few LPs over the whole table (push the unproven cells in random directions) prove most cells at
@@ -70,18 +71,12 @@ from .dates import month_end
 from .model import IndicatorRow
 from .orgs import OrgTree, SliceKey
 from .slices import ALL
-from .suppression import FLOW_COUNTS, suppress
+from .suppression import FLOW_COUNTS, WINDOW_FLOWS, suppress
 
 AUDIT = "audit"
 # The additive counts: period-end headcount, the month-in-year flow counts of the rules, and training hours.
 COUNTS = ("headcount_end", *sorted(FLOW_COUNTS), "training_hours")
-ROLLING_FLOW = {
-    "separation_rate": "separations",
-    "voluntary_rate": "separations_voluntary",
-    "involuntary_rate": "separations_involuntary",
-    "hires_rate": "hires",
-    "promotion_rate": "promotions",
-}
+ROLLING_FLOW = WINDOW_FLOWS  # a rolling-12 rate -> the flow its numerator sums over its months
 # A published rate's numerator / denominator are these cells of its slice and period (relation 5).
 RATE_PARTS: dict[str, tuple[tuple[str, str] | None, tuple[str, str] | None]] = {
     "separation_rate": (("separations", ""), ("headcount_avg", "")),
@@ -579,47 +574,6 @@ def _extremes(lp: _LP, var: Var, report: AuditReport) -> tuple[float, float, set
     return bounds[0], bounds[1], binding
 
 
-def close_routes(cells: Cells) -> int:
-    """Hide, with reason ``audit``, the published cells through which a hidden cell is known to leak exactly, before
-    any LP: a rolling-12 window over a hidden month's flow or average headcount (two overlapping windows differ by
-    one month a year apart), a year's period-end headcount whose December is hidden (they are equal), and a year's
-    average headcount or training hours with exactly one hidden month (the year minus its published months).
-    Returns the number hidden; the rules must run again after it (``suppress``)."""
-    fams = cells.families
-    hidden_months: dict[tuple[str, str, SliceKey], set[int]] = defaultdict(set)
-    for (ind, kind, period, cat), rows in fams.items():
-        if kind == "month":
-            mi = period.year * 12 + period.month - 1
-            for key, row in rows.items():
-                if row.suppressed:
-                    hidden_months[(ind, cat, key)].add(mi)
-    picks: list[Ref] = []
-    for fam, rows in fams.items():
-        ind, kind, period, cat = fam
-        if kind == "rolling12" and ind in ROLLING_FLOW:
-            last = period.year * 12 + period.month - 1
-            for key, row in rows.items():
-                if row.suppressed:
-                    continue
-                for name in (ROLLING_FLOW[ind], "headcount_avg"):
-                    months = hidden_months.get((name, "", key))
-                    if months and any(last - 11 <= mi <= last for mi in months):
-                        picks.append((fam, key))
-                        break
-        elif kind == "year" and ind in ("headcount_end", "headcount_avg", "training_hours"):
-            first = period.year * 12
-            for key, row in rows.items():
-                months = hidden_months.get((ind, cat, key))
-                if row.suppressed or not months:
-                    continue
-                inside = sum(1 for mi in months if first <= mi < first + 12)
-                if (ind == "headcount_end" and first + 11 in months) or (ind != "headcount_end" and inside == 1):
-                    picks.append((fam, key))
-    for fam, key in picks:
-        cells.hide(fam, key, AUDIT)
-    return len(picks)
-
-
 def _whole_cells(leaks: dict[Var, tuple[float, float]], variables: Iterable[Var]) -> dict[Var, tuple[float, float]]:
     """The leaks of cells all of whose modelled parts are too narrow: a rolling window whose denominator is the
     mean of published months but whose numerator is protected gives nobody's figure away."""
@@ -702,13 +656,6 @@ def find_leaks(cells: Cells, org: OrgTree, as_of: date) -> tuple[AuditReport, di
     return report, {_describe(var): bounds for var, bounds in sorted(leaks.items())}
 
 
-def _close(cells: Cells, org: OrgTree, report: AuditReport) -> None:
-    """``close_routes`` and the rules after it, until neither hides anything."""
-    while closed := close_routes(cells):
-        report.hidden += closed
-        suppress(cells, org)
-
-
 def audit_table(
     cells: Cells,
     org: OrgTree,
@@ -723,7 +670,6 @@ def audit_table(
     """
     started = time.perf_counter()
     report = AuditReport()
-    _close(cells, org, report)
     proven: set[Var] = set()  # shown wide enough in an earlier round: hiding more cells cannot narrow them
     strikes: dict[Var, int] = defaultdict(int)  # rounds each variable was found leaking
     for round_ in range(1, max_rounds + 1):
@@ -755,7 +701,6 @@ def audit_table(
             cells.hide(fam, key, AUDIT)
         report.hidden += len(picks)
         suppress(cells, org)
-        _close(cells, org, report)
     else:
         report.passed = False
         report.problem = f"still leaking after {max_rounds} rounds"

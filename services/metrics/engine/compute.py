@@ -12,6 +12,7 @@ from datetime import date
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
 from .audit import AuditReport, audit_table
 from .career import (
+    LevelMix,
     grade_cells,
     grade_figures,
     level_mix,
@@ -57,7 +58,7 @@ from .retention import (
     year_cohorts,
 )
 from .spells import Worker
-from .suppression import suppress
+from .suppression import WINDOW_SOURCES, suppress
 from .training import on_time_cells, on_time_figures, training_cells, training_figures
 
 # Indicators published with period_kind 'year' (contract section 4, "Year figures" and "Decisions"): every
@@ -135,10 +136,12 @@ def compute(
     ``since`` (the first day of a month) keeps only the periods (months, years, rolling windows, cohorts) that end
     on or after it (``kept``); their cells are exactly those of the full computation: no suppression group spans
     two years, months of one year share a group only through their complete year's cell (the month-in-year rule;
-    so ``since`` is a 1 January unless its year is not complete at ``as_of``), and the one link across periods (a
-    stability index and the period-end headcount a year before) reads the headcount cells of the months a year
-    before, computed and suppressed as in the full computation (their family is the only one they sit in), then
-    dropped.
+    so ``since`` is a 1 January unless its year is not complete at ``as_of``), and the two rules that read earlier
+    periods read cells computed and suppressed as in the full computation, then dropped: a stability index reads
+    the period-end headcount of the month a year before (its family is the only one it sits in), and a rolling
+    window ending in the 11 months after ``since`` the flows and average headcounts of its months before ``since``
+    (the route rule): those families are computed for every month of those months' years, with their complete
+    year's cell, which is all the month-in-year and sibling rules join them with.
 
     ``audit`` runs the publish audit (``audit.audit_table``, METRICS.md v5 "Audit") after the rules: it hides more
     cells, with reason ``audit``, until no hidden cell can be narrowed below its protection width from the published
@@ -217,7 +220,7 @@ def _cells(
     suppress(cells, org)
     if since is not None:
         for fam in [fam for fam in cells.families if not kept(fam[1], fam[2], since)]:
-            del cells.families[fam]  # the headcount a year before, read only by the linked rule
+            del cells.families[fam]  # read only by the linked rule (headcount) and the route rule (windows' months)
     return cells
 
 
@@ -250,9 +253,12 @@ class _Engine:
         self.since = since or date.min
         self.cells = Cells(k)
         # Periods from since on read months back to a year before it (rolling windows; stability's link to the
-        # headcount a year before).
+        # headcount a year before), and the windows' suppression reads the flags of their months before since, which
+        # the month-in-year rule joins with the rest of their year: from 1 January of the first window's first month.
         since_mi = month_index(self.since)
-        first_read = max(first_mi, since_mi - 12)
+        self.ends = [e for e in rolling_months(first_mi, as_of) if kept("rolling12", month_start(e), self.since)]
+        look = (since_mi - 11) // 12 * 12 if since is not None and self.ends else since_mi
+        first_read = max(first_mi, min(since_mi - 12, look))
         self.monthly = Monthly(first_read, month_index(as_of), as_of)
         for worker in workers:
             self.monthly.add_worker(org, worker)
@@ -263,6 +269,9 @@ class _Engine:
         last_back = month_index(as_of) - 12
         self.before = [p for p in month_periods(first_mi, as_of) if since_mi - 12 <= p.months[0] <= last_back]
         self.before = [p for p in self.before if p.label < self.since]
+        # the months (and complete years) whose flow and average headcount flags the kept windows read
+        self.window_months = [p for p in month_periods(first_mi, as_of) if look <= p.months[0] < since_mi]
+        self.window_months += [p for p in year_periods(first_mi, as_of) if look <= p.months[0] < since_mi]
         days = {d for p in self.months + self.years for d in (p.first, p.last, year_ago(p.last), p.pay_prev)}
         days.update(p.last for p in self.before)
         self.snaps = snapshots(workers, days)
@@ -299,6 +308,8 @@ class _Engine:
         for period in self.before:
             banded = self.monthly.banded(period.months, period.age_year)
             headcount_end_cells(self.cells, period, banded, self.counts(period.last, period.age_year))
+        for period in self.window_months:
+            self._window_sources(period)
         for period in self.months:
             self._period(self.cells, period)
             self._grouped = {k: v for k, v in self._grouped.items() if k[0] >= year_ago(period.last)}
@@ -307,8 +318,7 @@ class _Engine:
             self._paid = {k: v for k, v in self._paid.items() if k[0] >= year_ago(period.last)}
         for period in self.years:
             self._year(period, refs)
-        ends = [e for e in rolling_months(self.first_mi, self.as_of) if kept("rolling12", month_start(e), self.since)]
-        for end, stats in self.monthly.rolling(ends):
+        for end, stats in self.monthly.rolling(self.ends):
             rolling_cells(self.cells, month_start(end), stats)
         for month, members in sorted(cohorts(self.workers, self.as_of).items()):
             if not kept("cohort", month, self.since):
@@ -343,6 +353,18 @@ class _Engine:
             stability_cells(cells, period, stable)
             pay_cells(cells, period, pay_figures(stats, self.paid(period.last, age), self.pay(period.pay_prev)))
             pay_by_level_cells(cells, period, pay_by_level(stats, self.paid(period.last, age), levels))
+
+    def _window_sources(self, period: Period) -> None:
+        """The cells of a period before ``since`` that the kept windows' route rule reads (figures aside from the
+        populations are not needed: they are dropped after suppression)."""
+        scratch = Cells(self.cells.k)
+        stats = self.monthly.banded(period.months, period.age_year)
+        flow_cells(scratch, period, flow_figures(stats, {}))
+        no_mix: LevelMix = {}
+        grade_cells(scratch, period, grade_figures(stats), no_mix)
+        for fam, rows in scratch.families.items():
+            if fam[0] in WINDOW_SOURCES and not fam[3]:
+                self.cells.families[fam] = rows
 
     def _year(self, period: Period, refs: Sequence[ReferenceWage]) -> None:
         scratch = Cells(self.cells.k)

@@ -14,11 +14,21 @@ Primary suppression happens when a cell is stored (``Cells.put``, reason ``prima
         ``all`` cell;
       - month-in-year rule: for flow counts, a published year cell with exactly one suppressed month gets its
         smallest published month (by population, ties by month) suppressed;
+      - route rule (issue 12): a published cell that, with published months, gives a hidden month of its slice
+        away exactly is suppressed itself: a rolling-12 window (of a rate in ``WINDOW_FLOWS``) whose 12 months
+        hold a hidden cell of its flow or of ``headcount_avg`` (two overlapping windows differ by one month a
+        year apart); a year's ``headcount_end`` whose December is hidden (they are equal); a year's
+        ``headcount_avg`` or ``training_hours`` (per category) with exactly one hidden month (the year minus its
+        published months);
     and after each round the linked rule again, before the next round is judged.
 
 Only groups whose children changed in the previous round are judged again: flags only ever turn on, so a group
 judged without effect stays without effect until one of its children is hidden. ``suppress`` starts from the flags
 it finds, so a later pass that hides more cells (an audit) can run it again.
+
+The route rule hides only windows and years, and nothing hides a month through them (no rule reads a window, and
+a year is read only by its rates and its slice siblings): the month flags a window reads are those the other rules
+give, which ``compute(since=...)`` relies on.
 """
 
 from __future__ import annotations
@@ -75,13 +85,28 @@ ON_TIME = "initial_training_on_time"
 YEAR_COHORT_CELLS = ((ON_TIME, ""), *(("promoted_within", str(mark)) for mark in PROMOTED_MARKS))
 _YEAR_COHORT_NAMES = frozenset(name for name, _ in YEAR_COHORT_CELLS)
 GRADE_MIX = "grade_mix"  # its denominator is the period-end headcount; its categories are the levels held
+# Route rule: a rolling-12 rate -> the flow (category "") whose 12 months sum to its numerator; its denominator is
+# the mean of the 12 months' headcount_avg.
+WINDOW_FLOWS = {
+    "separation_rate": "separations",
+    "voluntary_rate": "separations_voluntary",
+    "involuntary_rate": "separations_involuntary",
+    "hires_rate": "hires",
+    "promotion_rate": "promotions",
+}
+WINDOW_SOURCES = frozenset({*WINDOW_FLOWS.values(), "headcount_avg"})  # the month cells the windows read
+_WINDOWS_OF = {src: tuple(r for r, f in WINDOW_FLOWS.items() if src in (f, "headcount_avg")) for src in WINDOW_SOURCES}
+YEAR_END = "headcount_end"  # a year's is its December's
+ONE_MONTH_YEARS = frozenset({"headcount_avg", "training_hours"})  # a year with one hidden month gives it away
 
 SUPPRESSED = IndicatorRow._fields.index("suppressed")
 Ref = tuple[Family, SliceKey]
 Source = tuple[Family, bool]  # the family of the same slice, and whether the link holds only on equal values
 Siblings = tuple[SliceKey, str]  # parent slice, children's dimension
-# ("slice", family, (parent slice, dimension)) or ("month", year family, (slice, dimension))
+# ("slice", family, (parent slice, dimension)), ("month", year family, (slice, dimension)), or a route: ("window" |
+# "year_end" | "one_month", the window or year family, (slice, dimension))
 GroupKey = tuple[str, Family, Siblings]
+ROUTES = frozenset({"window", "year_end", "one_month"})
 
 
 def _year_of(fam: Family) -> Family | None:
@@ -90,6 +115,35 @@ def _year_of(fam: Family) -> Family | None:
     if kind != "month" or ind not in FLOW_COUNTS:
         return None
     return (ind, "year", date(period.year, 1, 1), cat)
+
+
+def _month_at(mi: int) -> date:
+    return date(mi // 12, mi % 12 + 1, 1)
+
+
+def _window(end: date) -> list[date]:
+    """The 12 months of the rolling window ending with the month ``end``."""
+    last = end.year * 12 + end.month - 1
+    return [_month_at(mi) for mi in range(last - 11, last + 1)]
+
+
+def routes(fam: Family) -> list[tuple[str, Family]]:
+    """The route-rule groups a month cell of ``fam`` is a part of: (how, the window or year family)."""
+    ind, kind, period, cat = fam
+    if kind != "month":
+        return []
+    out: list[tuple[str, Family]] = []
+    if ind in WINDOW_SOURCES and not cat:
+        first = period.year * 12 + period.month - 1
+        out += [
+            ("window", (r, "rolling12", _month_at(mi), "")) for r in _WINDOWS_OF[ind] for mi in range(first, first + 12)
+        ]
+    year = date(period.year, 1, 1)
+    if ind == YEAR_END and period.month == 12 and not cat:
+        out.append(("year_end", (ind, "year", year, cat)))
+    elif ind in ONE_MONTH_YEARS:
+        out.append(("one_month", (ind, "year", year, cat)))
+    return out
 
 
 def _year_before(month: date) -> date:
@@ -180,6 +234,11 @@ class _Rules:
                 months.setdefault(year, Counter()).update(hid)
         for year, per_key in months.items():
             out.update(("month", year, (key, key[0])) for key, n in per_key.items() if n == 1)
+        for fam, rows in self.fams.items():
+            found = [(how, target) for how, target in routes(fam) if target in self.fams]
+            if found:
+                hid = [key for key, row in rows.items() if row[SUPPRESSED]]
+                out.update((how, target, (key, key[0])) for how, target in found for key in hid)
         return out
 
     def groups_of(self, ref: Ref) -> list[GroupKey]:
@@ -192,6 +251,7 @@ class _Rules:
         year = _year_of(fam)
         if year is not None:
             out.append(("month", year, (key, key[0])))
+        out += [(how, target, (key, key[0])) for how, target in routes(fam) if target in self.fams]
         return out
 
     def _members(self, group: GroupKey) -> tuple[IndicatorRow | None, list[tuple[int, str | date, Ref, bool]]]:
@@ -213,6 +273,33 @@ class _Rules:
             if row is not None:
                 kids.append((row.workers, month_fam[2], (month_fam, key), row.suppressed))
         return rows.get(key), kids
+
+    def _hidden(self, fam: Family, key: SliceKey) -> bool:
+        row = self.fams.get(fam, {}).get(key)
+        return row is not None and row.suppressed
+
+    def route_pick(self, group: GroupKey) -> Ref | None:
+        """The window or year itself when it is published and gives a hidden month of its slice away."""
+        how, fam, (key, _) = group
+        row = self.fams.get(fam, {}).get(key)
+        if row is None or row.suppressed:
+            return None
+        ind, _, period, cat = fam
+        if how == "window":
+            parts = [
+                (src, "month", month, "") for month in _window(period) for src in (WINDOW_FLOWS[ind], "headcount_avg")
+            ]
+            leaks = any(self._hidden(part, key) for part in parts)
+        elif how == "year_end":
+            leaks = self._hidden((ind, "month", date(period.year, 12, 1), cat), key)
+        else:
+            months = [(ind, "month", date(period.year, month, 1), cat) for month in range(1, 13)]
+            leaks = sum(self._hidden(month, key) for month in months) == 1
+        return (fam, key) if leaks else None
+
+    def pick(self, group: GroupKey) -> Ref | None:
+        """The cell a secondary rule hides for ``group`` this round, if any."""
+        return self.route_pick(group) if group[0] in ROUTES else self.sibling_pick(group)
 
     def sibling_pick(self, group: GroupKey) -> Ref | None:
         """The child to hide when the published parent has exactly one suppressed child."""
@@ -265,13 +352,13 @@ def _any_hit(row: IndicatorRow, srcs: list[tuple[dict[SliceKey, IndicatorRow], b
 
 
 def suppress(cells: Cells, org: OrgTree) -> int:
-    """Apply the linked rule, then secondary rounds (each followed by the linked rule) to a fixed point; return
-    the number of cells hidden."""
+    """Apply the linked rule, then secondary rounds (sibling, month-in-year and route rules, each round followed by
+    the linked rule) to a fixed point; return the number of cells hidden."""
     rules = _Rules(cells, org)
     total = len(rules.link(rules.initial_hits()))
     groups = rules.first_round()
     while True:
-        picks = {pick for group in groups if (pick := rules.sibling_pick(group)) is not None}
+        picks = {pick for group in groups if (pick := rules.pick(group)) is not None}
         if not picks:
             return total
         for fam, key in picks:
