@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -265,7 +266,8 @@ class Refresher:
         audit: AuditReport | None = None
         if since is None:
             mark = self._mark()  # before the log is read: what is stored later counts as new next time
-            loaded = load(self._store, as_of, self._org_levels, cluster=self._cluster)
+            with self._paused():  # facts by the million, inserted and dropped batch by batch
+                loaded = load(self._store, as_of, self._org_levels, cluster=self._cluster)
             computed = time.perf_counter()
             anomalies, events = len(loaded.anomalies), loaded.events
             self._loaded = loaded
@@ -322,6 +324,14 @@ class Refresher:
         self._log(report)
         return report
 
+    def _paused(self) -> AbstractContextManager[None]:
+        """The cyclic collector paused over the warehouse engine's millions of acyclic rows (`no_cyclic_gc`): a
+        one-shot rebuild leaves what it allocated frozen; a running service, whose heap is frozen after its first
+        refresh, leaves it young (unfreezing would thaw that heap into every later full pass)."""
+        if self._keep_log:
+            return no_cyclic_gc(leave_young=True)
+        return no_cyclic_gc(keep_frozen=True)
+
     def _mark(self) -> tuple[datetime | None, dict[str, datetime]]:
         """The newest `stored_at` and the events of the re-read overlap before it (`loader.load_events`): read
         before a full load, so that events stored while it reads are new to the next refresh."""
@@ -341,7 +351,7 @@ class Refresher:
         cells = Cells(self._k)
         if loaded.first_mi is not None:
             cells = aggregate(self._store, loaded.first_mi, as_of, self._k, org=loaded.org, reference_wages=wages)
-        with no_cyclic_gc(keep_frozen=True):  # the rows' insert chunks are millions of tuples, like the compute's
+        with self._paused():  # the rows' insert chunks are millions of tuples, like the compute's
             suppress(cells, loaded.org)
             audit = audit_table(cells, loaded.org, as_of)
             self._note_audit(audit)
@@ -365,7 +375,7 @@ class Refresher:
         program: list[IndicatorRow] = []
         self._publisher.start()
         if loaded.first_mi is not None:
-            with no_cyclic_gc(keep_frozen=not self._keep_log):  # rows by the million, freed year by year
+            with self._paused():  # rows by the million, freed year by year
                 for year, cells in suppressed_years(
                     self._store,
                     loaded.first_mi,
