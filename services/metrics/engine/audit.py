@@ -139,7 +139,9 @@ class _Model:
     """The relations of one table, as rows over its hidden quantities."""
 
     def __init__(self, cells: Cells, org: OrgTree, as_of: date) -> None:
-        self.fams = cells.families
+        # in key order, not the order an engine wrote them: the LPs' rows, and so the cells an audit round picks
+        # among equal choices, are the same for both engines (tests/integration/test_warehouse_stream.py)
+        self.fams = {fam: dict(sorted(rows.items())) for fam, rows in sorted(cells.families.items())}
         self.as_of = as_of
         self.rows: list[_Row] = []
         self.truth: dict[Var, float] = {}
@@ -149,7 +151,7 @@ class _Model:
         for rows in self.fams.values():
             slices.update(rows)
         self.children: dict[tuple[SliceKey, str], list[SliceKey]] = defaultdict(list)
-        for key in slices:
+        for key in sorted(slices):
             if key == ALL:
                 continue
             if key[0] == "org":

@@ -26,7 +26,7 @@ from ..engine.model import Anomaly, EventRecord, IndicatorRow, ReferenceWage
 from ..engine.orgs import OrgTree, SliceKey, build_org_tree
 from ..engine.periods import month_periods, rolling_months, year_periods
 from ..engine.spells import Worker
-from ..engine.suppression import suppress
+from ..engine.suppression import WINDOW_SOURCES, suppress
 from ..engine.training import training_cells
 from ..scope import first_dates
 from . import career, pay, retention
@@ -203,13 +203,16 @@ def suppressed_years(
     first: the cells of the whole table, one year in memory at a time (with ``from_year``, of that year and later).
 
     A year's suppression reads the year before only where a rule reads an earlier period (``read_back``: a month's
-    stability index and the period-end headcount a year before), and those families' flags evolve by their own
-    rules alone. So they ride along as they were written, unsuppressed, are suppressed again in step with the year's
-    own rounds (the rounds' order decides which sibling a secondary rule picks) and are dropped again, as
-    ``compute(since=...)`` does: the cells are those of suppressing every year at once
-    (tests/integration/test_warehouse_stream.py compares the published tables)."""
+    stability index and the period-end headcount a year before; a rolling window and the flows and average
+    headcounts of its months), and those families' flags evolve by their own rules alone. So they ride along as
+    they were written, unsuppressed, are suppressed again in step with the year's own rounds (the rounds' order
+    decides which sibling a secondary rule picks) and are dropped again, as ``compute(since=...)`` does: the cells
+    are those of suppressing every year at once (tests/integration/test_warehouse_stream.py compares the published
+    tables)."""
     before: dict[Family, dict[SliceKey, IndicatorRow]] = {}
     first = month_start(first_mi).year
+    if from_year is not None and from_year > as_of.year:
+        return  # a scope after as-of: no partition to write
     if from_year is not None and from_year > first:
         cells = aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=from_year - 1)
         before = {fam: rows for fam, rows in cells.families.items() if read_back(fam)}
@@ -227,9 +230,12 @@ def suppressed_years(
 
 def read_back(fam: Family) -> bool:
     """Whether the rules read a family's cells from a later year's: the period-end headcount of a month (a stability
-    index a year later links to it)."""
-    indicator, kind, _, _ = fam
-    return indicator == "headcount_end" and kind == "month"
+    index a year later links to it), and the flows and average headcounts a rolling window reads (the route rule),
+    months with their year's cell (the month-in-year rule joins them), as ``compute(since=...)`` computes them."""
+    indicator, kind, _, category = fam
+    if indicator == "headcount_end" and kind == "month":
+        return True
+    return indicator in WINDOW_SOURCES and not category and kind in ("month", "year")
 
 
 def _batches(workers: Iterable[Worker]) -> Iterator[list[Worker]]:
