@@ -121,12 +121,6 @@ def _month_at(mi: int) -> date:
     return date(mi // 12, mi % 12 + 1, 1)
 
 
-def _window(end: date) -> list[date]:
-    """The 12 months of the rolling window ending with the month ``end``."""
-    last = end.year * 12 + end.month - 1
-    return [_month_at(mi) for mi in range(last - 11, last + 1)]
-
-
 def routes(fam: Family) -> list[tuple[str, Family]]:
     """The route-rule groups a month cell of ``fam`` is a part of: (how, the window or year family)."""
     ind, kind, period, cat = fam
@@ -232,13 +226,22 @@ class _Rules:
             year = _year_of(fam)
             if year is not None and year in self.fams:
                 months.setdefault(year, Counter()).update(hid)
+            out.update(self.route_groups(fam, hid))
         for year, per_key in months.items():
             out.update(("month", year, (key, key[0])) for key, n in per_key.items() if n == 1)
-        for fam, rows in self.fams.items():
-            found = [(how, target) for how, target in routes(fam) if target in self.fams]
-            if found:
-                hid = [key for key, row in rows.items() if row[SUPPRESSED]]
-                out.update((how, target, (key, key[0])) for how, target in found for key in hid)
+        return out
+
+    def route_groups(self, fam: Family, hidden: list[SliceKey]) -> list[GroupKey]:
+        """The route-rule groups of the hidden month cells ``hidden`` of ``fam`` whose window or year is published:
+        a window or year-end group exists only for a hidden part, so ``route_pick`` needs no other."""
+        out: list[GroupKey] = []
+        for how, target in routes(fam):
+            rows = self.fams.get(target)
+            if rows is not None:
+                for key in hidden:
+                    row = rows.get(key)
+                    if row is not None and not row[SUPPRESSED]:
+                        out.append((how, target, (key, key[0])))
         return out
 
     def groups_of(self, ref: Ref) -> list[GroupKey]:
@@ -251,7 +254,7 @@ class _Rules:
         year = _year_of(fam)
         if year is not None:
             out.append(("month", year, (key, key[0])))
-        out += [(how, target, (key, key[0])) for how, target in routes(fam) if target in self.fams]
+        out += self.route_groups(fam, [key])
         return out
 
     def _members(self, group: GroupKey) -> tuple[IndicatorRow | None, list[tuple[int, str | date, Ref, bool]]]:
@@ -279,23 +282,18 @@ class _Rules:
         return row is not None and row.suppressed
 
     def route_pick(self, group: GroupKey) -> Ref | None:
-        """The window or year itself when it is published and gives a hidden month of its slice away."""
+        """The window or year itself when it is published and gives a hidden month of its slice away (a window or
+        year-end group is made only for a hidden part: ``route_groups``)."""
         how, fam, (key, _) = group
-        row = self.fams.get(fam, {}).get(key)
+        row = self.fams[fam].get(key)
         if row is None or row.suppressed:
             return None
-        ind, _, period, cat = fam
-        if how == "window":
-            parts = [
-                (src, "month", month, "") for month in _window(period) for src in (WINDOW_FLOWS[ind], "headcount_avg")
-            ]
-            leaks = any(self._hidden(part, key) for part in parts)
-        elif how == "year_end":
-            leaks = self._hidden((ind, "month", date(period.year, 12, 1), cat), key)
-        else:
+        if how == "one_month":
+            ind, _, period, cat = fam
             months = [(ind, "month", date(period.year, month, 1), cat) for month in range(1, 13)]
-            leaks = sum(self._hidden(month, key) for month in months) == 1
-        return (fam, key) if leaks else None
+            if sum(self._hidden(month, key) for month in months) != 1:
+                return None
+        return (fam, key)
 
     def pick(self, group: GroupKey) -> Ref | None:
         """The cell a secondary rule hides for ``group`` this round, if any."""
