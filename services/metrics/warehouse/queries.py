@@ -123,18 +123,25 @@ _WINDOW = "addMonths({month}, shift)"
 """A rolling-12 window's end: each fact's month counts in the windows ending 0..11 months after it."""
 
 ROLLING_PRESENCE: Final = f"""
-SELECT {_WINDOW.format(month="f.month")} AS period, k.1 AS dim, k.2 AS value,
-       sum(f.days / toDayOfMonth(toLastDayOfMonth(f.month))) AS avg_sum, uniqExact(f.worker_key) AS workers
-FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
+SELECT {_WINDOW.format(month="month")} AS period, dim, value, sum(avg) AS avg_sum, uniqExactMerge(w) AS workers
+FROM (
+    SELECT f.month AS month, y AS year, k.1 AS dim, k.2 AS value,
+           sum(f.days / toDayOfMonth(toLastDayOfMonth(f.month))) AS avg, uniqExactState(f.worker_key) AS w
+    FROM wf_presence AS f GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
+    ARRAY JOIN arrayDistinct([toYear(f.month), toYear(addMonths(f.month, 11))]) AS y
+    ARRAY JOIN {keys("y")} AS k
+    WHERE f.month BETWEEN addMonths({{first_end:Date}}, -11) AND {{last_end:Date}}
+    GROUP BY month, year, dim, value
+)
 ARRAY JOIN range(12) AS shift
-ARRAY JOIN {keys(f"toYear({_WINDOW.format(month='f.month')})")} AS k
-WHERE f.month BETWEEN addMonths({{first_end:Date}}, -11) AND {{last_end:Date}}
-  AND period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
+WHERE toYear(period) = year AND period BETWEEN {{first_end:Date}} AND {{last_end:Date}}
 GROUP BY period, dim, value
 """
 """Per rolling-12 window (labelled by its last month, ``first_end`` .. ``last_end``; every month of a window is
 complete) and slice, age bands of the window's last year: the sum of the 12 monthly average headcounts and the
-distinct workers employed at any time in the window."""
+distinct workers employed at any time in the window. Each month is grouped once per year a window ending 0..11
+months after it can end in (its own, the next), with the distinct workers as a state, and the windows merge their
+months' states: a fact row is expanded twice, not twelve times."""
 
 ROLLING_FLOWS: Final = f"""
 SELECT {_WINDOW.format(month="toStartOfMonth(f.day)")} AS period, k.1 AS dim, k.2 AS value, f.flow AS flow,
