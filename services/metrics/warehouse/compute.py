@@ -18,6 +18,7 @@ from itertools import islice
 from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
+from ..engine.career import grade_cells
 from ..engine.cells import Cells, Family
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
@@ -214,8 +215,7 @@ def suppressed_years(
     if from_year is not None and from_year > as_of.year:
         return  # a scope after as-of: no partition to write
     if from_year is not None and from_year > first:
-        cells = aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=from_year - 1)
-        before = {fam: rows for fam, rows in cells.families.items() if read_back(fam)}
+        before = read_back_cells(store, first_mi, as_of, k, from_year - 1).families
         first = from_year
     for year in range(first, as_of.year + 1):
         cells = aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=year)
@@ -226,6 +226,24 @@ def suppressed_years(
         before = unsuppressed
         cells.families = {fam: cells.families[fam] for fam in own}
         yield year, cells
+
+
+def read_back_cells(store: ClickHouse, first_mi: int, as_of: date, k: int, year: int) -> Cells:
+    """The cells of ``year`` that a later year's rules read (``read_back``), before suppression: the flow and
+    grade-change families only (a refresh from a later year reads them, not the year's whole partition)."""
+    cells = Cells(k)
+    periods = [p for p in month_periods(first_mi, as_of) + year_periods(first_mi, as_of) if p.label.year == year]
+    if not periods:
+        return cells
+    warehouse = Warehouse(store)
+    presence = warehouse.presence(periods, as_of)
+    flows = warehouse.flow_figures(periods, presence)
+    grades = career.grade_figures(store, periods, presence)
+    for period in periods:
+        flow_cells(cells, period, flows[(period.kind, period.label)])
+        grade_cells(cells, period, grades[(period.kind, period.label)], {})  # no level mix: not read back
+    cells.families = {fam: rows for fam, rows in cells.families.items() if read_back(fam)}
+    return cells
 
 
 def read_back(fam: Family) -> bool:
