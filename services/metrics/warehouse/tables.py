@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 from services.common.clickhouse import ClickHouse
@@ -42,13 +43,19 @@ def truncate(store: ClickHouse, tables: Iterable[str], cluster: Cluster | None =
 
 def forget(store: ClickHouse, tables: Iterable[str], keys: Iterable[str], cluster: Cluster | None = None) -> None:
     """Delete the rows of the workers ``keys`` from fact tables with a ``worker_key`` (a lightweight ``DELETE``,
-    done when it returns; on a cluster, from every shard's local table)."""
+    done when it returns; on a cluster, from every shard's local table). The tables' deletes run at once: each
+    waits on its own mutation more than it works (0.4-1 s a table at 1 M events, whatever it deletes)."""
     chosen = {"keys": tuple(sorted(keys))}
     if not chosen["keys"]:
         return
+    deletes: list[tuple[ClickHouse, str]] = []
     for table in tables:
         if cluster is None or not sharded(table):
-            store.command(f"DELETE FROM {table} WHERE worker_key IN %(keys)s", chosen)
-            continue
-        for shard in targets(Place.SHARDS, store, cluster):
-            shard.command(f"DELETE FROM {local_table(table)} WHERE worker_key IN %(keys)s", chosen)
+            deletes.append((store, table))
+        else:
+            deletes += [(shard, local_table(table)) for shard in targets(Place.SHARDS, store, cluster)]
+    with ThreadPoolExecutor(max_workers=len(deletes) or 1) as pool:
+        sql = "DELETE FROM {} WHERE worker_key IN %(keys)s"
+        done = [pool.submit(place.command, sql.format(table), chosen) for place, table in deletes]
+        for future in done:
+            future.result()  # the first failure, translated by the store, is raised
