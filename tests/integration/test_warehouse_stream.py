@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -134,6 +135,36 @@ def test_streamed_cells_on_a_two_shard_cluster_equal_reference(cluster: StackUrl
             store.close()
 
 
+@contextmanager
+def _metrics_database(
+    servers: Servers, engine: str, *, audit: bool = False
+) -> Iterator[tuple[MetricsSettings, ConnectClickHouse]]:
+    """A database of its own with the ingest and metrics tables and the test reference wages, and the metrics
+    settings naming it (k = 5, as of ``SYNTH_AS_OF``, ``engine``, ``audit``); dropped after."""
+    name = f"whr_{uuid.uuid4().hex[:12]}"
+    settings = MetricsSettings(
+        clickhouse_url=servers.clickhouse_url,
+        clickhouse_database=name,
+        metrics_k=5,
+        metrics_as_of=SYNTH_AS_OF,
+        metrics_engine=engine,
+        metrics_audit=audit,
+    )
+    store = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
+    try:
+        migrate(store, "ingest", "metrics", database=name)
+        app.load_reference_wages(settings, [(r.region, r.year, r.annual_amount, r.source) for r in REFS])
+        yield settings, store
+    finally:
+        store.command(f"DROP DATABASE IF EXISTS {name}")
+        store.close()
+
+
+def _published(store: ConnectClickHouse) -> dict[Any, Any]:
+    rows = store.query_rows(f"SELECT {', '.join(PUBLISHED_COLUMNS[:-1])} FROM indicators")
+    return cells(SimpleNamespace(**dict(zip(PUBLISHED_COLUMNS, row, strict=False))) for row in rows)
+
+
 @pytest.mark.parametrize("audit", [False, True], ids=["rules", "audited"])
 def test_rebuild_with_the_warehouse_engine_publishes_what_the_reference_publishes(
     servers: Servers, audit: bool
@@ -145,30 +176,12 @@ def test_rebuild_with_the_warehouse_engine_publishes_what_the_reference_publishe
     published: dict[str, dict[Any, Any]] = {}
     units: dict[str, list[tuple[Any, ...]]] = {}
     for engine in ("reference", "warehouse"):
-        name = f"whr_{uuid.uuid4().hex[:12]}"
-        settings = MetricsSettings(
-            clickhouse_url=servers.clickhouse_url,
-            clickhouse_database=name,
-            metrics_k=5,
-            metrics_as_of=SYNTH_AS_OF,
-            metrics_engine=engine,
-            metrics_audit=audit,
-        )
-        store = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
-        try:
-            migrate(store, "ingest", "metrics", database=name)
+        with _metrics_database(servers, engine, audit=audit) as (settings, store):
             _store(store, events)
-            app.load_reference_wages(settings, [(r.region, r.year, r.annual_amount, r.source) for r in REFS])
             report = app.rebuild(settings, progress=lambda line: None)
             assert report is not None and report.rows_written > 1000
-            rows = store.query_rows(f"SELECT {', '.join(PUBLISHED_COLUMNS[:-1])} FROM indicators")
-            published[engine] = cells(
-                SimpleNamespace(**dict(zip(PUBLISHED_COLUMNS, row, strict=False))) for row in rows
-            )
+            published[engine] = _published(store)
             units[engine] = sorted(store.query_rows(f"SELECT {', '.join(ORG_UNIT_FIELDS)} FROM org_units FINAL"))
-        finally:
-            store.command(f"DROP DATABASE IF EXISTS {name}")
-            store.close()
     problems = differences(published["reference"], published["warehouse"], limit=40)
     assert not problems, "\n".join(problems)
     assert any(cell[4] and cell[5] == ("audit" if audit else "secondary") for cell in published["warehouse"].values())
@@ -176,11 +189,6 @@ def test_rebuild_with_the_warehouse_engine_publishes_what_the_reference_publishe
 
 
 LATE_TYPES = frozenset({"training.completed.v1", "staffing.pay_set.v1", "staffing.transferred.v1"})
-
-
-def _published(store: ConnectClickHouse) -> dict[Any, Any]:
-    rows = store.query_rows(f"SELECT {', '.join(PUBLISHED_COLUMNS[:-1])} FROM indicators")
-    return cells(SimpleNamespace(**dict(zip(PUBLISHED_COLUMNS, row, strict=False))) for row in rows)
 
 
 def test_a_running_warehouse_refresher_derives_new_workers_again_and_publishes_what_a_rebuild_does(
@@ -197,18 +205,7 @@ def test_a_running_warehouse_refresher_derives_new_workers_again_and_publishes_w
     assert len({e.worker_key for e in late}) >= 5
     published: dict[str, dict[Any, Any]] = {}
     for engine in ("reference", "warehouse"):
-        name = f"whi_{uuid.uuid4().hex[:12]}"
-        settings = MetricsSettings(
-            clickhouse_url=servers.clickhouse_url,
-            clickhouse_database=name,
-            metrics_k=5,
-            metrics_as_of=SYNTH_AS_OF,
-            metrics_engine=engine,
-        )
-        store = ConnectClickHouse.connect(servers.clickhouse_url, database=name, user="default", password="")
-        try:
-            migrate(store, "ingest", "metrics", database=name)
-            app.load_reference_wages(settings, [(r.region, r.year, r.annual_amount, r.source) for r in REFS])
+        with _metrics_database(servers, engine) as (settings, store):
             if engine == "reference":
                 _store(store, events)
                 assert app.rebuild(settings, progress=lambda line: None) is not None
@@ -220,11 +217,8 @@ def test_a_running_warehouse_refresher_derives_new_workers_again_and_publishes_w
                 _store(store, late)
                 report = refresher.refresh()
                 assert report is not None and report.new_events == len(late)
-                assert report.years_written == (2022,)  # the newcomers' year alone
+                assert report.years_written == (2022,)  # the as-of year alone
                 assert refresher.refresh() is None
             published[engine] = _published(store)
-        finally:
-            store.command(f"DROP DATABASE IF EXISTS {name}")
-            store.close()
     problems = differences(published["reference"], published["warehouse"], limit=40)
     assert not problems, "\n".join(problems)
