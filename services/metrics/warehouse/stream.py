@@ -31,33 +31,27 @@ _CORRECTIONS: Final = tuple(sorted(CORRECTION_TYPES))
 _NAMED: Final = "lower(trim(JSONExtractString(data, 'target_event_id')))"
 """A correction's target as ``corrections.norm_id`` compares it."""
 
-ORG_EVENTS: Final = f"""
-SELECT {COLUMNS} FROM events WHERE event_type IN %(org)s
+
+def _with_corrections(chosen: str) -> str:
+    """The events ``chosen`` (a condition on ``events``) and the corrections that name one of them."""
+    return f"""
+SELECT {COLUMNS} FROM events WHERE {chosen}
 UNION ALL
 SELECT {COLUMNS} FROM events
 WHERE event_type IN %(corrections)s
-  AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE event_type IN %(org)s)
+  AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE {chosen})
 """
+
+
+ORG_EVENTS: Final = _with_corrections("event_type IN %(org)s")
 """Org events and the corrections that name one of them."""
 
 WORKER_KEYS: Final = "SELECT DISTINCT worker_key FROM events WHERE worker_key != '' ORDER BY worker_key"
 
-WORKER_EVENTS: Final = f"""
-SELECT {COLUMNS} FROM events WHERE worker_key BETWEEN %(first)s AND %(last)s
-UNION ALL
-SELECT {COLUMNS} FROM events
-WHERE event_type IN %(corrections)s
-  AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE worker_key BETWEEN %(first)s AND %(last)s)
-"""
+WORKER_EVENTS: Final = _with_corrections("worker_key BETWEEN %(first)s AND %(last)s")
 """The events of the workers ``first`` .. ``last`` (by key) and the corrections that name one of them."""
 
-EVENTS_OF: Final = f"""
-SELECT {COLUMNS} FROM events WHERE worker_key IN %(keys)s
-UNION ALL
-SELECT {COLUMNS} FROM events
-WHERE event_type IN %(corrections)s
-  AND {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE worker_key IN %(keys)s)
-"""
+EVENTS_OF: Final = _with_corrections("worker_key IN %(keys)s")
 """The events of the workers ``keys`` and the corrections that name one of them."""
 
 
