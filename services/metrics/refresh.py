@@ -212,9 +212,7 @@ class Refresher:
         self._write_units(units)
         self._units = units
         self._last_as_of, self._wages_key = as_of, wages_key
-        for worker, day in first_dates(fresh).items():
-            if worker not in self._first_dates or day < self._first_dates[worker]:
-                self._first_dates[worker] = day
+        self._note_first_dates(fresh)
         self._pending = []
         self._computed = True
         done = time.perf_counter()
@@ -287,9 +285,7 @@ class Refresher:
             computed = time.perf_counter()
             anomalies = len(replayed)
             years, written, program = self._publish_by_year(self._loaded, as_of, wages, from_year=since.year)
-            for worker, day in first_dates(fresh).items():
-                if worker not in self._first_dates or day < self._first_dates[worker]:
-                    self._first_dates[worker] = day
+            self._note_first_dates(fresh)
             self._event_total += len(fresh)
             phases = {"rederive": computed - started, "years": time.perf_counter() - computed}
         new = len(fresh)
@@ -331,6 +327,12 @@ class Refresher:
         if self._keep_log:
             return no_cyclic_gc(leave_young=True)
         return no_cyclic_gc(keep_frozen=True)
+
+    def _note_first_dates(self, fresh: list[EventRecord]) -> None:
+        """Keep each worker's earliest event date (what `scope.recompute_since` judges new events against)."""
+        for worker, day in first_dates(fresh).items():
+            if worker not in self._first_dates or day < self._first_dates[worker]:
+                self._first_dates[worker] = day
 
     def _mark(self) -> tuple[datetime | None, dict[str, datetime]]:
         """The newest `stored_at` and the events of the re-read overlap before it (`loader.load_events`): read
