@@ -5,7 +5,20 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from services.metrics.engine.audit import AUDIT, audit_table, find_leaks, width
+import pytest
+
+from services.metrics.engine import audit
+from services.metrics.engine.audit import (
+    AUDIT,
+    AuditReport,
+    Var,
+    _intervals,
+    _moves,
+    _Row,
+    audit_table,
+    find_leaks,
+    width,
+)
 from services.metrics.engine.cells import SECONDARY, Cells
 from services.metrics.engine.orgs import build_org_tree
 from services.metrics.engine.suppression import suppress
@@ -157,3 +170,60 @@ def test_the_first_month_starts_from_nobody() -> None:
     cells.hide(("headcount_end", "month", JAN, ""), ("all", "all"), "secondary")
     _, leaks = find_leaks(cells, ORG, AS_OF)
     assert leaks == {"headcount_end month 2024-01-01 all=all (v)": (3.0, 3.0)}
+
+
+# ---- the neighbourhood proofs of a large block ---------------------------------------------------------------------
+def _chain(pinned: bool) -> tuple[list[_Row], dict[Var, float]]:
+    """x + y = 10, y + z = 12, z + w = 9, w + u = 5 over hidden cells (x, y, z, w, u) = (4, 6, 6, 3, 2): x can be
+    anything in [2, 7] (u in [0, 5]); with ``pinned``, a published cell gives u = 2 and so every one of them."""
+    names = "xyzwu"
+    var = {n: (("hires", "month", JAN, ""), ("org", n), "v") for n in names}
+    truth = dict(zip(var.values(), (4.0, 6.0, 6.0, 3.0, 2.0), strict=True))
+    rows = [
+        _Row(((var[a], 1.0), (var[b], 1.0)), total, total, ())
+        for a, b, total in (("x", "y", 10.0), ("y", "z", 12.0), ("z", "w", 9.0), ("w", "u", 5.0))
+    ]
+    if pinned:
+        rows.append(_Row(((var["u"], 1.0),), 2.0, 2.0, ()))
+    return rows, truth
+
+
+def _by_var(rows: list[_Row]) -> dict[Var, list[int]]:
+    out: dict[Var, list[int]] = {}
+    for i, row in enumerate(rows):
+        for v, _ in row.terms:
+            out.setdefault(v, []).append(i)
+    return out
+
+
+def test_a_neighbourhood_proof_holds_the_rest_at_the_truth_and_so_proves_only_what_the_table_allows() -> None:
+    rows, truth = _chain(pinned=False)
+    x = next(iter(truth))
+    proven: set[Var] = set()
+    # x's own row frees y, but y's other row holds z at 6: y and x stay put; only the whole chain lets u move x
+    assert not _moves(x, rows, _by_var(rows), 1, truth, AuditReport(), proven)
+    assert not _moves(x, rows, _by_var(rows), 3, truth, AuditReport(), proven)
+    assert not proven
+    assert _moves(x, rows, _by_var(rows), 4, truth, AuditReport(), proven)
+    assert proven == {x}
+    assert _intervals(rows, truth, AuditReport()) == {}  # and the whole table's LP agrees: x is 5 wide
+
+
+def test_a_neighbourhood_never_proves_a_cell_the_table_pins() -> None:
+    rows, truth = _chain(pinned=True)
+    x = next(iter(truth))
+    for size in (1, 3, 4, 5):
+        assert not _moves(x, rows, _by_var(rows), size, truth, AuditReport(), set())
+    assert _intervals(rows, truth, AuditReport())[x] == (4.0, 4.0)
+
+
+def test_a_large_block_the_neighbourhoods_do_not_settle_is_treated_as_leaking(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, truth = _chain(pinned=False)
+    monkeypatch.setattr(audit, "LARGE", 0)  # every block is large
+    monkeypatch.setattr(audit, "NEAR", (1,))  # and its neighbourhoods too small to prove anything
+    monkeypatch.setattr(audit, "BATCHES", 0)  # no push over the whole table either
+    monkeypatch.setattr(audit, "EXACT", 0)
+    leaks = _intervals(rows, truth, AuditReport())
+    assert set(leaks) == set(truth) and all(math.isnan(low) for low, _ in leaks.values())
+    monkeypatch.setattr(audit, "EXACT", 12)  # a few left: the block's own LPs settle them
+    assert _intervals(rows, truth, AuditReport()) == {}

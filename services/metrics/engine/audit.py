@@ -32,10 +32,14 @@ after each round of the audit.
 For each suppressed cell the audit then needs the feasible interval to be at least ``max(2, 20 % of the true
 value)`` wide. A few LPs over the whole table (push the unproven cells in random directions) prove most cells at
 once: the interval holds every solution and the truth. Each remaining cell gets a min and max LP over its
-neighbourhood (the rows it is in, and the rows of their cells): a subset of the constraints, so an interval too
-narrow there is too narrow in the whole table. Cells still undecided get their min and max LP in their independent
-block. A cell is leaking when all of its modelled parts are too narrow (a rolling window whose denominator is the
-mean of published months, but whose numerator is protected, gives nobody's figure away). A leak is closed by hiding
+neighbourhood (the 100, then 1,000 rows nearest it): a subset of the constraints, so an interval too narrow there
+is too narrow in the whole table. Cells still undecided get their min and max LP in their independent block. In a
+block of more than 10,000 rows (a long history links every month of a unit) such an LP takes about a second, so a
+cell there is first proven on its neighbourhood with every other cell held at its truth (each solution is then a
+point of the whole table's feasible set); only when at most 12 of a block's cells are left do they get the block's
+LPs, and otherwise they are treated as leaking: that may hide more than needed, never less. A cell is leaking
+when all of its modelled parts are too narrow (a rolling window whose denominator is the mean of published months,
+but whose numerator is protected, gives nobody's figure away). A leak is closed by hiding
 a published cell of the rows that bind its interval (the LP's non-zero duals; else of its own relations; else of the
 nearest rows that have one), derived cells (years, windows, rates) before months, then the smallest population; a
 cell found leaking again gets 2, 4, 8 ... of them. The rules run again, and so does the audit, until it passes or
@@ -49,8 +53,9 @@ population: its figures are a known 0 in the relations, as they are to an attack
 Status (issue 12): ``compute(audit=True)`` runs it, and the metrics service with METRICS_AUDIT=true on every
 publish. It passes on the edge-case logs (seed 7 at k = 5: 11 rounds, ~4,800 cells hidden, ~50 s) and on half a
 year of the simulator's 300 workers (~7 s), and the independent attacker (tests/attack) then rebuilds nothing. Its
-time grows fast with the history (300 workers over 1.5 years did not finish in 20 minutes), so the service's
-default is off; measured in ``make bench`` (bench.disclosure).
+time grows fast with the history: 300 workers over 23 months pass in ~10 minutes (25 rounds; before the large
+blocks' neighbourhood proofs they did not finish in 20), so the service's default is off; measured in ``make bench``
+(bench.disclosure).
 
 Pure: reads and flags ``Cells``; no I/O.
 """
@@ -93,6 +98,9 @@ SIGNED = frozenset({"net_change"})  # may be negative (every other audited quant
 TOL = 1e-6
 REACH = 40.0  # caps at truth + 40 widths: beyond the largest ratio of coefficients in one relation (12)
 BATCHES = 6
+LARGE = 10_000  # rows: a block beyond this gets its LPs only for the cells its neighbourhoods settle nothing for
+EXACT = 12  # ... and only when at most this many; more are treated as leaking
+NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
 
 Var = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
 Term = tuple[Var, float]
@@ -383,10 +391,10 @@ class _LP:
     def __init__(self, rows: list[_Row], truth: dict[Var, float]) -> None:
         self.rows = rows
         self.duals = np.zeros(len(rows))
-        self.vars: list[Var] = sorted({var for row in rows for var, _ in row.terms})
+        self.vars: list[Var] = list(dict.fromkeys(var for row in rows for var, _ in row.terms))  # in row order
         self.index = {var: i for i, var in enumerate(self.vars)}
-        self.truth = np.array([truth[v] for v in self.vars])
-        self.need = np.array([width(t) for t in self.truth])
+        self.truth = np.array([truth[v] for v in self.vars], dtype=np.float64)
+        self.need = np.where(np.abs(self.truth) > TOL, np.maximum(2.0, 0.2 * np.abs(self.truth)), 0.0)  # width()
         self.cap = self.truth + REACH * np.maximum(self.need, 2.0)
         # counts are >= 0; a signed quantity (net_change) gets a floor as far below its truth as the cap is above
         signed = np.array([var[0][0] in SIGNED for var in self.vars], dtype=bool)
@@ -474,6 +482,10 @@ def _intervals(
     ends = np.cumsum([len(block) for block in kept]).tolist()
     blocks = [list(range(end - len(block), end)) for block, end in zip(kept, ends, strict=True)]  # renumbered
     whole = _LP(rows, truth)
+    # interior point, no crossover: its time is steady on the whole table, where the simplex method now and then
+    # takes minutes over one push; its points are feasible to ~1e-9, far inside the widths
+    whole.h.setOptionValue("solver", "ipm")
+    whole.h.setOptionValue("run_crossover", "off")
     lo = whole.truth.copy()
     hi = whole.truth.copy()
     todo = np.array([var not in proven for var in whole.vars], dtype=bool) & (whole.need > TOL)
@@ -510,24 +522,36 @@ def _intervals(
             by_var[var].append(i)
     # A neighbourhood's rows are a subset of the constraints: an interval too narrow there is too narrow in the whole.
     undecided = sorted(open_)
-    for radius in (2, 4):
+    near_why: dict[Var, set[Ref]] = {}
+    for size in NEAR:
         wide = []
         for var in undecided:
-            near = set(by_var[var])
-            for _ in range(radius - 1):
-                near = {i for j in near for other, _ in rows[j].terms for i in by_var[other]}
-            low_end, high_end, bound_by = _extremes(_LP([rows[i] for i in sorted(near)], truth), var, report)
+            near = _near(var, rows, by_var, size)
+            low_end, high_end, bound_by = _extremes(_LP([rows[i] for i in near], truth), var, report)
             if high_end - low_end < width(truth[var]) - TOL:
                 out[var] = (low_end, high_end)
                 why[var] = bound_by
             else:
                 wide.append(var)
+                near_why[var] = bound_by
         undecided = wide
     targets_of: dict[int, list[Var]] = defaultdict(list)
     block_of = {var: b for b, block in enumerate(blocks) for i in block for var, _ in rows[i].terms}
     for var in undecided:
         targets_of[block_of[var]].append(var)
     for b, targets in targets_of.items():
+        if len(blocks[b]) > LARGE:
+            # Each LP over a block this large takes about a second. The cells wide in their neighbourhood are mostly
+            # wide in the table: prove it on neighbourhoods with every other cell held at its truth (their solutions
+            # are points of the whole feasible set); the few left get the block's LPs, and when more than EXACT are
+            # left they are all treated as leaking (NaN bounds): hiding more is safe, proving too much is not.
+            for size in NEAR:
+                targets = [var for var in targets if not _moves(var, rows, by_var, size, truth, report, proven)]
+            if len(targets) > EXACT:
+                for var in targets:
+                    out[var] = (float("nan"), float("nan"))
+                    why[var] = near_why[var]
+                continue
         lp = _LP([rows[i] for i in blocks[b]], truth)
         # every solution is a feasible point: it widens the spread of all the block's cells, not only its target
         low, high = lp.truth.copy(), lp.truth.copy()
@@ -557,6 +581,59 @@ def _intervals(
                 proven.add(var)
         report.lps += lp.solves
     return out
+
+
+def _near(var: Var, rows: list[_Row], by_var: dict[Var, list[int]], size: int) -> list[int]:
+    """The ``size`` rows nearest ``var`` (its own rows, then the rows of their other variables, and so on; ties in
+    row order), sorted: a subset of the constraints, so an interval too narrow over them is too narrow in the table."""
+    seen = set(by_var[var])
+    ring = sorted(seen)
+    near: list[int] = []
+    while ring and len(near) < size:
+        near += ring[: size - len(near)]
+        grown = {i for j in ring for other, _ in rows[j].terms for i in by_var[other]} - seen
+        seen |= grown
+        ring = sorted(grown)
+    return sorted(near)
+
+
+def _moves(
+    var: Var,
+    rows: list[_Row],
+    by_var: dict[Var, list[int]],
+    size: int,
+    truth: dict[Var, float],
+    report: AuditReport,
+    proven: set[Var],
+) -> bool:
+    """Whether ``var`` moves by its width with only the variables of its ``size`` nearest rows free and every other
+    hidden cell at its truth (added to ``proven`` if so): every row that holds a free variable is kept, the held ones
+    folded into its bounds, so each solution is a point of the whole table's feasible set and the interval found is
+    inside the true one."""
+    free = {other for i in _near(var, rows, by_var, size) for other, _ in rows[i].terms}
+    touched = sorted({i for other in free for i in by_var[other]})
+    inner = []
+    for i in touched:
+        row = rows[i]
+        held = sum(coef * truth[other] for other, coef in row.terms if other not in free)
+        terms = tuple((other, coef) for other, coef in row.terms if other in free)
+        inner.append(_Row(terms, row.lo - held, row.hi - held, row.shown))
+    lp = _LP(inner, truth)
+    i = lp.index[var]
+    low = high = lp.truth[i]
+    for sign in (1.0, -1.0):
+        cost = np.zeros(len(lp.vars))
+        cost[i] = sign
+        found = lp.solve(cost)
+        if found is not None:
+            low, high = min(low, found[i]), max(high, found[i])
+        if high - low >= lp.need[i] - TOL:
+            break
+    report.lps += lp.solves
+    if high - low >= lp.need[i] - TOL:
+        proven.add(var)
+        return True
+    return False
 
 
 def _extremes(lp: _LP, var: Var, report: AuditReport) -> tuple[float, float, set[Ref]]:
