@@ -154,6 +154,9 @@ PERCENTILES = (
     ("pay_p75", 0.75),
     ("pay_p90", 0.90),
 )
+# pay figures whose population (the paid workers on the period's last day) is linked by value to the period-end
+# headcount (METRICS v5 "Linked"; contract §4)
+PAY_BY_POPULATION = frozenset({"pay_mean", *(name for name, _ in PERCENTILES)})
 
 # contract §4 "Flow counts for the month-in-year rule"
 FLOW_COUNTS = {
@@ -1321,6 +1324,9 @@ def suppress(o: Oracle) -> None:
             target = ("hires", "year", period, dimension, slice_value, "")
         elif kind == "month" and indicator == "stability_index":
             target = ("headcount_end", "month", add_months(period, -12), dimension, slice_value, "")
+        elif indicator in PAY_BY_POPULATION and kind in ("month", "year"):
+            # the paid workers on the period's last day, published beside the figure (contract §4, "Linked")
+            target = ("headcount_end", kind, period, dimension, slice_value, "")
         else:
             continue
         if target in cells:
@@ -1333,7 +1339,7 @@ def suppress(o: Oracle) -> None:
         if target is None or not cells[target].suppressed:
             return False
         cell = cells[key]
-        base = cell.workers if key[0] == "cohort_half_life" else cell.denominator
+        base = cell.workers if key[0] == "cohort_half_life" or key[0] in PAY_BY_POPULATION else cell.denominator
         return base == cells[target].value
 
     # C4 "Secondary", the route rule (issue 12): a published window or year through which, with published months,

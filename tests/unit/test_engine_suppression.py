@@ -299,6 +299,43 @@ def test_a_stability_index_whose_denominator_is_a_hidden_year_ago_headcount_is_l
     assert sorted(part) == sorted(row for row in r.result.rows if row.period.year >= 2024)
 
 
+def _paid_by_gender(women_paid: int, undisclosed_paid: int) -> Log:
+    """One man, four women and five undisclosed workers hired on 1 January 2023 (one undisclosed leaves on the
+    15th); the man, the first ``women_paid`` women and ``undisclosed_paid`` of the four undisclosed still employed
+    are paid."""
+    log = Log()
+    log.hire("m", "2023-01-01", gender="male")
+    log.pay("m", "2023-01-01", "6000")
+    for n in range(5):
+        if n < 4:
+            log.hire(f"f{n}", "2023-01-01", gender="female")
+            if n < women_paid:
+                log.pay(f"f{n}", "2023-01-01", str(5000 + 100 * n))
+        log.hire(f"u{n}", "2023-01-01", gender="undisclosed")
+        if n < undisclosed_paid:
+            log.pay(f"u{n}", "2023-01-01", str(5000 + 100 * n))
+    log.separate("u4", "2023-01-15")
+    return log
+
+
+def test_a_pay_figure_whose_paid_workers_equal_a_hidden_period_end_headcount_is_linked() -> None:
+    """k = 2. January 2023's headcount_end by gender: the man's primary; the women's (population 4) hidden before
+    the undisclosed workers' (population 5). Pay by gender: the man's primary; the undisclosed workers' (3 paid)
+    hidden before the women's (4 paid). The women's pay figures then show 4 paid workers, their hidden headcount:
+    they are linked. With 3 of the 4 women paid, their pay says only "at least 3" and is published."""
+    r = _paid_by_gender(women_paid=4, undisclosed_paid=3).run("2023-01-31", k=2)
+    assert r.row("headcount_end", "2023-01-01", dim="gender", sl="female").reason == "secondary"
+    assert r.row("pay_mean", "2023-01-01", dim="gender", sl="undisclosed", cat="total").reason == "secondary"
+    for name in ("pay_mean", "pay_median"):
+        for comp in ("total", "base", "allowances"):
+            women = r.row(name, "2023-01-01", dim="gender", sl="female", cat=comp)
+            assert women.suppressed and women.reason == "linked", (name, comp)
+    r = _paid_by_gender(women_paid=3, undisclosed_paid=2).run("2023-01-31", k=2)
+    assert r.row("headcount_end", "2023-01-01", dim="gender", sl="female").suppressed
+    women = r.row("pay_mean", "2023-01-01", dim="gender", sl="female", cat="total")
+    assert not women.suppressed and women.workers == 3
+
+
 def _undisclosed_hire_in_january() -> Log:
     """Three men, three women employed from December 2022 on; u1, u2 (undisclosed) from December 2022 to 31
     December 2023; u3 (undisclosed) hired on 10 January 2024, the only undisclosed worker of that month."""

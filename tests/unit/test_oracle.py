@@ -322,3 +322,19 @@ def test_v5_pay_percentiles_need_2k_and_4k() -> None:
     assert cell(rows, "pay_mean", june, category="total").value == sum(amounts) / 5
     for name in ("pay_p10", "pay_p25", "pay_median", "pay_p75", "pay_p90"):
         assert cell(rows, name, june, category="base").reason == "primary"
+
+
+def test_v5_pay_figures_on_a_hidden_period_end_headcount_are_linked() -> None:
+    # the engine's case (tests/unit/test_engine_suppression.py): the women's headcount_end is hidden, their pay
+    # shows 4 paid workers (= it) and is linked; with 3 of them paid it is published
+    from tests.unit.test_engine_suppression import _paid_by_gender
+
+    jan = date(2023, 1, 1)
+    rows = table(oracle_compute(_paid_by_gender(4, 3).events, as_of=date(2023, 1, 31), k=2))
+    assert cell(rows, "headcount_end", jan, dim="gender", slice_="female").reason == "secondary"
+    for name in ("pay_mean", "pay_median"):
+        for comp in ("total", "base", "allowances"):
+            assert cell(rows, name, jan, dim="gender", slice_="female", category=comp).reason == "linked"
+    rows = table(oracle_compute(_paid_by_gender(3, 2).events, as_of=date(2023, 1, 31), k=2))
+    women = cell(rows, "pay_mean", jan, dim="gender", slice_="female", category="total")
+    assert not women.suppressed and women.workers == 3

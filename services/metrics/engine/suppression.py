@@ -5,7 +5,9 @@ Primary suppression happens when a cell is stored (``Cells.put``, reason ``prima
     a rate, ratio or derived count with a hidden count or average-headcount cell; a cohort row (retention at a
     mark, half-life, initial training on time; by hire month, and on time by hire year) whose population equals
     the hidden hires of its period and slice; a stability index whose population (its denominator) equals the
-    hidden period-end headcount of the month a year before;
+    hidden period-end headcount of the month a year before; a pay figure (mean and percentiles, each component)
+    whose population, the paid workers on the period's last day, equals the hidden period-end headcount of its
+    period and slice (published beside it, the population would give that headcount away);
   * rounds, each judged on the flags as they stood at its start, until a round hides nothing (reason
     ``secondary``):
       - sibling rule: a published parent with exactly one suppressed child gets its smallest published child
@@ -40,6 +42,7 @@ from .career import PROMOTED_MARKS
 from .cells import LINKED, SECONDARY, Cells, Family
 from .model import IndicatorRow
 from .orgs import OrgTree, SliceKey
+from .pay import PERCENTILES
 from .retention import MARKS
 from .slices import ALL
 
@@ -85,6 +88,12 @@ ON_TIME = "initial_training_on_time"
 YEAR_COHORT_CELLS = ((ON_TIME, ""), *(("promoted_within", str(mark)) for mark in PROMOTED_MARKS))
 _YEAR_COHORT_NAMES = frozenset(name for name, _ in YEAR_COHORT_CELLS)
 GRADE_MIX = "grade_mix"  # its denominator is the period-end headcount; its categories are the levels held
+# Pay figures on the period's last day: their population, the paid workers employed then, is published with them and
+# is often the period-end headcount of the slice (value link).
+PAY_FIGURES = tuple(
+    (name, comp) for name in ("pay_mean", *(p[0] for p in PERCENTILES)) for comp in ("total", "base", "allowances")
+)
+_PAY_NAMES = frozenset(name for name, _ in PAY_FIGURES)
 # Route rule: a rolling-12 rate -> the flow (category "") whose 12 months sum to its numerator; its denominator is
 # the mean of the 12 months' headcount_avg.
 WINDOW_FLOWS = {
@@ -161,6 +170,8 @@ def sources(fam: Family) -> list[Source]:
         return [(("hires", "year", period, ""), True)]
     if ind == GRADE_MIX:
         return [(("headcount_end", kind, period, ""), False)]
+    if ind in _PAY_NAMES and kind in ("month", "year"):
+        return [(("headcount_end", kind, period, ""), True)]
     if kind == "month" and ind == "stability_index":
         return [(("headcount_end", "month", _year_before(period), ""), True)]
     return []
@@ -178,6 +189,7 @@ def dependents(fam: Family) -> list[Family]:
         out += [(name, "year", period, mark) for name, mark in YEAR_COHORT_CELLS]
     elif ind == "headcount_end":
         out.append((GRADE_MIX, kind, period, "*"))
+        out += [(name, kind, period, comp) for name, comp in PAY_FIGURES]
         if kind == "month":
             out.append(("stability_index", "month", _year_after(period), ""))
     return out
