@@ -30,8 +30,8 @@ hidden month) are already hidden by the rules' route rule (``suppression``, reas
 after each round of the audit.
 
 For each suppressed cell the audit then needs the feasible interval to be at least ``max(2, 20 % of the true
-value)`` wide. A few LPs over the whole table (push the unproven cells in random directions) prove most cells at
-once: the interval holds every solution and the truth. Each remaining cell gets a min and max LP over its
+value)`` wide. LPs over the whole table (push the unproven cells in random directions, while each push proves at
+least ``PUSH_GAIN`` more) prove most cells at once: the interval holds every solution and the truth. Each remaining cell gets a min and max LP over its
 neighbourhood (the 100, then 1,000 rows nearest it): a subset of the constraints, so an interval too narrow there
 is too narrow in the whole table. Cells still undecided get their min and max LP in their independent block. In a
 block of more than 10,000 rows (a long history links every month of a unit) such an LP takes about a second, so a
@@ -97,9 +97,11 @@ FLOW_SLICES = frozenset({"all", "org", "service_model"})  # where relation 6 is 
 SIGNED = frozenset({"net_change"})  # may be negative (every other audited quantity is a count or total >= 0)
 TOL = 1e-6
 REACH = 40.0  # caps at truth + 40 widths: beyond the largest ratio of coefficients in one relation (12)
-BATCHES = 6
+BATCHES = 40  # pushes over the whole table at most; they stop when one proves fewer than PUSH_GAIN more cells
+PUSH_GAIN = 10
 LARGE = 10_000  # rows: a block beyond this gets its LPs only for the cells its neighbourhoods settle nothing for
 EXACT = 12  # ... and only when at most this many; more are treated as leaking
+SIMPLEX_SECONDS = 10.0  # a push over the whole table by the simplex method, before it is left to interior point
 NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
 
 Var = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
@@ -415,6 +417,7 @@ class _LP:
         self.h = h
         self.solves = 0
 
+        self.steady = False  # set for the pushes over the whole table (``solve``)
     def outer(self, passes: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Bounds every feasible point keeps (interval propagation over the rows, from 0 and the caps): an outer
         box, so a cell narrower than its width here is narrower in the LP too."""
@@ -444,7 +447,18 @@ class _LP:
     def solve(self, cost: np.ndarray) -> np.ndarray | None:
         self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost.astype(np.float64))
         self.h.run()
+        if self.steady:  # the simplex method, but not for long: now and then it takes minutes over one push
+            self.h.setOptionValue("time_limit", SIMPLEX_SECONDS)
         self.solves += 1
+        if self.steady and self.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+            # then the interior-point method, whose time is steady; no crossover: its point is feasible to ~1e-9,
+            # far inside the widths, and a push needs no basis
+            self.h.setOptionValue("time_limit", highspy.kHighsInf)
+            self.h.setOptionValue("solver", "ipm")
+            self.h.setOptionValue("run_crossover", "off")
+            self.h.run()
+            self.h.setOptionValue("solver", "choose")
+            self.h.setOptionValue("run_crossover", "on")
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.h.getSolution()
@@ -482,10 +496,7 @@ def _intervals(
     ends = np.cumsum([len(block) for block in kept]).tolist()
     blocks = [list(range(end - len(block), end)) for block, end in zip(kept, ends, strict=True)]  # renumbered
     whole = _LP(rows, truth)
-    # interior point, no crossover: its time is steady on the whole table, where the simplex method now and then
-    # takes minutes over one push; its points are feasible to ~1e-9, far inside the widths
-    whole.h.setOptionValue("solver", "ipm")
-    whole.h.setOptionValue("run_crossover", "off")
+    whole.steady = True
     lo = whole.truth.copy()
     hi = whole.truth.copy()
     todo = np.array([var not in proven for var in whole.vars], dtype=bool) & (whole.need > TOL)
@@ -507,7 +518,7 @@ def _intervals(
         lo = np.minimum(lo, found)
         hi = np.maximum(hi, found)
         now = todo & (hi - lo < whole.need - TOL)
-        if not now.any() or (attempt >= 2 and now.sum() == todo.sum()):
+        if not now.any() or (attempt >= 2 and todo.sum() - now.sum() < PUSH_GAIN):
             todo = now
             break
         todo = now
