@@ -37,7 +37,7 @@ from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
 from .engine import EventRecord, IndicatorRow, ReferenceWage, compute
-from .engine.audit import AuditReport, audit_table
+from .engine.audit import AUDIT, AuditReport, Ref, audit_hidden, audit_table
 from .engine.cells import Cells
 from .engine.compute import no_cyclic_gc
 from .engine.log import EventLog
@@ -126,6 +126,9 @@ class Refresher:
         self._keep_log = keep_log
         self._spent = False
         self._audit = audit
+        # the cells the published table hid for the audit (read from it at the first audited refresh): hidden again
+        # first in the next table (audit_table's prior)
+        self._audit_prior: frozenset[Ref] | None = None
         self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
         self._engine = engine
         self._cluster = cluster
@@ -196,6 +199,7 @@ class Refresher:
                 org_levels=self._org_levels,
                 since=since,
                 audit=self._audit,
+                audit_prior=self._prior() if self._audit else (),
             )
             computed = time.perf_counter()
             del prepared
@@ -207,6 +211,8 @@ class Refresher:
                     raise PublishHeld(audit)
             self._held = None
             years, written = self._publish(result.rows, force=force, since=since)
+            if audit is not None:
+                self._audit_prior = audit_hidden(result.rows)
             figures = headlines(result.rows)
             del result  # freed here, with the collector still paused
         self._write_units(units)
@@ -355,13 +361,14 @@ class Refresher:
             cells = aggregate(self._store, loaded.first_mi, as_of, self._k, org=loaded.org, reference_wages=wages)
         with self._paused():  # the rows' insert chunks are millions of tuples, like the compute's
             suppress(cells, loaded.org)
-            audit = audit_table(cells, loaded.org, as_of)
+            audit = audit_table(cells, loaded.org, as_of, prior=self._prior())
             self._note_audit(audit)
             if not audit.passed:
                 raise PublishHeld(audit)
             rows = cells.rows()
             del cells
             years, written = self._publish(rows, force=True)
+            self._audit_prior = audit_hidden(rows)
         return years, written, rows, audit
 
     def _publish_by_year(
@@ -399,6 +406,21 @@ class Refresher:
             self._publisher.write_catalog(self._clock())
         self._published = {}
         return tuple(years), written, program
+
+    def _prior(self) -> frozenset[Ref]:
+        """The cells the published table hid for the audit: read from it once (a restarted service goes on from
+        what it published), then kept from each audited publish."""
+        if self._audit_prior is None:
+            rows = self._store.query_rows(
+                "SELECT indicator, period_kind, period, category, dimension, slice FROM indicators"
+                " WHERE suppressed AND reason = %(audit)s",
+                {"audit": AUDIT},
+            )
+            self._audit_prior = frozenset(
+                ((str(ind), str(kind), period, str(cat)), (str(dim), str(value)))
+                for ind, kind, period, cat, dim, value in rows
+            )
+        return self._audit_prior
 
     def _note_audit(self, audit: AuditReport) -> None:
         verdict = "passed" if audit.passed else f"FAILED, publish held back: {audit.problem}"

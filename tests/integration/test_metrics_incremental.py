@@ -22,7 +22,7 @@ from services.ingest.pipeline import Pipeline
 from services.ingest.pseudonymise import Pseudonymiser
 from services.ingest.writer import EventWriter
 from services.metrics.engine import compute
-from services.metrics.engine.audit import AuditReport
+from services.metrics.engine.audit import AuditReport, audit_hidden
 from services.metrics.loader import Overlap, load_events
 from services.metrics.publish import COLUMNS
 from services.metrics.refresh import PublishHeld, Refresher
@@ -63,9 +63,13 @@ def _event(kind: str, worker: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _published(store: ConnectClickHouse) -> dict[Any, Any]:
+def _rows(store: ConnectClickHouse) -> list[Any]:
     rows = store.query_rows(f"SELECT {', '.join(COLUMNS[:-1])} FROM indicators")
-    return cells(SimpleNamespace(**dict(zip(COLUMNS, row, strict=False))) for row in rows)
+    return [SimpleNamespace(**dict(zip(COLUMNS, row, strict=False))) for row in rows]
+
+
+def _published(store: ConnectClickHouse) -> dict[Any, Any]:
+    return cells(_rows(store))
 
 
 # audited: a shorter history, as the audit recomputes and checks every year on every refresh
@@ -120,16 +124,28 @@ def test_incremental_refreshes_equal_a_full_recomputation(
     ]
     scopes = []
     for step in steps:
+        # audited, a table starts from the cells the published one hid for the audit (audit_table's prior)
+        prior = audit_hidden(_rows(store))
         _store(store, [step])
         report = refresher.refresh()
         assert report is not None
         scopes.append(report.years_written)
-        result = compute([e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS, audit=audit)
+        result = compute(
+            [e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS, audit=audit, audit_prior=prior
+        )
         problems = differences(cells(result.rows), _published(store))
         assert not problems, f"after {step['event_type']}:\n" + "\n".join(problems)
         assert (report.audit is not None) == audit and (result.audit is None or result.audit.passed)
     if not audit:
         assert scopes[0] and min(scopes[0]) >= 2024, f"a new worker's hire should touch 2024 only: {scopes}"
+        return
+    # a restarted service goes on from the cells the published table hid for the audit, read back from it
+    prior = audit_hidden(_rows(store))
+    assert prior, "the audit hid nothing on this log: nothing to carry"
+    restarted = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=True)
+    report = restarted.refresh(force=True)
+    assert report is not None and report.audit is not None and report.audit.carried == len(prior)
+    assert audit_hidden(_rows(store)) >= prior
 
 
 def test_the_overlap_reread_returns_only_unseen_events(store: ConnectClickHouse) -> None:
@@ -257,7 +273,7 @@ def test_a_table_the_audit_cannot_protect_is_not_published(
     assert refresher.refresh(force=True) is not None
     before = _published(store)
 
-    def failing(cells: object, org: object, as_of: date) -> AuditReport:
+    def failing(cells: object, org: object, as_of: date, **_: object) -> AuditReport:
         return AuditReport(rounds=30, passed=False, problem="still leaking after 30 rounds")
 
     monkeypatch.setattr(ENGINE, "audit_table", failing)

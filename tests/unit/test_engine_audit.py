@@ -15,6 +15,7 @@ from services.metrics.engine.audit import (
     _intervals,
     _moves,
     _Row,
+    audit_hidden,
     audit_table,
     find_leaks,
     width,
@@ -41,6 +42,17 @@ def test_the_width_is_two_or_a_fifth_and_nothing_for_a_zero() -> None:
     assert width(1) == 2
     assert width(40) == 8
     assert width(0) == 0
+
+
+def test_the_cells_the_last_table_hid_for_the_audit_are_hidden_again_first() -> None:
+    first = _hires(female=1, male=4, total=5)
+    assert audit_table(first, ORG, AS_OF).hidden == 1
+    prior = audit_hidden(first.rows())
+    assert prior == {(("hires", "month", JAN, ""), ("gender", "male"))}
+    again = _hires(female=1, male=4, total=5)
+    report = audit_table(again, ORG, AS_OF, prior=prior | {(("hires", "month", JAN, ""), ("gender", "other"))})
+    assert report.passed and report.carried == 1 and report.hidden == 0 and report.rounds == 1  # no row: skipped
+    assert again.families[("hires", "month", JAN, "")][("gender", "male")].reason == AUDIT
 
 
 def test_a_hidden_child_beside_a_published_sibling_is_found_exactly() -> None:

@@ -124,6 +124,7 @@ class AuditReport:
     problem: str = ""
     leaks: list[str] = field(default_factory=list)
     leaking: int = 0  # cells found too narrow in the last round
+    carried: int = 0  # cells hidden again because the last published table hid them for the audit (``prior``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,8 +417,8 @@ class _LP:
         h.addRows(len(rows), lower, self.hi, len(self.cols), self.starts, self.cols, self.coefs)
         self.h = h
         self.solves = 0
-
         self.steady = False  # set for the pushes over the whole table (``solve``)
+
     def outer(self, passes: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Bounds every feasible point keeps (interval propagation over the rows, from 0 and the caps): an outer
         box, so a cell narrower than its width here is narrower in the LP too."""
@@ -446,10 +447,9 @@ class _LP:
 
     def solve(self, cost: np.ndarray) -> np.ndarray | None:
         self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost.astype(np.float64))
-        self.h.run()
         if self.steady:  # the simplex method, but not for long: now and then it takes minutes over one push
             self.h.setOptionValue("time_limit", SIMPLEX_SECONDS)
-        self.solves += 1
+        self.h.run()
         if self.steady and self.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
             # then the interior-point method, whose time is steady; no crossover: its point is feasible to ~1e-9,
             # far inside the widths, and a push needs no basis
@@ -459,6 +459,7 @@ class _LP:
             self.h.run()
             self.h.setOptionValue("solver", "choose")
             self.h.setOptionValue("run_crossover", "on")
+        self.solves += 1
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.h.getSolution()
@@ -753,13 +754,27 @@ def audit_table(
     *,
     max_rounds: int = 30,
     on_round: Callable[[AuditReport], None] | None = None,
+    prior: Iterable[Ref] = (),
 ) -> AuditReport:
     """Audit the table (see the module docstring); hide cells with reason ``audit`` until it passes.
+
+    ``prior`` names the cells the last published table hid for the audit (``audit_hidden``): those still in the
+    table and published by the rules are hidden again first (``AuditReport.carried``), so the rounds start where the
+    last publish ended. A refresh that adds a month then usually needs a round or two rather than all of them, and a
+    cell hidden to protect another is not published by the next table beside what it protected (two tables read
+    together would give it away). Hiding more only removes relations, so the audit still proves the table it passes.
 
     Returns the report; ``passed`` False when a leak has no published cell left to hide or the rounds run out.
     """
     started = time.perf_counter()
     report = AuditReport()
+    for fam, key in sorted(prior):
+        row = cells.families.get(fam, {}).get(key)
+        if row is not None and not row.suppressed:
+            cells.hide(fam, key, AUDIT)
+            report.carried += 1
+    if report.carried:
+        suppress(cells, org)
     proven: set[Var] = set()  # shown wide enough in an earlier round: hiding more cells cannot narrow them
     strikes: dict[Var, int] = defaultdict(int)  # rounds each variable was found leaking
     for round_ in range(1, max_rounds + 1):
@@ -796,6 +811,15 @@ def audit_table(
         report.problem = f"still leaking after {max_rounds} rounds"
     report.seconds = time.perf_counter() - started
     return report
+
+
+def audit_hidden(rows: Iterable[IndicatorRow]) -> frozenset[Ref]:
+    """The cells a table hid for the audit (reason ``audit``), as ``audit_table``'s ``prior`` of the next one."""
+    return frozenset(
+        ((r.indicator, r.period_kind, r.period, r.category), (r.dimension, r.slice))
+        for r in rows
+        if r.suppressed and r.reason == AUDIT
+    )
 
 
 def _describe(var: Var) -> str:

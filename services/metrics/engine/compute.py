@@ -24,7 +24,7 @@ from .career import (
     promotion_groups,
     turnover_by_promotion_cells,
 )
-from .cells import Cells
+from .cells import Cells, Family
 from .dates import month_index, month_start, year_ago
 from .headcount import flow_cells, flow_figures, headcount_end_cells, rolling_cells
 from .log import EventLog, Prepared
@@ -122,6 +122,7 @@ def compute(
     org_levels: frozenset[str] | None = None,
     since: date | None = None,
     audit: bool = False,
+    audit_prior: Iterable[tuple[Family, SliceKey]] = (),
 ) -> ComputeResult:
     """Compute every indicator cell of every period up to ``as_of``, suppressed with threshold ``k``.
 
@@ -147,13 +148,14 @@ def compute(
     cells, with reason ``audit``, until no hidden cell can be narrowed below its protection width from the published
     ones, and reports in ``ComputeResult.audit``. It reads every year (its relations cross year ends), so it cannot
     be combined with ``since``. Without it the rows are the rules' alone (what the oracle tests compare).
+    ``audit_prior`` (``audit.audit_hidden`` of the last published rows) is hidden again before its first round.
 
     ``events`` may come already prepared (``EventLog.prepared()``): a service that keeps the log between
     refreshes replays only the workers a batch touched.
     """
     with no_cyclic_gc():
         prepared = events if isinstance(events, Prepared) else EventLog(events).prepared()
-        return _compute(prepared, as_of, k, reference_wages, org_levels, since, audit)
+        return _compute(prepared, as_of, k, reference_wages, org_levels, since, audit, audit_prior)
 
 
 def kept(kind: str, period: date, since: date) -> bool:
@@ -232,6 +234,7 @@ def _compute(
     org_levels: frozenset[str] | None,
     since: date | None = None,
     audit: bool = False,
+    audit_prior: Iterable[tuple[Family, SliceKey]] = (),
 ) -> ComputeResult:
     if audit and since is not None:
         raise ValueError("the audit reads every year: compute with audit=True cannot start at since")
@@ -239,7 +242,7 @@ def _compute(
         raise ValueError(f"since must be a month's first day, 1 January in a year complete at as_of: {since}")
     org = build_org_tree(prepared.org_events, org_levels)
     cells = _cells(prepared, org, as_of, k, reference_wages, since)
-    report = audit_table(cells, org, as_of) if audit else None
+    report = audit_table(cells, org, as_of, prior=audit_prior) if audit else None
     return ComputeResult(cells.rows(), list(prepared.anomalies), report)
 
 
