@@ -29,22 +29,21 @@ year's period-end headcount whose December is hidden, a year's average headcount
 hidden month) are already hidden by the rules' route rule (``suppression``, reason ``secondary``), which runs again
 after each round of the audit.
 
-For each suppressed cell the audit then needs the feasible interval to be at least ``max(2, 20 % of the true
-value)`` wide. LPs over the whole table (push the unproven cells in random directions, while each push proves at
-least ``PUSH_GAIN`` more) prove most cells at once: the interval holds every solution and the truth. Each remaining cell gets a min and max LP over its
-neighbourhood (the 100, then 1,000 rows nearest it): a subset of the constraints, so an interval too narrow there
-is too narrow in the whole table. Cells still undecided get their min and max LP in their independent block. In a
-block of more than 10,000 rows (a long history links every month of a unit) such an LP takes about a second, so a
-cell there is first proven on its neighbourhood with every other cell held at its truth (each solution is then a
-point of the whole table's feasible set); only when at most 12 of a block's cells are left do they get the block's
-LPs, and otherwise they are treated as leaking: that may hide more than needed, never less. A cell is leaking
-when all of its modelled parts are too narrow (a rolling window whose denominator is the mean of published months,
-but whose numerator is protected, gives nobody's figure away). A leak is closed by hiding
-a published cell of the rows that bind its interval (the LP's non-zero duals; else of its own relations; else of the
-nearest rows that have one), derived cells (years, windows, rates) before months, then the smallest population; a
-cell found leaking again gets 2, 4, 8 ... of them. The rules run again, and so does the audit, until it passes or
-gives up (the publish is then held back). Hiding a cell only removes constraints, so a cell proven wide stays proven
-in later rounds.
+For each suppressed cell the audit then needs the feasible interval to be at least ``max(2, 20 % of the true value)``
+wide. LPs over the whole table (push the unproven cells in random directions, while each push proves at least
+``PUSH_GAIN`` more) prove most cells at once: the interval holds every solution and the truth. Each remaining cell gets
+a min and max LP over its neighbourhood (the 100, then 1,000 rows nearest it): a subset of the constraints, so an
+interval too narrow there is too narrow in the whole table. Cells still undecided get their min and max LP in their
+independent block. In a block of more than 10,000 rows (a long history links every month of a unit) such an LP takes
+about a second, so a cell there is first proven on its neighbourhood with every other cell held at its truth (each
+solution is then a point of the whole table's feasible set); only when at most 12 of a block's cells are left do they
+get the block's LPs, and otherwise they are treated as leaking: that may hide more than needed, never less. A cell is
+leaking when all of its modelled parts are too narrow (a rolling window whose denominator is the mean of published
+months, but whose numerator is protected, gives nobody's figure away). A leak is closed by hiding a published cell of
+the rows that bind its interval (the LP's non-zero duals; else of its own relations; else of the nearest rows that have
+one), derived cells (years, windows, rates) before months, then the smallest population; a cell found leaking again gets
+2, 4, 8 ... of them. The rules run again, and so does the audit, until it passes or gives up (the publish is then held
+back). Hiding a cell only removes constraints, so a cell proven wide stays proven in later rounds.
 
 Cells whose true value is 0 need no width: they say nothing about any worker, and protecting them would hide
 every zero parent up to the program row (see docs/contract.md, "Audit"). A slice value without a row has an empty
