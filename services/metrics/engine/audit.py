@@ -600,8 +600,10 @@ def _near(var: Var, rows: list[_Row], by_var: dict[Var, list[int]], size: int) -
     seen = set(by_var[var])
     ring = sorted(seen)
     near: list[int] = []
-    while ring and len(near) < size:
+    while ring:
         near += ring[: size - len(near)]
+        if len(near) >= size:
+            break
         grown = {i for j in ring for other, _ in rows[j].terms for i in by_var[other]} - seen
         seen |= grown
         ring = sorted(grown)
