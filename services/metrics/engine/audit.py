@@ -355,10 +355,16 @@ def _part(row: IndicatorRow, part: str) -> float:
     return float(row.denominator or 0.0)  # "den"
 
 
-def width(truth: float) -> float:
-    """The protection width of METRICS.md, max(2, 20 % of the true value), for a cell that counts someone; a cell
+def widths(truth: np.ndarray) -> np.ndarray:
+    """The protection width of METRICS.md, max(2, 20 % of the true value), for each cell that counts someone; a cell
     whose true value is 0 says nothing about any worker and needs none (see docs/contract.md, "Audit")."""
-    return max(2.0, 0.2 * abs(truth)) if abs(truth) > TOL else 0.0
+    size = np.abs(truth)
+    return np.where(size > TOL, np.maximum(2.0, 0.2 * size), 0.0)
+
+
+def width(truth: float) -> float:
+    """``widths`` of one cell."""
+    return float(widths(np.array([truth], dtype=np.float64))[0])
 
 
 def _blocks(rows: list[_Row]) -> list[list[int]]:
@@ -396,7 +402,7 @@ class _LP:
         self.vars: list[Var] = list(dict.fromkeys(var for row in rows for var, _ in row.terms))  # in row order
         self.index = {var: i for i, var in enumerate(self.vars)}
         self.truth = np.array([truth[v] for v in self.vars], dtype=np.float64)
-        self.need = np.where(np.abs(self.truth) > TOL, np.maximum(2.0, 0.2 * np.abs(self.truth)), 0.0)  # width()
+        self.need = widths(self.truth)
         self.cap = self.truth + REACH * np.maximum(self.need, 2.0)
         # counts are >= 0; a signed quantity (net_change) gets a floor as far below its truth as the cap is above
         signed = np.array([var[0][0] in SIGNED for var in self.vars], dtype=bool)
@@ -634,19 +640,19 @@ def _moves(
     lp = _LP(inner, truth)
     i = lp.index[var]
     low = high = lp.truth[i]
+    wide = False
     for sign in (1.0, -1.0):
         cost = np.zeros(len(lp.vars))
         cost[i] = sign
         found = lp.solve(cost)
         if found is not None:
             low, high = min(low, found[i]), max(high, found[i])
-        if high - low >= lp.need[i] - TOL:
+        wide = bool(high - low >= lp.need[i] - TOL)
+        if wide:
+            proven.add(var)
             break
     report.lps += lp.solves
-    if high - low >= lp.need[i] - TOL:
-        proven.add(var)
-        return True
-    return False
+    return wide
 
 
 def _extremes(lp: _LP, var: Var, report: AuditReport) -> tuple[float, float, set[Ref]]:
