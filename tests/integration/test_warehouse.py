@@ -6,6 +6,7 @@ the service's default levels. Each aggregation also runs alone on a hand-made lo
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -15,6 +16,7 @@ import pytest
 
 from services.common.clickhouse import ConnectClickHouse
 from services.metrics.engine import EventRecord, IndicatorRow, ReferenceWage
+from services.metrics.engine.cells import PERCENTS, percentile, sample
 from services.metrics.engine.compute import _Engine
 from services.metrics.engine.dates import month_index
 from services.metrics.engine.log import EventLog
@@ -22,7 +24,7 @@ from services.metrics.engine.orgs import build_org_tree
 from services.metrics.warehouse.career import LEVEL_MIX, PROMOTED_WITHIN, PROMOTION_GROUPS
 from services.metrics.warehouse.compute import warehouse_table
 from services.metrics.warehouse.facts import facts_of
-from services.metrics.warehouse.pay import PAID_ON, QUITS_BY_BAND, TOTALS_ON
+from services.metrics.warehouse.pay import PAID_ON, QUITS_BY_BAND, TOTALS_ON, as_sample, sampled
 from services.metrics.warehouse.queries import HEADCOUNT_ON, TRANSFERS
 from services.metrics.warehouse.retention import COHORTS, COVERED, RETAINED, TENURE_CURRENT, TENURE_LEAVERS
 from services.metrics.warehouse.store import Warehouse, load_workers
@@ -330,19 +332,49 @@ def test_pay_queries_alone(warehouse_store: ConnectClickHouse) -> None:
     march, hourly = date(2024, 3, 31), 40 * 52 / 12
     rows = warehouse_store.query_rows(PAID_ON, {"days": [march], "prevs": [date(2023, 3, 31)]})
     by_unit = {value: tuple(row) for _, dim, value, *row in rows if dim == "org"}
-    assert by_unit["D"] == (
-        2, [3300.0, 4400.0], [3300.0, 4400.0], [0.0, 0.0], [pytest.approx(4400 / hourly)],
-        [pytest.approx(3300 / hourly)], 0, 1, 0, 0, 0, 0, 0, 1, 1, [3300.0], [3000.0],
-    )  # fmt: skip
-    assert by_unit["S1"][:3] == (1, [3300.0], [3300.0])
+    paid, total, base, allowances, men, women, *counts, now, then = by_unit["D"]
+    assert paid == 2
+    assert [as_sample(s) for s in (total, base, allowances, now, then)] == [
+        sample([3300.0, 4400.0]), sample([3300.0, 4400.0]), sample([0.0, 0.0]), sample([3300.0]), sample([3000.0]),
+    ]  # fmt: skip
+    assert as_sample(men).n == as_sample(women).n == 1
+    assert as_sample(men).mean() == pytest.approx(4400 / hourly)
+    assert as_sample(women).percentile(50) == pytest.approx(3300 / hourly)
+    assert counts == [0, 1, 0, 0, 0, 0, 0, 1, 1]  # the women's bands, the men's, both
+    paid, total, base = by_unit["S1"][:3]
+    assert (paid, as_sample(total), as_sample(base)) == (1, sample([3300.0]), sample([3300.0]))
     quits = warehouse_store.query_rows(QUITS_BY_BAND, {"days": [date(2024, 1, 1)]})
     assert {value: tuple(row) for _, dim, value, *row in quits if dim == "org"} == {
         "D": (3, 0, 1, 0, 0),
         "S1": (2, 0, 1, 0, 0),
     }
     totals = warehouse_store.query_rows(TOTALS_ON, {"days": [march]})
-    assert {(dim, value): list(t) for _, dim, value, t in totals} == {
-        ("all", "all"): [3300.0, 4400.0],
-        ("org", "D"): [3300.0, 4400.0],
-        ("org", "S1"): [3300.0],
+    assert {(dim, value): as_sample(t) for _, dim, value, t in totals} == {
+        ("all", "all"): sample([3300.0, 4400.0]),
+        ("org", "D"): sample([3300.0, 4400.0]),
+        ("org", "S1"): sample([3300.0]),
     }
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sampled_is_the_sample_of_the_values(warehouse_store: ConnectClickHouse, seed: int) -> None:
+    """``pay.sampled`` in ClickHouse gives what ``cells.sample`` gives of the same sorted values, for every size from
+    none to 41 (every rank a percentile of ``PERCENTS`` can fall on, and ties): the number, the values each
+    percentile lies between, so the same percentiles; the sum to rounding (ClickHouse adds in its own order)."""
+    rng = random.Random(seed)
+    groups = {
+        size: sorted(rng.choice([1000.0, 2500.5, rng.uniform(0, 9000)]) for _ in range(size)) for size in range(42)
+    }
+    rows = warehouse_store.query_rows(
+        f"SELECT g, {sampled('arraySort(groupArray(x))')} FROM (SELECT t.1 AS g, x FROM "
+        "(SELECT arrayJoin({groups:Array(Tuple(UInt32, Array(Float64)))}) AS t) ARRAY JOIN t.2 AS x)"
+        " GROUP BY g",
+        {"groups": [(size, rng.sample(values, size)) for size, values in groups.items() if values]},  # shuffled
+    )
+    found = {int(g): as_sample(s) for g, s in rows}
+    assert set(found) == set(range(1, 42))
+    for size, got in found.items():
+        want = sample(groups[size])
+        assert (got.n, got.bounds) == (want.n, want.bounds), size
+        assert got.total == pytest.approx(want.total, rel=1e-12)
+        assert [got.percentile(p) for p in PERCENTS] == [percentile(groups[size], p) for p in PERCENTS]

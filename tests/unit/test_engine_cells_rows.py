@@ -3,9 +3,10 @@ population, whatever the reason, and the store keeps them."""
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
-from services.metrics.engine.cells import LINKED, SECONDARY, Cells
+from services.metrics.engine.cells import EMPTY, LINKED, PERCENTS, SECONDARY, Cells, percentile, sample
 
 
 def _store() -> Cells:
@@ -47,3 +48,18 @@ def test_hidden_rows_are_published_without_figures_with_their_reason() -> None:
     for row in hidden.values():
         assert (row.value, row.numerator, row.denominator, row.workers, row.suppressed) == (None, None, None, 0, True)
         assert type(row).__name__ == "IndicatorRow" and len(row) == 12
+
+
+def test_a_sample_answers_as_its_values_do() -> None:
+    """``Sample`` keeps only what the pay figures read of a list (the warehouse path has ClickHouse send that instead
+    of the list): its percentiles are ``percentile`` of the sorted values, exactly, for every size up to 41 (every
+    rank a percentile of ``PERCENTS`` falls on), ties included; its mean is the sum over the number."""
+    rng = random.Random(7)
+    assert sample([]) == EMPTY
+    assert (EMPTY.mean(), EMPTY.percentile(50)) == (None, None)
+    for size in range(1, 42):
+        values = sorted(rng.choice([1000.0, 2500.5, rng.uniform(0, 9000)]) for _ in range(size))
+        got = sample(values)
+        assert [got.percentile(p) for p in PERCENTS] == [percentile(values, p) for p in PERCENTS], size
+        assert (got.n, got.mean()) == (size, sum(values) / size)
+    assert sample([5000.0, 6100.0, 7300.0, 8800.0, 23456.0]).percentile(25) == 6100.0  # a whole rank: one pay

@@ -9,12 +9,12 @@ written as decimal strings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .accumulate import Groups, MonthStats, Snapshot
-from .cells import Cells, percentile
+from .cells import Cells, Sample, sample
 from .headcount import headcount_avg
 from .orgs import SliceKey
 from .pay import MEDIAN_NEED, PaidGroups
@@ -85,20 +85,20 @@ def grade_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, GradeFi
             cells.rate("grade_mix", kind, label, key, counts.get(cat, 0), employed, pop, category=cat)
 
 
-LevelPays = Mapping[SliceKey, Mapping[int, Sequence[float]]]
-"""Per slice and known level: the total pay of the workers employed and paid at a period's end (any order)."""
+LevelPays = Mapping[SliceKey, Mapping[int, Sample]]
+"""Per slice and known level: the ``Sample`` of the total pay of the workers employed and paid at a period's end."""
 
 
 def pay_by_level(stats: MonthStats, paid: PaidGroups, levels: Mapping[str, int | None]) -> LevelPays:
     """The reference engine's paid workers by slice (of ``stats``) and known level (``levels``: ``levels_on``)."""
-    out: dict[SliceKey, dict[int, list[float]]] = {}
+    out: dict[SliceKey, dict[int, Sample]] = {}
     for key in stats:
         by_level: dict[int, list[float]] = {}
         for worker, pay in paid.get(key, ()):
             level = levels[worker.key]
             if level is not None:
                 by_level.setdefault(level, []).append(pay.total)
-        out[key] = by_level
+        out[key] = {level: sample(sorted(totals)) for level, totals in by_level.items()}
     return out
 
 
@@ -107,8 +107,8 @@ def pay_by_level_cells(cells: Cells, period: Period, pays: LevelPays) -> None:
     day; population = those workers, published from 2k (as ``pay_median``)."""
     for key, by_level in pays.items():
         for level, totals in sorted(by_level.items()):
-            n = len(totals)
-            value = percentile(sorted(totals), 50) if n >= MEDIAN_NEED * cells.k else None  # as pay_median
+            n = totals.n
+            value = totals.percentile(50) if n >= MEDIAN_NEED * cells.k else None  # as pay_median
             cells.put(
                 "pay_median_by_level",
                 period.kind,

@@ -9,7 +9,10 @@ published form, which drops them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from .model import IndicatorRow
 from .orgs import SliceKey
@@ -23,20 +26,64 @@ def ratio(num: float, den: float, scale: float = 100.0) -> float | None:
     return num / den * scale if den else None
 
 
-def percentile(sorted_values: list[float], pct: int) -> float | None:
+def percentile(sorted_values: Sequence[float], pct: int) -> float | None:
     """Inclusive linear interpolation (numpy default, PERCENTILE.INC) on already sorted values."""
     n = len(sorted_values)
     if n == 0:
         return None
-    lo, rest = divmod(pct * (n - 1), 100)
+    lo = pct * (n - 1) // 100
+    return interpolate(sorted_values[lo], sorted_values[min(lo + 1, n - 1)], n, pct)
+
+
+def interpolate(a: float, b: float, n: int, pct: int) -> float:
+    """The ``pct`` percentile of ``n`` sorted values from the two it lies between: ``a`` at 0-based rank
+    floor(pct (n - 1) / 100) and ``b`` at the next (the last rank itself when there is none)."""
+    rest = pct * (n - 1) % 100
     if rest == 0:
-        return float(sorted_values[lo])
-    a, b = sorted_values[lo], sorted_values[lo + 1]
+        return float(a)
     return a + (b - a) * (rest / 100)
 
 
-def mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+PERCENTS: Final = (10, 25, 50, 75, 90)
+"""The percentiles a ``Sample`` answers: those any cell is published at."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """What a figure reads of a set of values: their number, their sum, and for each of ``PERCENTS`` the two sorted
+    values the percentile lies between (``interpolate``). The reference engine takes it of its sorted lists
+    (``sample``); the warehouse path has ClickHouse send it instead of the values, so no process holds a slice's
+    values (its memory grows with the slices, not with the workers)."""
+
+    n: int
+    total: float
+    bounds: tuple[tuple[float, float], ...]
+
+    def mean(self) -> float | None:
+        """The sum over the number; None for no values."""
+        return self.total / self.n if self.n else None
+
+    def percentile(self, pct: int) -> float | None:
+        """``percentile`` of the values (one of ``PERCENTS``); None for no values."""
+        if not self.n:
+            return None
+        a, b = self.bounds[PERCENTS.index(pct)]
+        return interpolate(a, b, self.n, pct)
+
+
+def sample(sorted_values: Sequence[float]) -> Sample:
+    """The ``Sample`` of already sorted values (summed in that order)."""
+    n = len(sorted_values)
+    if not n:
+        return Sample(0, 0.0, ())
+    bounds = tuple(
+        (sorted_values[lo], sorted_values[min(lo + 1, n - 1)]) for lo in (pct * (n - 1) // 100 for pct in PERCENTS)
+    )
+    return Sample(n, sum(sorted_values), bounds)
+
+
+EMPTY: Final = sample([])
+"""No values."""
 
 
 PRIMARY, SECONDARY, LINKED = "primary", "secondary", "linked"  # model.SUPPRESSION_REASONS; "audit" comes later

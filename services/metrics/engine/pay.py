@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .accumulate import MonthStats, Snapshot
-from .cells import Cells, mean, percentile, ratio
+from .cells import Cells, Sample, ratio, sample
 from .model import ReferenceWage
 from .orgs import OrgTree, SliceKey
 from .periods import Period
@@ -66,22 +66,22 @@ def quartile_bands(ranked: Paid) -> list[Paid]:
 @dataclass(frozen=True, slots=True)
 class PayFigures:
     """What the month pay figures need of one slice on a period's last day, whichever engine aggregated it: the
-    workers employed at the end of the day with pay (``paid``); their total, base and allowances, ascending; the
-    men's and the women's hourly pay, ascending; the women and the men in each quartile band of the paid ranked by
-    (hourly pay, worker key); and, of the paid, those also paid on the day a year before (``both``) with their
-    total pay on the day (``now``) and then (``then``), each ascending."""
+    workers employed at the end of the day with pay (``paid``); ``Sample`` of their total, base and allowances, and
+    of the men's and the women's hourly pay; the women and the men in each quartile band of the paid ranked by
+    (hourly pay, worker key); and, of the paid, those also paid on the day a year before (``both``) with the
+    ``Sample`` of their total pay on the day (``now``) and then (``then``)."""
 
     paid: int
-    total: Sequence[float]
-    base: Sequence[float]
-    allowances: Sequence[float]
-    men: Sequence[float]
-    women: Sequence[float]
+    total: Sample
+    base: Sample
+    allowances: Sample
+    men: Sample
+    women: Sample
     female: Sequence[int]
     male: Sequence[int]
     both: int
-    now: Sequence[float]
-    then: Sequence[float]
+    now: Sample
+    then: Sample
 
 
 def pay_figures(stats: MonthStats, now: PaidGroups, prev: PayDay) -> dict[SliceKey, PayFigures]:
@@ -93,16 +93,16 @@ def pay_figures(stats: MonthStats, now: PaidGroups, prev: PayDay) -> dict[SliceK
         again = [(p.total, prev.pays[w.key].total) for w, p in paid if w.key in prev.pays]
         out[key] = PayFigures(
             len(paid),
-            sorted(p.total for _, p in paid),
-            sorted(p.base for _, p in paid),
-            sorted(p.allowances for _, p in paid),
-            [p.hourly for w, p in paid if w.gender == "male"],
-            [p.hourly for w, p in paid if w.gender == "female"],
+            sample(sorted(p.total for _, p in paid)),
+            sample(sorted(p.base for _, p in paid)),
+            sample(sorted(p.allowances for _, p in paid)),
+            sample([p.hourly for w, p in paid if w.gender == "male"]),  # ranked by hourly pay: sorted
+            sample([p.hourly for w, p in paid if w.gender == "female"]),
             [sum(1 for w, _ in band if w.gender == "female") for band in bands],
             [sum(1 for w, _ in band if w.gender == "male") for band in bands],
             len(again),
-            sorted(a for a, _ in again),
-            sorted(b for _, b in again),
+            sample(sorted(a for a, _ in again)),
+            sample(sorted(b for _, b in again)),
         )
     return out
 
@@ -122,10 +122,9 @@ def pay_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, PayFigure
         # Below its threshold a figure is suppressed by its population: its value is never computed.
         shown = n >= cells.k
         for comp, values in (("total", f.total), ("base", f.base), ("allowances", f.allowances)):
-            values = list(values) if shown else []
-            cells.put("pay_mean", kind, label, key, comp, mean(values), None, None, n)
+            cells.put("pay_mean", kind, label, key, comp, values.mean() if shown else None, None, None, n)
             for name, pct, need in PERCENTILES:
-                value = percentile(values, pct) if n >= need * cells.k else None
+                value = values.percentile(pct) if n >= need * cells.k else None
                 cells.put(name, kind, label, key, comp, value, None, None, n, need=need)
         if key[0] != "gender":
             _gap_cells(cells, period, key, f)
@@ -137,11 +136,11 @@ def pay_cells(cells: Cells, period: Period, figures: Mapping[SliceKey, PayFigure
 
 def _gap_cells(cells: Cells, period: Period, key: SliceKey, f: PayFigures) -> None:
     """Gap = (A - B) / A x 100, A men's and B women's mean (median) hourly pay."""
-    men, women = list(f.men), list(f.women)
-    pop, smallest = len(men) + len(women), min(len(men), len(women))
+    men, women = f.men, f.women
+    pop, smallest = men.n + women.n, min(men.n, women.n)
     for name, need, a, b in (
-        ("pay_gap_mean", 1, mean(men), mean(women)),
-        ("pay_gap_median", MEDIAN_NEED, percentile(men, 50), percentile(women, 50)),  # each group needs 2k
+        ("pay_gap_mean", 1, men.mean(), women.mean()),
+        ("pay_gap_median", MEDIAN_NEED, men.percentile(50), women.percentile(50)),  # each group needs 2k
     ):
         value = ratio(a - b, a) if a is not None and b is not None else None
         cells.put(name, period.kind, period.label, key, "", value, None, None, pop, smallest, need)
@@ -166,7 +165,7 @@ def _growth_cell(cells: Cells, period: Period, key: SliceKey, f: PayFigures) -> 
         return
     value = None
     if f.both >= MEDIAN_NEED * cells.k:
-        a, b = percentile(list(f.now), 50), percentile(list(f.then), 50)
+        a, b = f.now.percentile(50), f.then.percentile(50)
         assert a is not None and b is not None
         value = (a / b - 1) * 100 if b else None
     cells.put("pay_growth", period.kind, period.label, key, "", value, None, None, f.both, need=MEDIAN_NEED)
@@ -218,19 +217,19 @@ def reference_slices(org: OrgTree, refs: Sequence[ReferenceWage], year: int) -> 
     ]
 
 
-def paid_totals(dec31: PaidGroups, key: SliceKey) -> list[float]:
-    """The total pay of a slice's paid workers, ascending."""
-    return sorted(p.total for _, p in dec31.get(key, []))
+def paid_totals(dec31: PaidGroups, key: SliceKey) -> Sample:
+    """The ``Sample`` of the total pay of a slice's paid workers."""
+    return sample(sorted(p.total for _, p in dec31.get(key, [])))
 
 
-def reference_cell(cells: Cells, period: Period, key: SliceKey, totals: Sequence[float], amount: float) -> None:
+def reference_cell(cells: Cells, period: Period, key: SliceKey, totals: Sample, amount: float) -> None:
     """pay_vs_reference = median monthly total pay on 31 December x 12 / reference annual wage (needs 2k paid):
-    ``totals`` the slice's paid workers' total pay that day, ascending."""
-    median = percentile(list(totals), 50)
+    ``totals`` the ``Sample`` of the slice's paid workers' total pay that day."""
+    median = totals.percentile(50)
     need = MEDIAN_NEED
     if median is None:
         cells.put("pay_vs_reference", "year", period.label, key, "", None, None, None, 0, need=need)
     else:
         annual = median * 12
         value = ratio(annual, amount, 1.0)
-        cells.put("pay_vs_reference", "year", period.label, key, "", value, annual, amount, len(totals), need=need)
+        cells.put("pay_vs_reference", "year", period.label, key, "", value, annual, amount, totals.n, need=need)

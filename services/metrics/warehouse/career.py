@@ -32,11 +32,11 @@ from ..engine.career import (
     promoted_within_cells,
     turnover_by_promotion_cells,
 )
-from ..engine.cells import Cells
+from ..engine.cells import Cells, Sample
 from ..engine.orgs import SliceKey
 from ..engine.periods import Period
 from .facts import GRADE
-from .pay import DAYS_PER_QUERY, NOW, paid_on
+from .pay import DAYS_PER_QUERY, NOW, as_sample, paid_on, sampled
 from .queries import FLOWS, keys
 
 if TYPE_CHECKING:
@@ -173,7 +173,8 @@ def promoted_within(
 
 
 PAY_BY_LEVEL: Final = f"""
-SELECT f.day AS day, k.1 AS dim, k.2 AS value, toInt32(l.level) AS level, arraySort(groupArray(f.total))
+SELECT f.day AS day, k.1 AS dim, k.2 AS value, toInt32(l.level) AS level,
+       {sampled("arraySort(groupArray(f.total))")}
 FROM ({paid_on(NOW)}) AS f
 INNER JOIN (
     SELECT f.worker_key AS worker_key, d AS day, any(f.level) AS level
@@ -186,16 +187,16 @@ WHERE l.level != '{UNKNOWN}'
 GROUP BY day, dim, value, level
 """
 """Per asked day (``days``) and slice (age bands of the day's year) and known level held at the end of the day: the
-total pay of the workers employed and paid then (``pay.paid_on``), sorted."""
+total pay of the workers employed and paid then (``pay.paid_on``), ``pay.sampled``."""
 
 
 def level_pays(store: ClickHouse, months: Sequence[Period]) -> Iterator[tuple[Period, LevelPays]]:
     """``LevelPays`` on the last day of each month, a few months per query (``pay.DAYS_PER_QUERY``)."""
     for start in range(0, len(months), DAYS_PER_QUERY):
         batch = months[start : start + DAYS_PER_QUERY]
-        found: dict[date, dict[SliceKey, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(dict))
+        found: dict[date, dict[SliceKey, dict[int, Sample]]] = defaultdict(lambda: defaultdict(dict))
         for day, dim, value, level, totals in store.query_rows(PAY_BY_LEVEL, {"days": [p.last for p in batch]}):
-            found[day][(dim, value)][int(level)] = list(totals)
+            found[day][(dim, value)][int(level)] = as_sample(totals)
         for period in batch:
             yield period, found[period.last]
 

@@ -5,10 +5,12 @@ A worker's pay in force on a day is read from ``wf_pays`` (written by ``facts.wo
 where the pay set in force changes), for the workers employed at the end of the day. Per asked day and slice the
 SQL ranks the paid by (hourly pay, worker key) for the quartile bands, counts them, and returns the sorted pay
 arrays the means and percentiles are taken from; each worker's pay a year before is looked up by the same table in
-the same pass (no join). The means and percentiles themselves are the reference engine's (``cells.mean``,
-``cells.percentile``, exact on the sorted arrays), and the cells are written by its own ``pay.pay_cells`` from
-``PayFigures`` (and ``turnover_by_quartile_cells``, ``reference_cell``: quartile bands on 1 January with the
-voluntary separations of the year from ``wf_flows``; the sorted total pay on 31 December).
+the same pass (no join). The values themselves stay in ClickHouse: each sorted array is sent as its
+``cells.Sample`` (``sampled``: number, sum and the values each percentile lies between), from which the reference
+engine's own ``Sample`` methods take the means and percentiles, so the process's memory grows with the slices, not
+with the workers paid. The cells are written by the reference engine's own ``pay.pay_cells`` from ``PayFigures``
+(and ``turnover_by_quartile_cells``, ``reference_cell``: quartile bands on 1 January with the voluntary separations
+of the year from ``wf_flows``; the total pay on 31 December).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from services.common.clickhouse import ClickHouse
 
-from ..engine.cells import Cells
+from ..engine.cells import EMPTY, PERCENTS, Cells, Sample
 from ..engine.model import ReferenceWage
 from ..engine.orgs import OrgTree, SliceKey
 from ..engine.pay import (
@@ -48,6 +50,23 @@ TABLES: Final = (
 FACT_TABLES: Final = ("wf_pays",)
 DAYS_PER_QUERY: Final = 6
 """Days asked at once: a query's answer holds every paid worker of each of its days once per slice."""
+
+
+def sampled(values: str) -> str:
+    """The SQL of ``cells.Sample`` of ``values`` (an ascending array expression, such as ``arraySort(groupArray(x))``)
+    as a tuple: its length, its sum and, per percent of ``PERCENTS``, the values at 0-based ranks
+    floor(pct (n - 1) / 100) and the next (the last at the top). ``as_sample`` reads it back."""
+    percents = ", ".join(map(str, PERCENTS))
+    ranks = f"arrayMap(p -> intDiv(p * (toInt64(length(s)) - 1), 100), [{percents}])"
+    bounds = f"arrayMap(lo -> (s[lo + 1], s[least(lo + 2, length(s))]), {ranks})"
+    return f"arrayMap(s -> (length(s), arraySum(s), {bounds}), [{values}])[1]"
+
+
+def as_sample(found: tuple[int, float, list[tuple[float, float]]]) -> Sample:
+    """A ``sampled`` tuple as ClickHouse returns it."""
+    n, total, bounds = found
+    return Sample(int(n), float(total), tuple((float(a), float(b)) for a, b in bounds) if n else ())
+
 
 _COVERS = "p.first <= x.2 AND (p.last IS NULL OR x.2 <= assumeNotNull(p.last))"
 _NOW_AND_BEFORE = """arrayConcat(
@@ -89,18 +108,21 @@ _PAY_COLUMNS = """f.gender AS gender, f.total AS total, f.base AS base, f.allowa
 
 PAID_ON: Final = f"""
 SELECT day, dim, value, count() AS paid,
-       arraySort(groupArray(total)), arraySort(groupArray(base)), arraySort(groupArray(allowances)),
-       arraySort(groupArrayIf(hourly, gender = 'male')), arraySort(groupArrayIf(hourly, gender = 'female')),
+       {sampled("arraySort(groupArray(total))")}, {sampled("arraySort(groupArray(base))")},
+       {sampled("arraySort(groupArray(allowances))")},
+       {sampled("arraySort(groupArrayIf(hourly, gender = 'male'))")},
+       {sampled("arraySort(groupArrayIf(hourly, gender = 'female'))")},
        {_BANDS},
-       countIf(again) AS both, arraySort(groupArrayIf(total, again)), arraySort(groupArrayIf(before, again))
+       countIf(again) AS both, {sampled("arraySort(groupArrayIf(total, again))")},
+       {sampled("arraySort(groupArrayIf(before, again))")}
 FROM ({_ranked(_NOW_AND_BEFORE, _PAY_COLUMNS)})
 GROUP BY day, dim, value
 """
 """Per asked day (``days``; ``prevs``: the day a year before each) and slice, over the workers employed at the end
-of the day with pay (age bands of the day's year): their number; their total, base and allowances, the men's and
-the women's hourly pay, each sorted; the women in quartile bands 1..4 then the men (band i: ranks
+of the day with pay (age bands of the day's year): their number; the ``sampled`` total, base and allowances,
+the men's and the women's hourly pay; the women in quartile bands 1..4 then the men (band i: ranks
 floor((i-1)n/4)+1 .. floor(in/4), by hourly pay then worker key, i.e. ceil(4 rank / n)); those also paid on the
-day a year before, with their total pay on the day and then, each sorted."""
+day a year before, with their total pay on the day and then, each ``sampled``."""
 
 _QUITS = ", ".join(f"countIf(band = {i} AND quit)" for i in range(1, 5))
 _QUIT = """(f.worker_key, toYear(f.day)) GLOBAL IN (
@@ -115,7 +137,7 @@ GROUP BY day, dim, value
 and per quartile band of them those with a voluntary separation in the day's year."""
 
 TOTALS_ON: Final = f"""
-SELECT f.day AS day, k.1 AS dim, k.2 AS value, arraySort(groupArray(f.total))
+SELECT f.day AS day, k.1 AS dim, k.2 AS value, {sampled("arraySort(groupArray(f.total))")}
 FROM ({paid_on(NOW)}) AS f
 GLOBAL INNER JOIN wf_org AS o ON o.unit = f.unit
 ARRAY JOIN {keys("toYear(f.day)")} AS k
@@ -123,7 +145,7 @@ WHERE dim IN ('all', 'org')
 GROUP BY day, dim, value
 """
 """Per asked day (``days``) and program or org slice: the total pay of the workers employed and paid at the end of
-the day, sorted."""
+the day, ``sampled``."""
 
 
 def pay_figures(
@@ -140,7 +162,17 @@ def pay_figures(
         for day, dim, value, paid, total, base, allowances, men, women, *rest in rows:
             bands, (both, now, then) = rest[:8], rest[8:]
             found[day][(dim, value)] = PayFigures(
-                int(paid), total, base, allowances, men, women, bands[:4], bands[4:], int(both), now, then
+                int(paid),
+                as_sample(total),
+                as_sample(base),
+                as_sample(allowances),
+                as_sample(men),
+                as_sample(women),
+                bands[:4],
+                bands[4:],
+                int(both),
+                as_sample(now),
+                as_sample(then),
             )
         for period in batch:
             figures = found[period.last]
@@ -179,14 +211,14 @@ def family_cells(
         wages = reference_slices(org, refs, period.label.year)
         if not wages:
             continue
-        totals: dict[SliceKey, list[float]] = {}
+        totals: dict[SliceKey, Sample] = {}
         for _, dim, value, values in store.query_rows(TOTALS_ON, {"days": [period.last]}):
-            totals[(dim, value)] = values
+            totals[(dim, value)] = as_sample(values)
         for key, amount in wages:
-            reference_cell(cells, period, key, totals.get(key, []), amount)
+            reference_cell(cells, period, key, totals.get(key, EMPTY), amount)
 
 
-NONE_PAID: Final = PayFigures(0, [], [], [], [], [], [0] * 4, [0] * 4, 0, [], [])
+NONE_PAID: Final = PayFigures(0, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, [0] * 4, [0] * 4, 0, EMPTY, EMPTY)
 """A slice with workers in the period but none paid at its end."""
 NONE_RANKED: Final = QuartileQuits(0, [0] * 4)
 """A slice with workers in the year but none paid on 1 January."""
