@@ -31,6 +31,10 @@ class ClickHouse(Protocol):
 
     def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
+    def stream_rows(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, *, settings: Mapping[str, Any] | None = None
+    ) -> Iterator[Sequence[Sequence[Any]]]: ...
+
     def insert_rows(
         self,
         table: str,
@@ -176,6 +180,19 @@ class ConnectClickHouse:
         with _translated("query"):
             result = self._client.query(sql, parameters=dict(parameters or {}))
             return [tuple(row) for row in result.result_rows]
+
+    def stream_rows(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, *, settings: Mapping[str, Any] | None = None
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        """The answer's rows block by block as the server sends them (a block: up to ``max_block_size`` rows), so a
+        caller that drops each block holds one at a time, however long the answer. Consume it to the end, or
+        close the generator: the connection is held meanwhile."""
+        with _translated("query"):
+            stream = self._client.query_row_block_stream(
+                sql, parameters=dict(parameters or {}), settings=dict(settings or {})
+            )
+            with stream:
+                yield from stream
 
     def query_bytes(
         self,

@@ -103,6 +103,8 @@ def test_each_batch_holds_its_workers_and_the_corrections_of_their_events(events
             if ev.event_type.startswith("correction."):
                 assert str(ev.data["target_event_id"]).strip().lower() in ids
     assert seen == workers
+    read = {ev.event_id for batch in batches for ev in batch}
+    assert {ev.event_id for ev in events if ev.worker_key} <= read, "a worker event left out"
 
 
 def test_streamed_cells_on_a_two_shard_cluster_equal_reference(cluster: StackUrls) -> None:

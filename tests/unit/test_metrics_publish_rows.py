@@ -3,7 +3,7 @@ the DateTime64(3) ticks clickhouse-connect would write for the datetime, in chun
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -25,6 +25,11 @@ class Recorder:
 
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
         self.commands.append(sql)
+
+    def stream_rows(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, *, settings: Mapping[str, Any] | None = None
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        yield self.query_rows(sql, parameters)
 
     def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return []

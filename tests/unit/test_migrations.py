@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,11 @@ class FakeStore:
         self.commands.append(sql)
         if created := re.match(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+)", sql):
             self.tables.setdefault(created[1], "MergeTree")
+
+    def stream_rows(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, *, settings: Mapping[str, Any] | None = None
+    ) -> Iterator[Sequence[Sequence[Any]]]:
+        yield self.query_rows(sql, parameters)
 
     def query_rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         if "system.tables" in sql:
