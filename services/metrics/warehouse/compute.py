@@ -11,6 +11,7 @@ new events touch); with the audit on it aggregates the whole table at once.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -209,7 +210,8 @@ def suppressed_years(
     they were written, unsuppressed, are suppressed again in step with the year's own rounds (the rounds' order
     decides which sibling a secondary rule picks) and are dropped again, as ``compute(since=...)`` does: the cells
     are those of suppressing every year at once (tests/integration/test_warehouse_stream.py compares the published
-    tables)."""
+    tables). The next year is aggregated in a thread meanwhile (its queries wait on the server while this process
+    suppresses and publishes): at most two years' cells in memory."""
     before: dict[Family, dict[SliceKey, IndicatorRow]] = {}
     first = month_start(first_mi).year
     if from_year is not None and from_year > as_of.year:
@@ -217,15 +219,23 @@ def suppressed_years(
     if from_year is not None and from_year > first:
         before = read_back_cells(store, first_mi, as_of, k, from_year - 1).families
         first = from_year
-    for year in range(first, as_of.year + 1):
-        cells = aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=year)
-        own = list(cells.families)
-        unsuppressed = {fam: dict(cells.families[fam]) for fam in own if read_back(fam)}
-        cells.families.update(before)
-        suppress(cells, org)
-        before = unsuppressed
-        cells.families = {fam: cells.families[fam] for fam in own}
-        yield year, cells
+
+    def year_cells(year: int) -> Cells:
+        return aggregate(store, first_mi, as_of, k, org=org, reference_wages=reference_wages, year=year)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-year") as ahead:
+        coming = ahead.submit(year_cells, first)
+        for year in range(first, as_of.year + 1):
+            cells = coming.result()
+            if year < as_of.year:  # its queries run on the server while this year is suppressed and published
+                coming = ahead.submit(year_cells, year + 1)
+            own = list(cells.families)
+            unsuppressed = {fam: dict(cells.families[fam]) for fam in own if read_back(fam)}
+            cells.families.update(before)
+            suppress(cells, org)
+            before = unsuppressed
+            cells.families = {fam: cells.families[fam] for fam in own}
+            yield year, cells
 
 
 def read_back_cells(store: ClickHouse, first_mi: int, as_of: date, k: int, year: int) -> Cells:
