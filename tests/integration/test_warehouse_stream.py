@@ -20,6 +20,7 @@ from services.common.cluster import INSERT_SETTINGS
 from services.common.migrations import Cluster, migrate
 from services.metrics import app
 from services.metrics.engine import EventRecord
+from services.metrics.engine.log import EventLog
 from services.metrics.publish import COLUMNS as PUBLISHED_COLUMNS
 from services.metrics.publish import ORG_UNIT_FIELDS
 from services.metrics.scope import event_date
@@ -105,6 +106,28 @@ def test_each_batch_holds_its_workers_and_the_corrections_of_their_events(events
     assert seen == workers
     read = {ev.event_id for batch in batches for ev in batch}
     assert {ev.event_id for ev in events if ev.worker_key} <= read, "a worker event left out"
+
+
+def test_load_reports_the_anomalies_the_reference_reports(events_store: ConnectClickHouse) -> None:
+    """Corrections no replay reads (of an unknown event, of a correction, one stored twice) are reported as the
+    reference engine reports them on the whole log, beside the replays' own; the events read are the log's."""
+    events = synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7)
+    correction = next(ev for ev in events if ev.event_type.startswith("correction."))
+    at = correction.emitted_at
+
+    def retraction(target: str) -> EventRecord:
+        return EventRecord(str(uuid.uuid4()), "correction.retracted.v1", at, at, "", {"target_event_id": target})
+
+    strays = (retraction(str(uuid.uuid4())), retraction(correction.event_id.upper()), retraction("not-an-id"))
+    logged = (*events, *strays)
+    _store(events_store, logged)
+    _store(events_store, strays)  # redelivered: a copy is the same event, not another anomaly
+    reference = EventLog(logged)
+    expected = sorted((a.event_id, a.reason) for a in reference.prepared().anomalies)
+    loaded = load(events_store, SYNTH_AS_OF, None, batch=BATCH)
+    assert sorted((a.event_id, a.reason) for a in loaded.anomalies) == expected
+    assert {reason for _, reason in expected} >= {"correction_unknown_target", "correction_of_correction"}
+    assert loaded.events == len(reference)
 
 
 def test_streamed_cells_on_a_two_shard_cluster_equal_reference(cluster: StackUrls) -> None:

@@ -26,6 +26,10 @@ from .model import Anomaly, EventRecord
 RETRACTED = "correction.retracted.v1"
 AMENDED = "correction.amended.v1"
 CORRECTION_TYPES = frozenset({RETRACTED, AMENDED})
+DUPLICATE: Final = "duplicate_event_id"
+UNKNOWN_TARGET: Final = "correction_unknown_target"
+OF_CORRECTION: Final = "correction_of_correction"
+"""Anomaly reasons: another copy of a kept event id, a correction naming no stored event or naming a correction."""
 NO_CLOCK: Final = validation_context(datetime(9000, 1, 1, tzinfo=UTC))
 """Validation context whose "now" is far away: only the clock-free rules of the payload models apply."""
 
@@ -45,7 +49,7 @@ def apply_corrections(events: Iterable[EventRecord]) -> tuple[list[EventRecord],
     for ev in events:
         key = norm_id(ev.event_id)
         if key in by_id:
-            anomalies.append(Anomaly(ev.event_id, ev.worker_key, "duplicate_event_id"))
+            anomalies.append(Anomaly(ev.event_id, ev.worker_key, DUPLICATE))
             continue
         by_id[key] = ev
     retracted: set[str] = set()
@@ -55,9 +59,9 @@ def apply_corrections(events: Iterable[EventRecord]) -> tuple[list[EventRecord],
         target_id = norm_id(ev.data.get("target_event_id", ""))
         target = by_id.get(target_id)
         if target is None:
-            anomalies.append(Anomaly(ev.event_id, ev.worker_key, "correction_unknown_target"))
+            anomalies.append(Anomaly(ev.event_id, ev.worker_key, UNKNOWN_TARGET))
         elif target.event_type in CORRECTION_TYPES:
-            anomalies.append(Anomaly(ev.event_id, ev.worker_key, "correction_of_correction"))
+            anomalies.append(Anomaly(ev.event_id, ev.worker_key, OF_CORRECTION))
         elif ev.event_type == RETRACTED:
             retracted.add(target_id)
         else:

@@ -34,7 +34,7 @@ from ..scope import first_dates
 from . import career, pay, retention
 from .facts import Facts, facts_of
 from .store import Warehouse, load_workers, windows
-from .stream import BATCH, events_of, org_events, worker_batches
+from .stream import BATCH, events_of, org_events, stray_corrections, worker_batches
 from .training import training_figures
 
 
@@ -60,9 +60,9 @@ def warehouse_table(
 class Loaded:
     """What reading the stored log worker by worker into the fact tables gave: the org tree the slices follow, the
     org events (with their corrections) the unit labels come from, the events read (redelivered copies once), the
-    anomalies of the replays (the reference engine also reports corrections that name no stored event; this path
-    does not read them), the first month with a worker event (None: none up to as-of, so no cell) and each worker's
-    earliest event date as stored (``scope.first_dates``: what a refresh's scope is judged against)."""
+    anomalies of the replays and of the corrections no replay reads (``stream.stray_corrections``), the first month
+    with a worker event (None: none up to as-of, so no cell) and each worker's earliest event date as stored
+    (``scope.first_dates``: what a refresh's scope is judged against)."""
 
     org: OrgTree
     org_events: list[EventRecord]
@@ -113,11 +113,13 @@ def load(
     written as facts and dropped, so no process holds the log. On a ``cluster`` the fact tables take their cluster
     form (sharded by worker, like ``events``)."""
     orgs = org_events(store)
-    org_log = EventLog(orgs).prepared()
+    org_events_log = EventLog(orgs)
+    org_log = org_events_log.prepared()
     org = build_org_tree(org_log.org_events, org_levels)
     firsts: list[date] = []
-    anomalies: list[Anomaly] = list(org_log.anomalies)
-    read = [len(org_log.org_events)]
+    strays = stray_corrections(store)
+    anomalies: list[Anomaly] = [*org_log.anomalies, *strays]
+    read = [len(org_events_log) + len(strays)]
     workers_first: dict[str, date] = {}
 
     def batches() -> Iterator[Facts]:

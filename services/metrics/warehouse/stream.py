@@ -7,7 +7,7 @@ read in one query sorted by their owner (``WORKER_EVENTS``: each worker event, a
 streamed block by block, and cut into batches of ``BATCH`` workers at owner boundaries. The server sorts the log
 once, spilling to disk past ``SORT_IN_MEMORY`` bytes, instead of scanning the whole table once per batch (the events
 table is ordered by event id), and this process holds one batch and one block. Corrections of corrections and of
-unknown events change no cell; the reference engine reports them as anomalies, this path does not read them.
+unknown events change no cell: ``stray_corrections`` reads them apart, for the anomalies the reference engine reports.
 
 Subqueries are ``GLOBAL`` (on a cluster, ``events`` is a ``Distributed`` table: the small side, the ids or the
 corrections, is gathered once and sent to every shard; on one server the same as without). Event ids are UUIDs in
@@ -22,7 +22,8 @@ from typing import Final
 from services.common.clickhouse import ClickHouse
 
 from ..engine import EventRecord
-from ..engine.corrections import CORRECTION_TYPES
+from ..engine.corrections import CORRECTION_TYPES, DUPLICATE, OF_CORRECTION, UNKNOWN_TARGET, norm_id
+from ..engine.model import Anomaly
 from ..engine.orgs import ORG_TYPES
 from ..loader import COLUMNS, records
 
@@ -68,6 +69,16 @@ BLOCK: Final = 8_192
 """Rows a streamed block holds (the server's 65,409 by default held ~160 MB in this process at a time, this ~45)."""
 SETTINGS: Final = {"max_bytes_before_external_sort": SORT_IN_MEMORY, "max_block_size": BLOCK}
 
+STRAY_CORRECTIONS: Final = f"""
+SELECT {COLUMNS}, {_NAMED} GLOBAL IN (SELECT toString(event_id) FROM events WHERE event_type IN %(corrections)s)
+FROM events
+WHERE event_type IN %(corrections)s
+  AND {_NAMED} GLOBAL NOT IN (
+    SELECT toString(event_id) FROM events WHERE worker_key != '' OR event_type IN %(org)s
+  )
+"""
+"""The corrections neither stream reads (naming no worker or org event), each with whether it names a correction."""
+
 EVENTS_OF: Final = _with_corrections("worker_key IN %(keys)s")
 """The events of the workers ``keys`` and the corrections that name one of them."""
 
@@ -76,6 +87,26 @@ def org_events(store: ClickHouse) -> list[EventRecord]:
     """Every org event with its corrections (a few thousand at most)."""
     rows = store.query_rows(ORG_EVENTS, {"org": tuple(sorted(ORG_TYPES)), "corrections": _CORRECTIONS})
     return [record for _, record in records(rows, {})]
+
+
+def stray_corrections(store: ClickHouse) -> list[Anomaly]:
+    """The anomalies of the corrections that name no stored worker or org event, as the reference engine reports
+    them: one per event (a redelivered copy is the same event), a correction of a correction or of no stored event,
+    or a duplicate (an id another one's differs from only in case or spaces)."""
+    rows = store.query_rows(STRAY_CORRECTIONS, {"org": tuple(sorted(ORG_TYPES)), "corrections": _CORRECTIONS})
+    ids: set[str] = set()
+    keys: set[str] = set()
+    out: list[Anomaly] = []
+    for row in rows:
+        _, ev = next(records((row[:-1],), {}))
+        if ev.event_id in ids:
+            continue
+        ids.add(ev.event_id)
+        key = norm_id(ev.event_id)
+        reason = DUPLICATE if key in keys else OF_CORRECTION if row[-1] else UNKNOWN_TARGET
+        keys.add(key)
+        out.append(Anomaly(ev.event_id, ev.worker_key, reason))
+    return out
 
 
 def events_of(store: ClickHouse, keys: Sequence[str]) -> list[EventRecord]:
