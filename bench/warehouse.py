@@ -13,7 +13,7 @@ ClickHouse servers (the cluster ``workforce``, in a folder and on ports of the b
 database there filled with the same program through the same storage path, events sharded by worker; its rebuild is
 compared with the one-server warehouse rebuild of the same run, and must publish as many cells.
 
-``python -m bench.warehouse --events N [--no-cluster]`` runs one scale alone.
+``python -m bench.warehouse --events N [--no-cluster] [--no-reference]`` runs one scale alone.
 """
 
 from __future__ import annotations
@@ -73,17 +73,20 @@ def measure(ctx: Context, report: Report) -> None:
         _at_scale(ctx.clickhouse_url, events, report)
 
 
-def _at_scale(clickhouse_url: str, events: int, report: Report, cluster: bool = True) -> None:
+def _at_scale(clickhouse_url: str, events: int, report: Report, cluster: bool = True, reference: bool = True) -> None:
+    """Fill, rebuild with each engine (without the reference: the warehouse alone, no figures, its run printed)."""
     workers = max(50, events // EVENTS_PER_WORKER)
     one_server = StackUrls(clickhouse_url, broker_url="")
+    engines = (REFERENCE, WAREHOUSE) if reference else (WAREHOUSE,)
     with _filled(one_server, workers) as filled:
-        runs = {engine: _child(one_server, filled, engine, engine) for engine in (REFERENCE, WAREHOUSE)}
+        runs = {engine: _child(one_server, filled, engine, engine) for engine in engines}
     section = f"warehouse path vs reference engine ({filled.events:,} events)"
     if cluster:
         with two_shards() as urls, _filled(urls, workers) as spread:
             progress(f"warehouse: {spread.events:,} events on {SHARDS} shards: {spread.per_shard}")
             runs[TWO_SHARDS] = _child(urls, spread, WAREHOUSE, f"{WAREHOUSE}-{SHARDS}-shards")
-    add_figures(report, section, runs)
+    if reference:
+        add_figures(report, section, runs)
     progress(
         f"warehouse: {filled.events:,} events: "
         + ", ".join(
@@ -234,12 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--clickhouse-url", default=os.environ.get("CLICKHOUSE_URL", ""))
     parser.add_argument("--no-cluster", action="store_true", help="skip the two-shard cluster's run")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the reference engine's run (where it does not fit): no ratios"
+    )
     parsed = parser.parse_args(args)
     url = parsed.clickhouse_url
     if not url:
         url = ensure_up().clickhouse_url
     report = Report(events=parsed.events, quick=True)
-    _at_scale(url, parsed.events, report, cluster=not parsed.no_cluster)
+    _at_scale(url, parsed.events, report, cluster=not parsed.no_cluster, reference=not parsed.no_reference)
     for figure in report.figures:
         against = f" ({figure.ratio:.2f}× {figure.baseline})" if figure.ratio is not None else ""
         print(f"{figure.section} | {figure.name}: {figure.value:.3g} {figure.unit}{against} {figure.note}")
