@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import nats
+import psutil
 
 from services.common.clickhouse import ConnectClickHouse
 from services.common.cluster import local_table
@@ -84,6 +85,28 @@ def _ready(port: int) -> bool:
 def _peak_rss_mb(pid: int) -> float | None:
     peak = memory_bytes(pid, "VmHWM")
     return None if peak is None else peak / 2**20
+
+
+class TreePeak:
+    """The peak RSS (MB) of a process and of the processes it starts (the warehouse load's helpers), polled: each
+    one's own peak (VmHWM), summed. An upper bound of the peak of their sum (each is counted at its own peak); a
+    process that starts and ends between two polls is missed."""
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._peaks: dict[int, float] = {}
+
+    def poll(self) -> float | None:
+        """The sum so far, after reading every live process of the tree once more."""
+        try:
+            pids = [self._pid, *(child.pid for child in psutil.Process(self._pid).children(recursive=True))]
+        except psutil.Error:  # the process ended meanwhile
+            pids = []
+        for pid in pids:
+            peak = _peak_rss_mb(pid)
+            if peak:
+                self._peaks[pid] = max(peak, self._peaks.get(pid, 0.0))
+        return sum(self._peaks.values()) or None
 
 
 def _fill(store: ConnectClickHouse, workers: int, shards: Sequence[ConnectClickHouse] = ()) -> int:
@@ -406,8 +429,9 @@ def _rebuild(ctx: Context, database: str) -> tuple[float, float | None]:
         )
         rss: float | None = None
         told = begin
+        tree = TreePeak(proc.pid)
         while proc.poll() is None:
-            rss = _peak_rss_mb(proc.pid) or rss
+            rss = tree.poll() or rss
             time.sleep(0.5)
             if time.perf_counter() - told >= 60:
                 told = time.perf_counter()

@@ -2,7 +2,8 @@
 
 A database is filled with the simulated program through the project's own storage path (``later._fill``); then
 ``workforce-metrics rebuild`` runs on it with each engine (``METRICS_ENGINE``), each in a process of its own, timed,
-its peak RSS (VmHWM) read from /proc, and the published cells counted (the same table: tests/integration prove it):
+its peak RSS (VmHWM, with its load's helper processes: ``later.TreePeak``) read from /proc, and the published cells
+counted (the same table: tests/integration prove it):
 
 - reference: the whole log loaded into memory and every cell computed in Python, then published;
 - warehouse: the log read ``stream.BATCH`` workers at a time, facts written to ClickHouse and aggregated there,
@@ -39,7 +40,7 @@ from services.stack.api import StackUrls, down, ensure_up
 from services.stack.ports import free_port_block
 from services.stack.settings import StackSettings, default_stack_dir
 
-from .later import EVENTS_PER_WORKER, ROOT, Context, _fill, _peak_rss_mb, progress
+from .later import EVENTS_PER_WORKER, ROOT, Context, TreePeak, _fill, progress
 from .report import Figure, Report
 
 AS_OF = date(2026, 10, 31)  # later.END: the filled program's last day
@@ -220,13 +221,15 @@ def _child(urls: StackUrls, filled: Filled, engine: str, label: str) -> dict[str
 
 def run_watched(command: list[str], env: dict[str, str], log: Path) -> tuple[int, float, float | None]:
     """Run `command` to its end with its output in `log` (a file, not a pipe: a child whose log outgrows a pipe's
-    64 kB buffer would block on it while this waits for it to end); its return code, seconds and peak RSS (MB)."""
+    64 kB buffer would block on it while this waits for it to end); its return code, seconds and peak RSS (MB: with
+    the processes it starts, ``TreePeak``)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     begin = time.perf_counter()
     rss: float | None = None
     with log.open("wb") as out, subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT) as proc:
+        tree = TreePeak(proc.pid)
         while proc.poll() is None:
-            rss = _peak_rss_mb(proc.pid) or rss
+            rss = tree.poll() or rss
             time.sleep(0.2)
     return proc.returncode, time.perf_counter() - begin, rss
 

@@ -22,6 +22,19 @@ def test_a_child_that_logs_more_than_a_pipe_holds_ends_and_its_log_is_kept(tmp_p
     assert log.read_text().count("x") == 300_000 and log.read_text().endswith("done")
 
 
+HELPED = (
+    "import subprocess, sys; subprocess.run([sys.executable, '-c',"
+    " 'import time; held = b\"x\" * (200 * 2**20); time.sleep(2)'], check=True)"
+)
+"""A child that holds little itself and starts a helper that holds 200 MiB for 2 s."""
+
+
+def test_the_peak_counts_the_processes_the_child_starts(tmp_path: Path) -> None:
+    returncode, _, rss = run_watched([sys.executable, "-c", HELPED], dict(os.environ), tmp_path / "child.log")
+    assert returncode == 0, (tmp_path / "child.log").read_text()
+    assert rss is not None and rss > 200
+
+
 def _run(seconds: float, rss_mb: float, cells: float) -> dict[str, float]:
     return {"seconds": seconds, "rss_mb": rss_mb, "cells": cells, "events": 7_497.0}
 
