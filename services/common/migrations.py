@@ -308,6 +308,12 @@ def shard_stores(settings: ServiceSettings) -> list[ConnectClickHouse]:
     return [_connect(settings, url) for url in settings.shard_urls] if settings.clickhouse_cluster else []
 
 
+def connect_home(settings: ServiceSettings) -> ConnectClickHouse:
+    """A store on CLICKHOUSE_URL as ``connect_migrated`` opens it, running no migration (a helper process's own
+    store, the tables already brought up by its service)."""
+    return _connect(settings, settings.clickhouse_url)
+
+
 def _connect(settings: ServiceSettings, url: str) -> ConnectClickHouse:
     return ConnectClickHouse.connect(
         url,

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 
 import uvicorn
 import uvloop
@@ -19,7 +20,7 @@ from starlette.types import ASGIApp
 from services.common.clickhouse import ConnectClickHouse
 from services.common.errors import StoreError
 from services.common.http import build_app, http_server, operator_routes
-from services.common.migrations import Cluster, connect_migrated, shard_stores
+from services.common.migrations import Cluster, connect_home, connect_migrated, shard_stores
 
 from . import pages, probes, snapshot
 from .api import AnswerCache, ApiThreads, routes
@@ -93,6 +94,8 @@ def build_refresher(
         audit=settings.metrics_audit,
         engine=settings.metrics_engine,
         cluster=Cluster(settings.clickhouse_cluster, shards) if shards else None,
+        load_processes=settings.metrics_load_processes,
+        connect=partial(connect_home, settings),
     )
 
 

@@ -91,6 +91,8 @@ class Refresher:
         audit: bool = False,
         engine: str = REFERENCE,
         cluster: Cluster | None = None,
+        load_processes: int = 1,
+        connect: Callable[[], ClickHouse] | None = None,
     ) -> None:
         """``org_levels``: the org levels that get ``org`` slices (None: every level). ``progress`` takes the
         refresh's human lines instead of the log (which gets them with their fields: refresh_started, refresh_done).
@@ -103,7 +105,8 @@ class Refresher:
 
         ``engine`` ``warehouse`` computes with the warehouse path (issue 13: the log read worker by worker and
         aggregated in ClickHouse, on ``cluster`` when given) and holds no log at all; ``keep_log=False`` then only
-        means it refreshes once."""
+        means it refreshes once. Its full loads read the log in ``load_processes`` processes at once when given
+        ``connect`` (a picklable function opening a store like ``store``: ``warehouse.compute.load``)."""
         if engine not in (REFERENCE, WAREHOUSE):
             raise ValueError(f"unknown engine {engine!r} (reference, warehouse)")
         self._store = store
@@ -132,6 +135,7 @@ class Refresher:
         self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
         self._engine = engine
         self._cluster = cluster
+        self._load_processes, self._connect = load_processes, connect
         # the warehouse engine's state in place of a log: the last full load (its org tree and first month), the
         # events of the re-read overlap by id, and the events counted
         self._loaded: Loaded | None = None
@@ -271,9 +275,25 @@ class Refresher:
         if since is None:
             mark = self._mark()  # before the log is read: what is stored later counts as new next time
             with self._paused():  # facts by the million, inserted and dropped batch by batch
-                loaded = load(self._store, as_of, self._org_levels, cluster=self._cluster)
+                loaded = load(
+                    self._store,
+                    as_of,
+                    self._org_levels,
+                    cluster=self._cluster,
+                    processes=self._load_processes,
+                    connect=self._connect,
+                )
             computed = time.perf_counter()
             anomalies, events = len(loaded.anomalies), loaded.events
+            if loaded.peaks_apart:
+                peaks = ", ".join(f"{peak:,.0f} MB" for peak in loaded.peaks_apart)
+                self._note(
+                    f"log read in {computed - started:.1f}s by {len(loaded.peaks_apart) + 1} processes (the helpers'"
+                    f" peak RSS: {peaks})",
+                    event="load_done",
+                    seconds=round(computed - started, 3),
+                    helpers_peak_mb=[round(peak) for peak in loaded.peaks_apart],
+                )
             self._loaded = loaded
             if self._audit:  # its relations cross year ends: the whole table at once
                 years, written, program, audit = self._publish_audited(loaded, as_of, wages)

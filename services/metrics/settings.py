@@ -58,6 +58,15 @@ class MetricsSettings(ServiceSettings):
         "(issue 13, `rebuild` and `run`), the log read worker by worker and aggregated in ClickHouse one year at a "
         "time (the same cells, no process holding the log; on a cluster, the facts sharded by worker)",
     )
+    metrics_load_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="processes that read and replay the stored log on the warehouse path (its full loads: a rebuild, "
+        "a service's first refresh), each over a part of the workers split by a hash of the worker key, at the same "
+        "time, each holding one batch of workers (~250 MB). 1: the service's own process alone; more where the "
+        "service has cores ClickHouse does not use (on a machine of 2 cores shared with ClickHouse, 2 were no faster)",
+    )
     metrics_org_levels: str = Field(
         "district,street",
         description="comma-separated org levels that get `org` slices (district, street, second_tier); workers "

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -128,6 +129,27 @@ def test_load_reports_the_anomalies_the_reference_reports(events_store: ConnectC
     assert sorted((a.event_id, a.reason) for a in loaded.anomalies) == expected
     assert {reason for _, reason in expected} >= {"correction_unknown_target", "correction_of_correction"}
     assert loaded.events == len(reference)
+
+
+def test_a_load_over_three_processes_gives_what_one_process_gives(
+    servers: Servers, events_store: ConnectClickHouse
+) -> None:
+    """The workers split in three parts by a hash of their key, two loaded by spawned processes of their own: the
+    same cells as the reference's, the same anomalies and events read as one process's load, every worker's first
+    date; each helper process reports its peak memory."""
+    events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=23))
+    _store(events_store, events)
+    database = str(events_store.query_rows("SELECT currentDatabase()")[0][0])
+    connect = partial(ConnectClickHouse.connect, servers.clickhouse_url, database=database, user="default", password="")
+    alone = load(events_store, SYNTH_AS_OF, None, batch=BATCH)
+    split = load(events_store, SYNTH_AS_OF, None, batch=BATCH, processes=3, connect=connect)
+    assert split.first_mi is not None
+    actual = cells(aggregate(events_store, split.first_mi, SYNTH_AS_OF, 5, org=split.org).rows())
+    problems = differences(cells(_reference(events, SYNTH_AS_OF, 5, None)), actual, limit=40)
+    assert not problems, "\n".join(problems)
+    assert (split.events, split.anomalies, split.first_mi) == (alone.events, alone.anomalies, alone.first_mi)
+    assert split.first_dates == alone.first_dates
+    assert len(split.peaks_apart) == 2 and all(peak > 0 for peak in split.peaks_apart)
 
 
 def test_streamed_cells_on_a_two_shard_cluster_equal_reference(cluster: StackUrls) -> None:

@@ -5,16 +5,19 @@
 the cells with the reference engine's own cell functions, primary-suppressed with threshold ``k``
 (tests/integration/test_warehouse*.py prove them equal). ``load`` and ``suppressed_years`` are what the refresher
 publishes with METRICS_ENGINE=warehouse (one year's cells at a time; ``rederive`` replaces the facts of the workers
-new events touch); with the audit on it aggregates the whole table at once.
+new events touch); with the audit on it aggregates the whole table at once. ``load`` can split the workers over
+several processes (METRICS_LOAD_PROCESSES), each reading, replaying and writing its part at the same time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import resource
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
+from multiprocessing import get_context
 
 from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
@@ -32,9 +35,9 @@ from ..engine.suppression import WINDOW_SOURCES, suppress
 from ..engine.training import training_cells
 from ..scope import first_dates
 from . import career, pay, retention
-from .facts import Facts, facts_of
+from .facts import facts_of
 from .store import Warehouse, load_workers, windows
-from .stream import BATCH, events_of, org_events, stray_corrections, worker_batches
+from .stream import BATCH, Part, events_of, org_events, stray_corrections, worker_batches
 from .training import training_figures
 
 
@@ -61,8 +64,9 @@ class Loaded:
     """What reading the stored log worker by worker into the fact tables gave: the org tree the slices follow, the
     org events (with their corrections) the unit labels come from, the events read (redelivered copies once), the
     anomalies of the replays and of the corrections no replay reads (``stream.stray_corrections``), the first month
-    with a worker event (None: none up to as-of, so no cell) and each worker's earliest event date as stored
-    (``scope.first_dates``: what a refresh's scope is judged against)."""
+    with a worker event (None: none up to as-of, so no cell), each worker's earliest event date as stored
+    (``scope.first_dates``: what a refresh's scope is judged against) and the peak RSS (MB) of each process that
+    loaded a part of the workers beside this one (``load``'s ``processes``)."""
 
     org: OrgTree
     org_events: list[EventRecord]
@@ -70,6 +74,7 @@ class Loaded:
     anomalies: list[Anomaly]
     first_mi: int | None
     first_dates: dict[str, date]
+    peaks_apart: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,37 +113,86 @@ def load(
     *,
     batch: int = BATCH,
     cluster: Cluster | None = None,
+    processes: int = 1,
+    connect: Callable[[], ClickHouse] | None = None,
 ) -> Loaded:
     """The store's events table read ``batch`` workers at a time (``stream.worker_batches``): each batch replayed,
     written as facts and dropped, so no process holds the log. On a ``cluster`` the fact tables take their cluster
-    form (sharded by worker, like ``events``)."""
+    form (sharded by worker, like ``events``).
+
+    With ``processes`` > 1 and ``connect`` (a picklable function that opens a store as ``store`` is opened) the
+    workers are split by a hash of their key into that many parts: this process loads the first, each other part
+    is loaded by a process of its own (spawned, on a store of its own) at the same time. A part that fails fails
+    the load (its error raised here), as one batch does."""
     orgs = org_events(store)
     org_events_log = EventLog(orgs)
     org_log = org_events_log.prepared()
     org = build_org_tree(org_log.org_events, org_levels)
-    firsts: list[date] = []
     strays = stray_corrections(store)
-    anomalies: list[Anomaly] = [*org_log.anomalies, *strays]
-    read = [len(org_events_log) + len(strays)]
-    workers_first: dict[str, date] = {}
-
-    def batches() -> Iterator[Facts]:
-        for events in worker_batches(store, batch):
-            workers_first.update(first_dates(events))  # a worker's events all come in one batch
-            log = EventLog(events)
-            prepared = log.prepared()
-            read[0] += len(log)
-            anomalies.extend(prepared.anomalies)
-            if prepared.first_date is not None:
-                firsts.append(prepared.first_date)
-            # no fact is dated before its own worker's first event: the log's first month needs no clipping
-            yield facts_of(prepared.workers, date.min, as_of)
-
-    load_workers(Warehouse(store, cluster), org, batches())
-    first = min(firsts, default=None)
+    warehouse = Warehouse(store, cluster)
+    warehouse.reset()
+    if connect is None or processes <= 1:
+        loaded = [load_part(store, as_of, (0, 1), batch)]
+    else:
+        with ProcessPoolExecutor(processes - 1, mp_context=get_context("spawn")) as apart:
+            parts = [apart.submit(_load_part_apart, connect, as_of, (i, processes), batch) for i in range(1, processes)]
+            loaded = [load_part(store, as_of, (0, processes), batch), *(part.result() for part in parts)]
+    warehouse.load_org(org, set().union(*(part.units for part in loaded)))
+    first = min((part.first for part in loaded if part.first is not None), default=None)
     first_mi = None if first is None or first > as_of else month_index(first)
+    anomalies = [*org_log.anomalies, *strays, *(a for part in loaded for a in part.anomalies)]
     ordered = sorted(anomalies, key=lambda a: (a.event_id, a.reason))
-    return Loaded(org, orgs, read[0], ordered, first_mi, workers_first)
+    read = len(org_events_log) + len(strays) + sum(part.events for part in loaded)
+    workers_first = {key: day for part in loaded for key, day in part.first_dates.items()}
+    return Loaded(org, orgs, read, ordered, first_mi, workers_first, tuple(part.peak_mb for part in loaded[1:]))
+
+
+@dataclass(frozen=True, slots=True)
+class PartLoaded:
+    """What loading one part of the workers gave: the events read, the replays' anomalies, the earliest worker event
+    date (None: none), each worker's earliest event date as stored, the units the facts name and the peak RSS (MB)
+    of the process that loaded it."""
+
+    events: int
+    anomalies: list[Anomaly]
+    first: date | None
+    first_dates: dict[str, date]
+    units: set[str]
+    peak_mb: float
+
+
+def load_part(store: ClickHouse, as_of: date, part: Part, batch: int = BATCH) -> PartLoaded:
+    """Read the workers of ``part`` a batch at a time, replay each batch and add its facts to the fact tables (reset
+    before: the parts of one load add to the same tables)."""
+    warehouse = Warehouse(store)
+    read = 0
+    anomalies: list[Anomaly] = []
+    firsts: list[date] = []
+    workers_first: dict[str, date] = {}
+    units: set[str] = set()
+    for events in worker_batches(store, batch, part):
+        workers_first.update(first_dates(events))  # a worker's events all come in one batch
+        log = EventLog(events)
+        prepared = log.prepared()
+        read += len(log)
+        anomalies.extend(prepared.anomalies)
+        if prepared.first_date is not None:
+            firsts.append(prepared.first_date)
+        # no fact is dated before its own worker's first event: the log's first month needs no clipping
+        facts = facts_of(prepared.workers, date.min, as_of)
+        warehouse.load(facts)
+        units |= facts.units
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return PartLoaded(read, anomalies, min(firsts, default=None), workers_first, units, peak)
+
+
+def _load_part_apart(connect: Callable[[], ClickHouse], as_of: date, part: Part, batch: int) -> PartLoaded:
+    """``load_part`` in a process of its own, on a store it opens and closes."""
+    store = connect()
+    try:
+        return load_part(store, as_of, part, batch)
+    finally:
+        store.close()
 
 
 def rederive(
