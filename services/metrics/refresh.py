@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from .orgunits import ORG_TYPES, UnitLabel, labels, latest_units
 from .publish import ORG_UNIT_FIELDS, IndicatorPublisher, by_year, fingerprint
 from .scope import first_dates, recompute_since
 from .warehouse.compute import Loaded, aggregate, load, rederive, suppressed_years
+from .warehouse.stream import stray_corrections
 
 log = logging.getLogger("workforce.metrics")
 UNKNOWN = (-1, 0)  # the fingerprint of a year written from one of its months: equal to none computed
@@ -136,6 +138,8 @@ class Refresher:
         self._engine = engine
         self._cluster = cluster
         self._load_processes, self._connect = load_processes, connect
+        self._owned: Counter[str] = Counter()  # the warehouse path's anomalies per worker (Loaded.owned)
+        self._strays = self._org_anomalies = 0  # and of the stray corrections, of the org events
         # the warehouse engine's state in place of a log: the last full load (its org tree and first month), the
         # events of the re-read overlap by id, and the events counted
         self._loaded: Loaded | None = None
@@ -303,13 +307,20 @@ class Refresher:
             self._newest, self._seen = mark
             self._first_dates = dict(loaded.first_dates)
             self._event_total = events
+            self._owned, self._strays = Counter(loaded.owned), loaded.strays
+            self._org_anomalies = anomalies - loaded.strays - sum(loaded.owned.values())
             phases = {"load": computed - started, "years": time.perf_counter() - computed}
         else:
             assert self._loaded is not None  # a scope is judged only after a full load
             keys = {event.worker_key for event in fresh}
-            events, replayed = rederive(self._store, keys, as_of, self._loaded.org, cluster=self._cluster)
+            events, owned = rederive(self._store, keys, as_of, self._loaded.org, cluster=self._cluster)
             computed = time.perf_counter()
-            anomalies = len(replayed)
+            for key in keys:  # the re-derived workers' anomalies replace theirs of before
+                self._owned.pop(key, None)
+            self._owned.update(owned)
+            if self._strays:  # a new event may be what a stray correction named (a new correction: a full load)
+                self._strays = len(stray_corrections(self._store))
+            anomalies = self._org_anomalies + self._strays + sum(self._owned.values())
             years, written, program = self._publish_by_year(self._loaded, as_of, wages, from_year=since.year)
             self._note_first_dates(fresh)
             self._event_total += len(fresh)

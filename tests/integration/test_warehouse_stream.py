@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, time
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
@@ -258,17 +258,30 @@ def test_a_running_warehouse_refresher_derives_new_workers_again_and_publishes_w
     the trainings, pay changes and transfers of the log's last quarter arrive (some corrected by corrections stored
     before them); the next refresh derives only their workers again (their scope: the as-of year, so earlier years are
     not written) and publishes the table a reference rebuild of the whole log publishes, cell by cell; with nothing new
-    the refresh after it does nothing."""
-    events = tuple(synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7))
+    the refresh after it does nothing. Its anomalies are the whole log's, as the reference counts them: those of the
+    workers it did not derive again (a training after a worker left, in the first load) with the new ones (another,
+    late)."""
+    synthetic = synthetic_log(workers=40, start=date(2021, 1, 1), end=date(2023, 1, 31), seed=7)
+    last: dict[str, date] = {}
+    for e in synthetic:
+        last[e.worker_key] = max(last.get(e.worker_key, date.min), event_date(e) or date.min)
+    left = {e.worker_key: event_date(e) or date.max for e in synthetic if e.event_type == "turnover.separated.v1"}
+    gone = [key for key, day in left.items() if last[key] <= day]  # nothing of theirs after they left
+    strays = (_training(gone[0], date(2022, 6, 1)), _training(gone[1], date(2022, 11, 15)))
+    assert all(left[key] < date(2022, 6, 1) for key in gone[:2]), "they should have left before"
+    events = (*synthetic, *strays)
     late = tuple(e for e in events if e.event_type in LATE_TYPES and (event_date(e) or date.min) >= date(2022, 10, 1))
     early = tuple(e for e in events if e not in late)
-    assert len({e.worker_key for e in late}) >= 5
+    assert len({e.worker_key for e in late}) >= 5 and strays[1] in late
     published: dict[str, dict[Any, Any]] = {}
+    anomalies: dict[str, int] = {}
     for engine in ("reference", "warehouse"):
         with _metrics_database(servers, engine) as (settings, store):
             if engine == "reference":
                 _store(store, events)
-                assert app.rebuild(settings, progress=lambda line: None) is not None
+                rebuilt = app.rebuild(settings, progress=lambda line: None)
+                assert rebuilt is not None
+                anomalies[engine] = rebuilt.anomalies
             else:
                 _store(store, early)
                 refresher = app.build_refresher(settings, store)
@@ -278,7 +291,17 @@ def test_a_running_warehouse_refresher_derives_new_workers_again_and_publishes_w
                 report = refresher.refresh()
                 assert report is not None and report.new_events == len(late)
                 assert report.years_written == (2022,)  # the as-of year alone
+                assert first.anomalies == anomalies["reference"] - 1  # the late training not stored yet
+                anomalies[engine] = report.anomalies
                 assert refresher.refresh() is None
             published[engine] = _published(store)
     problems = differences(published["reference"], published["warehouse"], limit=40)
     assert not problems, "\n".join(problems)
+    assert anomalies["warehouse"] == anomalies["reference"] >= 2
+
+
+def _training(worker: str, day: date) -> EventRecord:
+    at = datetime.combine(day, time(2), tzinfo=UTC)
+    data = {"course_id": "c", "class_id": "k", "kind": "site_visit", "start_date": day.isoformat(),
+            "end_date": day.isoformat(), "hours": "8", "passed": True}  # fmt: skip
+    return EventRecord(str(uuid.uuid4()), "training.completed.v1", at, at, worker, data)

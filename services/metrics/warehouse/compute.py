@@ -12,9 +12,10 @@ several processes (METRICS_LOAD_PROCESSES), each reading, replaying and writing 
 from __future__ import annotations
 
 import resource
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from multiprocessing import get_context
@@ -24,6 +25,7 @@ from services.common.migrations import Cluster
 
 from ..engine.career import grade_cells
 from ..engine.cells import Cells, Family
+from ..engine.corrections import CORRECTION_TYPES, norm_id
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import EventLog, Prepared
@@ -65,8 +67,10 @@ class Loaded:
     org events (with their corrections) the unit labels come from, the events read (redelivered copies once), the
     anomalies of the replays and of the corrections no replay reads (``stream.stray_corrections``), the first month
     with a worker event (None: none up to as-of, so no cell), each worker's earliest event date as stored
-    (``scope.first_dates``: what a refresh's scope is judged against) and the peak RSS (MB) of each process that
-    loaded a part of the workers beside this one (``load``'s ``processes``)."""
+    (``scope.first_dates``: what a refresh's scope is judged against), the peak RSS (MB) of each process that
+    loaded a part of the workers beside this one (``load``'s ``processes``) and how many of the anomalies concern
+    each worker (``owned_anomalies``), and how many are the stray corrections' (``stream.stray_corrections``; the
+    others are the org events')."""
 
     org: OrgTree
     org_events: list[EventRecord]
@@ -75,6 +79,8 @@ class Loaded:
     first_mi: int | None
     first_dates: dict[str, date]
     peaks_apart: tuple[float, ...] = ()
+    owned: dict[str, int] = field(default_factory=dict)
+    strays: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +150,16 @@ def load(
     ordered = sorted(anomalies, key=lambda a: (a.event_id, a.reason))
     read = len(org_events_log) + len(strays) + sum(part.events for part in loaded)
     workers_first = {key: day for part in loaded for key, day in part.first_dates.items()}
-    return Loaded(org, orgs, read, ordered, first_mi, workers_first, tuple(part.peak_mb for part in loaded[1:]))
+    owned = sum((part.owned for part in loaded), Counter[str]())
+    peaks = tuple(part.peak_mb for part in loaded[1:])
+    return Loaded(org, orgs, read, ordered, first_mi, workers_first, peaks, dict(owned), len(strays))
 
 
 @dataclass(frozen=True, slots=True)
 class PartLoaded:
     """What loading one part of the workers gave: the events read, the replays' anomalies, the earliest worker event
-    date (None: none), each worker's earliest event date as stored, the units the facts name and the peak RSS (MB)
-    of the process that loaded it."""
+    date (None: none), each worker's earliest event date as stored, the units the facts name, the peak RSS (MB)
+    of the process that loaded it and the anomalies per worker (``owned_anomalies``)."""
 
     events: int
     anomalies: list[Anomaly]
@@ -159,6 +167,7 @@ class PartLoaded:
     first_dates: dict[str, date]
     units: set[str]
     peak_mb: float
+    owned: Counter[str]
 
 
 def load_part(store: ClickHouse, as_of: date, part: Part, batch: int = BATCH) -> PartLoaded:
@@ -170,12 +179,14 @@ def load_part(store: ClickHouse, as_of: date, part: Part, batch: int = BATCH) ->
     firsts: list[date] = []
     workers_first: dict[str, date] = {}
     units: set[str] = set()
+    owned: Counter[str] = Counter()
     for events in worker_batches(store, batch, part):
         workers_first.update(first_dates(events))  # a worker's events all come in one batch
         log = EventLog(events)
         prepared = log.prepared()
         read += len(log)
         anomalies.extend(prepared.anomalies)
+        owned.update(owned_anomalies(events, prepared.anomalies))
         if prepared.first_date is not None:
             firsts.append(prepared.first_date)
         # no fact is dated before its own worker's first event: the log's first month needs no clipping
@@ -183,7 +194,21 @@ def load_part(store: ClickHouse, as_of: date, part: Part, batch: int = BATCH) ->
         warehouse.load(facts)
         units |= facts.units
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    return PartLoaded(read, anomalies, min(firsts, default=None), workers_first, units, peak)
+    return PartLoaded(read, anomalies, min(firsts, default=None), workers_first, units, peak, owned)
+
+
+def owned_anomalies(events: Iterable[EventRecord], anomalies: Iterable[Anomaly]) -> Counter[str]:
+    """How many of ``anomalies`` (of replaying ``events``: some workers' events and the corrections naming them)
+    concern each worker: a worker event's own worker, a correction's the worker of the event it names ('': neither
+    among ``events``). A worker's count is what a refresh replaces when it derives the worker again."""
+    worker_of: dict[str, str] = {}
+    named: dict[str, str] = {}
+    for ev in events:
+        if ev.worker_key:
+            worker_of[norm_id(ev.event_id)] = ev.worker_key
+        elif ev.event_type in CORRECTION_TYPES:
+            named[norm_id(ev.event_id)] = norm_id(ev.data.get("target_event_id", ""))
+    return Counter(a.worker_key or worker_of.get(named.get(norm_id(a.event_id), ""), "") for a in anomalies)
 
 
 def _load_part_apart(connect: Callable[[], ClickHouse], as_of: date, part: Part, batch: int) -> PartLoaded:
@@ -197,9 +222,9 @@ def _load_part_apart(connect: Callable[[], ClickHouse], as_of: date, part: Part,
 
 def rederive(
     store: ClickHouse, keys: Collection[str], as_of: date, org: OrgTree, *, cluster: Cluster | None = None
-) -> tuple[int, list[Anomaly]]:
+) -> tuple[int, Counter[str]]:
     """Replace the facts of the workers ``keys`` by those of their stored events replayed again (a refresh after new
-    events of theirs); returns the events read and the replays' anomalies."""
+    events of theirs); returns the events read and the replays' anomalies per worker (``owned_anomalies``)."""
     events = events_of(store, sorted(keys))
     prepared = EventLog(events).prepared()
     warehouse = Warehouse(store, cluster)
@@ -207,7 +232,7 @@ def rederive(
     facts = facts_of(prepared.workers, date.min, as_of)
     warehouse.load(facts)
     warehouse.add_units(org, facts.units)
-    return len(events), list(prepared.anomalies)
+    return len(events), owned_anomalies(events, prepared.anomalies)
 
 
 def aggregate(
