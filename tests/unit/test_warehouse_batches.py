@@ -1,5 +1,6 @@
 """``stream.worker_batches`` cuts the sorted stream of worker events into batches of whole workers, wherever the
-server's blocks end (the SQL itself runs in tests/integration/test_warehouse_stream.py)."""
+server's blocks end (the SQL itself runs in tests/integration/test_warehouse_stream.py); ``compute.owned_anomalies``
+tells whose each batch's anomalies are."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from services.metrics.engine.model import Anomaly, EventRecord
 from services.metrics.warehouse import stream
+from services.metrics.warehouse.compute import owned_anomalies
 
 AT = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -50,3 +53,13 @@ def test_batches_hold_whole_workers_across_blocks() -> None:
 
 def test_no_worker_events_no_batch() -> None:
     assert list(stream.worker_batches(Blocks([]), 2)) == []  # type: ignore[arg-type]
+
+
+def test_a_corrections_anomaly_counts_for_the_worker_of_the_event_it_names() -> None:
+    """``compute.owned_anomalies``: a worker's own anomaly counts for them, an amendment's (no worker of its own) for
+    the worker of the event it names (ids compared normalised), one naming no event of the batch for none ('')."""
+    hire = EventRecord("AAA", "staffing.hired.v1", AT, AT, "w1", {})
+    amend = EventRecord("ccc", "correction.amended.v1", AT, AT, "", {"target_event_id": " aaa"})
+    found = [Anomaly("ccc", "", "correction_invalid"), Anomaly("AAA", "w1", "x"), Anomaly("zzz", "", "y")]
+    assert owned_anomalies([hire, amend], found) == {"w1": 2, "": 1}
+    assert owned_anomalies([hire, amend], found[1:2]) == {"w1": 1}

@@ -25,7 +25,7 @@ from services.common.migrations import Cluster
 
 from ..engine.career import grade_cells
 from ..engine.cells import Cells, Family
-from ..engine.corrections import CORRECTION_TYPES, norm_id
+from ..engine.corrections import norm_id
 from ..engine.dates import month_index, month_start
 from ..engine.headcount import flow_cells, rolling_cells
 from ..engine.log import EventLog, Prepared
@@ -197,18 +197,24 @@ def load_part(store: ClickHouse, as_of: date, part: Part, batch: int = BATCH) ->
     return PartLoaded(read, anomalies, min(firsts, default=None), workers_first, units, peak, owned)
 
 
-def owned_anomalies(events: Iterable[EventRecord], anomalies: Iterable[Anomaly]) -> Counter[str]:
+def owned_anomalies(events: Iterable[EventRecord], anomalies: Sequence[Anomaly]) -> Counter[str]:
     """How many of ``anomalies`` (of replaying ``events``: some workers' events and the corrections naming them)
     concern each worker: a worker event's own worker, a correction's the worker of the event it names ('': neither
-    among ``events``). A worker's count is what a refresh replaces when it derives the worker again."""
+    among ``events``). A worker's count is what a refresh replaces when it derives the worker again. The events are
+    looked through only when an anomaly names no worker (a correction's): most batches have none."""
+    counts = Counter(a.worker_key for a in anomalies if a.worker_key)
+    corrections = {norm_id(a.event_id) for a in anomalies if not a.worker_key}
+    if not corrections:
+        return counts
     worker_of: dict[str, str] = {}
     named: dict[str, str] = {}
     for ev in events:
         if ev.worker_key:
             worker_of[norm_id(ev.event_id)] = ev.worker_key
-        elif ev.event_type in CORRECTION_TYPES:
+        elif norm_id(ev.event_id) in corrections:
             named[norm_id(ev.event_id)] = norm_id(ev.data.get("target_event_id", ""))
-    return Counter(a.worker_key or worker_of.get(named.get(norm_id(a.event_id), ""), "") for a in anomalies)
+    counts.update(worker_of.get(named.get(norm_id(a.event_id), ""), "") for a in anomalies if not a.worker_key)
+    return counts
 
 
 def _load_part_apart(connect: Callable[[], ClickHouse], as_of: date, part: Part, batch: int) -> PartLoaded:
