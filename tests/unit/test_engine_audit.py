@@ -12,8 +12,10 @@ from services.metrics.engine.audit import (
     AUDIT,
     AuditReport,
     Var,
+    _blocks,
     _intervals,
     _moves,
+    _region,
     _Row,
     audit_hidden,
     audit_table,
@@ -189,7 +191,7 @@ def _chain(pinned: bool) -> tuple[list[_Row], dict[Var, float]]:
     """x + y = 10, y + z = 12, z + w = 9, w + u = 5 over hidden cells (x, y, z, w, u) = (4, 6, 6, 3, 2): x can be
     anything in [2, 7] (u in [0, 5]); with ``pinned``, a published cell gives u = 2 and so every one of them."""
     names = "xyzwu"
-    var = {n: (("hires", "month", JAN, ""), ("org", n), "v") for n in names}
+    var: dict[str, Var] = {n: (("hires", "month", JAN, ""), ("org", n), "v") for n in names}
     truth = dict(zip(var.values(), (4.0, 6.0, 6.0, 3.0, 2.0), strict=True))
     rows = [
         _Row(((var[a], 1.0), (var[b], 1.0)), total, total, ())
@@ -239,3 +241,23 @@ def test_a_large_block_the_neighbourhoods_do_not_settle_is_treated_as_leaking(mo
     assert set(leaks) == set(truth) and all(math.isnan(low) for low, _ in leaks.values())
     monkeypatch.setattr(audit, "EXACT", 12)  # a few left: the block's own LPs settle them
     assert _intervals(rows, truth, AuditReport()) == {}
+
+
+def test_a_region_holds_the_cells_beyond_it_at_their_truth() -> None:
+    """The pushes' region (the variables of the rows nearest each open cell): a held cell's terms fold into the
+    bounds, so the region's solutions are points of the whole table and prove no more than the table allows."""
+    rows, truth = _chain(pinned=False)
+    x, y, z = list(truth)[:3]
+    region = _region([x], rows, _by_var(rows), 2, truth)  # x's two nearest rows: x + y = 10, y + z = 12
+    assert {var for row in region for var, _ in row.terms} == {x, y, z}
+    # z + w = 9 holds z with w at its truth (3): z = 6, so y = 6 and x = 4, pinned within the region
+    assert [(row.lo, row.hi) for row in region if len(row.terms) == 1] == [(6.0, 6.0)]
+    rows, truth = _chain(pinned=True)
+    assert _intervals(rows, truth, AuditReport())[x] == (4.0, 4.0)  # pinned in the table: no region proves it wide
+
+
+def test_blocks_are_the_connected_rows_in_the_order_of_their_first_row() -> None:
+    var = {n: (("hires", "month", JAN, ""), ("org", n), "v") for n in "abcdef"}
+    pairs = ("ab", "cd", "ef", "bc", "ff")  # a-b-c-d joined through b + c; e-f apart
+    rows = [_Row(tuple((var[n], 1.0) for n in pair), 0.0, 0.0, ()) for pair in pairs]
+    assert _blocks(rows) == [[0, 1, 3], [2, 4]]

@@ -30,20 +30,24 @@ hidden month) are already hidden by the rules' route rule (``suppression``, reas
 after each round of the audit.
 
 For each suppressed cell the audit then needs the feasible interval to be at least ``max(2, 20 % of the true value)``
-wide. LPs over the whole table (push the unproven cells in random directions, while each push proves at least
-``PUSH_GAIN`` more) prove most cells at once: the interval holds every solution and the truth. Each remaining cell gets
-a min and max LP over its neighbourhood (the 100, then 1,000 rows nearest it): a subset of the constraints, so an
-interval too narrow there is too narrow in the whole table. Cells still undecided get their min and max LP in their
-independent block. In a block of more than 10,000 rows (a long history links every month of a unit) such an LP takes
-about a second, so a cell there is first proven on its neighbourhood with every other cell held at its truth (each
-solution is then a point of the whole table's feasible set); only when at most 12 of a block's cells are left do they
-get the block's LPs, and otherwise they are treated as leaking: that may hide more than needed, never less. A cell is
+wide. LPs that push the unproven cells in random directions (while each push proves at least ``PUSH_GAIN`` more) prove
+most cells at once: the interval holds every solution and the truth. They solve over the region around the unproven
+cells (the variables of the 10, then 100, then 1,000 rows nearest each) with every other hidden cell held at its
+truth, so each solution is a point of the whole table's feasible set; after a round's first pushes the unproven cells
+are a few hundred in a block of tens of thousands, and their region is what an LP needs. Each remaining cell gets a
+min and max LP over its neighbourhood (the 100, then 1,000 rows nearest it): a subset of the constraints, so an
+interval too narrow there is too narrow in the whole table, and one that is its whole block decides it. A cell still
+undecided is proven on those neighbourhoods with every other cell held at its truth; the few left get min and max
+LPs over their independent block. In a block of more than 10,000 rows (a long history links every month of a unit)
+such an LP takes seconds, so only when at most 12 of its cells are left do they get them, and otherwise they are
+treated as leaking: that may hide more than needed, never less. A cell is
 leaking when all of its modelled parts are too narrow (a rolling window whose denominator is the mean of published
 months, but whose numerator is protected, gives nobody's figure away). A leak is closed by hiding a published cell of
 the rows that bind its interval (the LP's non-zero duals; else of its own relations; else of the nearest rows that have
 one), derived cells (years, windows, rates) before months, then the smallest population; a cell found leaking again gets
 2, 4, 8 ... of them. The rules run again, and so does the audit, until it passes or gives up (the publish is then held
-back). Hiding a cell only removes constraints, so a cell proven wide stays proven in later rounds.
+back). Hiding a cell only removes constraints, so a cell proven wide stays proven in later rounds; the relations are
+built once per audit, and each round takes those with a hidden term.
 
 Cells whose true value is 0 need no width: they say nothing about any worker, and protecting them would hide
 every zero parent up to the program row (see docs/contract.md, "Audit"). A slice value without a row has an empty
@@ -63,7 +67,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -101,9 +105,11 @@ PUSH_GAIN = 10
 LARGE = 10_000  # rows: a block beyond this gets its LPs only for the cells its neighbourhoods settle nothing for
 EXACT = 12  # ... and only when at most this many; more are treated as leaking
 SIMPLEX_SECONDS = 10.0  # a push over the whole table by the simplex method, before it is left to interior point
+REGION = (10, 100, 1000)  # the pushes solve over the variables of this many rows nearest each open cell
 NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
 
-Var = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
+Quantity = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
+Var = Hashable  # a hidden quantity in the LPs: the model numbers its quantities (``_Relations.names``)
 Term = tuple[Var, float]
 Ref = tuple[Family, SliceKey]
 
@@ -145,18 +151,44 @@ def _year_days(period: date) -> int:
     return (date(period.year + 1, 1, 1) - period).days
 
 
+class _Relations:
+    """``_Model.relations`` as flat arrays over their terms, so that a round finds its rows with a few array passes."""
+
+    def __init__(self, relations: list[tuple[tuple[tuple[Quantity, float, int, float], ...], bool, int, bool]]) -> None:
+        ids: dict[Quantity, int] = {}
+        terms = [term for found, _, _, _ in relations for term in found]
+        self.size = np.array([len(found) for found, _, _, _ in relations], dtype=np.int64)
+        self.start = np.concatenate(([0], np.cumsum(self.size)[:-1])).astype(np.int64)
+        self.var = np.array([ids.setdefault(var, len(ids)) for var, _, _, _ in terms], dtype=np.int64)
+        self.coef = np.array([coef for _, coef, _, _ in terms], dtype=np.float64)
+        self.cell = np.array([cell for _, _, cell, _ in terms], dtype=np.int64)
+        self.value = np.array([value for _, _, _, value in terms], dtype=np.float64)
+        self.guard = np.array([guard for _, _, guard, _ in relations], dtype=np.int64)
+        self.holds = np.array([holds for _, _, _, holds in relations], dtype=bool)
+        self.names: dict[Var, Quantity] = {i: name for name, i in ids.items()}  # the quantity of each ``var``
+        self.signed = frozenset(i for i, name in self.names.items() if name[0][0] in SIGNED)
+
+
 class _Model:
-    """The relations of one table, as rows over its hidden quantities."""
+    """The relations of one table, built once for an audit: the cells' figures do not change between rounds, only
+    which are hidden, so each round takes its rows from the same relations (``rows``)."""
 
     def __init__(self, cells: Cells, org: OrgTree, as_of: date) -> None:
         # in key order, not the order an engine wrote them: the LPs' rows, and so the cells an audit round picks
         # among equal choices, are the same for both engines (tests/integration/test_warehouse_stream.py)
         self.fams = {fam: dict(sorted(rows.items())) for fam, rows in sorted(cells.families.items())}
         self.as_of = as_of
+        self.refs: list[Ref] = [(fam, key) for fam, rows in self.fams.items() for key in rows]
+        self.cell_of = {ref: i for i, ref in enumerate(self.refs)}
+        # each relation: its terms (variable, coefficient, cell, true value), whether "<= 0", the cell it needs
+        # published (a rate's), and whether it holds on the truth; one that does not (or names a family without a
+        # row) is kept for its terms: their hidden cells are checked all the same (``truth``), as an attacker sees
+        # them, but it gives no row
+        self.relations: list[tuple[tuple[tuple[Quantity, float, int, float], ...], bool, int, bool]] = []
+        self.arrays: _Relations | None = None  # the same, as arrays, once built
         self.rows: list[_Row] = []
         self.truth: dict[Var, float] = {}
         self.kept = 0
-        self.dropped = 0
         slices: set[SliceKey] = set()
         for rows in self.fams.values():
             slices.update(rows)
@@ -172,47 +204,67 @@ class _Model:
             self.children[(parent, key[0])].append(key)
 
     # ---- quantities ------------------------------------------------------------------------------------------
-    def quantity(self, fam: Family, key: SliceKey, part: str) -> tuple[float, bool] | None:
-        """(true value, hidden) of a cell's part; None when the cell has no row (or the part is unknown)."""
-        rows = self.fams.get(fam)
-        if rows is None:
-            return None
-        row = rows.get(key)
-        if row is None:  # a slice value without a row has an empty population: its figures are a known 0
-            return None if key == ALL else (0.0, False)
-        return _part(row, part), row.suppressed
-
-    def relation(self, terms: Iterable[tuple[Family, SliceKey, str, float]], *, at_most: bool = False) -> None:
-        """Add ``sum(coef * part) == 0`` (``<= 0`` with ``at_most``) if it has a hidden term and holds on the truth;
-        a term without a row makes the relation unknown to an attacker too, so it is skipped."""
-        hidden: list[Term] = []
-        shown: list[tuple[Family, SliceKey]] = []
-        const = 0.0
+    def relation(
+        self, terms: Iterable[tuple[Family, SliceKey, str, float]], *, at_most: bool = False, guard: Ref | None = None
+    ) -> None:
+        """Record ``sum(coef * part) == 0`` (``<= 0`` with ``at_most``); a slice value without a row is a known 0
+        (its term drops out), a family or program row without one makes the relation unknown to an attacker too.
+        Whether it holds on the truth is judged here; whether it has a hidden term, each round (``rows``)."""
+        found: list[tuple[Quantity, float, int, float]] = []
         total = 0.0
         scale = 1.0
+        holds = True
         for fam, key, part, coef in terms:
-            got = self.quantity(fam, key, part)
-            if got is None:
-                return
-            value, is_hidden = got
+            rows = self.fams.get(fam)
+            row = None if rows is None else rows.get(key)
+            if row is None:
+                if rows is None or key == ALL:
+                    holds = False
+                    break
+                continue  # an empty population: a known 0
+            value = _part(row, part)
             total += coef * value
             scale = max(scale, abs(coef * value))
-            if is_hidden:
-                var: Var = (fam, key, part)
-                hidden.append((var, coef))
-                self.truth[var] = value
-            else:
-                const += coef * value
-                if key in self.fams[fam]:  # not a known zero without a row
-                    shown.append((fam, key))
-        if not hidden:
-            return
-        if total > TOL * scale or (not at_most and total < -TOL * scale):
-            self.dropped += 1
-            return
-        self.kept += 1
-        lo = -np.inf if at_most else -const
-        self.rows.append(_Row(tuple(hidden), lo, -const, tuple(shown)))
+            found.append(((fam, key, part), coef, self.cell_of[(fam, key)], value))
+        if holds and (total > TOL * scale or (not at_most and total < -TOL * scale)):
+            holds = False
+        if found:
+            self.relations.append((tuple(found), at_most, -1 if guard is None else self.cell_of[guard], holds))
+
+    @property
+    def names(self) -> dict[Var, Quantity]:
+        """The quantity each variable number of the rows stands for."""
+        return self._arrays().names
+
+    @property
+    def signed(self) -> frozenset[Var]:
+        """The variables that may be negative (``net_change``)."""
+        return self._arrays().signed
+
+    def _arrays(self) -> _Relations:
+        if self.arrays is None:
+            self.arrays = _Relations(self.relations)
+        return self.arrays
+
+    def round_rows(self, cells: Cells) -> None:
+        """This round's rows (``rows``), over the hidden quantities of ``cells``, and their true values (``truth``):
+        the relations with a hidden term, the published terms folded into the bounds."""
+        rel = self._arrays()
+        hidden = np.array([cells.families[fam][key].suppressed for fam, key in self.refs] + [False], dtype=bool)
+        term_hidden = hidden[rel.cell]
+        active = (np.add.reduceat(term_hidden, rel.start) > 0) & ~hidden[rel.guard]  # guard -1: the False at the end
+        in_active = np.repeat(active, rel.size)
+        seen = np.flatnonzero(term_hidden & in_active)
+        self.truth = dict(zip(rel.var[seen].tolist(), rel.value[seen].tolist(), strict=True))
+        const = np.add.reduceat(np.where(term_hidden, 0.0, rel.coef * rel.value), rel.start)
+        self.rows = []
+        var, coef, cell = rel.var.tolist(), rel.coef.tolist(), rel.cell.tolist()
+        for r in np.flatnonzero(active & rel.holds).tolist():
+            span = range(rel.start[r], rel.start[r] + rel.size[r])
+            own = tuple((var[t], coef[t]) for t in span if hidden[cell[t]])
+            shown = tuple(self.refs[cell[t]] for t in span if not hidden[cell[t]])
+            self.rows.append(_Row(own, -np.inf if self.relations[r][1] else -const[r], -const[r], shown))
+        self.kept = len(self.rows)
 
     def group(self, fam: Family, part: str, coef: float = 1.0, *, signed: bool = False) -> None:
         """Relation 1 for one family: every parent with its children, per slice dimension (for a ``signed``
@@ -224,7 +276,7 @@ class _Model:
             if parent not in rows:
                 continue
             present = [kid for kid in kids if kid in rows]
-            if not present or (not any(rows[kid].suppressed for kid in present) and not rows[parent].suppressed):
+            if not present:
                 continue
             terms = [(fam, kid, part, coef) for kid in present] + [(fam, parent, part, -coef)]
             gap = abs(sum(_part(rows[kid], part) for kid in present) - _part(rows[parent], part))
@@ -332,14 +384,14 @@ class _Model:
                         )
 
     def _rate(self, fam: Family) -> None:
-        """Relation 5: a published rate's numerator and denominator are its parts' cells."""
+        """Relation 5: a published rate's numerator and denominator are its parts' cells (while it is published)."""
         ind, kind, period, _ = fam
         for key, row in self.fams[fam].items():
-            if row.suppressed:
-                continue
             for part, ref in zip(("num", "den"), RATE_PARTS[ind], strict=True):
                 if ref is not None and (row.numerator if part == "num" else row.denominator) is not None:
-                    self.relation([((ref[0], kind, period, ref[1]), key, "v", 1.0), (fam, key, part, -1.0)])
+                    self.relation(
+                        [((ref[0], kind, period, ref[1]), key, "v", 1.0), (fam, key, part, -1.0)], guard=(fam, key)
+                    )
 
     def _days(self, fam: Family) -> float:
         return float(_year_days(fam[2]) if fam[1] == "year" else _month_days(fam[2], self.as_of))
@@ -368,26 +420,25 @@ def width(truth: float) -> float:
 
 
 def _blocks(rows: list[_Row]) -> list[list[int]]:
-    """Row indices per connected block (rows sharing a variable)."""
-    parent: dict[Var, Var] = {}
-
-    def find(v: Var) -> Var:
-        root = v
-        while parent.setdefault(root, root) != root:
-            root = parent[root]
-        while parent[v] != root:
-            parent[v], v = root, parent[v]
-        return root
-
-    for row in rows:
-        first = find(row.terms[0][0])
-        for var, _ in row.terms[1:]:
-            other = find(var)
-            if other != first:
-                parent[other] = first
-    out: dict[Var, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        out[find(row.terms[0][0])].append(i)
+    """Row indices per connected block (rows sharing a variable), blocks in the order of their first row."""
+    index: dict[Var, int] = {}
+    cols = np.array([index.setdefault(var, len(index)) for row in rows for var, _ in row.terms], dtype=np.int64)
+    row_of = np.repeat(np.arange(len(rows)), [len(row.terms) for row in rows])
+    label = np.arange(len(index))
+    while True:  # each variable takes the least label of its rows' variables, then labels jump to their labels' own
+        least = np.full(len(rows), len(index))
+        np.minimum.at(least, row_of, label[cols])
+        new = label.copy()
+        np.minimum.at(new, cols, least[row_of])
+        while not np.array_equal(new[new], new):
+            new = new[new]
+        if np.array_equal(new, label):
+            break
+        label = new
+    first = np.concatenate(([0], np.cumsum([len(row.terms) for row in rows])[:-1])).astype(np.int64)
+    out: dict[int, list[int]] = defaultdict(list)
+    for i, root in enumerate(label[cols[first]].tolist()):
+        out[root].append(i)
     return list(out.values())
 
 
@@ -396,7 +447,7 @@ class _LP:
     width, and is far enough not to pin another cell through a relation (a year's average is a twelfth of its
     months' sum: a cap of 3 widths on a lone month would cap the year at a quarter of a width)."""
 
-    def __init__(self, rows: list[_Row], truth: dict[Var, float]) -> None:
+    def __init__(self, rows: list[_Row], truth: dict[Var, float], signed: Collection[Var] = ()) -> None:
         self.rows = rows
         self.duals = np.zeros(len(rows))
         self.vars: list[Var] = list(dict.fromkeys(var for row in rows for var, _ in row.terms))  # in row order
@@ -405,8 +456,8 @@ class _LP:
         self.need = widths(self.truth)
         self.cap = self.truth + REACH * np.maximum(self.need, 2.0)
         # counts are >= 0; a signed quantity (net_change) gets a floor as far below its truth as the cap is above
-        signed = np.array([var[0][0] in SIGNED for var in self.vars], dtype=bool)
-        self.floor = np.where(signed, self.truth - REACH * np.maximum(self.need, 2.0), 0.0)
+        below = np.array([var in signed for var in self.vars], dtype=bool)
+        self.floor = np.where(below, self.truth - REACH * np.maximum(self.need, 2.0), 0.0)
         sizes = np.array([len(row.terms) for row in rows], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int32)
         self.cols = np.array([self.index[v] for row in rows for v, _ in row.terms], dtype=np.int32)
@@ -414,15 +465,21 @@ class _LP:
         self.row_of = np.repeat(np.arange(len(rows), dtype=np.int32), sizes)
         self.lo = np.array([row.lo for row in rows], dtype=np.float64)
         self.hi = np.array([row.hi for row in rows], dtype=np.float64)
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        n = len(self.vars)
-        h.addVars(n, self.floor, self.cap)
-        lower = np.where(np.isneginf(self.lo), -highspy.kHighsInf, self.lo)
-        h.addRows(len(rows), lower, self.hi, len(self.cols), self.starts, self.cols, self.coefs)
-        self.h = h
+        self._h: highspy.Highs | None = None
         self.solves = 0
-        self.steady = False  # set for the pushes over the whole table (``solve``)
+        self.steady = False  # set for the pushes over many cells (``solve``)
+
+    @property
+    def h(self) -> highspy.Highs:
+        """The HiGHS model, built at the first solve (the outer box needs none)."""
+        if self._h is None:
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+            h.setOptionValue("output_flag", False)
+            h.addVars(len(self.vars), self.floor, self.cap)
+            lower = np.where(np.isneginf(self.lo), -highspy.kHighsInf, self.lo)
+            h.addRows(len(self.rows), lower, self.hi, len(self.cols), self.starts, self.cols, self.coefs)
+            self._h = h
+        return self._h
 
     def outer(self, passes: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Bounds every feasible point keeps (interval propagation over the rows, from 0 and the caps): an outer
@@ -483,8 +540,10 @@ def _intervals(
     report: AuditReport,
     proven: set[Var] | None = None,
     why: dict[Var, set[Ref]] | None = None,
+    signed: Collection[Var] = (),
 ) -> dict[Var, tuple[float, float]]:
-    """The variables whose feasible interval is narrower than their width, with that interval.
+    """The variables whose feasible interval is narrower than their width, with that interval; ``signed`` are those
+    that may be negative (``net_change``: floored as far below their truth as they are capped above).
 
     ``proven`` (updated in place) holds the variables already shown wide enough: hiding more cells only removes
     constraints, so a later round of the same audit need not check them again. ``why`` (filled in) gets, for a
@@ -501,8 +560,7 @@ def _intervals(
         return {}
     ends = np.cumsum([len(block) for block in kept]).tolist()
     blocks = [list(range(end - len(block), end)) for block, end in zip(kept, ends, strict=True)]  # renumbered
-    whole = _LP(rows, truth)
-    whole.steady = True
+    whole = _LP(rows, truth, signed)  # its arrays; the pushes solve over regions of it (``_region``)
     lo = whole.truth.copy()
     hi = whole.truth.copy()
     todo = np.array([var not in proven for var in whole.vars], dtype=bool) & (whole.need > TOL)
@@ -511,43 +569,56 @@ def _intervals(
     for col in np.flatnonzero(todo & (box_hi - box_lo < whole.need - TOL)).tolist():
         out[whole.vars[col]] = (float(box_lo[col]), float(box_hi[col]))  # too narrow already in the outer box
         todo[col] = False
-    # Push the cells in random directions (seeded: the audit is deterministic), then the still open ones each way,
-    # until a pass proves nothing new: every solution is a point of the feasible set, so its spread is a lower bound.
-    rng = np.random.default_rng(0)
-    for attempt in range(BATCHES if todo.any() else 0):
-        cost = np.where(todo, rng.choice((-1.0, 1.0), len(todo)) if attempt % 3 != 2 else -1.0, 0.0)
-        if attempt % 3 == 1:
-            cost = -cost
-        found = whole.solve(cost * rng.uniform(0.5, 1.5, len(todo)))
-        if found is None:
-            raise AuditError("the audit's LP has no solution on the true figures (a relation does not hold)")
-        lo = np.minimum(lo, found)
-        hi = np.maximum(hi, found)
-        now = todo & (hi - lo < whole.need - TOL)
-        if not now.any() or (attempt >= 2 and todo.sum() - now.sum() < PUSH_GAIN):
-            todo = now
-            break
-        todo = now
-    report.lps += whole.solves
-    proven.update(var for var, open_var in zip(whole.vars, todo, strict=True) if not open_var and var not in out)
-    open_ = {whole.vars[col] for col in np.flatnonzero(todo).tolist()}
-    if not open_:
-        return out
     by_var: dict[Var, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         for var, _ in row.terms:
             by_var[var].append(i)
+    # Push the cells in random directions (seeded: the audit is deterministic), then the still open ones each way,
+    # until a pass proves nothing new: every solution is a point of the feasible set, so its spread is a lower bound.
+    # The pushes solve over the region around the open cells (the variables of the ``REGION`` rows nearest each),
+    # every other hidden cell held at its truth: its solutions are points of the whole table's feasible set too.
+    # After a round's first pushes the open cells are a few hundred in a block of tens of thousands; the LP over
+    # their region is a fraction of the block's, and a wider region takes those a narrow one leaves open.
+    rng = np.random.default_rng(0)
+    for size in REGION:
+        if not todo.any():
+            break
+        seeds = [whole.vars[col] for col in np.flatnonzero(todo).tolist()]
+        lp = _LP(_region(seeds, rows, by_var, size, truth), truth, signed)
+        lp.steady = True
+        at = np.array([whole.index[var] for var in lp.vars], dtype=np.int64)  # the region's variables in ``whole``
+        for attempt in range(BATCHES):
+            mine = todo[at]
+            cost = np.where(mine, rng.choice((-1.0, 1.0), len(at)) if attempt % 3 != 2 else -1.0, 0.0)
+            if attempt % 3 == 1:
+                cost = -cost
+            found = lp.solve(cost * rng.uniform(0.5, 1.5, len(at)))
+            if found is None:
+                raise AuditError("the audit's LP has no solution on the true figures (a relation does not hold)")
+            lo[at] = np.minimum(lo[at], found)
+            hi[at] = np.maximum(hi[at], found)
+            now = todo & (hi - lo < whole.need - TOL)
+            gained = int(todo.sum() - now.sum())
+            todo = now
+            if not todo[at].any() or (attempt >= 2 and gained < PUSH_GAIN):
+                break
+        report.lps += lp.solves
+    proven.update(var for var, open_var in zip(whole.vars, todo, strict=True) if not open_var and var not in out)
+    undecided = [whole.vars[col] for col in np.flatnonzero(todo).tolist()]  # in row order
+    if not undecided:
+        return out
     # A neighbourhood's rows are a subset of the constraints: an interval too narrow there is too narrow in the whole.
-    undecided = sorted(open_)
     near_why: dict[Var, set[Ref]] = {}
     for size in NEAR:
         wide = []
         for var in undecided:
             near = _near(var, rows, by_var, size)
-            low_end, high_end, bound_by = _extremes(_LP([rows[i] for i in near], truth), var, report)
+            low_end, high_end, bound_by = _extremes(_LP([rows[i] for i in near], truth, signed), var, report)
             if high_end - low_end < width(truth[var]) - TOL:
                 out[var] = (low_end, high_end)
                 why[var] = bound_by
+            elif len(near) < size:  # the neighbourhood is its whole block: wide there is wide in the table
+                proven.add(var)
             else:
                 wide.append(var)
                 near_why[var] = bound_by
@@ -557,19 +628,21 @@ def _intervals(
     for var in undecided:
         targets_of[block_of[var]].append(var)
     for b, targets in targets_of.items():
-        if len(blocks[b]) > LARGE:
-            # Each LP over a block this large takes about a second. The cells wide in their neighbourhood are mostly
-            # wide in the table: prove it on neighbourhoods with every other cell held at its truth (their solutions
-            # are points of the whole feasible set); the few left get the block's LPs, and when more than EXACT are
-            # left they are all treated as leaking (NaN bounds): hiding more is safe, proving too much is not.
-            for size in NEAR:
-                targets = [var for var in targets if not _moves(var, rows, by_var, size, truth, report, proven)]
-            if len(targets) > EXACT:
-                for var in targets:
-                    out[var] = (float("nan"), float("nan"))
-                    why[var] = near_why[var]
-                continue
-        lp = _LP([rows[i] for i in blocks[b]], truth)
+        # An LP over a block of thousands of rows takes seconds (one of 58,000 cells over 23 months, ten). The cells
+        # wide in their neighbourhood are mostly wide in the table: prove it on neighbourhoods with every other cell
+        # held at its truth (their solutions are points of the whole feasible set); the few left get the block's
+        # LPs, and in a block of more than LARGE rows, when more than EXACT are left, they are all treated as
+        # leaking (NaN bounds): hiding more is safe, proving too much is not.
+        for size in NEAR:
+            targets = [var for var in targets if not _moves(var, rows, by_var, size, truth, report, proven, signed)]
+        if not targets:
+            continue
+        if len(blocks[b]) > LARGE and len(targets) > EXACT:
+            for var in targets:
+                out[var] = (float("nan"), float("nan"))
+                why[var] = near_why[var]
+            continue
+        lp = _LP([rows[i] for i in blocks[b]], truth, signed)
         # every solution is a feasible point: it widens the spread of all the block's cells, not only its target
         low, high = lp.truth.copy(), lp.truth.copy()
         cols = np.array([lp.index[var] for var in targets])
@@ -600,6 +673,27 @@ def _intervals(
     return out
 
 
+def _region(
+    seeds: Iterable[Var], rows: list[_Row], by_var: dict[Var, list[int]], size: int, truth: dict[Var, float]
+) -> list[_Row]:
+    """The rows over the variables of the ``size`` rows nearest each of ``seeds`` (``_near``), every other variable
+    held at its truth and folded into the bounds: each solution over them, with the rest at the truth, is a point of
+    the whole table's feasible set, so an interval found there is inside the true one."""
+    free = {other for var in seeds for i in _near(var, rows, by_var, size) for other, _ in rows[i].terms}
+    return _held(free, rows, by_var, truth)
+
+
+def _held(free: set[Var], rows: list[_Row], by_var: dict[Var, list[int]], truth: dict[Var, float]) -> list[_Row]:
+    """The rows that hold a variable of ``free``, the others' terms folded into the bounds at their truth."""
+    inner = []
+    for i in sorted({i for var in free for i in by_var[var]}):
+        row = rows[i]
+        held = sum(coef * truth[other] for other, coef in row.terms if other not in free)
+        terms = tuple((other, coef) for other, coef in row.terms if other in free)
+        inner.append(_Row(terms, row.lo - held, row.hi - held, row.shown))
+    return inner
+
+
 def _near(var: Var, rows: list[_Row], by_var: dict[Var, list[int]], size: int) -> list[int]:
     """The ``size`` rows nearest ``var`` (its own rows, then the rows of their other variables, and so on; ties in
     row order), sorted: a subset of the constraints, so an interval too narrow over them is too narrow in the table."""
@@ -624,20 +718,13 @@ def _moves(
     truth: dict[Var, float],
     report: AuditReport,
     proven: set[Var],
+    signed: Collection[Var] = (),
 ) -> bool:
     """Whether ``var`` moves by its width with only the variables of its ``size`` nearest rows free and every other
     hidden cell at its truth (added to ``proven`` if so): every row that holds a free variable is kept, the held ones
     folded into its bounds, so each solution is a point of the whole table's feasible set and the interval found is
     inside the true one."""
-    free = {other for i in _near(var, rows, by_var, size) for other, _ in rows[i].terms}
-    touched = sorted({i for other in free for i in by_var[other]})
-    inner = []
-    for i in touched:
-        row = rows[i]
-        held = sum(coef * truth[other] for other, coef in row.terms if other not in free)
-        terms = tuple((other, coef) for other, coef in row.terms if other in free)
-        inner.append(_Row(terms, row.lo - held, row.hi - held, row.shown))
-    lp = _LP(inner, truth)
+    lp = _LP(_region([var], rows, by_var, size, truth), truth, signed)
     i = lp.index[var]
     low = high = lp.truth[i]
     wide = False
@@ -672,16 +759,18 @@ def _extremes(lp: _LP, var: Var, report: AuditReport) -> tuple[float, float, set
     return bounds[0], bounds[1], binding
 
 
-def _whole_cells(leaks: dict[Var, tuple[float, float]], variables: Iterable[Var]) -> dict[Var, tuple[float, float]]:
+def _whole_cells(
+    leaks: dict[Var, tuple[float, float]], variables: Iterable[Var], names: dict[Var, Quantity]
+) -> dict[Var, tuple[float, float]]:
     """The leaks of cells all of whose modelled parts are too narrow: a rolling window whose denominator is the
     mean of published months but whose numerator is protected gives nobody's figure away."""
     parts: dict[Ref, int] = defaultdict(int)
-    for fam, key, _ in variables:
-        parts[(fam, key)] += 1
+    for var in variables:
+        parts[names[var][:2]] += 1
     narrow: dict[Ref, int] = defaultdict(int)
-    for fam, key, _ in leaks:
-        narrow[(fam, key)] += 1
-    return {var: bounds for var, bounds in leaks.items() if narrow[var[:2]] == parts[var[:2]]}
+    for var in leaks:
+        narrow[names[var][:2]] += 1
+    return {var: bounds for var, bounds in leaks.items() if narrow[names[var][:2]] == parts[names[var][:2]]}
 
 
 class AuditError(Exception):
@@ -745,13 +834,15 @@ def find_leaks(cells: Cells, org: OrgTree, as_of: date) -> tuple[AuditReport, di
     report = AuditReport(rounds=1)
     model = _Model(cells, org, as_of)
     model.build()
+    model.round_rows(cells)
     report.relations = model.kept
     report.cells_checked = len(model.truth)
-    leaks = _whole_cells(_intervals(model.rows, model.truth, report), model.truth)
+    names = model.names
+    leaks = _whole_cells(_intervals(model.rows, model.truth, report, signed=model.signed), model.truth, names)
     report.leaking = len(leaks)
     report.passed = not leaks
     report.seconds = time.perf_counter() - started
-    return report, {_describe(var): bounds for var, bounds in sorted(leaks.items())}
+    return report, dict(sorted((_describe(names[var]), bounds) for var, bounds in leaks.items()))
 
 
 def audit_table(
@@ -784,15 +875,17 @@ def audit_table(
         suppress(cells, org)
     proven: set[Var] = set()  # shown wide enough in an earlier round: hiding more cells cannot narrow them
     strikes: dict[Var, int] = defaultdict(int)  # rounds each variable was found leaking
+    model = _Model(cells, org, as_of)
+    model.build()
     for round_ in range(1, max_rounds + 1):
         report.rounds = round_
-        model = _Model(cells, org, as_of)
-        model.build()
+        model.round_rows(cells)
         report.relations = model.kept
         report.cells_checked = len(model.truth)
         try:
             why: dict[Var, set[Ref]] = {}
-            leaks = _whole_cells(_intervals(model.rows, model.truth, report, proven, why), model.truth)
+            found = _intervals(model.rows, model.truth, report, proven, why, model.signed)
+            leaks = _whole_cells(found, model.truth, model.names)
         except AuditError as exc:
             report.passed, report.problem = False, str(exc)
             break
@@ -803,12 +896,13 @@ def audit_table(
             break
         for var in leaks:
             strikes[var] += 1
-        picks = _picks(model.rows, sorted(leaks), cells.families, strikes, why)
+        described = sorted(_describe(model.names[var]) for var in leaks)
+        picks = _picks(model.rows, leaks, cells.families, strikes, why)
         if not picks:
             report.passed = False
-            report.problem = "no published cell left to hide for " + ", ".join(_describe(v) for v in sorted(leaks)[:3])
+            report.problem = "no published cell left to hide for " + ", ".join(described[:3])
             break
-        report.leaks = [_describe(var) for var in sorted(leaks)][:20]
+        report.leaks = described[:20]
         for fam, key in sorted(picks):
             cells.hide(fam, key, AUDIT)
         report.hidden += len(picks)
@@ -829,6 +923,6 @@ def audit_hidden(rows: Iterable[IndicatorRow]) -> frozenset[Ref]:
     )
 
 
-def _describe(var: Var) -> str:
-    (ind, kind, period, cat), (dim, value), part = var
+def _describe(quantity: Quantity) -> str:
+    (ind, kind, period, cat), (dim, value), part = quantity
     return f"{ind}{'/' + cat if cat else ''} {kind} {period.isoformat()} {dim}={value} ({part})"
