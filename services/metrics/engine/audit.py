@@ -185,7 +185,7 @@ class _Model:
         # row) is kept for its terms: their hidden cells are checked all the same (``truth``), as an attacker sees
         # them, but it gives no row
         self.relations: list[tuple[tuple[tuple[Quantity, float, int, float], ...], bool, int, bool]] = []
-        self.arrays: _Relations | None = None  # the same, as arrays, once built
+        self.arrays = _Relations([])  # the same, as arrays, once built (``build``)
         self.rows: list[_Row] = []
         self.truth: dict[Var, float] = {}
         self.kept = 0
@@ -231,25 +231,10 @@ class _Model:
         if found:
             self.relations.append((tuple(found), at_most, -1 if guard is None else self.cell_of[guard], holds))
 
-    @property
-    def names(self) -> dict[Var, Quantity]:
-        """The quantity each variable number of the rows stands for."""
-        return self._arrays().names
-
-    @property
-    def signed(self) -> frozenset[Var]:
-        """The variables that may be negative (``net_change``)."""
-        return self._arrays().signed
-
-    def _arrays(self) -> _Relations:
-        if self.arrays is None:
-            self.arrays = _Relations(self.relations)
-        return self.arrays
-
     def round_rows(self, cells: Cells) -> None:
         """This round's rows (``rows``), over the hidden quantities of ``cells``, and their true values (``truth``):
         the relations with a hidden term, the published terms folded into the bounds."""
-        rel = self._arrays()
+        rel = self.arrays
         hidden = np.array([cells.families[fam][key].suppressed for fam, key in self.refs] + [False], dtype=bool)
         term_hidden = hidden[rel.cell]
         active = (np.add.reduceat(term_hidden, rel.start) > 0) & ~hidden[rel.guard]  # guard -1: the False at the end
@@ -286,6 +271,7 @@ class _Model:
             self.relation(terms, at_most=inexact)
 
     def build(self) -> None:
+        """Record every relation of the table (``relations``, then ``arrays``)."""
         by_ind: dict[str, list[Family]] = defaultdict(list)
         for fam in self.fams:
             by_ind[fam[0]].append(fam)
@@ -383,6 +369,8 @@ class _Model:
                             ]
                         )
 
+        self.arrays = _Relations(self.relations)
+
     def _rate(self, fam: Family) -> None:
         """Relation 5: a published rate's numerator and denominator are its parts' cells (while it is published)."""
         ind, kind, period, _ = fam
@@ -423,7 +411,8 @@ def _blocks(rows: list[_Row]) -> list[list[int]]:
     """Row indices per connected block (rows sharing a variable), blocks in the order of their first row."""
     index: dict[Var, int] = {}
     cols = np.array([index.setdefault(var, len(index)) for row in rows for var, _ in row.terms], dtype=np.int64)
-    row_of = np.repeat(np.arange(len(rows)), [len(row.terms) for row in rows])
+    sizes = [len(row.terms) for row in rows]
+    row_of = np.repeat(np.arange(len(rows)), sizes)
     label = np.arange(len(index))
     while True:  # each variable takes the least label of its rows' variables, then labels jump to their labels' own
         least = np.full(len(rows), len(index))
@@ -435,7 +424,7 @@ def _blocks(rows: list[_Row]) -> list[list[int]]:
         if np.array_equal(new, label):
             break
         label = new
-    first = np.concatenate(([0], np.cumsum([len(row.terms) for row in rows])[:-1])).astype(np.int64)
+    first = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
     out: dict[int, list[int]] = defaultdict(list)
     for i, root in enumerate(label[cols[first]].tolist()):
         out[root].append(i)
@@ -837,8 +826,8 @@ def find_leaks(cells: Cells, org: OrgTree, as_of: date) -> tuple[AuditReport, di
     model.round_rows(cells)
     report.relations = model.kept
     report.cells_checked = len(model.truth)
-    names = model.names
-    leaks = _whole_cells(_intervals(model.rows, model.truth, report, signed=model.signed), model.truth, names)
+    names = model.arrays.names
+    leaks = _whole_cells(_intervals(model.rows, model.truth, report, signed=model.arrays.signed), model.truth, names)
     report.leaking = len(leaks)
     report.passed = not leaks
     report.seconds = time.perf_counter() - started
@@ -884,8 +873,8 @@ def audit_table(
         report.cells_checked = len(model.truth)
         try:
             why: dict[Var, set[Ref]] = {}
-            found = _intervals(model.rows, model.truth, report, proven, why, model.signed)
-            leaks = _whole_cells(found, model.truth, model.names)
+            found = _intervals(model.rows, model.truth, report, proven, why, model.arrays.signed)
+            leaks = _whole_cells(found, model.truth, model.arrays.names)
         except AuditError as exc:
             report.passed, report.problem = False, str(exc)
             break
@@ -896,7 +885,7 @@ def audit_table(
             break
         for var in leaks:
             strikes[var] += 1
-        described = sorted(_describe(model.names[var]) for var in leaks)
+        described = sorted(_describe(model.arrays.names[var]) for var in leaks)
         picks = _picks(model.rows, leaks, cells.families, strikes, why)
         if not picks:
             report.passed = False
