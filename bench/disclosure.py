@@ -76,20 +76,24 @@ def measure(report: Report, workers: int, since: int) -> None:
         f"{verdict}: {audit.cells_checked:,} hidden cells checked over {audit.relations:,} relations, "
         f"{audit.rounds} rounds, {audit.lps:,} LPs, {audit.blocks:,} blocks, {audit.hidden:,} cells hidden"
     )
+    if audit.proofs is not None:  # what the service keeps for the next audit
+        note += f"; its proofs: {len(audit.proofs.moves):,} points, {audit.proofs.entries:,} figures"
     figure = Figure(section, "publish audit (audit_table)", audit.seconds, "s", base.name, None, note)
     figure = report.add(replace(figure, ratio=audit.seconds / audited if audited else None))
     report.targets.append(
         Target(f"{section}: audit <= 20 % of the refresh's compute", figure.ratio, "<=", AUDIT_SHARE, "x")
     )
-    # the running service's next refresh: the cells the published table hid for the audit are hidden again first
+    # the running service's next refresh: the cells the published table hid for the audit are hidden again first,
+    # and the points that proved the last audit's cells are tried before any LP
     started = time.perf_counter()
-    again = compute(events, as_of=AS_OF, org_levels=LEVELS, audit=True, audit_prior=audit_hidden(result.rows))
+    prior = audit_hidden(result.rows)
+    again = compute(events, as_of=AS_OF, org_levels=LEVELS, audit=True, audit_prior=prior, audit_proofs=audit.proofs)
     carried = time.perf_counter() - started
     assert again.audit is not None
     verdict = "passed" if again.audit.passed else f"did NOT pass ({again.audit.problem})"
     note = (
-        f"{verdict}: {again.audit.carried:,} cells carried from the last table, {again.audit.rounds} rounds,"
-        f" {again.audit.hidden:,} more hidden"
+        f"{verdict}: {again.audit.carried:,} cells carried from the last table, {again.audit.reused:,} proven by its"
+        f" audit's points, {again.audit.rounds} rounds, {again.audit.lps:,} LPs, {again.audit.hidden:,} more hidden"
     )
     base = report.compare(section, "compute with the audit, the next refresh", carried, "s", baseline=None)
     name = "publish audit, the next refresh (the last table's audit cells carried)"

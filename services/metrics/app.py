@@ -133,6 +133,7 @@ def observe_audit(telemetry: MetricsTelemetry, audit: AuditReport) -> None:
     telemetry.audit_cells_hidden.set(audit.hidden)
     telemetry.audit_blocks.set(audit.blocks)
     telemetry.audit_rounds.set(audit.rounds)
+    telemetry.audit_cells_reused.set(audit.reused)
     telemetry.audit_seconds.observe(audit.seconds)
 
 

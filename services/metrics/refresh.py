@@ -38,7 +38,7 @@ from services.common.clickhouse import ClickHouse
 from services.common.migrations import Cluster
 
 from .engine import EventRecord, IndicatorRow, ReferenceWage, compute
-from .engine.audit import AUDIT, AuditReport, Ref, audit_hidden, audit_table
+from .engine.audit import AUDIT, AuditReport, Proofs, Ref, audit_hidden, audit_table
 from .engine.cells import Cells
 from .engine.compute import no_cyclic_gc
 from .engine.log import EventLog
@@ -134,6 +134,9 @@ class Refresher:
         # the cells the published table hid for the audit (read from it at the first audited refresh): hidden again
         # first in the next table (audit_table's prior)
         self._audit_prior: frozenset[Ref] | None = None
+        # and the points that proved the last passed audit's cells: the next audit tries them before any LP (in memory
+        # only: a restarted service's first audit solves every cell again)
+        self._audit_proofs: Proofs | None = None
         self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
         self._engine = engine
         self._cluster = cluster
@@ -208,6 +211,7 @@ class Refresher:
                 since=since,
                 audit=self._audit,
                 audit_prior=self._prior() if self._audit else (),
+                audit_proofs=self._audit_proofs,
             )
             computed = time.perf_counter()
             del prepared
@@ -220,7 +224,7 @@ class Refresher:
             self._held = None
             years, written = self._publish(result.rows, force=force, since=since)
             if audit is not None:
-                self._audit_prior = audit_hidden(result.rows)
+                self._audit_prior, self._audit_proofs = audit_hidden(result.rows), audit.proofs
             figures = headlines(result.rows)
             del result  # freed here, with the collector still paused
         self._write_units(units)
@@ -392,14 +396,14 @@ class Refresher:
             cells = aggregate(self._store, loaded.first_mi, as_of, self._k, org=loaded.org, reference_wages=wages)
         with self._paused():  # the rows' insert chunks are millions of tuples, like the compute's
             suppress(cells, loaded.org)
-            audit = audit_table(cells, loaded.org, as_of, prior=self._prior())
+            audit = audit_table(cells, loaded.org, as_of, prior=self._prior(), proofs=self._audit_proofs)
             self._note_audit(audit)
             if not audit.passed:
                 raise PublishHeld(audit)
             rows = cells.rows()
             del cells
             years, written = self._publish(rows, force=True)
-            self._audit_prior = audit_hidden(rows)
+            self._audit_prior, self._audit_proofs = audit_hidden(rows), audit.proofs
         return years, written, rows, audit
 
     def _publish_by_year(
@@ -457,7 +461,8 @@ class Refresher:
         verdict = "passed" if audit.passed else f"FAILED, publish held back: {audit.problem}"
         self._note(
             f"audit {verdict} in {audit.seconds:.1f}s: {audit.cells_checked:,} hidden cells checked,"
-            f" {audit.hidden:,} more hidden, {audit.blocks:,} blocks, {audit.rounds} rounds",
+            f" {audit.hidden:,} more hidden, {audit.blocks:,} blocks, {audit.rounds} rounds,"
+            f" {audit.reused:,} proven by the last audit's points",
             event="audit_done",  # a held table's warning (event publish_held) is the service's, with the leaks
             passed=audit.passed,
             problem=audit.problem,
@@ -467,6 +472,7 @@ class Refresher:
                 "blocks": audit.blocks,
                 "rounds": audit.rounds,
                 "lps": audit.lps,
+                "reused": audit.reused,
             },
             seconds=audit.seconds,
         )

@@ -33,6 +33,11 @@ class MetricsTelemetry:
         )
         self.audit_blocks = Gauge("metrics_audit_blocks", "Independent blocks of the last audit's LPs", registry=r)
         self.audit_rounds = Gauge("metrics_audit_rounds", "Hide-and-check rounds of the last audit", registry=r)
+        self.audit_cells_reused = Gauge(
+            "metrics_audit_cells_reused",
+            "Hidden cells the last audit proved with the points of the audit before it (no LP)",
+            registry=r,
+        )
         self.audit_seconds = Histogram(
             "metrics_audit_seconds",
             "Time the disclosure audit took on a refresh (part of metrics_refresh_seconds when it publishes)",

@@ -122,7 +122,7 @@ def test_incremental_refreshes_equal_a_full_recomputation(
             {"separation_date": "2024-06-10", "kind": "voluntary", "reason": "pay", "note": None},
         ),
     ]
-    scopes = []
+    scopes, reused = [], []
     for step in steps:
         # audited, a table starts from the cells the published one hid for the audit (audit_table's prior)
         prior = audit_hidden(_rows(store))
@@ -136,9 +136,13 @@ def test_incremental_refreshes_equal_a_full_recomputation(
         problems = differences(cells(result.rows), _published(store))
         assert not problems, f"after {step['event_type']}:\n" + "\n".join(problems)
         assert (report.audit is not None) == audit and (result.audit is None or result.audit.passed)
+        reused.append(0 if report.audit is None else report.audit.reused)
     if not audit:
         assert scopes[0] and min(scopes[0]) >= 2024, f"a new worker's hire should touch 2024 only: {scopes}"
         return
+    # each refresh's audit proves cells with the points of the one before it (the same table as an audit from
+    # scratch: compared above)
+    assert all(reused), f"cells proven by the last audit's points, per refresh: {reused}"
     # a restarted service goes on from the cells the published table hid for the audit, read back from it
     prior = audit_hidden(_rows(store))
     assert prior, "the audit hid nothing on this log: nothing to carry"

@@ -5,16 +5,20 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import numpy as np
 import pytest
 
 from services.metrics.engine import audit
 from services.metrics.engine.audit import (
+    _LP,
     AUDIT,
     AuditReport,
     Var,
     _blocks,
+    _holding,
     _intervals,
     _moves,
+    _Points,
     _region,
     _Row,
     audit_hidden,
@@ -261,3 +265,75 @@ def test_blocks_are_the_connected_rows_in_the_order_of_their_first_row() -> None
     pairs = ("ab", "cd", "ef", "bc", "ff")  # a-b-c-d joined through b + c; e-f apart
     rows = [_Row(tuple((var[n], 1.0) for n in pair), 0.0, 0.0, ()) for pair in pairs]
     assert _blocks(rows) == [[0, 1, 3], [2, 4]]
+
+
+# ---- the last audit's points, carried to the next ------------------------------------------------------------------
+def _numbered(rows: list[_Row], truth: dict[Var, float], first: int = 0) -> tuple[list[_Row], dict[Var, float]]:
+    """The same rows over variables numbered from ``first`` (a model numbers its quantities; points hold numbers)."""
+    number = {var: first + i for i, var in enumerate(truth)}
+    renamed = [_Row(tuple((number[v], c) for v, c in row.terms), row.lo, row.hi, row.shown) for row in rows]
+    return renamed, {number[v]: t for v, t in truth.items()}
+
+
+def test_a_carried_point_proves_its_cells_again_without_an_lp() -> None:
+    rows, truth = _numbered(*_chain(pinned=False))
+    first = _Points()
+    assert _intervals(rows, truth, AuditReport(), points=first) == {}
+    assert set(first.of) == set(truth)  # every cell has the points that prove it
+    carried = _Points()
+    carried.carried = [first.moves[p] for p in sorted({p for pair in first.of.values() for p in pair if p >= 0})]
+    report = AuditReport()
+    assert _intervals(rows, truth, report, points=carried) == {}
+    assert report.reused == len(truth) and report.lps == 0
+    assert set(carried.of) == set(truth)  # and they are this audit's proofs in turn
+
+
+def test_a_carried_point_that_no_longer_holds_proves_nothing() -> None:
+    # a + b = 10 over hidden a = 6, b = 4: each is 0 to 10
+    rows = [_Row(((0, 1.0), (1, 1.0)), 10.0, 10.0, ())]
+    truth: dict[Var, float] = {0: 6.0, 1: 4.0}
+    first = _Points()
+    assert _intervals(rows, truth, AuditReport(), points=first) == {}
+    # the next table also gives a - b = 2 (interval propagation alone does not see that it pins both)
+    pinned = [*rows, _Row(((0, 1.0), (1, -1.0)), 2.0, 2.0, ())]
+    carried = _Points()
+    carried.carried = list(first.moves)
+    report = AuditReport()
+    assert _intervals(pinned, truth, report, points=carried) == {0: (6.0, 6.0), 1: (4.0, 4.0)}
+    assert report.reused == 0
+
+
+def test_a_carried_move_keeps_the_parts_that_still_hold() -> None:
+    """Two independent chains moved by one point: in the next table one of its cells is published (no longer a
+    variable), which breaks that chain's part; the other chain's part is a feasible point on its own."""
+    rows, truth = _numbered(*_chain(pinned=False))  # variables 0 to 4
+    other, other_truth = _numbered(*_chain(pinned=False), first=5)  # 5 to 9
+    both = rows + other
+    truth2 = truth | other_truth
+    # x..u = 4, 6, 6, 3, 2 -> 6, 4, 8, 1, 4 (x + y = 10, y + z = 12, z + w = 9, w + u = 5 still hold)
+    step = np.array([2.0, -2.0, 2.0, -2.0, 2.0])
+    move = (np.arange(10, dtype=np.int64), np.concatenate((step, step)))
+    lp = _LP(both, truth2)
+    [(variables, delta, _)] = list(_holding([move], lp))
+    assert variables.tolist() == list(range(10))
+    published = []  # u of the second chain (variable 9, truth 2) published: a constant folded into its row
+    for row in both:
+        held = sum(c * truth2[v] for v, c in row.terms if v == 9)
+        published.append(_Row(tuple((v, c) for v, c in row.terms if v != 9), row.lo - held, row.hi - held, ()))
+    lp = _LP(published, {v: t for v, t in truth2.items() if v != 9})
+    [(variables, delta, _)] = list(_holding([move], lp))
+    assert variables.tolist() == list(range(5)) and delta.tolist() == step.tolist()
+
+
+def test_an_audit_hands_its_proofs_to_the_next() -> None:
+    first = _hires(female=1, male=4, total=5)
+    report = audit_table(first, ORG, AS_OF)
+    assert report.passed and report.proofs is not None and report.proofs.moves
+    again = _hires(female=1, male=4, total=5)
+    next_report = audit_table(again, ORG, AS_OF, prior=audit_hidden(first.rows()), proofs=report.proofs)
+    assert next_report.passed and next_report.hidden == 0 and next_report.lps == 0
+    assert next_report.reused == 2  # women's and men's hires, each 1 to 5 wide
+    assert [r.suppressed for r in again.rows()] == [r.suppressed for r in first.rows()]
+    changed = _hires(female=1, male=2, total=3)  # the figures moved: the points are checked on the new truth
+    later = audit_table(changed, ORG, AS_OF, prior=audit_hidden(first.rows()), proofs=report.proofs)
+    assert later.passed

@@ -16,7 +16,9 @@ from services.metrics.refresh import PublishHeld, RefreshReport
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import MetricsTelemetry
 
-PASSED = AuditReport(cells_checked=1_200, hidden=340, blocks=17, lps=90, rounds=4, relations=5_000, seconds=12.5)
+PASSED = AuditReport(
+    cells_checked=1_200, hidden=340, blocks=17, lps=90, rounds=4, relations=5_000, seconds=12.5, reused=900
+)
 FAILED = AuditReport(
     cells_checked=1_500,
     hidden=610,
@@ -87,6 +89,7 @@ def test_a_published_report_sets_the_audit_gauges_and_clears_held() -> None:
     assert sample(telemetry, "metrics_audit_cells_hidden") == 340
     assert sample(telemetry, "metrics_audit_blocks") == 17
     assert sample(telemetry, "metrics_audit_rounds") == 4
+    assert sample(telemetry, "metrics_audit_cells_reused") == 900
     assert sample(telemetry, "metrics_audit_seconds_count") == 1
     assert sample(telemetry, "metrics_audit_seconds_sum") == 12.5
     assert sample(telemetry, "metrics_publish_held") == 0

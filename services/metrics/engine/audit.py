@@ -49,6 +49,13 @@ one), derived cells (years, windows, rates) before months, then the smallest pop
 back). Hiding a cell only removes constraints, so a cell proven wide stays proven in later rounds; the relations are
 built once per audit, and each round takes those with a hidden term.
 
+From one publish to the next (``audit_table``'s ``prior`` and ``proofs``): the cells the last table hid for the
+audit (reason ``audit``: its picks and what the rules hid because of them) are hidden again first, so a table of the
+same figures is the same table; and the feasible points that proved the last table's cells are checked against the
+new table's relations on its own truth, each independent part of a point (its moved cells that share a relation) on
+its own: a part that still holds proves its cells without an LP. A refresh changes a few months' figures, so most
+parts hold and only the cells around the change get LPs.
+
 Cells whose true value is 0 need no width: they say nothing about any worker, and protecting them would hide
 every zero parent up to the program row (see docs/contract.md, "Audit"). A slice value without a row has an empty
 population: its figures are a known 0 in the relations, as they are to an attacker.
@@ -130,6 +137,8 @@ class AuditReport:
     leaks: list[str] = field(default_factory=list)
     leaking: int = 0  # cells found too narrow in the last round
     carried: int = 0  # cells hidden again because the last published table hid them for the audit (``prior``)
+    reused: int = 0  # cells proven wide by the last audit's points (``proofs``), still feasible in this table
+    proofs: Proofs | None = field(default=None, repr=False, compare=False)  # this audit's, for the next one
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +149,55 @@ class _Row:
     lo: float
     hi: float
     shown: tuple[tuple[Family, SliceKey], ...]  # the published cells it was built from (candidates to hide)
+
+
+@dataclass(frozen=True, slots=True)
+class Proofs:
+    """Points of an audited table's feasible set that proved its hidden cells wide, for the next audit to try first.
+
+    Each point is a move from the truth (``moves``: indices into ``quantities`` and how far each moved; every other
+    hidden quantity at its truth). A point that satisfies every relation of the next table, on its own true figures,
+    is a point of that table's feasible set too; with the truth, its spread proves what it proved before, without an
+    LP (a refresh changes a few months' figures and hidden cells, so most points still hold). One that does not is
+    dropped: its cells get LPs as usual. Nothing here is trusted; it only saves solving for what it still proves.
+    """
+
+    quantities: tuple[Quantity, ...] = ()
+    moves: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+
+    @property
+    def entries(self) -> int:
+        """How many figures the points hold (their memory is about 12 bytes each)."""
+        return sum(len(index) for index, _ in self.moves)
+
+
+class _Points:
+    """The points an audit's LPs found that prove a cell (moves from the truth over model variables), and, per
+    proven variable, the two that give its lowest and highest value (-1: the truth itself): ``Proofs`` once exported.
+    ``carried`` holds the last audit's, in this model's variables, until the first round checks them."""
+
+    def __init__(self) -> None:
+        self.moves: list[tuple[np.ndarray, np.ndarray]] = []
+        self.of: dict[Var, tuple[int, int]] = {}
+        self.carried: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, variables: np.ndarray, delta: np.ndarray) -> int:
+        keep = np.abs(delta) > 1e-9
+        self.moves.append((variables[keep], delta[keep]))
+        return len(self.moves) - 1
+
+    def load(self, proofs: Proofs, ids: dict[Quantity, int]) -> None:
+        """The points of ``proofs`` whose moved quantities are all variables of this model (the others cannot hold)."""
+        mapped = np.array([ids.get(q, -1) for q in proofs.quantities], dtype=np.int64)
+        for index, delta in proofs.moves:
+            variables = mapped[index]
+            if (variables >= 0).all():
+                self.carried.append((variables, delta))
+
+    def export(self, names: dict[Var, Quantity]) -> Proofs:
+        """The points some proven variable still names, over quantities (a model's numbers are its own)."""
+        used = sorted({p for pair in self.of.values() for p in pair if p >= 0})
+        return Proofs(tuple(names[v] for v in range(len(names))), tuple(self.moves[p] for p in used))
 
 
 def _month_days(period: date, as_of: date) -> int:
@@ -165,6 +223,7 @@ class _Relations:
         self.value = np.array([value for _, _, _, value in terms], dtype=np.float64)
         self.guard = np.array([guard for _, _, guard, _ in relations], dtype=np.int64)
         self.holds = np.array([holds for _, _, _, holds in relations], dtype=bool)
+        self.ids = ids  # the variable of each quantity
         self.names: dict[Var, Quantity] = {i: name for name, i in ids.items()}  # the quantity of each ``var``
         self.signed = frozenset(i for i, name in self.names.items() if name[0][0] in SIGNED)
 
@@ -412,23 +471,28 @@ def _blocks(rows: list[_Row]) -> list[list[int]]:
     index: dict[Var, int] = {}
     cols = np.array([index.setdefault(var, len(index)) for row in rows for var, _ in row.terms], dtype=np.int64)
     sizes = [len(row.terms) for row in rows]
-    row_of = np.repeat(np.arange(len(rows)), sizes)
-    label = np.arange(len(index))
-    while True:  # each variable takes the least label of its rows' variables, then labels jump to their labels' own
-        least = np.full(len(rows), len(index))
+    label = _components(cols, np.repeat(np.arange(len(rows)), sizes), len(index), len(rows))
+    first = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    out: dict[int, list[int]] = defaultdict(list)
+    for i, root in enumerate(label[cols[first]].tolist()):
+        out[root].append(i)
+    return list(out.values())
+
+
+def _components(cols: np.ndarray, row_of: np.ndarray, ncols: int, nrows: int) -> np.ndarray:
+    """Each column's connected component, labelled by its least column (terms ``cols`` of rows ``row_of``; columns
+    sharing a row are connected; a column in no term is alone)."""
+    label = np.arange(ncols)
+    while True:  # each column takes the least label of its rows' columns, then labels jump to their labels' own
+        least = np.full(nrows, ncols)
         np.minimum.at(least, row_of, label[cols])
         new = label.copy()
         np.minimum.at(new, cols, least[row_of])
         while not np.array_equal(new[new], new):
             new = new[new]
         if np.array_equal(new, label):
-            break
+            return label
         label = new
-    first = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-    out: dict[int, list[int]] = defaultdict(list)
-    for i, root in enumerate(label[cols[first]].tolist()):
-        out[root].append(i)
-    return list(out.values())
 
 
 class _LP:
@@ -445,8 +509,8 @@ class _LP:
         self.need = widths(self.truth)
         self.cap = self.truth + REACH * np.maximum(self.need, 2.0)
         # counts are >= 0; a signed quantity (net_change) gets a floor as far below its truth as the cap is above
-        below = np.array([var in signed for var in self.vars], dtype=bool)
-        self.floor = np.where(below, self.truth - REACH * np.maximum(self.need, 2.0), 0.0)
+        self.below = np.array([var in signed for var in self.vars], dtype=bool)
+        self.floor = np.where(self.below, self.truth - REACH * np.maximum(self.need, 2.0), 0.0)
         sizes = np.array([len(row.terms) for row in rows], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int32)
         self.cols = np.array([self.index[v] for row in rows for v, _ in row.terms], dtype=np.int32)
@@ -523,6 +587,36 @@ class _LP:
         return {ref for i in np.flatnonzero(np.abs(self.duals) > 1e-9).tolist() for ref in self.rows[i].shown}
 
 
+class _Spread:
+    """The lowest and highest value each variable of ``lp`` has taken over the feasible points seen (the truth among
+    them), and which of ``points`` gave them, so that a variable proven wide names its proof (``prove``)."""
+
+    def __init__(self, lp: _LP, points: _Points | None) -> None:
+        self.lp, self.points = lp, points
+        self.lo, self.hi = lp.truth.copy(), lp.truth.copy()
+        self.lo_at = np.full(len(lp.vars), -1, dtype=np.int64)  # -1: the truth
+        self.hi_at = np.full(len(lp.vars), -1, dtype=np.int64)
+
+    def take(self, cols: np.ndarray, values: np.ndarray, variables: Iterable[Var], track: np.ndarray) -> None:
+        """Widen by a feasible point: ``values`` of ``cols`` (the model's ``variables``, in that order), every other
+        hidden cell at its truth; it is kept in ``points`` when it widens a variable of ``cols[track]``."""
+        low = track & (values < self.lo[cols])
+        high = track & (values > self.hi[cols])
+        if self.points is not None and (low.any() or high.any()):
+            p = self.points.add(np.fromiter(variables, dtype=np.int64, count=len(cols)), values - self.lp.truth[cols])
+            self.lo_at[cols[low]], self.hi_at[cols[high]] = p, p
+        self.lo[cols] = np.minimum(self.lo[cols], values)
+        self.hi[cols] = np.maximum(self.hi[cols], values)
+
+    def wide(self) -> np.ndarray:
+        return self.hi - self.lo >= self.lp.need - TOL
+
+    def prove(self, col: int) -> None:
+        """Name the points that prove ``col`` wide (``_Points.of``)."""
+        if self.points is not None:
+            self.points.of[self.lp.vars[col]] = (int(self.lo_at[col]), int(self.hi_at[col]))
+
+
 def _intervals(
     rows: list[_Row],
     truth: dict[Var, float],
@@ -530,9 +624,13 @@ def _intervals(
     proven: set[Var] | None = None,
     why: dict[Var, set[Ref]] | None = None,
     signed: Collection[Var] = (),
+    points: _Points | None = None,
 ) -> dict[Var, tuple[float, float]]:
     """The variables whose feasible interval is narrower than their width, with that interval; ``signed`` are those
     that may be negative (``net_change``: floored as far below their truth as they are capped above).
+
+    ``points`` (updated in place) collects the feasible points that prove a variable; its ``carried`` points (the
+    last audit's) are checked against these rows first, and those that hold prove what they can without an LP.
 
     ``proven`` (updated in place) holds the variables already shown wide enough: hiding more cells only removes
     constraints, so a later round of the same audit need not check them again. ``why`` (filled in) gets, for a
@@ -550,14 +648,20 @@ def _intervals(
     ends = np.cumsum([len(block) for block in kept]).tolist()
     blocks = [list(range(end - len(block), end)) for block, end in zip(kept, ends, strict=True)]  # renumbered
     whole = _LP(rows, truth, signed)  # its arrays; the pushes solve over regions of it (``_region``)
-    lo = whole.truth.copy()
-    hi = whole.truth.copy()
     todo = np.array([var not in proven for var in whole.vars], dtype=bool) & (whole.need > TOL)
     out: dict[Var, tuple[float, float]] = {}
     box_lo, box_hi = whole.outer()
     for col in np.flatnonzero(todo & (box_hi - box_lo < whole.need - TOL)).tolist():
         out[whole.vars[col]] = (float(box_lo[col]), float(box_hi[col]))  # too narrow already in the outer box
         todo[col] = False
+    checking = todo.copy()
+    spread = _Spread(whole, points)
+    if points is not None and points.carried:
+        for variables, delta, cols in _holding(points.carried, whole):
+            spread.take(cols, whole.truth[cols] + delta, variables, todo[cols])
+        points.carried = []
+        todo &= ~spread.wide()
+        report.reused = int((checking & ~todo).sum())
     by_var: dict[Var, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         for var, _ in row.terms:
@@ -584,15 +688,16 @@ def _intervals(
             found = lp.solve(cost * rng.uniform(0.5, 1.5, len(at)))
             if found is None:
                 raise AuditError("the audit's LP has no solution on the true figures (a relation does not hold)")
-            lo[at] = np.minimum(lo[at], found)
-            hi[at] = np.maximum(hi[at], found)
-            now = todo & (hi - lo < whole.need - TOL)
+            spread.take(at, found, lp.vars, todo[at])
+            now = todo & ~spread.wide()
             gained = int(todo.sum() - now.sum())
             todo = now
             if not todo[at].any() or (attempt >= 2 and gained < PUSH_GAIN):
                 break
         report.lps += lp.solves
     proven.update(var for var, open_var in zip(whole.vars, todo, strict=True) if not open_var and var not in out)
+    for col in np.flatnonzero(checking & ~todo).tolist():
+        spread.prove(col)
     undecided = [whole.vars[col] for col in np.flatnonzero(todo).tolist()]  # in row order
     if not undecided:
         return out
@@ -602,12 +707,16 @@ def _intervals(
         wide = []
         for var in undecided:
             near = _near(var, rows, by_var, size)
-            low_end, high_end, bound_by = _extremes(_LP([rows[i] for i in near], truth, signed), var, report)
+            lp = _LP([rows[i] for i in near], truth, signed)
+            low_end, high_end, bound_by, ends = _extremes(lp, var, report)
             if high_end - low_end < width(truth[var]) - TOL:
                 out[var] = (low_end, high_end)
                 why[var] = bound_by
             elif len(near) < size:  # the neighbourhood is its whole block: wide there is wide in the table
                 proven.add(var)
+                if points is not None:  # and its solutions, other blocks at their truth, are points of the table
+                    ends_at = [-1 if end is None else points.add(np.array(lp.vars), end - lp.truth) for end in ends]
+                    points.of[var] = (ends_at[0], ends_at[1])
             else:
                 wide.append(var)
                 near_why[var] = bound_by
@@ -623,7 +732,9 @@ def _intervals(
         # LPs, and in a block of more than LARGE rows, when more than EXACT are left, they are all treated as
         # leaking (NaN bounds): hiding more is safe, proving too much is not.
         for size in NEAR:
-            targets = [var for var in targets if not _moves(var, rows, by_var, size, truth, report, proven, signed)]
+            targets = [
+                var for var in targets if not _moves(var, rows, by_var, size, truth, report, proven, signed, points)
+            ]
         if not targets:
             continue
         if len(blocks[b]) > LARGE and len(targets) > EXACT:
@@ -633,33 +744,100 @@ def _intervals(
             continue
         lp = _LP([rows[i] for i in blocks[b]], truth, signed)
         # every solution is a feasible point: it widens the spread of all the block's cells, not only its target
-        low, high = lp.truth.copy(), lp.truth.copy()
+        block = _Spread(lp, points)
+        every = np.arange(len(lp.vars))
+        open_cols = np.zeros(len(lp.vars), dtype=bool)
         cols = np.array([lp.index[var] for var in targets])
+        open_cols[cols] = True
         for push in range(4 if len(targets) > 2 else 0):  # all up, all down, then two random mixes
             cost = np.zeros(len(lp.vars))
             cost[cols] = (-1.0, 1.0)[push] if push < 2 else rng.choice((-1.0, 1.0), len(cols))
             found = lp.solve(cost)
             if found is not None:
-                low, high = np.minimum(low, found), np.maximum(high, found)
+                block.take(every, found, lp.vars, open_cols)
         for var in targets:
             i = lp.index[var]
             binding: set[Ref] = set()
             for sign in (-1.0, 1.0):
-                if high[i] - low[i] >= lp.need[i] - TOL:
+                if block.wide()[i]:
                     break
                 cost = np.zeros(len(lp.vars))
                 cost[i] = sign
                 found = lp.solve(cost)
                 if found is not None:
-                    low, high = np.minimum(low, found), np.maximum(high, found)
+                    block.take(every, found, lp.vars, open_cols)
                     binding |= lp.binding()
-            if high[i] - low[i] < lp.need[i] - TOL:
-                out[var] = (float(low[i]), float(high[i]))
+            if not block.wide()[i]:
+                out[var] = (float(block.lo[i]), float(block.hi[i]))
                 why[var] = binding
             else:
                 proven.add(var)
+                block.prove(i)
         report.lps += lp.solves
     return out
+
+
+def _holding(
+    carried: list[tuple[np.ndarray, np.ndarray]], lp: _LP
+) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """What holds of each carried move (model variables, deltas) as a feasible point of ``lp``'s rows on its truth:
+    with its columns in ``lp``.
+
+    A move's variables that share a row of ``lp`` form a component; the rows that hold a component's variables hold
+    no other moved variable, so each component is a move of its own, and it holds when no count of it goes below 0
+    and every row that holds one of its variables stays within its bounds (to a relative 1e-6, the LPs' own
+    tolerance; the other rows hold on the truth). A moved variable no longer hidden (or in no row) stays at its
+    truth: the rows that needed it to move then fail their check. The union of a move's components that hold is
+    yielded (the components are independent, so it is feasible too), if any."""
+    if not carried or not lp.vars:
+        return
+    numbers = np.array(lp.vars, dtype=np.int64)  # the model's variables are numbered (``_Relations``)
+    col_of = np.full(max(int(numbers.max()), *(int(v.max(initial=0)) for v, _ in carried)) + 1, -1, dtype=np.int64)
+    col_of[numbers] = np.arange(len(lp.vars))
+    nrows = len(lp.lo)
+    sizes = np.bincount(lp.row_of, minlength=nrows)
+    order = np.argsort(lp.cols, kind="stable")  # the terms by column
+    count = np.bincount(lp.cols, minlength=len(lp.vars))
+    first = np.concatenate(([0], np.cumsum(count)[:-1]))
+    terms = lp.coefs * lp.truth[lp.cols]
+    base = np.bincount(lp.row_of, terms, nrows)
+    scale = np.bincount(lp.row_of, np.abs(terms), nrows)
+    local = np.full(len(lp.vars), -1, dtype=np.int64)  # a moved column's place in its move
+    for variables, delta in carried:
+        cols = col_of[variables]
+        kept = cols >= 0
+        variables, delta, cols = variables[kept], delta[kept], cols[kept]
+        if not len(cols):
+            continue
+        rows = np.unique(lp.row_of[order[_spans(first[cols], count[cols])]])
+        span = _spans(lp.starts[rows].astype(np.int64), sizes[rows])
+        row_at = np.repeat(np.arange(len(rows)), sizes[rows])
+        local[cols] = np.arange(len(cols))
+        at = local[lp.cols[span]]  # -1: a term of a column that did not move
+        moved = at >= 0
+        label = _components(at[moved], row_at[moved], len(cols), len(rows))
+        step = np.zeros(len(span))
+        step[moved] = delta[at[moved]]
+        change = lp.coefs[span] * step
+        local[cols] = -1
+        act = base[rows] + np.bincount(row_at, change, len(rows))
+        slack = 1e-6 * (1.0 + scale[rows] + np.bincount(row_at, np.abs(change), len(rows)))
+        bad_row = (act > lp.hi[rows] + slack) | (act < lp.lo[rows] - slack)
+        value = lp.truth[cols] + delta
+        bad = np.zeros(len(cols), dtype=bool)
+        bad[label[~lp.below[cols] & (value < -1e-6 * (1.0 + np.abs(lp.truth[cols])))]] = True
+        row_label = np.full(len(rows), len(cols))
+        np.minimum.at(row_label, row_at[moved], label[at[moved]])
+        bad[row_label[bad_row]] = True
+        good = ~bad[label]
+        if good.any():
+            yield variables[good], delta[good], cols[good]
+
+
+def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + lengths[i] - 1`` for every i, concatenated."""
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
 
 
 def _region(
@@ -708,6 +886,7 @@ def _moves(
     report: AuditReport,
     proven: set[Var],
     signed: Collection[Var] = (),
+    points: _Points | None = None,
 ) -> bool:
     """Whether ``var`` moves by its width with only the variables of its ``size`` nearest rows free and every other
     hidden cell at its truth (added to ``proven`` if so): every row that holds a free variable is kept, the held ones
@@ -716,36 +895,45 @@ def _moves(
     lp = _LP(_region([var], rows, by_var, size, truth), truth, signed)
     i = lp.index[var]
     low = high = lp.truth[i]
+    at = [-1, -1]  # the points giving ``low`` and ``high``
     wide = False
     for sign in (1.0, -1.0):
         cost = np.zeros(len(lp.vars))
         cost[i] = sign
         found = lp.solve(cost)
-        if found is not None:
+        if found is not None and (found[i] < low or found[i] > high):
+            p = -1 if points is None else points.add(np.array(lp.vars), found - lp.truth)
+            at[int(found[i] > high)] = p
             low, high = min(low, found[i]), max(high, found[i])
         wide = bool(high - low >= lp.need[i] - TOL)
         if wide:
             proven.add(var)
+            if points is not None:
+                points.of[var] = (at[0], at[1])
             break
     report.lps += lp.solves
     return wide
 
 
-def _extremes(lp: _LP, var: Var, report: AuditReport) -> tuple[float, float, set[Ref]]:
-    """The smallest and largest value of ``var`` over ``lp`` (its truth where a solve fails), and the published
-    cells of the rows that bind at either."""
+def _extremes(
+    lp: _LP, var: Var, report: AuditReport
+) -> tuple[float, float, set[Ref], tuple[np.ndarray | None, np.ndarray | None]]:
+    """The smallest and largest value of ``var`` over ``lp`` (its truth where a solve fails), the published
+    cells of the rows that bind at either, and the two solutions (None where a solve failed)."""
     i = lp.index[var]
     bounds = []
+    ends: list[np.ndarray | None] = []
     binding: set[Ref] = set()
     for sign in (1.0, -1.0):
         cost = np.zeros(len(lp.vars))
         cost[i] = sign
         found = lp.solve(cost)
         bounds.append(float(lp.truth[i] if found is None else found[i]))
+        ends.append(found)
         if found is not None:
             binding |= lp.binding()
     report.lps += lp.solves
-    return bounds[0], bounds[1], binding
+    return bounds[0], bounds[1], binding, (ends[0], ends[1])
 
 
 def _whole_cells(
@@ -842,6 +1030,7 @@ def audit_table(
     max_rounds: int = 30,
     on_round: Callable[[AuditReport], None] | None = None,
     prior: Iterable[Ref] = (),
+    proofs: Proofs | None = None,
 ) -> AuditReport:
     """Audit the table (see the module docstring); hide cells with reason ``audit`` until it passes.
 
@@ -850,6 +1039,9 @@ def audit_table(
     last publish ended. A refresh that adds a month then usually needs a round or two rather than all of them, and a
     cell hidden to protect another is not published by the next table beside what it protected (two tables read
     together would give it away). Hiding more only removes relations, so the audit still proves the table it passes.
+
+    ``proofs`` (the last audit's ``AuditReport.proofs``) are tried first: the points that are still feasible in this
+    table prove their cells without an LP (``AuditReport.reused``). A passed audit's report carries its own.
 
     Returns the report; ``passed`` False when a leak has no published cell left to hide or the rounds run out.
     """
@@ -861,11 +1053,14 @@ def audit_table(
             cells.hide(fam, key, AUDIT)
             report.carried += 1
     if report.carried:
-        suppress(cells, org)
+        suppress(cells, org, picked=AUDIT)
     proven: set[Var] = set()  # shown wide enough in an earlier round: hiding more cells cannot narrow them
     strikes: dict[Var, int] = defaultdict(int)  # rounds each variable was found leaking
     model = _Model(cells, org, as_of)
     model.build()
+    points = _Points()
+    if proofs is not None:
+        points.load(proofs, model.arrays.ids)
     for round_ in range(1, max_rounds + 1):
         report.rounds = round_
         model.round_rows(cells)
@@ -873,7 +1068,7 @@ def audit_table(
         report.cells_checked = len(model.truth)
         try:
             why: dict[Var, set[Ref]] = {}
-            found = _intervals(model.rows, model.truth, report, proven, why, model.arrays.signed)
+            found = _intervals(model.rows, model.truth, report, proven, why, model.arrays.signed, points)
             leaks = _whole_cells(found, model.truth, model.arrays.names)
         except AuditError as exc:
             report.passed, report.problem = False, str(exc)
@@ -895,10 +1090,12 @@ def audit_table(
         for fam, key in sorted(picks):
             cells.hide(fam, key, AUDIT)
         report.hidden += len(picks)
-        suppress(cells, org)
+        suppress(cells, org, picked=AUDIT)
     else:
         report.passed = False
         report.problem = f"still leaking after {max_rounds} rounds"
+    if report.passed:
+        report.proofs = points.export(model.arrays.names)
     report.seconds = time.perf_counter() - started
     return report
 

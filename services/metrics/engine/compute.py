@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .accumulate import Groups, Monthly, Snapshot, group_snapshot, slice_counts, snapshots
-from .audit import AuditReport, audit_table
+from .audit import AuditReport, Proofs, audit_table
 from .career import (
     LevelMix,
     grade_cells,
@@ -123,6 +123,7 @@ def compute(
     since: date | None = None,
     audit: bool = False,
     audit_prior: Iterable[tuple[Family, SliceKey]] = (),
+    audit_proofs: Proofs | None = None,
 ) -> ComputeResult:
     """Compute every indicator cell of every period up to ``as_of``, suppressed with threshold ``k``.
 
@@ -148,14 +149,15 @@ def compute(
     cells, with reason ``audit``, until no hidden cell can be narrowed below its protection width from the published
     ones, and reports in ``ComputeResult.audit``. It reads every year (its relations cross year ends), so it cannot
     be combined with ``since``. Without it the rows are the rules' alone (what the oracle tests compare).
-    ``audit_prior`` (``audit.audit_hidden`` of the last published rows) is hidden again before its first round.
+    ``audit_prior`` (``audit.audit_hidden`` of the last published rows) is hidden again before its first round, and
+    ``audit_proofs`` (the last audit's ``AuditReport.proofs``) prove what they still can before any LP.
 
     ``events`` may come already prepared (``EventLog.prepared()``): a service that keeps the log between
     refreshes replays only the workers a batch touched.
     """
     with no_cyclic_gc():
         prepared = events if isinstance(events, Prepared) else EventLog(events).prepared()
-        return _compute(prepared, as_of, k, reference_wages, org_levels, since, audit, audit_prior)
+        return _compute(prepared, as_of, k, reference_wages, org_levels, since, audit, audit_prior, audit_proofs)
 
 
 def kept(kind: str, period: date, since: date) -> bool:
@@ -235,6 +237,7 @@ def _compute(
     since: date | None = None,
     audit: bool = False,
     audit_prior: Iterable[tuple[Family, SliceKey]] = (),
+    audit_proofs: Proofs | None = None,
 ) -> ComputeResult:
     if audit and since is not None:
         raise ValueError("the audit reads every year: compute with audit=True cannot start at since")
@@ -242,7 +245,7 @@ def _compute(
         raise ValueError(f"since must be a month's first day, 1 January in a year complete at as_of: {since}")
     org = build_org_tree(prepared.org_events, org_levels)
     cells = _cells(prepared, org, as_of, k, reference_wages, since)
-    report = audit_table(cells, org, as_of, prior=audit_prior) if audit else None
+    report = audit_table(cells, org, as_of, prior=audit_prior, proofs=audit_proofs) if audit else None
     return ComputeResult(cells.rows(), list(prepared.anomalies), report)
 
 

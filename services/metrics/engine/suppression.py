@@ -361,9 +361,13 @@ def _any_hit(row: IndicatorRow, srcs: list[tuple[dict[SliceKey, IndicatorRow], b
     return any(_hits(row, src.get(key), by_value) for src, by_value in srcs)
 
 
-def suppress(cells: Cells, org: OrgTree) -> int:
+def suppress(cells: Cells, org: OrgTree, *, picked: str = SECONDARY) -> int:
     """Apply the linked rule, then secondary rounds (sibling, month-in-year and route rules, each round followed by
-    the linked rule) to a fixed point; return the number of cells hidden."""
+    the linked rule) to a fixed point; return the number of cells hidden.
+
+    ``picked`` is the reason the secondary rounds give the cells they pick: the audit, which hides cells of its own
+    and then runs the rules again, passes ``audit``, since what the rules hide then is hidden because of its cells
+    (and is carried to the next table with them, ``audit.audit_hidden``)."""
     rules = _Rules(cells, org)
     total = len(rules.link(rules.initial_hits()))
     groups = rules.first_round()
@@ -372,7 +376,7 @@ def suppress(cells: Cells, org: OrgTree) -> int:
         if not picks:
             return total
         for fam, key in picks:
-            cells.hide(fam, key, SECONDARY)
+            cells.hide(fam, key, picked)
         linked = rules.link({dep for ref in picks for dep in rules.dependents(ref) if rules.linked(dep)})
         total += len(picks) + len(linked)
         groups = {group for ref in picks | linked for group in rules.groups_of(ref)}
