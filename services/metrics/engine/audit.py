@@ -183,7 +183,7 @@ class _Points:
 
     def add(self, variables: np.ndarray, delta: np.ndarray) -> int:
         keep = np.abs(delta) > 1e-9
-        self.moves.append((variables[keep], delta[keep]))
+        self.moves.append((variables[keep].astype(np.int32), delta[keep]))
         return len(self.moves) - 1
 
     def load(self, proofs: Proofs, ids: dict[Quantity, int]) -> None:
@@ -245,6 +245,10 @@ class _Model:
         # them, but it gives no row
         self.relations: list[tuple[tuple[tuple[Quantity, float, int, float], ...], bool, int, bool]] = []
         self.arrays = _Relations([])  # the same, as arrays, once built (``build``)
+        self._terms: tuple[list[int], list[float], list[int]] = ([], [], [])  # the arrays' var, coef and cell
+        self._rows: dict[int, _Row] = {}  # each relation's row as last built (``round_rows``), and whether it is
+        self._built = np.zeros(0, dtype=bool)
+        self._hidden = np.zeros(len(self.refs) + 1, dtype=bool)  # the hidden flags the rows were built with
         self.rows: list[_Row] = []
         self.truth: dict[Var, float] = {}
         self.kept = 0
@@ -292,7 +296,8 @@ class _Model:
 
     def round_rows(self, cells: Cells) -> None:
         """This round's rows (``rows``), over the hidden quantities of ``cells``, and their true values (``truth``):
-        the relations with a hidden term, the published terms folded into the bounds."""
+        the relations with a hidden term, the published terms folded into the bounds. A relation's row is built again
+        only when one of its cells was hidden since the last round (the others' rows are as they were)."""
         rel = self.arrays
         hidden = np.array([cells.families[fam][key].suppressed for fam, key in self.refs] + [False], dtype=bool)
         term_hidden = hidden[rel.cell]
@@ -301,13 +306,17 @@ class _Model:
         seen = np.flatnonzero(term_hidden & in_active)
         self.truth = dict(zip(rel.var[seen].tolist(), rel.value[seen].tolist(), strict=True))
         const = np.add.reduceat(np.where(term_hidden, 0.0, rel.coef * rel.value), rel.start)
-        self.rows = []
-        var, coef, cell = rel.var.tolist(), rel.coef.tolist(), rel.cell.tolist()
-        for r in np.flatnonzero(active & rel.holds).tolist():
+        changed = hidden != self._hidden
+        stale = np.add.reduceat(changed[rel.cell], rel.start) > 0
+        self._hidden = hidden
+        var, coef, cell = self._terms
+        for r in np.flatnonzero(active & rel.holds & (stale | ~self._built)).tolist():
             span = range(rel.start[r], rel.start[r] + rel.size[r])
             own = tuple((var[t], coef[t]) for t in span if hidden[cell[t]])
             shown = tuple(self.refs[cell[t]] for t in span if not hidden[cell[t]])
-            self.rows.append(_Row(own, -np.inf if self.relations[r][1] else -const[r], -const[r], shown))
+            self._rows[r] = _Row(own, -np.inf if self.relations[r][1] else -const[r], -const[r], shown)
+            self._built[r] = True
+        self.rows = [self._rows[r] for r in np.flatnonzero(active & rel.holds).tolist()]
         self.kept = len(self.rows)
 
     def group(self, fam: Family, part: str, coef: float = 1.0, *, signed: bool = False) -> None:
@@ -429,6 +438,9 @@ class _Model:
                         )
 
         self.arrays = _Relations(self.relations)
+        rel = self.arrays
+        self._terms = (rel.var.tolist(), rel.coef.tolist(), rel.cell.tolist())
+        self._built = np.zeros(len(self.relations), dtype=bool)
 
     def _rate(self, fam: Family) -> None:
         """Relation 5: a published rate's numerator and denominator are its parts' cells (while it is published)."""
