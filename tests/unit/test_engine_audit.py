@@ -303,6 +303,21 @@ def test_a_carried_point_that_no_longer_holds_proves_nothing() -> None:
     assert report.reused == 0
 
 
+def test_a_carried_move_goes_as_far_as_the_new_truth_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a + b = 10 over hidden a = 6, b = 4; a point moved a by -6 (to 0) and b by +6
+    rows = [_Row(((0, 1.0), (1, 1.0)), 10.0, 10.0, ())]
+    move = (np.array([0, 1], dtype=np.int64), np.array([-6.0, 6.0]))
+    # the next table: a = 3, b = 7; the full move would take a to -3, half of it takes a to 0 and b to 10
+    [(_, delta, _)] = list(_holding([move], _LP(rows, {0: 3.0, 1: 7.0})))
+    assert delta.tolist() == [-3.0, 3.0]
+    carried = _Points()
+    carried.carried = [move]
+    report = AuditReport()
+    monkeypatch.setattr(audit, "BATCHES", 0)  # no push of its own
+    assert _intervals(rows, {0: 3.0, 1: 7.0}, report, points=carried) == {}
+    assert report.reused == 2 and report.lps == 0  # each 3 wide, more than its width (2), without an LP
+
+
 def test_a_carried_move_keeps_the_parts_that_still_hold() -> None:
     """Two independent chains moved by one point: in the next table one of its cells is published (no longer a
     variable), which breaks that chain's part; the other chain's part is a feasible point on its own."""

@@ -114,6 +114,7 @@ EXACT = 12  # ... and only when at most this many; more are treated as leaking
 SIMPLEX_SECONDS = 10.0  # a push over the whole table by the simplex method, before it is left to interior point
 REGION = (10, 100, 1000)  # the pushes solve over the variables of this many rows nearest each open cell
 NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
+SHARE = 1e-3  # a carried point's part that holds for less than this share of its move is dropped (``_holding``)
 
 Quantity = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
 Var = Hashable  # a hidden quantity in the LPs: the model numbers its quantities (``_Relations.names``)
@@ -796,11 +797,14 @@ def _holding(
     with its columns in ``lp``.
 
     A move's variables that share a row of ``lp`` form a component; the rows that hold a component's variables hold
-    no other moved variable, so each component is a move of its own, and it holds when no count of it goes below 0
-    and every row that holds one of its variables stays within its bounds (to a relative 1e-6, the LPs' own
-    tolerance; the other rows hold on the truth). A moved variable no longer hidden (or in no row) stays at its
-    truth: the rows that needed it to move then fail their check. The union of a move's components that hold is
-    yielded (the components are independent, so it is feasible too), if any."""
+    no other moved variable, so each component is a move of its own. It holds when no count of it goes below 0 and
+    every row that holds one of its variables stays within its bounds (to a relative 1e-6, the LPs' own tolerance;
+    the other rows hold on the truth); as each of those is linear along the move and holds at the truth, a share of
+    the move holds up to the least share they allow (a count whose truth fell since: the move stops at its 0). A
+    component whose share is below ``SHARE`` is dropped (a relation it breaks allows next to nothing). A moved
+    variable no longer hidden (or in no row) stays at its truth: the rows that needed it to move then stop the rest.
+    The union of a move's components that hold, each at its share, is yielded (the components are independent, so it
+    is feasible too), if any."""
     if not carried or not lp.vars:
         return
     numbers = np.array(lp.vars, dtype=np.int64)  # the model's variables are numbered (``_Relations``)
@@ -832,18 +836,26 @@ def _holding(
         step[moved] = delta[at[moved]]
         change = lp.coefs[span] * step
         local[cols] = -1
-        act = base[rows] + np.bincount(row_at, change, len(rows))
+        step_act = np.bincount(row_at, change, len(rows))
         slack = 1e-6 * (1.0 + scale[rows] + np.bincount(row_at, np.abs(change), len(rows)))
-        bad_row = (act > lp.hi[rows] + slack) | (act < lp.lo[rows] - slack)
-        value = lp.truth[cols] + delta
-        bad = np.zeros(len(cols), dtype=bool)
-        bad[label[~lp.below[cols] & (value < -1e-6 * (1.0 + np.abs(lp.truth[cols])))]] = True
+        # each row and each floor is linear along the move and holds at the truth, so a component holds for any
+        # share of its move up to the least that its rows and floors allow
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(
+                step_act > slack,
+                (lp.hi[rows] + slack - base[rows]) / step_act,
+                np.where(step_act < -slack, (lp.lo[rows] - slack - base[rows]) / step_act, np.inf),
+            )
         row_label = np.full(len(rows), len(cols))
         np.minimum.at(row_label, row_at[moved], label[at[moved]])
-        bad[row_label[bad_row]] = True
-        good = ~bad[label]
+        share = np.ones(len(cols) + 1)  # per component (its label); the last for no row
+        np.minimum.at(share, row_label, room)
+        falls = ~lp.below[cols] & (delta < 0)  # a count goes to 0 at most
+        np.minimum.at(share, label[falls], lp.truth[cols][falls] / -delta[falls])
+        share = share[label]
+        good = share >= SHARE
         if good.any():
-            yield variables[good], delta[good], cols[good]
+            yield variables[good], share[good] * delta[good], cols[good]
 
 
 def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
