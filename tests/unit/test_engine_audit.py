@@ -236,7 +236,14 @@ def test_a_neighbourhood_never_proves_a_cell_the_table_pins() -> None:
 
 
 def test_a_large_block_the_neighbourhoods_do_not_settle_is_treated_as_leaking(monkeypatch: pytest.MonkeyPatch) -> None:
-    rows, truth = _chain(pinned=False)
+    # a + b = 10, a - b = 2, a + c = 9 over hidden a = 6, b = 4, c = 3: each pinned, which interval propagation
+    # alone does not see (a, b in [0, 10], c in [0, 9] there)
+    rows = [
+        _Row(((0, 1.0), (1, 1.0)), 10.0, 10.0, ()),
+        _Row(((0, 1.0), (1, -1.0)), 2.0, 2.0, ()),
+        _Row(((0, 1.0), (2, 1.0)), 9.0, 9.0, ()),
+    ]
+    truth: dict[Var, float] = {0: 6.0, 1: 4.0, 2: 3.0}
     monkeypatch.setattr(audit, "LARGE", 0)  # every block is large
     monkeypatch.setattr(audit, "NEAR", (1,))  # and its neighbourhoods too small to prove anything
     monkeypatch.setattr(audit, "BATCHES", 0)  # no push over the whole table either
@@ -244,6 +251,15 @@ def test_a_large_block_the_neighbourhoods_do_not_settle_is_treated_as_leaking(mo
     leaks = _intervals(rows, truth, AuditReport())
     assert set(leaks) == set(truth) and all(math.isnan(low) for low, _ in leaks.values())
     monkeypatch.setattr(audit, "EXACT", 12)  # a few left: the block's own LPs settle them
+    assert _intervals(rows, truth, AuditReport()) == {0: (6.0, 6.0), 1: (4.0, 4.0), 2: (3.0, 3.0)}
+
+
+def test_a_large_block_s_pushes_prove_what_its_neighbourhoods_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, truth = _chain(pinned=False)  # x..u each wide, but only through the whole chain
+    monkeypatch.setattr(audit, "LARGE", 0)
+    monkeypatch.setattr(audit, "NEAR", (1,))
+    monkeypatch.setattr(audit, "BATCHES", 0)
+    monkeypatch.setattr(audit, "EXACT", 0)  # more cells left than a large block's own min and max LPs are for
     assert _intervals(rows, truth, AuditReport()) == {}
 
 

@@ -115,6 +115,7 @@ SIMPLEX_SECONDS = 10.0  # a push over the whole table by the simplex method, bef
 REGION = (10, 100, 1000)  # the pushes solve over the variables of this many rows nearest each open cell
 NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
 SHARE = 1e-3  # a carried point's part that holds for less than this share of its move is dropped (``_holding``)
+EXTEND = 3  # ... and it is extended to the variables that a broken relation alone leaves unmoved, this many times
 
 Quantity = tuple[Family, SliceKey, str]  # cell and part: "v" value, "tot" pay total, "num" / "den" of a rolling row
 Var = Hashable  # a hidden quantity in the LPs: the model numbers its quantities (``_Relations.names``)
@@ -181,6 +182,7 @@ class _Points:
         self.moves: list[tuple[np.ndarray, np.ndarray]] = []
         self.of: dict[Var, tuple[int, int]] = {}
         self.carried: list[tuple[np.ndarray, np.ndarray]] = []
+        self.known = np.zeros(0, dtype=np.int64)  # the variables whose quantities the last table had too
 
     def add(self, variables: np.ndarray, delta: np.ndarray) -> int:
         keep = np.abs(delta) > 1e-9
@@ -190,6 +192,7 @@ class _Points:
     def load(self, proofs: Proofs, ids: dict[Quantity, int]) -> None:
         """The points of ``proofs`` whose moved quantities are all variables of this model (the others cannot hold)."""
         mapped = np.array([ids.get(q, -1) for q in proofs.quantities], dtype=np.int64)
+        self.known = mapped[mapped >= 0]
         for index, delta in proofs.moves:
             variables = mapped[index]
             if (variables >= 0).all():
@@ -670,7 +673,7 @@ def _intervals(
     checking = todo.copy()
     spread = _Spread(whole, points)
     if points is not None and points.carried:
-        for variables, delta, cols in _holding(points.carried, whole):
+        for variables, delta, cols in _holding(points.carried, whole, points.known):
             spread.take(cols, whole.truth[cols] + delta, variables, todo[cols])
         points.carried = []
         todo &= ~spread.wide()
@@ -689,7 +692,9 @@ def _intervals(
     for size in REGION:
         if not todo.any():
             break
-        seeds = [whole.vars[col] for col in np.flatnonzero(todo).tolist()]
+        # the first region is around the cells the carried points proved too (held at the truth, they would pin
+        # what the table leaves free, and the open cells would go to the slower per-cell LPs)
+        seeds = [whole.vars[col] for col in np.flatnonzero(todo | (checking & (size == REGION[0]))).tolist()]
         lp = _LP(_region(seeds, rows, by_var, size, truth), truth, signed)
         lp.steady = True
         at = np.array([whole.index[var] for var in lp.vars], dtype=np.int64)  # the region's variables in ``whole``
@@ -742,18 +747,15 @@ def _intervals(
         # An LP over a block of thousands of rows takes seconds (one of 58,000 cells over 23 months, ten). The cells
         # wide in their neighbourhood are mostly wide in the table: prove it on neighbourhoods with every other cell
         # held at its truth (their solutions are points of the whole feasible set); the few left get the block's
-        # LPs, and in a block of more than LARGE rows, when more than EXACT are left, they are all treated as
-        # leaking (NaN bounds): hiding more is safe, proving too much is not.
+        # LPs: pushes over the block, then, in a block of more than LARGE rows only when at most EXACT are left, a
+        # min and max LP each; more are treated as leaking (NaN bounds): hiding more is safe, proving too much is not.
+        # (With the last audit's points, a refresh's open cells are few and scattered, and their regions hold the
+        # rest of the block at the truth: the block's pushes are what settles them.)
         for size in NEAR:
             targets = [
                 var for var in targets if not _moves(var, rows, by_var, size, truth, report, proven, signed, points)
             ]
         if not targets:
-            continue
-        if len(blocks[b]) > LARGE and len(targets) > EXACT:
-            for var in targets:
-                out[var] = (float("nan"), float("nan"))
-                why[var] = near_why[var]
             continue
         lp = _LP([rows[i] for i in blocks[b]], truth, signed)
         # every solution is a feasible point: it widens the spread of all the block's cells, not only its target
@@ -768,6 +770,12 @@ def _intervals(
             found = lp.solve(cost)
             if found is not None:
                 block.take(every, found, lp.vars, open_cols)
+        left = [var for var in targets if not block.wide()[lp.index[var]]]
+        if len(blocks[b]) > LARGE and len(left) > EXACT:
+            for var in left:
+                out[var] = (float("nan"), float("nan"))
+                why[var] = near_why[var]
+            targets = [var for var in targets if var not in out]  # proven by the pushes
         for var in targets:
             i = lp.index[var]
             binding: set[Ref] = set()
@@ -791,7 +799,7 @@ def _intervals(
 
 
 def _holding(
-    carried: list[tuple[np.ndarray, np.ndarray]], lp: _LP
+    carried: list[tuple[np.ndarray, np.ndarray]], lp: _LP, known: np.ndarray | None = None
 ) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """What holds of each carried move (model variables, deltas) as a feasible point of ``lp``'s rows on its truth:
     with its columns in ``lp``.
@@ -803,6 +811,9 @@ def _holding(
     the move holds up to the least share they allow (a count whose truth fell since: the move stops at its 0). A
     component whose share is below ``SHARE`` is dropped (a relation it breaks allows next to nothing). A moved
     variable no longer hidden (or in no row) stays at its truth: the rows that needed it to move then stop the rest.
+    Before that, an equality the move breaks that has one new variable (not ``known``: a quantity the last table did
+    not have, such as a new month's rolling window over moved months) moves that variable by what the relation needs,
+    up to ``EXTEND`` times (its other relations are then checked like the rest).
     The union of a move's components that hold, each at its share, is yielded (the components are independent, so it
     is feasible too), if any."""
     if not carried or not lp.vars:
@@ -810,6 +821,7 @@ def _holding(
     numbers = np.array(lp.vars, dtype=np.int64)  # the model's variables are numbered (``_Relations``)
     col_of = np.full(max(int(numbers.max()), *(int(v.max(initial=0)) for v, _ in carried)) + 1, -1, dtype=np.int64)
     col_of[numbers] = np.arange(len(lp.vars))
+    new = ~np.isin(numbers, numbers if known is None else known)  # the columns the last table did not have
     nrows = len(lp.lo)
     sizes = np.bincount(lp.row_of, minlength=nrows)
     order = np.argsort(lp.cols, kind="stable")  # the terms by column
@@ -825,19 +837,32 @@ def _holding(
         variables, delta, cols = variables[kept], delta[kept], cols[kept]
         if not len(cols):
             continue
-        rows = np.unique(lp.row_of[order[_spans(first[cols], count[cols])]])
-        span = _spans(lp.starts[rows].astype(np.int64), sizes[rows])
-        row_at = np.repeat(np.arange(len(rows)), sizes[rows])
-        local[cols] = np.arange(len(cols))
-        at = local[lp.cols[span]]  # -1: a term of a column that did not move
-        moved = at >= 0
+        for attempt in range(EXTEND + 1):
+            rows = np.unique(lp.row_of[order[_spans(first[cols], count[cols])]])
+            span = _spans(lp.starts[rows].astype(np.int64), sizes[rows])
+            row_at = np.repeat(np.arange(len(rows)), sizes[rows])
+            local[cols] = np.arange(len(cols))
+            at = local[lp.cols[span]]  # -1: a term of a column that did not move
+            local[cols] = -1
+            moved = at >= 0
+            step = np.zeros(len(span))
+            step[moved] = delta[at[moved]]
+            change = lp.coefs[span] * step
+            step_act = np.bincount(row_at, change, len(rows))
+            slack = 1e-6 * (1.0 + scale[rows] + np.bincount(row_at, np.abs(change), len(rows)))
+            # an equality the move breaks with one new variable (the last table had no such quantity, so the move
+            # says nothing of it), such as a new month's rolling window over moved months: that variable takes it up
+            broken = (lp.lo[rows] == lp.hi[rows]) & (np.abs(step_act) > slack)
+            still = ~moved & broken[row_at] & new[lp.cols[span]]
+            lone = np.flatnonzero(still & (np.bincount(row_at[still], minlength=len(rows)) == 1)[row_at])
+            if attempt == EXTEND or not len(lone):
+                break
+            extra, where = np.unique(lp.cols[span[lone]], return_index=True)  # one row per variable
+            lone = lone[where]
+            cols = np.concatenate((cols, extra))
+            variables = np.concatenate((variables, numbers[extra]))
+            delta = np.concatenate((delta, -step_act[row_at[lone]] / lp.coefs[span[lone]]))
         label = _components(at[moved], row_at[moved], len(cols), len(rows))
-        step = np.zeros(len(span))
-        step[moved] = delta[at[moved]]
-        change = lp.coefs[span] * step
-        local[cols] = -1
-        step_act = np.bincount(row_at, change, len(rows))
-        slack = 1e-6 * (1.0 + scale[rows] + np.bincount(row_at, np.abs(change), len(rows)))
         # each row and each floor is linear along the move and holds at the truth, so a component holds for any
         # share of its move up to the least that its rows and floors allow
         with np.errstate(divide="ignore", invalid="ignore"):
