@@ -580,14 +580,15 @@ def pipeline() -> Dashboard:
                 "stat",
                 Text(
                     "暂缓发布：1 表示审计无法保护最近一次计算的表，已发布的指标保持原样（见 docs/operations.md）；"
-                    "审计隐藏的单元格；24 小时内暂缓的次数。",
+                    "审计隐藏的单元格；沿用上次审计的证明、无需线性规划即证明的单元格；24 小时内暂缓的次数。",
                     "Held back: 1 while the audit could not protect the last recomputed table and the published "
-                    "indicators stay as they were (see docs/operations.md); cells the audit hid; tables held back "
-                    "in 24 h.",
+                    "indicators stay as they were (see docs/operations.md); cells the audit hid; cells proven again "
+                    "by the last audit's points, without an LP; tables held back in 24 h.",
                 ),
                 promql=(
                     p("max(metrics_publish_held)", "暂缓发布", "held back"),
                     p("max(metrics_audit_cells_hidden)", "审计隐藏单元格", "cells hidden by the audit"),
+                    p("max(metrics_audit_cells_reused)", "沿用上次审计证明的单元格", "cells proven by the last audit"),
                     p("sum(increase(metrics_publish_held_back_total[24h]))", "24 小时内暂缓", "held back in 24 h"),
                 ),
             ),
