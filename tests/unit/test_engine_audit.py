@@ -334,6 +334,18 @@ def test_a_carried_move_goes_as_far_as_the_new_truth_allows(monkeypatch: pytest.
     assert report.reused == 2 and report.lps == 0  # each 3 wide, more than its width (2), without an LP
 
 
+def test_a_carried_move_moves_a_new_quantity_its_relation_alone_fixes() -> None:
+    # the last table: a + b = 10 (a = 6, b = 4), a point moved a by +4 and b by -4; the next table also has n, a new
+    # quantity with n = a (such as a new month's rolling window over a moved month)
+    rows = [_Row(((0, 1.0), (1, 1.0)), 10.0, 10.0, ()), _Row(((2, 1.0), (0, -1.0)), 0.0, 0.0, ())]
+    lp = _LP(rows, {0: 6.0, 1: 4.0, 2: 6.0})
+    move = (np.array([0, 1], dtype=np.int64), np.array([4.0, -4.0]))
+    [(variables, delta, _)] = list(_holding([move], lp, known=np.array([0, 1])))
+    assert variables.tolist() == [0, 1, 2] and delta.tolist() == [4.0, -4.0, 4.0]
+    # had the last table known n (and so held it at its truth), the point would say n stays: it breaks n = a
+    assert list(_holding([move], lp, known=np.array([0, 1, 2]))) == []
+
+
 def test_a_carried_move_keeps_the_parts_that_still_hold() -> None:
     """Two independent chains moved by one point: in the next table one of its cells is published (no longer a
     variable), which breaks that chain's part; the other chain's part is a feasible point on its own."""
