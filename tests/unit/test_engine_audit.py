@@ -254,13 +254,16 @@ def test_a_large_block_the_neighbourhoods_do_not_settle_is_treated_as_leaking(mo
     assert _intervals(rows, truth, AuditReport()) == {0: (6.0, 6.0), 1: (4.0, 4.0), 2: (3.0, 3.0)}
 
 
-def test_a_large_block_s_pushes_prove_what_its_neighbourhoods_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_carried_points_a_large_block_s_pushes_prove_what_its_neighbourhoods_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     rows, truth = _chain(pinned=False)  # x..u each wide, but only through the whole chain
     monkeypatch.setattr(audit, "LARGE", 0)
     monkeypatch.setattr(audit, "NEAR", (1,))
     monkeypatch.setattr(audit, "BATCHES", 0)
     monkeypatch.setattr(audit, "EXACT", 0)  # more cells left than a large block's own min and max LPs are for
-    assert _intervals(rows, truth, AuditReport()) == {}
+    assert _intervals(rows, truth, AuditReport(), settle=True) == {}  # an audit that started from carried points
+    assert set(_intervals(rows, truth, AuditReport())) == set(truth)  # a first audit: treated as leaking
 
 
 def test_a_region_holds_the_cells_beyond_it_at_their_truth() -> None:
