@@ -251,8 +251,7 @@ class _Model:
         self.relations: list[tuple[tuple[tuple[Quantity, float, int, float], ...], bool, int, bool]] = []
         self.arrays = _Relations([])  # the same, as arrays, once built (``build``)
         self._terms: tuple[list[int], list[float], list[int]] = ([], [], [])  # the arrays' var, coef and cell
-        self._rows: dict[int, _Row] = {}  # each relation's row as last built (``round_rows``), and whether it is
-        self._built = np.zeros(0, dtype=bool)
+        self._rows: dict[int, _Row] = {}  # each relation's row as last built (``round_rows``)
         self._hidden = np.zeros(len(self.refs) + 1, dtype=bool)  # the hidden flags the rows were built with
         self.rows: list[_Row] = []
         self.truth: dict[Var, float] = {}
@@ -302,7 +301,8 @@ class _Model:
     def round_rows(self, cells: Cells) -> None:
         """This round's rows (``rows``), over the hidden quantities of ``cells``, and their true values (``truth``):
         the relations with a hidden term, the published terms folded into the bounds. A relation's row is built again
-        only when one of its cells was hidden since the last round (the others' rows are as they were)."""
+        only when one of its cells was hidden since the last round (the others' rows are as they were; in the first
+        round every relation with a hidden term has one)."""
         rel = self.arrays
         hidden = np.array([cells.families[fam][key].suppressed for fam, key in self.refs] + [False], dtype=bool)
         term_hidden = hidden[rel.cell]
@@ -315,12 +315,11 @@ class _Model:
         stale = np.add.reduceat(changed[rel.cell], rel.start) > 0
         self._hidden = hidden
         var, coef, cell = self._terms
-        for r in np.flatnonzero(active & rel.holds & (stale | ~self._built)).tolist():
+        for r in np.flatnonzero(active & rel.holds & stale).tolist():
             span = range(rel.start[r], rel.start[r] + rel.size[r])
             own = tuple((var[t], coef[t]) for t in span if hidden[cell[t]])
             shown = tuple(self.refs[cell[t]] for t in span if not hidden[cell[t]])
             self._rows[r] = _Row(own, -np.inf if self.relations[r][1] else -const[r], -const[r], shown)
-            self._built[r] = True
         self.rows = [self._rows[r] for r in np.flatnonzero(active & rel.holds).tolist()]
         self.kept = len(self.rows)
 
@@ -445,7 +444,6 @@ class _Model:
         self.arrays = _Relations(self.relations)
         rel = self.arrays
         self._terms = (rel.var.tolist(), rel.coef.tolist(), rel.cell.tolist())
-        self._built = np.zeros(len(self.relations), dtype=bool)
 
     def _rate(self, fam: Family) -> None:
         """Relation 5: a published rate's numerator and denominator are its parts' cells (while it is published)."""
@@ -832,7 +830,8 @@ def _holding(
     numbers = np.array(lp.vars, dtype=np.int64)  # the model's variables are numbered (``_Relations``)
     col_of = np.full(max(int(numbers.max()), *(int(v.max(initial=0)) for v, _ in carried)) + 1, -1, dtype=np.int64)
     col_of[numbers] = np.arange(len(lp.vars))
-    new = ~np.isin(numbers, numbers if known is None else known)  # the columns the last table did not have
+    # the columns the last table did not have (none unless ``known`` is given)
+    new = np.zeros(len(numbers), dtype=bool) if known is None else ~np.isin(numbers, known)
     nrows = len(lp.lo)
     sizes = np.bincount(lp.row_of, minlength=nrows)
     order = np.argsort(lp.cols, kind="stable")  # the terms by column
