@@ -36,6 +36,9 @@ GRANT SELECT, INSERT, TRUNCATE, CREATE TABLE ON {database}.indicators_staging TO
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.org_units TO metrics_job;
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.indicator_catalog TO metrics_job;
 GRANT SELECT, INSERT, CREATE TABLE ON {database}.refresh_log TO metrics_job;
+-- The last publish audit's proofs (003): derived from true figures, so the metrics job's alone; a publish deletes
+-- the row before its own.
+GRANT SELECT, INSERT, ALTER DELETE, CREATE TABLE ON {database}.audit_proofs TO metrics_job;
 -- Metrics brings an older indicators table (and its staging twin) up to date at start (the reason column, 002).
 GRANT ALTER ADD COLUMN ON {database}.indicators TO metrics_job;
 GRANT ALTER ADD COLUMN ON {database}.indicators_staging TO metrics_job;

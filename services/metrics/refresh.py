@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.common.clickhouse import ClickHouse
+from services.common.errors import StoreError
 from services.common.migrations import Cluster
 
 from .engine import EventRecord, IndicatorRow, ReferenceWage, compute
@@ -45,6 +46,7 @@ from .engine.log import EventLog
 from .engine.suppression import suppress
 from .loader import OVERLAP, Overlap, load_events, load_reference_wages
 from .orgunits import ORG_TYPES, UnitLabel, labels, latest_units
+from .proofs_store import ProofStore
 from .publish import ORG_UNIT_FIELDS, IndicatorPublisher, by_year, fingerprint
 from .scope import first_dates, recompute_since
 from .warehouse.compute import Loaded, aggregate, load, rederive, suppressed_years
@@ -134,9 +136,11 @@ class Refresher:
         # the cells the published table hid for the audit (read from it at the first audited refresh): hidden again
         # first in the next table (audit_table's prior)
         self._audit_prior: frozenset[Ref] | None = None
-        # and the points that proved the last passed audit's cells: the next audit tries them before any LP (in memory
-        # only: a restarted service's first audit solves every cell again)
+        # and the points that proved the last passed audit's cells: the next audit tries them before any LP (kept in
+        # audit_proofs too, and read from it at the first audited refresh: a restart goes on from them)
         self._audit_proofs: Proofs | None = None
+        self._proofs_read = False
+        self._proof_store = ProofStore(store)
         self._held: tuple[object, ...] | None = None  # what a held-back table was computed from
         self._engine = engine
         self._cluster = cluster
@@ -211,7 +215,7 @@ class Refresher:
                 since=since,
                 audit=self._audit,
                 audit_prior=self._prior() if self._audit else (),
-                audit_proofs=self._audit_proofs,
+                audit_proofs=self._proofs(),
             )
             computed = time.perf_counter()
             del prepared
@@ -224,7 +228,8 @@ class Refresher:
             self._held = None
             years, written = self._publish(result.rows, force=force, since=since)
             if audit is not None:
-                self._audit_prior, self._audit_proofs = audit_hidden(result.rows), audit.proofs
+                self._audit_prior = audit_hidden(result.rows)
+                self._keep_proofs(audit, as_of)
             figures = headlines(result.rows)
             del result  # freed here, with the collector still paused
         self._write_units(units)
@@ -396,14 +401,15 @@ class Refresher:
             cells = aggregate(self._store, loaded.first_mi, as_of, self._k, org=loaded.org, reference_wages=wages)
         with self._paused():  # the rows' insert chunks are millions of tuples, like the compute's
             suppress(cells, loaded.org)
-            audit = audit_table(cells, loaded.org, as_of, prior=self._prior(), proofs=self._audit_proofs)
+            audit = audit_table(cells, loaded.org, as_of, prior=self._prior(), proofs=self._proofs())
             self._note_audit(audit)
             if not audit.passed:
                 raise PublishHeld(audit)
             rows = cells.rows()
             del cells
             years, written = self._publish(rows, force=True)
-            self._audit_prior, self._audit_proofs = audit_hidden(rows), audit.proofs
+            self._audit_prior = audit_hidden(rows)
+            self._keep_proofs(audit, as_of)
         return years, written, rows, audit
 
     def _publish_by_year(
@@ -456,6 +462,46 @@ class Refresher:
                 for ind, kind, period, cat, dim, value in rows
             )
         return self._audit_prior
+
+    def _proofs(self) -> Proofs | None:
+        """The last audit's proofs: read from ``audit_proofs`` once (a restarted service goes on from the last
+        publish's), then kept from each audited publish. Unreadable ones are not used (the audit then solves)."""
+        if not self._proofs_read:
+            self._proofs_read = True
+            try:
+                stored = self._proof_store.load()
+            except ValueError as exc:
+                log.warning(
+                    "the stored audit proofs are unreadable, the audit solves every cell: %s",
+                    exc,
+                    extra={"event": "audit_proofs_unreadable", "reason": str(exc)},
+                )
+                return None
+            if stored is not None and self._audit_proofs is None:
+                self._audit_proofs = stored.proofs
+                self._note(
+                    f"audit proofs read: {len(stored.proofs.moves):,} points of the table as of {stored.as_of}"
+                    f" published {stored.written_at:%Y-%m-%d %H:%M}",
+                    event="audit_proofs_read",
+                    points=len(stored.proofs.moves),
+                    as_of=stored.as_of.isoformat(),
+                )
+        return self._audit_proofs
+
+    def _keep_proofs(self, audit: AuditReport, as_of: date) -> None:
+        """Hand a published table's audit proofs to the next audit, here and in ``audit_proofs``. The table is
+        published already: a store that fails to keep them costs a restart's audit time, so it is a warning."""
+        self._audit_proofs, self._proofs_read = audit.proofs, True
+        if audit.proofs is None:
+            return
+        try:
+            self._proof_store.save(audit.proofs, as_of, self._clock())
+        except StoreError as exc:
+            log.warning(
+                "audit proofs not kept in ClickHouse (a restart's first audit will solve every cell): %s",
+                exc,
+                extra={"event": "audit_proofs_not_kept", "reason": str(exc)},
+            )
 
     def _note_audit(self, audit: AuditReport) -> None:
         verdict = "passed" if audit.passed else f"FAILED, publish held back: {audit.problem}"

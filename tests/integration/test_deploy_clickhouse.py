@@ -34,6 +34,8 @@ from services.ingest.settings import IngestSettings
 from services.ingest.writer import EventWriter
 from services.metrics import app as metrics_app
 from services.metrics.engine import IndicatorRow
+from services.metrics.engine.audit import Proofs
+from services.metrics.proofs_store import ProofStore
 from services.metrics.publish import IndicatorPublisher
 from services.metrics.settings import MetricsSettings
 from services.stack.ports import free_port
@@ -55,6 +57,7 @@ TABLES = {
     "indicator_catalog",
     "reference_wages",
     "refresh_log",
+    "audit_proofs",
     "schema_migrations",
 }
 
@@ -286,6 +289,10 @@ def test_metrics_job_does_what_metrics_does_and_no_more(target: Target) -> None:
             (*ORG_COLUMNS, "computed_at"),
         )
         store.insert_rows("refresh_log", [(NOW, date(2024, 6, 30), 2024, NOW, 1, 0, 0.1)], REFRESH_COLUMNS)
+        proofs = ProofStore(store)  # keeps one row: inserts its own, deletes the others
+        for _ in range(2):
+            proofs.save(Proofs(), date(2024, 6, 30), NOW)
+        assert proofs.load() is not None and store.query_rows("SELECT count() FROM audit_proofs") == [(1,)]
         denied(lambda: store.command("INSERT INTO events (event_type) VALUES ('x')"))
         denied(lambda: store.query_rows("SELECT count() FROM ingest_rejects"))
         denied(lambda: store.command("DROP TABLE indicators"))
@@ -319,6 +326,7 @@ def test_dashboard_reader_reads_the_dashboards_tables_only(target: Target) -> No
         denied(lambda: store.query_rows("SELECT count() FROM events"))
         denied(lambda: store.query_rows("SELECT count() FROM reference_wages"))
         denied(lambda: store.query_rows("SELECT count() FROM refresh_log"))
+        denied(lambda: store.query_rows("SELECT count() FROM audit_proofs"))  # derived from true figures
         denied(lambda: store.command("INSERT INTO indicators (indicator) VALUES ('x')"))
         denied(lambda: store.command("CREATE TABLE scratch (a UInt8) ENGINE = Memory"))
     finally:

@@ -1,11 +1,14 @@
 """After incremental refreshes (only the years a change can touch), the published indicators equal a full
 recomputation, cell for cell, for every kind of worker event; with the publish audit on (every year recomputed),
-they equal the audited computation, and a table the audit cannot protect is not published."""
+they equal the audited computation, a restarted service goes on from the stored proofs of the last audit (and
+unreadable ones are not used), and a table the audit cannot protect is not published."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
+import logging
 import uuid
 from datetime import date
 from types import SimpleNamespace
@@ -24,6 +27,8 @@ from services.ingest.writer import EventWriter
 from services.metrics.engine import compute
 from services.metrics.engine.audit import AuditReport, audit_hidden
 from services.metrics.loader import Overlap, load_events
+from services.metrics.proofs_store import COLUMNS as PROOF_COLUMNS
+from services.metrics.proofs_store import ProofStore
 from services.metrics.publish import COLUMNS
 from services.metrics.refresh import PublishHeld, Refresher
 from services.sim import SimConfig, generate
@@ -143,13 +148,20 @@ def test_incremental_refreshes_equal_a_full_recomputation(
     # each refresh's audit proves cells with the points of the one before it (the same table as an audit from
     # scratch: compared above)
     assert all(reused), f"cells proven by the last audit's points, per refresh: {reused}"
-    # a restarted service goes on from the cells the published table hid for the audit, read back from it
+    # a restarted service goes on from the cells the published table hid for the audit, read back from it, and from
+    # the last audit's proofs, read back from audit_proofs (one row: each publish replaced the one before)
     prior = audit_hidden(_rows(store))
     assert prior, "the audit hid nothing on this log: nothing to carry"
+    assert store.query_rows("SELECT count() FROM audit_proofs") == [(1,)]
     restarted = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=True)
     report = restarted.refresh(force=True)
     assert report is not None and report.audit is not None and report.audit.carried == len(prior)
+    assert report.audit.reused > 0, "the restarted service's audit proved nothing with the stored points"
     assert audit_hidden(_rows(store)) >= prior
+    result = compute(
+        [e for _, e in load_events(store)], as_of=AS_OF, k=3, org_levels=LEVELS, audit=True, audit_prior=prior
+    )
+    assert not differences(cells(result.rows), _published(store))
 
 
 def test_the_overlap_reread_returns_only_unseen_events(store: ConnectClickHouse) -> None:
@@ -291,3 +303,27 @@ def test_a_table_the_audit_cannot_protect_is_not_published(
     _store(store, [_event("staffing.hired.v1", "NEW-4", {**hire["data"], "hire_date": "2024-06-05"})])
     report = refresher.refresh()
     assert report is not None and report.new_events == 2 and report.audit is not None and report.audit.passed
+
+
+@pytest.mark.parametrize("body", ["not base64 at all!", base64.b64encode(b"PK\x03\x04 a damaged archive").decode()])
+def test_unreadable_stored_proofs_are_not_used(
+    store: ConnectClickHouse, database: str, caplog: pytest.LogCaptureFixture, body: str
+) -> None:
+    base = list(generate(SimConfig(workers=30, start_year=2024, end=AS_OF, seed=5, scenario=False)))
+    _store(store, base)
+    migrate(store, "ingest", "metrics", database=database)
+    store.command("TRUNCATE TABLE indicators")
+    refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=True)
+    assert refresher.refresh(force=True) is not None
+    before = _published(store)
+    store.command("TRUNCATE TABLE audit_proofs")
+    store.insert_rows("audit_proofs", [("x", NOW, AS_OF, 1, 1, body)], PROOF_COLUMNS)
+    restarted = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=True)
+    with caplog.at_level(logging.WARNING, logger="services.metrics.refresh"):
+        report = restarted.refresh(force=True)
+    assert report is not None and report.audit is not None and report.audit.passed and report.audit.reused == 0
+    assert [r for r in caplog.records if getattr(r, "event", "") == "audit_proofs_unreadable"]
+    assert not differences(before, _published(store)), "the same events gave another table"
+    stored = ProofStore(store).load()  # the restarted service's own proofs replaced the damaged row
+    assert stored is not None and stored.proofs.moves
+    assert store.query_rows("SELECT count() FROM audit_proofs") == [(1,)]

@@ -36,6 +36,7 @@ EVERY_TABLE = {
     "indicator_catalog",
     "reference_wages",
     "refresh_log",
+    "audit_proofs",
 }
 FILL = {
     "events": (
@@ -157,6 +158,7 @@ def test_a_database_of_an_earlier_release_is_adopted_and_keeps_its_rows(
         ("ingest", 4, "ingest_rejects_columns", "applied"),
         ("metrics", 1, "indicators", "adopted"),
         ("metrics", 2, "indicators_reason", "applied"),
+        ("metrics", 3, "audit_proofs", "applied"),
     ]
     assert store.query_rows("SELECT count() FROM events WHERE key_id = ''") == [(ROWS,)]
 
