@@ -383,3 +383,39 @@ def test_an_audit_hands_its_proofs_to_the_next() -> None:
     changed = _hires(female=1, male=2, total=3)  # the figures moved: the points are checked on the new truth
     later = audit_table(changed, ORG, AS_OF, prior=audit_hidden(first.rows()), proofs=report.proofs)
     assert later.passed
+
+
+class _Spy:
+    """A HiGHS model that counts the calls it gets to clear its solver (then does them)."""
+
+    def __init__(self, h: object) -> None:
+        self.h, self.cleared = h, 0
+
+    def clearSolver(self) -> object:  # HiGHS's name
+        self.cleared += 1
+        return self.h.clearSolver()  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.h, name)
+
+
+@pytest.mark.parametrize(("cold", "cleared"), [(0, 2), (1_000, 0)], ids=["large", "small"])
+def test_a_large_lp_is_solved_afresh_each_time_a_small_one_from_its_last_basis(
+    monkeypatch: pytest.MonkeyPatch, cold: int, cleared: int
+) -> None:
+    """Beyond ``COLD`` variables each solve drops the last basis (HiGHS then presolves the model again); the optima
+    are those of a model built for each cost."""
+    monkeypatch.setattr(audit, "COLD", cold)
+    rows, truth = _chain(pinned=False)
+    lp = _LP(rows, truth)
+    spy = _Spy(lp.h)
+    lp._h = spy  # type: ignore[assignment]
+    x = lp.index[next(iter(truth))]
+    for sign, end in ((1.0, 2.0), (-1.0, 7.0)):  # x in [2, 7]
+        cost = np.zeros(len(lp.vars))
+        cost[x] = sign
+        found = lp.solve(cost)
+        assert found is not None and found[x] == pytest.approx(end)
+        fresh = _LP(rows, truth).solve(cost)
+        assert fresh is not None and fresh[x] == pytest.approx(end)
+    assert spy.cleared == cleared

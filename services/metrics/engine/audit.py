@@ -113,6 +113,7 @@ PUSH_GAIN = 10
 LARGE = 10_000  # rows: a block beyond this gets its LPs only for the cells its neighbourhoods settle nothing for
 EXACT = 12  # ... and only when at most this many; more are treated as leaking
 SIMPLEX_SECONDS = 10.0  # a push over the whole table by the simplex method, before it is left to interior point
+COLD = 20_000  # variables: an LP this large is solved afresh each time, not from its last basis (``_LP.solve``)
 REGION = (10, 100, 1000)  # the pushes solve over the variables of this many rows nearest each open cell
 NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
 SHARE = 1e-3  # a carried point's part that holds for less than this share of its move is dropped (``_holding``)
@@ -577,6 +578,11 @@ class _LP:
 
     def solve(self, cost: np.ndarray) -> np.ndarray | None:
         self.h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost.astype(np.float64))
+        if len(self.vars) > COLD:
+            # From the last basis HiGHS goes straight to the simplex method on the whole model; afresh, its presolve
+            # first removes most of it. A push over a region of 40,000-50,000 variables took 2-10 s from the last
+            # basis and 0.6-0.9 s afresh; below ~20,000 the basis is worth more (docs/benchmarks/audit-refresh-...).
+            self.h.clearSolver()
         if self.steady:  # the simplex method, but not for long: now and then it takes minutes over one push
             self.h.setOptionValue("time_limit", SIMPLEX_SECONDS)
         self.h.run()
