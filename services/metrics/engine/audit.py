@@ -63,9 +63,10 @@ population: its figures are a known 0 in the relations, as they are to an attack
 Status (issue 12): ``compute(audit=True)`` runs it, and the metrics service with METRICS_AUDIT=true on every
 publish. It passes on the edge-case logs (seed 7 at k = 5: 11 rounds, ~4,800 cells hidden, ~50 s) and on half a
 year of the simulator's 300 workers (~7 s), and the independent attacker (tests/attack) then rebuilds nothing. Its
-time grows fast with the history: 300 workers over 23 months pass in 5-11 minutes (25 rounds; before the large
-blocks' neighbourhood proofs they did not finish in 20), so the service's default is off; with the last audit's
-points, a refresh of that table with a week's events takes ~23 s mid-month and ~50 s at a month end. Measured in
+time grows fast with the history: 300 workers over 23 months pass in 3-5 minutes (25 rounds, 180 s alone since
+its large LPs are solved afresh; before the large blocks' neighbourhood proofs they did not finish in 20), so the
+service's default is off; with the last audit's points (kept in ClickHouse across restarts), a refresh of that
+table with a week's events takes 20-25 s mid-month and ~35 s at a month end. Measured in
 ``make bench`` (bench.disclosure; docs/benchmarks/audit-2026-12-07.md, audit-refresh-2026-12-07.md).
 
 Pure: reads and flags ``Cells``; no I/O.
@@ -581,7 +582,7 @@ class _LP:
         if len(self.vars) > COLD:
             # From the last basis HiGHS goes straight to the simplex method on the whole model; afresh, its presolve
             # first removes most of it. A push over a region of 40,000-50,000 variables took 2-10 s from the last
-            # basis and 0.6-0.9 s afresh; below ~20,000 the basis is worth more (docs/benchmarks/audit-refresh-...).
+            # basis and 0.6-0.9 s afresh; below ~20,000 the basis is worth more (audit-refresh-2026-12-07.md).
             self.h.clearSolver()
         if self.steady:  # the simplex method, but not for long: now and then it takes minutes over one push
             self.h.setOptionValue("time_limit", SIMPLEX_SECONDS)
