@@ -278,15 +278,21 @@ def test_a_one_shot_rebuild_publishes_the_full_computation_and_refuses_a_second_
         once.refresh()
 
 
-def test_a_table_the_audit_cannot_protect_is_not_published(
-    store: ConnectClickHouse, database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _audited(store: ConnectClickHouse, database: str) -> tuple[list[dict[str, Any]], Refresher]:
+    """A small program stored and published once by an audited refresher (30 workers over half a year)."""
     base = list(generate(SimConfig(workers=30, start_year=2024, end=AS_OF, seed=5, scenario=False)))
     _store(store, base)
     migrate(store, "ingest", "metrics", database=database)
     store.command("TRUNCATE TABLE indicators")
     refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=True)
     assert refresher.refresh(force=True) is not None
+    return base, refresher
+
+
+def test_a_table_the_audit_cannot_protect_is_not_published(
+    store: ConnectClickHouse, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, refresher = _audited(store, database)
     before = _published(store)
 
     def failing(cells: object, org: object, as_of: date, **_: object) -> AuditReport:
@@ -309,12 +315,7 @@ def test_a_table_the_audit_cannot_protect_is_not_published(
 def test_unreadable_stored_proofs_are_not_used(
     store: ConnectClickHouse, database: str, caplog: pytest.LogCaptureFixture, body: str
 ) -> None:
-    base = list(generate(SimConfig(workers=30, start_year=2024, end=AS_OF, seed=5, scenario=False)))
-    _store(store, base)
-    migrate(store, "ingest", "metrics", database=database)
-    store.command("TRUNCATE TABLE indicators")
-    refresher = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=True)
-    assert refresher.refresh(force=True) is not None
+    _audited(store, database)
     before = _published(store)
     store.command("TRUNCATE TABLE audit_proofs")
     store.insert_rows("audit_proofs", [("x", NOW, AS_OF, 1, 1, body)], PROOF_COLUMNS)
