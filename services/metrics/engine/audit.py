@@ -66,7 +66,7 @@ year of the simulator's 300 workers (~7 s), and the independent attacker (tests/
 time grows fast with the history: 300 workers over 23 months pass in 3-5 minutes (25 rounds, 180 s alone since
 its large LPs are solved afresh; before the large blocks' neighbourhood proofs they did not finish in 20), so the
 service's default is off; with the last audit's points (kept in ClickHouse across restarts), a refresh of that
-table with a week's events takes 20-25 s mid-month and ~35 s at a month end. Measured in
+table with a week's events takes ~12 s mid-month and ~35 s at a month end. Measured in
 ``make bench`` (bench.disclosure; docs/benchmarks/audit-2026-12-07.md, audit-refresh-2026-12-07.md).
 
 Pure: reads and flags ``Cells``; no I/O.
