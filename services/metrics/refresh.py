@@ -215,7 +215,7 @@ class Refresher:
                 since=since,
                 audit=self._audit,
                 audit_prior=self._prior() if self._audit else (),
-                audit_proofs=self._proofs(),
+                audit_proofs=self._proofs() if self._audit else None,
             )
             computed = time.perf_counter()
             del prepared
@@ -467,16 +467,17 @@ class Refresher:
         """The last audit's proofs: read from ``audit_proofs`` once (a restarted service goes on from the last
         publish's), then kept from each audited publish. Unreadable ones are not used (the audit then solves)."""
         if not self._proofs_read:
-            self._proofs_read = True
             try:
-                stored = self._proof_store.load()
+                stored = self._proof_store.load()  # a store error is the refresh's: it is read again at the retry
             except ValueError as exc:
+                self._proofs_read = True
                 log.warning(
                     "the stored audit proofs are unreadable, the audit solves every cell: %s",
                     exc,
                     extra={"event": "audit_proofs_unreadable", "reason": str(exc)},
                 )
                 return None
+            self._proofs_read = True
             if stored is not None and self._audit_proofs is None:
                 self._audit_proofs = stored.proofs
                 self._note(

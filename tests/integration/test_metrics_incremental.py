@@ -319,8 +319,11 @@ def test_unreadable_stored_proofs_are_not_used(
     before = _published(store)
     store.command("TRUNCATE TABLE audit_proofs")
     store.insert_rows("audit_proofs", [("x", NOW, AS_OF, 1, 1, body)], PROOF_COLUMNS)
+    rules = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=False)
     restarted = Refresher(store, k=3, as_of=lambda: AS_OF, clock=lambda: NOW, org_levels=LEVELS, audit=True)
     with caplog.at_level(logging.WARNING, logger="services.metrics.refresh"):
+        assert rules.refresh(force=True) is not None
+        assert not caplog.records, "a refresher with the audit off read the audit's proofs"
         report = restarted.refresh(force=True)
     assert report is not None and report.audit is not None and report.audit.passed and report.audit.reused == 0
     assert [r for r in caplog.records if getattr(r, "event", "") == "audit_proofs_unreadable"]
