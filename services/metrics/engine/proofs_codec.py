@@ -5,15 +5,16 @@ A running service hands each audit's feasible points to the next in memory; stor
 format is NumPy's compressed ``.npz`` (arrays only, read back with ``allow_pickle=False``: stored bytes never run code):
 
 - ``format``: ``FORMAT``, the layout below; another number is refused;
-- ``strings``: every distinct text of the quantities (UTF-8, as a NumPy unicode array), and ``names``: per quantity
+- ``strings``: every distinct text of the quantities (a NumPy unicode array), and ``names``: per quantity
   the index in ``strings`` of its indicator, period kind, category, slice dimension, slice value and part;
   ``periods``: per quantity its period (days since 1970-01-01);
 - ``sizes``: the number of quantities each point moves; ``index`` and ``delta``: the points' moved quantities and how
   far, one point after the other.
 
-``decode`` checks what it reads (shapes, indices in range, finite moves) and raises ``ValueError`` on anything else:
-the points are tried against the new table's relations anyway (nothing in them is trusted), so a damaged or foreign
-blob costs the LPs it would have spared, never a wrong table. Pure: bytes in, bytes out.
+``decode`` checks what it reads (shapes, indices in range, finite moves) and raises ``ValueError`` on what it cannot
+read; a damaged byte of a payload whose checksum NumPy does not read can still decode as other numbers. Either way
+the points are tried against the new table's relations (nothing in them is trusted), so a damaged or foreign blob
+costs the LPs it would have spared, never a wrong table. Pure: bytes in, bytes out.
 """
 
 from __future__ import annotations
