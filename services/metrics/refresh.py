@@ -478,7 +478,7 @@ class Refresher:
                 )
                 return None
             self._proofs_read = True
-            if stored is not None and self._audit_proofs is None:
+            if stored is not None:  # nothing kept yet: _keep_proofs marks them read
                 self._audit_proofs = stored.proofs
                 self._note(
                     f"audit proofs read: {len(stored.proofs.moves):,} points of the table as of {stored.as_of}"

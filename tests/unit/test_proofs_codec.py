@@ -11,13 +11,9 @@ import numpy as np
 import pytest
 
 from services.metrics.engine.audit import Proofs, audit_hidden, audit_table
-from services.metrics.engine.cells import Cells
-from services.metrics.engine.orgs import build_org_tree
 from services.metrics.engine.proofs_codec import FORMAT, decode, encode
+from tests.unit.test_engine_audit import AS_OF, JAN, ORG, _hires
 
-AS_OF = date(2024, 12, 31)
-JAN = date(2024, 1, 1)
-ORG = build_org_tree([])
 PROOFS = Proofs(
     (
         (("hires", "month", JAN, ""), ("gender", "female"), "v"),
@@ -29,14 +25,6 @@ PROOFS = Proofs(
         (np.array([2], dtype=np.int32), np.array([-7.0])),
     ),
 )
-
-
-def _hires(female: int, male: int, total: int) -> Cells:
-    cells = Cells(5)
-    cells.value("hires", "month", JAN, ("all", "all"), total, 20)
-    cells.value("hires", "month", JAN, ("gender", "female"), female, 3)
-    cells.value("hires", "month", JAN, ("gender", "male"), male, 17)
-    return cells
 
 
 def _npz(**arrays: np.ndarray) -> bytes:

@@ -752,6 +752,13 @@ def _intervals(
     block_of = {var: b for b, block in enumerate(blocks) for i in block for var, _ in rows[i].terms}
     for var in undecided:
         targets_of[block_of[var]].append(var)
+
+    def leaking(cells: list[Var]) -> None:
+        """Treat ``cells`` as leaking (NaN bounds), bound by their neighbourhoods' rows."""
+        for var in cells:
+            out[var] = (float("nan"), float("nan"))
+            why[var] = near_why[var]
+
     for b, targets in targets_of.items():
         # An LP over a block of thousands of rows takes seconds (one of 58,000 cells over 23 months, ten). The cells
         # wide in their neighbourhood are mostly wide in the table: prove it on neighbourhoods with every other cell
@@ -769,9 +776,7 @@ def _intervals(
         if not targets:
             continue
         if len(blocks[b]) > LARGE and len(targets) > EXACT and not settle:
-            for var in targets:
-                out[var] = (float("nan"), float("nan"))
-                why[var] = near_why[var]
+            leaking(targets)
             continue
         lp = _LP([rows[i] for i in blocks[b]], truth, signed)
         # every solution is a feasible point: it widens the spread of all the block's cells, not only its target
@@ -788,9 +793,7 @@ def _intervals(
                 block.take(every, found, lp.vars, open_cols)
         left = [var for var in targets if not block.wide()[lp.index[var]]]
         if len(blocks[b]) > LARGE and len(left) > EXACT:
-            for var in left:
-                out[var] = (float("nan"), float("nan"))
-                why[var] = near_why[var]
+            leaking(left)
             targets = [var for var in targets if var not in out]  # proven by the pushes
         for var in targets:
             i = lp.index[var]
