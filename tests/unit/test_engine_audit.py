@@ -15,6 +15,7 @@ from services.metrics.engine.audit import (
     AuditReport,
     Var,
     _blocks,
+    _Graph,
     _holding,
     _intervals,
     _moves,
@@ -206,23 +207,16 @@ def _chain(pinned: bool) -> tuple[list[_Row], dict[Var, float]]:
     return rows, truth
 
 
-def _by_var(rows: list[_Row]) -> dict[Var, list[int]]:
-    out: dict[Var, list[int]] = {}
-    for i, row in enumerate(rows):
-        for v, _ in row.terms:
-            out.setdefault(v, []).append(i)
-    return out
-
-
 def test_a_neighbourhood_proof_holds_the_rest_at_the_truth_and_so_proves_only_what_the_table_allows() -> None:
     rows, truth = _chain(pinned=False)
     x = next(iter(truth))
+    graph = _Graph(rows, truth)
     proven: set[Var] = set()
     # x's own row frees y, but y's other row holds z at 6: y and x stay put; only the whole chain lets u move x
-    assert not _moves(x, rows, _by_var(rows), 1, truth, AuditReport(), proven)
-    assert not _moves(x, rows, _by_var(rows), 3, truth, AuditReport(), proven)
+    assert not _moves(graph, graph.index[x], 1, AuditReport(), proven)
+    assert not _moves(graph, graph.index[x], 3, AuditReport(), proven)
     assert not proven
-    assert _moves(x, rows, _by_var(rows), 4, truth, AuditReport(), proven)
+    assert _moves(graph, graph.index[x], 4, AuditReport(), proven)
     assert proven == {x}
     assert _intervals(rows, truth, AuditReport()) == {}  # and the whole table's LP agrees: x is 5 wide
 
@@ -230,8 +224,9 @@ def test_a_neighbourhood_proof_holds_the_rest_at_the_truth_and_so_proves_only_wh
 def test_a_neighbourhood_never_proves_a_cell_the_table_pins() -> None:
     rows, truth = _chain(pinned=True)
     x = next(iter(truth))
+    graph = _Graph(rows, truth)
     for size in (1, 3, 4, 5):
-        assert not _moves(x, rows, _by_var(rows), size, truth, AuditReport(), set())
+        assert not _moves(graph, graph.index[x], size, AuditReport(), set())
     assert _intervals(rows, truth, AuditReport())[x] == (4.0, 4.0)
 
 
@@ -271,10 +266,12 @@ def test_a_region_holds_the_cells_beyond_it_at_their_truth() -> None:
     bounds, so the region's solutions are points of the whole table and prove no more than the table allows."""
     rows, truth = _chain(pinned=False)
     x, y, z = list(truth)[:3]
-    region = _region([x], rows, _by_var(rows), 2, truth)  # x's two nearest rows: x + y = 10, y + z = 12
-    assert {var for row in region for var, _ in row.terms} == {x, y, z}
+    graph = _Graph(rows, truth)
+    region = _region(graph, np.array([graph.index[x]]), 2)  # x's two nearest rows: x + y = 10, y + z = 12
+    assert region.vars == [x, y, z]
     # z + w = 9 holds z with w at its truth (3): z = 6, so y = 6 and x = 4, pinned within the region
-    assert [(row.lo, row.hi) for row in region if len(row.terms) == 1] == [(6.0, 6.0)]
+    lone = np.bincount(region.row_of) == 1
+    assert [(lo, hi) for lo, hi, one in zip(region.lo, region.hi, lone, strict=True) if one] == [(6.0, 6.0)]
     rows, truth = _chain(pinned=True)
     assert _intervals(rows, truth, AuditReport())[x] == (4.0, 4.0)  # pinned in the table: no region proves it wide
 
@@ -327,7 +324,7 @@ def test_a_carried_move_goes_as_far_as_the_new_truth_allows(monkeypatch: pytest.
     rows = [_Row(((0, 1.0), (1, 1.0)), 10.0, 10.0, ())]
     move = (np.array([0, 1], dtype=np.int64), np.array([-6.0, 6.0]))
     # the next table: a = 3, b = 7; the full move would take a to -3, half of it takes a to 0 and b to 10
-    [(_, delta, _)] = list(_holding([move], _LP(rows, {0: 3.0, 1: 7.0})))
+    [(_, delta, _)] = list(_holding([move], _LP.of(rows, {0: 3.0, 1: 7.0})))
     assert delta.tolist() == [-3.0, 3.0]
     carried = _Points()
     carried.carried = [move]
@@ -341,7 +338,7 @@ def test_a_carried_move_moves_a_new_quantity_its_relation_alone_fixes() -> None:
     # the last table: a + b = 10 (a = 6, b = 4), a point moved a by +4 and b by -4; the next table also has n, a new
     # quantity with n = a (such as a new month's rolling window over a moved month)
     rows = [_Row(((0, 1.0), (1, 1.0)), 10.0, 10.0, ()), _Row(((2, 1.0), (0, -1.0)), 0.0, 0.0, ())]
-    lp = _LP(rows, {0: 6.0, 1: 4.0, 2: 6.0})
+    lp = _LP.of(rows, {0: 6.0, 1: 4.0, 2: 6.0})
     move = (np.array([0, 1], dtype=np.int64), np.array([4.0, -4.0]))
     [(variables, delta, _)] = list(_holding([move], lp, known=np.array([0, 1])))
     assert variables.tolist() == [0, 1, 2] and delta.tolist() == [4.0, -4.0, 4.0]
@@ -359,14 +356,14 @@ def test_a_carried_move_keeps_the_parts_that_still_hold() -> None:
     # x..u = 4, 6, 6, 3, 2 -> 6, 4, 8, 1, 4 (x + y = 10, y + z = 12, z + w = 9, w + u = 5 still hold)
     step = np.array([2.0, -2.0, 2.0, -2.0, 2.0])
     move = (np.arange(10, dtype=np.int64), np.concatenate((step, step)))
-    lp = _LP(both, truth2)
+    lp = _LP.of(both, truth2)
     [(variables, delta, _)] = list(_holding([move], lp))
     assert variables.tolist() == list(range(10))
     published = []  # u of the second chain (variable 9, truth 2) published: a constant folded into its row
     for row in both:
         held = sum(c * truth2[v] for v, c in row.terms if v == 9)
         published.append(_Row(tuple((v, c) for v, c in row.terms if v != 9), row.lo - held, row.hi - held, ()))
-    lp = _LP(published, {v: t for v, t in truth2.items() if v != 9})
+    lp = _LP.of(published, {v: t for v, t in truth2.items() if v != 9})
     [(variables, delta, _)] = list(_holding([move], lp))
     assert variables.tolist() == list(range(5)) and delta.tolist() == step.tolist()
 
@@ -407,7 +404,7 @@ def test_a_large_lp_is_solved_afresh_each_time_a_small_one_from_its_last_basis(
     are those of a model built for each cost."""
     monkeypatch.setattr(audit, "COLD", cold)
     rows, truth = _chain(pinned=False)
-    lp = _LP(rows, truth)
+    lp = _LP.of(rows, truth)
     spy = _Spy(lp.h)
     lp._h = spy  # type: ignore[assignment]
     x = lp.index[next(iter(truth))]
@@ -416,6 +413,6 @@ def test_a_large_lp_is_solved_afresh_each_time_a_small_one_from_its_last_basis(
         cost[x] = sign
         found = lp.solve(cost)
         assert found is not None and found[x] == pytest.approx(end)
-        fresh = _LP(rows, truth).solve(cost)
+        fresh = _LP.of(rows, truth).solve(cost)
         assert fresh is not None and fresh[x] == pytest.approx(end)
     assert spy.cleared == cleared

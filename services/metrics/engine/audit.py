@@ -512,32 +512,125 @@ def _components(cols: np.ndarray, row_of: np.ndarray, ncols: int, nrows: int) ->
         label = new
 
 
-class _LP:
-    """One HiGHS model over some rows; variables capped at truth + ``REACH`` x width: a cap that binds proves the
-    width, and is far enough not to pin another cell through a relation (a year's average is a twelfth of its
-    months' sum: a cap of 3 widths on a lone month would cap the year at a quarter of a width)."""
+class _Graph:
+    """Rows as arrays: each row's terms (columns numbered in row order, as ``_LP.vars``) and each column's rows, so
+    that the neighbourhoods (``_near``), the regions (``_region``) and the LPs over some of the rows (``lp``) are a
+    few array passes rather than walks over Python sets. Built once per audit round over its rows."""
 
     def __init__(self, rows: list[_Row], truth: dict[Var, float], signed: Collection[Var] = ()) -> None:
         self.rows = rows
+        index: dict[Var, int] = {}
+        cols = [index.setdefault(var, len(index)) for row in rows for var, _ in row.terms]
+        self.index = index
+        self.vars: list[Var] = list(index)  # in the order of their first row
+        self.cols = np.array(cols, dtype=np.int64)
+        self.coefs = np.array([coef for row in rows for _, coef in row.terms], dtype=np.float64)
+        self.sizes = np.array([len(row.terms) for row in rows], dtype=np.int64)
+        self.starts = np.concatenate(([0], np.cumsum(self.sizes)[:-1])).astype(np.int64)
+        self.row_of = np.repeat(np.arange(len(rows), dtype=np.int64), self.sizes)
+        self.lo = np.array([row.lo for row in rows], dtype=np.float64)
+        self.hi = np.array([row.hi for row in rows], dtype=np.float64)
+        self.truth = np.array([truth[var] for var in self.vars], dtype=np.float64)
+        self.below = np.array([var in signed for var in self.vars], dtype=bool)
+        order = np.argsort(self.cols, kind="stable")
+        self.col_rows = self.row_of[order]  # each column's rows, ascending
+        self.col_count = np.bincount(self.cols, minlength=len(self.vars))
+        self.col_start = np.concatenate(([0], np.cumsum(self.col_count)[:-1])).astype(np.int64)
+        self.seen = np.zeros(len(rows), dtype=bool)  # ``_near``'s marks, cleared after each use
+
+    def rows_of(self, cols: np.ndarray) -> np.ndarray:
+        """The rows that hold a column of ``cols``, ascending."""
+        return np.unique(self.col_rows[_spans(self.col_start[cols], self.col_count[cols])])
+
+    def cols_of(self, rows: np.ndarray) -> np.ndarray:
+        """The columns of the terms of ``rows``, ascending."""
+        return np.unique(self.cols[_spans(self.starts[rows], self.sizes[rows])])
+
+    def lp(self, rows: np.ndarray, free: np.ndarray | None = None) -> _LP:
+        """The LP over ``rows`` (ascending): with ``free`` (a mask over the columns) only its columns are variables,
+        every other term held at its truth and folded into the row's bounds."""
+        span = _spans(self.starts[rows], self.sizes[rows])
+        row_at = np.repeat(np.arange(len(rows), dtype=np.int64), self.sizes[rows])
+        cols, coefs = self.cols[span], self.coefs[span]
+        lo, hi = self.lo[rows], self.hi[rows]
+        if free is not None:
+            keep = free[cols]
+            held = np.bincount(row_at[~keep], coefs[~keep] * self.truth[cols[~keep]], len(rows))
+            lo, hi = lo - held, hi - held
+            cols, coefs, row_at = cols[keep], coefs[keep], row_at[keep]
+        used, first, local = np.unique(cols, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")  # the LP's variables in the order of their first row
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        at = used[order]
+        return _LP(
+            [self.rows[i] for i in rows.tolist()],
+            [self.vars[c] for c in at.tolist()],
+            self.truth[at],
+            self.below[at],
+            np.bincount(row_at, minlength=len(rows)),
+            rank[local],
+            coefs,
+            lo,
+            hi,
+            at,
+        )
+
+
+class _LP:
+    """One HiGHS model over some rows; variables capped at truth + ``REACH`` x width: a cap that binds proves the
+    width, and is far enough not to pin another cell through a relation (a year's average is a twelfth of its
+    months' sum: a cap of 3 widths on a lone month would cap the year at a quarter of a width).
+
+    Built by ``_Graph.lp`` (or ``of`` for rows of their own): ``rows`` are the rows it was built from (for their
+    published cells, ``binding``; a held variable's term is in its bounds instead), ``at`` its variables' columns in
+    that graph."""
+
+    def __init__(
+        self,
+        rows: list[_Row],
+        variables: list[Var],
+        truth: np.ndarray,
+        below: np.ndarray,
+        sizes: np.ndarray,
+        cols: np.ndarray,
+        coefs: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        at: np.ndarray,
+    ) -> None:
+        self.rows = rows
         self.duals = np.zeros(len(rows))
-        self.vars: list[Var] = list(dict.fromkeys(var for row in rows for var, _ in row.terms))  # in row order
-        self.index = {var: i for i, var in enumerate(self.vars)}
-        self.truth = np.array([truth[v] for v in self.vars], dtype=np.float64)
+        self.vars = variables  # in row order
+        self.at = at
+        self.truth = truth
         self.need = widths(self.truth)
         self.cap = self.truth + REACH * np.maximum(self.need, 2.0)
         # counts are >= 0; a signed quantity (net_change) gets a floor as far below its truth as the cap is above
-        self.below = np.array([var in signed for var in self.vars], dtype=bool)
+        self.below = below
         self.floor = np.where(self.below, self.truth - REACH * np.maximum(self.need, 2.0), 0.0)
-        sizes = np.array([len(row.terms) for row in rows], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int32)
-        self.cols = np.array([self.index[v] for row in rows for v, _ in row.terms], dtype=np.int32)
-        self.coefs = np.array([c for row in rows for _, c in row.terms], dtype=np.float64)
+        self.cols = cols.astype(np.int32)
+        self.coefs = coefs
         self.row_of = np.repeat(np.arange(len(rows), dtype=np.int32), sizes)
-        self.lo = np.array([row.lo for row in rows], dtype=np.float64)
-        self.hi = np.array([row.hi for row in rows], dtype=np.float64)
+        self.lo = lo
+        self.hi = hi
         self._h: highspy.Highs | None = None
+        self._index: dict[Var, int] | None = None
         self.solves = 0
         self.steady = False  # set for the pushes over many cells (``solve``)
+
+    @classmethod
+    def of(cls, rows: list[_Row], truth: dict[Var, float], signed: Collection[Var] = ()) -> _LP:
+        """The LP over ``rows``, every variable of theirs free."""
+        return _Graph(rows, truth, signed).lp(np.arange(len(rows), dtype=np.int64))
+
+    @property
+    def index(self) -> dict[Var, int]:
+        """Each variable's column."""
+        if self._index is None:
+            self._index = {var: i for i, var in enumerate(self.vars)}
+        return self._index
 
     @property
     def h(self) -> highspy.Highs:
@@ -631,7 +724,8 @@ class _Spread:
         self.hi[cols] = np.maximum(self.hi[cols], values)
 
     def wide(self) -> np.ndarray:
-        return self.hi - self.lo >= self.lp.need - TOL
+        wide: np.ndarray = self.hi - self.lo >= self.lp.need - TOL
+        return wide
 
     def prove(self, col: int) -> None:
         """Name the points that prove ``col`` wide (``_Points.of``)."""
@@ -672,7 +766,9 @@ def _intervals(
         return {}
     ends = np.cumsum([len(block) for block in kept]).tolist()
     blocks = [list(range(end - len(block), end)) for block, end in zip(kept, ends, strict=True)]  # renumbered
-    whole = _LP(rows, truth, signed)  # its arrays; the pushes solve over regions of it (``_region``)
+    graph = _Graph(rows, truth, signed)
+    whole = graph.lp(np.arange(len(rows), dtype=np.int64))  # its columns are the graph's: the pushes solve over
+    # regions of it (``_region``)
     todo = np.array([var not in proven for var in whole.vars], dtype=bool) & (whole.need > TOL)
     out: dict[Var, tuple[float, float]] = {}
     box_lo, box_hi = whole.outer()
@@ -687,10 +783,6 @@ def _intervals(
         points.carried = []
         todo &= ~spread.wide()
         report.reused = int((checking & ~todo).sum())
-    by_var: dict[Var, list[int]] = defaultdict(list)
-    for i, row in enumerate(rows):
-        for var, _ in row.terms:
-            by_var[var].append(i)
     # Push the cells in random directions (seeded: the audit is deterministic), then the still open ones each way,
     # until a pass proves nothing new: every solution is a point of the feasible set, so its spread is a lower bound.
     # The pushes solve over the region around the open cells (the variables of the ``REGION`` rows nearest each),
@@ -703,10 +795,9 @@ def _intervals(
             break
         # the first region is around the cells the carried points proved too (held at the truth, they would pin
         # what the table leaves free, and the open cells would go to the slower per-cell LPs)
-        seeds = [whole.vars[col] for col in np.flatnonzero(todo | (checking & (size == REGION[0]))).tolist()]
-        lp = _LP(_region(seeds, rows, by_var, size, truth), truth, signed)
+        lp = _region(graph, np.flatnonzero(todo | (checking & (size == REGION[0]))), size)
         lp.steady = True
-        at = np.array([whole.index[var] for var in lp.vars], dtype=np.int64)  # the region's variables in ``whole``
+        at = lp.at  # the region's variables in ``whole``
         for attempt in range(BATCHES):
             mine = todo[at]
             cost = np.where(mine, rng.choice((-1.0, 1.0), len(at)) if attempt % 3 != 2 else -1.0, 0.0)
@@ -733,8 +824,8 @@ def _intervals(
     for size in NEAR:
         wide = []
         for var in undecided:
-            near = _near(var, rows, by_var, size)
-            lp = _LP([rows[i] for i in near], truth, signed)
+            near = _near(graph, graph.index[var], size)
+            lp = graph.lp(near)
             low_end, high_end, bound_by, ends = _extremes(lp, var, report)
             if high_end - low_end < width(truth[var]) - TOL:
                 out[var] = (low_end, high_end)
@@ -749,9 +840,9 @@ def _intervals(
                 near_why[var] = bound_by
         undecided = wide
     targets_of: dict[int, list[Var]] = defaultdict(list)
-    block_of = {var: b for b, block in enumerate(blocks) for i in block for var, _ in rows[i].terms}
+    row_block = np.repeat(np.arange(len(blocks)), [len(block) for block in blocks])  # blocks are runs of rows
     for var in undecided:
-        targets_of[block_of[var]].append(var)
+        targets_of[int(row_block[graph.col_rows[graph.col_start[graph.index[var]]]])].append(var)
 
     def leaking(cells: list[Var]) -> None:
         """Treat ``cells`` as leaking (NaN bounds), bound by their neighbourhoods' rows."""
@@ -770,15 +861,13 @@ def _intervals(
         # them (without, a mid-month refresh hid 1,139 cells needlessly); in a first audit, the regions around its
         # many open cells already span the block, and pushes over it cost a quarter more time for 0.5 % fewer cells.
         for size in NEAR:
-            targets = [
-                var for var in targets if not _moves(var, rows, by_var, size, truth, report, proven, signed, points)
-            ]
+            targets = [var for var in targets if not _moves(graph, graph.index[var], size, report, proven, points)]
         if not targets:
             continue
         if len(blocks[b]) > LARGE and len(targets) > EXACT and not settle:
             leaking(targets)
             continue
-        lp = _LP([rows[i] for i in blocks[b]], truth, signed)
+        lp = graph.lp(np.array(blocks[b], dtype=np.int64))
         # every solution is a feasible point: it widens the spread of all the block's cells, not only its target
         block = _Spread(lp, points)
         every = np.arange(len(lp.vars))
@@ -909,59 +998,56 @@ def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts - ends + lengths, lengths) + np.arange(int(ends[-1]) if len(ends) else 0)
 
 
-def _region(
-    seeds: Iterable[Var], rows: list[_Row], by_var: dict[Var, list[int]], size: int, truth: dict[Var, float]
-) -> list[_Row]:
-    """The rows over the variables of the ``size`` rows nearest each of ``seeds`` (``_near``), every other variable
-    held at its truth and folded into the bounds: each solution over them, with the rest at the truth, is a point of
-    the whole table's feasible set, so an interval found there is inside the true one."""
-    free = {other for var in seeds for i in _near(var, rows, by_var, size) for other, _ in rows[i].terms}
-    return _held(free, rows, by_var, truth)
+def _region(graph: _Graph, seeds: np.ndarray, size: int) -> _LP:
+    """The LP over the variables of the ``size`` rows nearest each of ``seeds`` (columns; ``_near``): every row that
+    holds one of them, every other variable held at its truth and folded into the bounds. Each solution over them, with
+    the rest at the truth, is a point of the whole table's feasible set, so an interval found there is inside the true
+    one."""
+    near = [_near(graph, col, size) for col in seeds.tolist()]
+    free = np.zeros(len(graph.vars), dtype=bool)
+    if near:
+        free[graph.cols_of(np.unique(np.concatenate(near)))] = True
+    return graph.lp(graph.rows_of(np.flatnonzero(free)), free)
 
 
-def _held(free: set[Var], rows: list[_Row], by_var: dict[Var, list[int]], truth: dict[Var, float]) -> list[_Row]:
-    """The rows that hold a variable of ``free``, the others' terms folded into the bounds at their truth."""
-    inner = []
-    for i in sorted({i for var in free for i in by_var[var]}):
-        row = rows[i]
-        held = sum(coef * truth[other] for other, coef in row.terms if other not in free)
-        terms = tuple((other, coef) for other, coef in row.terms if other in free)
-        inner.append(_Row(terms, row.lo - held, row.hi - held, row.shown))
-    return inner
-
-
-def _near(var: Var, rows: list[_Row], by_var: dict[Var, list[int]], size: int) -> list[int]:
-    """The ``size`` rows nearest ``var`` (its own rows, then the rows of their other variables, and so on; ties in
-    row order), sorted: a subset of the constraints, so an interval too narrow over them is too narrow in the table."""
-    seen = set(by_var[var])
-    ring = sorted(seen)
-    near: list[int] = []
-    while ring:
-        near += ring[: size - len(near)]
-        if len(near) >= size:
+def _near(graph: _Graph, col: int, size: int) -> np.ndarray:
+    """The ``size`` rows nearest column ``col`` (its own rows, then the rows of their other variables, and so on; ties
+    in row order), ascending: a subset of the constraints, so an interval too narrow over them is too narrow in the
+    table."""
+    seen = graph.seen  # all False between calls
+    ring = graph.rows_of(np.array([col]))
+    rings = [ring]
+    seen[ring] = True
+    left = size
+    while len(ring):
+        left -= len(ring)
+        if left <= 0:
             break
-        grown = {i for j in ring for other, _ in rows[j].terms for i in by_var[other]} - seen
-        seen |= grown
-        ring = sorted(grown)
-    return sorted(near)
+        grown = graph.rows_of(graph.cols_of(ring))
+        ring = grown[~seen[grown]]
+        seen[ring] = True
+        rings.append(ring)
+    for ring in rings:
+        seen[ring] = False
+    if left < 0:
+        rings[-1] = rings[-1][: len(rings[-1]) + left]  # the last ring's first rows, up to ``size``
+    return np.sort(np.concatenate(rings))
 
 
 def _moves(
-    var: Var,
-    rows: list[_Row],
-    by_var: dict[Var, list[int]],
+    graph: _Graph,
+    col: int,
     size: int,
-    truth: dict[Var, float],
     report: AuditReport,
     proven: set[Var],
-    signed: Collection[Var] = (),
     points: _Points | None = None,
 ) -> bool:
-    """Whether ``var`` moves by its width with only the variables of its ``size`` nearest rows free and every other
-    hidden cell at its truth (added to ``proven`` if so): every row that holds a free variable is kept, the held ones
-    folded into its bounds, so each solution is a point of the whole table's feasible set and the interval found is
-    inside the true one."""
-    lp = _LP(_region([var], rows, by_var, size, truth), truth, signed)
+    """Whether the variable of column ``col`` moves by its width with only the variables of its ``size`` nearest rows
+    free and every other hidden cell at its truth (added to ``proven`` if so): every row that holds a free variable
+    is kept, the held ones folded into its bounds, so each solution is a point of the whole table's feasible set and
+    the interval found is inside the true one."""
+    var = graph.vars[col]
+    lp = _region(graph, np.array([col]), size)
     i = lp.index[var]
     low = high = lp.truth[i]
     at = [-1, -1]  # the points giving ``low`` and ``high``
