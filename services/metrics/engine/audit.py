@@ -117,6 +117,7 @@ SIMPLEX_SECONDS = 10.0  # a push over the whole table by the simplex method, bef
 COLD = 20_000  # variables: an LP this large is solved afresh each time, not from its last basis (``_LP.solve``)
 REGION = (10, 100, 1000)  # the pushes solve over the variables of this many rows nearest each open cell
 NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
+NEAR_PAIRS = 200_000  # ``_near`` walks this many rows' worth of seeds at once (the seeds' rings grow beyond it)
 SHARE = 1e-3  # a carried point's part that holds for less than this share of its move is dropped (``_holding``)
 EXTEND = 3  # ... and it is extended to the variables that a broken relation alone leaves unmoved, this many times
 
@@ -536,7 +537,6 @@ class _Graph:
         self.col_rows = self.row_of[order]  # each column's rows, ascending
         self.col_count = np.bincount(self.cols, minlength=len(self.vars))
         self.col_start = np.concatenate(([0], np.cumsum(self.col_count)[:-1])).astype(np.int64)
-        self.seen = np.zeros(len(rows), dtype=bool)  # ``_near``'s marks, cleared after each use
 
     def rows_of(self, cols: np.ndarray) -> np.ndarray:
         """The rows that hold a column of ``cols``, ascending."""
@@ -824,7 +824,7 @@ def _intervals(
     for size in NEAR:
         wide = []
         for var in undecided:
-            near = _near(graph, graph.index[var], size)
+            near = _near(graph, np.array([graph.index[var]]), size)
             lp = graph.lp(near)
             low_end, high_end, bound_by, ends = _extremes(lp, var, report)
             if high_end - low_end < width(truth[var]) - TOL:
@@ -1003,35 +1003,50 @@ def _region(graph: _Graph, seeds: np.ndarray, size: int) -> _LP:
     holds one of them, every other variable held at its truth and folded into the bounds. Each solution over them, with
     the rest at the truth, is a point of the whole table's feasible set, so an interval found there is inside the true
     one."""
-    near = [_near(graph, col, size) for col in seeds.tolist()]
     free = np.zeros(len(graph.vars), dtype=bool)
-    if near:
-        free[graph.cols_of(np.unique(np.concatenate(near)))] = True
+    free[graph.cols_of(_near(graph, seeds, size))] = True
     return graph.lp(graph.rows_of(np.flatnonzero(free)), free)
 
 
-def _near(graph: _Graph, col: int, size: int) -> np.ndarray:
-    """The ``size`` rows nearest column ``col`` (its own rows, then the rows of their other variables, and so on; ties
-    in row order), ascending: a subset of the constraints, so an interval too narrow over them is too narrow in the
-    table."""
-    seen = graph.seen  # all False between calls
-    ring = graph.rows_of(np.array([col]))
-    rings = [ring]
-    seen[ring] = True
-    left = size
-    while len(ring):
-        left -= len(ring)
-        if left <= 0:
-            break
-        grown = graph.rows_of(graph.cols_of(ring))
-        ring = grown[~seen[grown]]
-        seen[ring] = True
-        rings.append(ring)
-    for ring in rings:
-        seen[ring] = False
-    if left < 0:
-        rings[-1] = rings[-1][: len(rings[-1]) + left]  # the last ring's first rows, up to ``size``
-    return np.sort(np.concatenate(rings))
+def _near(graph: _Graph, seeds: np.ndarray, size: int) -> np.ndarray:
+    """The ``size`` rows nearest each column of ``seeds`` (its own rows, then the rows of their other variables, and
+    so on; ties in row order), all of them, ascending: for one seed, a subset of the constraints, so an interval too
+    narrow over them is too narrow in the table.
+
+    The seeds walk their rings together, as (seed, row) pairs; in chunks, so that a ring of many seeds stays small."""
+    nrows, ncols = len(graph.rows), len(graph.vars)
+    out = []
+    chunk = max(1, NEAR_PAIRS // size)
+    for at in range(0, len(seeds), chunk):
+        part = seeds[at : at + chunk]
+        left = np.full(len(part), size, dtype=np.int64)
+        # each pair is the number seed * nrows + row, so sorting them sorts each seed's rows
+        ring = np.unique(
+            np.repeat(np.arange(len(part)) * nrows, graph.col_count[part])
+            + graph.col_rows[_spans(graph.col_start[part], graph.col_count[part])]
+        )
+        seen = ring
+        while len(ring):
+            owner = ring // nrows
+            rank = np.arange(len(ring)) - np.searchsorted(ring, owner * nrows)  # the row's place in its seed's ring
+            out.append(ring[rank < left[owner]] % nrows)
+            left -= np.bincount(owner, minlength=len(part))
+            ring = ring[left[owner] > 0]  # the seeds that need more rows walk on
+            if not len(ring):
+                break
+            owner, rows = ring // nrows, ring % nrows
+            cols = np.unique(
+                np.repeat(owner * ncols, graph.sizes[rows]) + graph.cols[_spans(graph.starts[rows], graph.sizes[rows])]
+            )
+            owner, cols = cols // ncols, cols % ncols
+            grown = np.unique(
+                np.repeat(owner * nrows, graph.col_count[cols])
+                + graph.col_rows[_spans(graph.col_start[cols], graph.col_count[cols])]
+            )
+            place = np.minimum(np.searchsorted(seen, grown), len(seen) - 1)
+            ring = grown[seen[place] != grown]
+            seen = np.sort(np.concatenate((seen, ring)), kind="stable")  # two sorted runs: merged
+    return np.unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
 
 def _moves(
