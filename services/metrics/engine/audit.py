@@ -232,6 +232,8 @@ class _Relations:
         self.guard = np.array([guard for _, _, guard, _ in relations], dtype=np.int64)
         self.holds = np.array([holds for _, _, _, holds in relations], dtype=bool)
         self.ids = ids  # the variable of each quantity
+        self.cell_of = np.zeros(len(ids), dtype=np.int64)  # the cell of each variable
+        self.cell_of[self.var] = self.cell
         self.names: dict[Var, Quantity] = {i: name for name, i in ids.items()}  # the quantity of each ``var``
         self.signed = frozenset(i for i, name in self.names.items() if name[0][0] in SIGNED)
 
@@ -1107,17 +1109,18 @@ def _extremes(
 
 
 def _whole_cells(
-    leaks: dict[Var, tuple[float, float]], variables: Iterable[Var], names: dict[Var, Quantity]
+    leaks: dict[Var, tuple[float, float]], variables: Iterable[Var], cell_of: np.ndarray
 ) -> dict[Var, tuple[float, float]]:
-    """The leaks of cells all of whose modelled parts are too narrow: a rolling window whose denominator is the
-    mean of published months but whose numerator is protected gives nobody's figure away."""
-    parts: dict[Ref, int] = defaultdict(int)
-    for var in variables:
-        parts[names[var][:2]] += 1
-    narrow: dict[Ref, int] = defaultdict(int)
-    for var in leaks:
-        narrow[names[var][:2]] += 1
-    return {var: bounds for var, bounds in leaks.items() if narrow[names[var][:2]] == parts[names[var][:2]]}
+    """The leaks of cells all of whose modelled parts (``variables``; ``cell_of`` names each one's cell) are too
+    narrow: a rolling window whose denominator is the mean of published months but whose numerator is protected
+    gives nobody's figure away."""
+    if not leaks:
+        return {}
+    cells = int(cell_of.max()) + 1
+    parts = np.bincount(cell_of[np.fromiter(variables, dtype=np.int64)], minlength=cells)
+    of_leak = cell_of[np.fromiter(leaks, dtype=np.int64, count=len(leaks))]
+    whole = np.bincount(of_leak, minlength=cells) == parts
+    return {var: bounds for (var, bounds), cell in zip(leaks.items(), of_leak.tolist(), strict=True) if whole[cell]}
 
 
 class AuditError(Exception):
@@ -1185,7 +1188,8 @@ def find_leaks(cells: Cells, org: OrgTree, as_of: date) -> tuple[AuditReport, di
     report.relations = model.kept
     report.cells_checked = len(model.truth)
     names = model.arrays.names
-    leaks = _whole_cells(_intervals(model.rows, model.truth, report, signed=model.arrays.signed), model.truth, names)
+    found = _intervals(model.rows, model.truth, report, signed=model.arrays.signed)
+    leaks = _whole_cells(found, model.truth, model.arrays.cell_of)
     report.leaking = len(leaks)
     report.passed = not leaks
     report.seconds = time.perf_counter() - started
@@ -1241,7 +1245,7 @@ def audit_table(
             found = _intervals(
                 model.rows, model.truth, report, proven, why, model.arrays.signed, points, settle=proofs is not None
             )
-            leaks = _whole_cells(found, model.truth, model.arrays.names)
+            leaks = _whole_cells(found, model.truth, model.arrays.cell_of)
         except AuditError as exc:
             report.passed, report.problem = False, str(exc)
             break
