@@ -416,3 +416,42 @@ def test_a_large_lp_is_solved_afresh_each_time_a_small_one_from_its_last_basis(
         fresh = _LP.of(rows, truth).solve(cost)
         assert fresh is not None and fresh[x] == pytest.approx(end)
     assert spy.cleared == cleared
+
+
+class _Options:
+    """A HiGHS model that records the options it is given (then sets them)."""
+
+    def __init__(self, h: object) -> None:
+        self.h = h
+        self.given: list[tuple[str, object]] = []
+
+    def setOptionValue(self, name: str, value: object) -> object:  # HiGHS's name
+        self.given.append((name, value))
+        return self.h.setOptionValue(name, value)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.h, name)
+
+
+@pytest.mark.parametrize(("iterations", "ipm"), [(1, True), (50_000, False)], ids=["out of iterations", "within"])
+def test_a_push_out_of_simplex_iterations_is_finished_by_the_interior_point_method(
+    monkeypatch: pytest.MonkeyPatch, iterations: int, ipm: bool
+) -> None:
+    """A push (a steady LP) that needs more than ``SIMPLEX_ITERATIONS`` simplex iterations is solved again by the
+    interior-point method, to the same optimum; the switch counts iterations, never seconds, so the same table takes
+    the same path on any machine (HiGHS's time limit also counted every earlier run of the model)."""
+    monkeypatch.setattr(audit, "SIMPLEX_ITERATIONS", iterations)
+    rows, truth = _chain(pinned=False)
+    lp = _LP.of(rows, truth)
+    lp.steady = True
+    lp.h.setOptionValue("presolve", "off")  # so that the chain needs simplex iterations at all
+    spy = _Options(lp.h)
+    lp._h = spy  # type: ignore[assignment]
+    x = lp.index[next(iter(truth))]
+    for sign, end in ((1.0, 2.0), (-1.0, 7.0)):  # x in [2, 7]
+        cost = np.zeros(len(lp.vars))
+        cost[x] = sign
+        found = lp.solve(cost)
+        assert found is not None and found[x] == pytest.approx(end, abs=1e-6)
+    assert (("solver", "ipm") in spy.given) is ipm
+    assert not any(name == "time_limit" for name, _ in spy.given)

@@ -113,7 +113,7 @@ BATCHES = 40  # pushes over the whole table at most; they stop when one proves f
 PUSH_GAIN = 10
 LARGE = 10_000  # rows: a block beyond this gets its LPs only for the cells its neighbourhoods settle nothing for
 EXACT = 12  # ... and only when at most this many; more are treated as leaking
-SIMPLEX_SECONDS = 10.0  # a push over the whole table by the simplex method, before it is left to interior point
+SIMPLEX_ITERATIONS = 50_000  # a push's simplex iterations before it is left to the interior-point method (``solve``)
 COLD = 20_000  # variables: an LP this large is solved afresh each time, not from its last basis (``_LP.solve``)
 REGION = (10, 100, 1000)  # the pushes solve over the variables of this many rows nearest each open cell
 NEAR = (100, 1000)  # rows of the neighbourhoods tried per cell, nearest first
@@ -679,13 +679,15 @@ class _LP:
             # first removes most of it. A push over a region of 40,000-50,000 variables took 2-10 s from the last
             # basis and 0.6-0.9 s afresh; below ~20,000 the basis is worth more (audit-refresh-2026-12-07.md).
             self.h.clearSolver()
-        if self.steady:  # the simplex method, but not for long: now and then it takes minutes over one push
-            self.h.setOptionValue("time_limit", SIMPLEX_SECONDS)
+        if self.steady:
+            # the simplex method, but not for long: now and then it takes minutes over one push. The limit counts
+            # iterations, not seconds, so the same table takes the same path on any machine under any load (HiGHS's
+            # time limit also counts every earlier run of the model: ten seconds of pushes sent all later ones on).
+            self.h.setOptionValue("simplex_iteration_limit", SIMPLEX_ITERATIONS)
         self.h.run()
-        if self.steady and self.h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:
+        if self.steady and self.h.getModelStatus() == highspy.HighsModelStatus.kIterationLimit:
             # then the interior-point method, whose time is steady; no crossover: its point is feasible to ~1e-9,
             # far inside the widths, and a push needs no basis
-            self.h.setOptionValue("time_limit", highspy.kHighsInf)
             self.h.setOptionValue("solver", "ipm")
             self.h.setOptionValue("run_crossover", "off")
             self.h.run()
