@@ -383,17 +383,44 @@ def test_an_audit_hands_its_proofs_to_the_next() -> None:
 
 
 class _Spy:
-    """A HiGHS model that counts the calls it gets to clear its solver (then does them)."""
+    """A HiGHS model that counts the calls it gets to clear its solver and records the options it is given (then
+    does them)."""
 
     def __init__(self, h: object) -> None:
         self.h, self.cleared = h, 0
+        self.given: list[tuple[str, object]] = []
 
     def clearSolver(self) -> object:  # HiGHS's name
         self.cleared += 1
         return self.h.clearSolver()  # type: ignore[attr-defined]
 
+    def setOptionValue(self, name: str, value: object) -> object:  # HiGHS's name
+        self.given.append((name, value))
+        return self.h.setOptionValue(name, value)  # type: ignore[attr-defined]
+
     def __getattr__(self, name: str) -> object:
         return getattr(self.h, name)
+
+
+def _spied_chain(*, steady: bool = False, presolve: bool = True) -> tuple[_Spy, int, list[np.ndarray]]:
+    """The chain's LP with a ``_Spy`` on its model, solved for x's least and greatest value (x in [2, 7]): the spy,
+    x's column and the two costs."""
+    rows, truth = _chain(pinned=False)
+    lp = _LP.of(rows, truth)
+    lp.steady = steady
+    if not presolve:
+        lp.h.setOptionValue("presolve", "off")  # so that the chain needs simplex iterations at all
+    spy = _Spy(lp.h)
+    lp._h = spy  # type: ignore[assignment]
+    x = lp.index[next(iter(truth))]
+    costs = []
+    for sign, end in ((1.0, 2.0), (-1.0, 7.0)):
+        cost = np.zeros(len(lp.vars))
+        cost[x] = sign
+        found = lp.solve(cost)
+        assert found is not None and found[x] == pytest.approx(end, abs=1e-6)
+        costs.append(cost)
+    return spy, x, costs
 
 
 @pytest.mark.parametrize(("cold", "cleared"), [(0, 2), (1_000, 0)], ids=["large", "small"])
@@ -403,34 +430,11 @@ def test_a_large_lp_is_solved_afresh_each_time_a_small_one_from_its_last_basis(
     """Beyond ``COLD`` variables each solve drops the last basis (HiGHS then presolves the model again); the optima
     are those of a model built for each cost."""
     monkeypatch.setattr(audit, "COLD", cold)
-    rows, truth = _chain(pinned=False)
-    lp = _LP.of(rows, truth)
-    spy = _Spy(lp.h)
-    lp._h = spy  # type: ignore[assignment]
-    x = lp.index[next(iter(truth))]
-    for sign, end in ((1.0, 2.0), (-1.0, 7.0)):  # x in [2, 7]
-        cost = np.zeros(len(lp.vars))
-        cost[x] = sign
-        found = lp.solve(cost)
-        assert found is not None and found[x] == pytest.approx(end)
-        fresh = _LP.of(rows, truth).solve(cost)
-        assert fresh is not None and fresh[x] == pytest.approx(end)
+    spy, x, costs = _spied_chain()
     assert spy.cleared == cleared
-
-
-class _Options:
-    """A HiGHS model that records the options it is given (then sets them)."""
-
-    def __init__(self, h: object) -> None:
-        self.h = h
-        self.given: list[tuple[str, object]] = []
-
-    def setOptionValue(self, name: str, value: object) -> object:  # HiGHS's name
-        self.given.append((name, value))
-        return self.h.setOptionValue(name, value)  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.h, name)
+    for cost, end in zip(costs, (2.0, 7.0), strict=True):
+        fresh = _LP.of(*_chain(pinned=False)).solve(cost)
+        assert fresh is not None and fresh[x] == pytest.approx(end)
 
 
 @pytest.mark.parametrize(("iterations", "ipm"), [(1, True), (50_000, False)], ids=["out of iterations", "within"])
@@ -441,17 +445,6 @@ def test_a_push_out_of_simplex_iterations_is_finished_by_the_interior_point_meth
     interior-point method, to the same optimum; the switch counts iterations, never seconds, so the same table takes
     the same path on any machine (HiGHS's time limit also counted every earlier run of the model)."""
     monkeypatch.setattr(audit, "SIMPLEX_ITERATIONS", iterations)
-    rows, truth = _chain(pinned=False)
-    lp = _LP.of(rows, truth)
-    lp.steady = True
-    lp.h.setOptionValue("presolve", "off")  # so that the chain needs simplex iterations at all
-    spy = _Options(lp.h)
-    lp._h = spy  # type: ignore[assignment]
-    x = lp.index[next(iter(truth))]
-    for sign, end in ((1.0, 2.0), (-1.0, 7.0)):  # x in [2, 7]
-        cost = np.zeros(len(lp.vars))
-        cost[x] = sign
-        found = lp.solve(cost)
-        assert found is not None and found[x] == pytest.approx(end, abs=1e-6)
+    spy, _, _ = _spied_chain(steady=True, presolve=False)
     assert (("solver", "ipm") in spy.given) is ipm
     assert not any(name == "time_limit" for name, _ in spy.given)
