@@ -63,10 +63,10 @@ population: its figures are a known 0 in the relations, as they are to an attack
 Status (issue 12): ``compute(audit=True)`` runs it, and the metrics service with METRICS_AUDIT=true on every
 publish. It passes on the edge-case logs (seed 7 at k = 5: 11 rounds, ~4,800 cells hidden, ~50 s) and on half a
 year of the simulator's 300 workers (~7 s), and the independent attacker (tests/attack) then rebuilds nothing. Its
-time grows fast with the history: 300 workers over 23 months pass in 3-5 minutes (25 rounds, 180 s alone since
-its large LPs are solved afresh; before the large blocks' neighbourhood proofs they did not finish in 20), so the
-service's default is off; with the last audit's points (kept in ClickHouse across restarts), a refresh of that
-table with a week's events takes ~12 s mid-month and ~35 s at a month end. Measured in
+time grows fast with the history: 300 workers over 23 months pass in about 3 minutes (25 rounds, 168-225 s alone;
+before the large blocks' neighbourhood proofs they did not finish in 20), so the service's default is off; with the
+last audit's points (kept in ClickHouse across restarts), a refresh of that table with a week's events takes 12-20 s
+mid-month (one round to nine, by the week) and ~35 s at a month end. Measured in
 ``make bench`` (bench.disclosure; docs/benchmarks/audit-2026-12-07.md, audit-refresh-2026-12-07.md).
 
 Pure: reads and flags ``Cells``; no I/O.
